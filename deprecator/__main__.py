@@ -1,0 +1,3 @@
+from deprecator.cli import main
+
+main()

@@ -1,0 +1,15 @@
+"""Command-line interface: thin click commands over the library.
+
+Each command module registers its commands on ``main``.
+"""
+
+from __future__ import annotations
+
+from deprecator.cli.base import main
+
+# Importing registers the commands.
+from deprecator.cli import registry_cmds as _registry_cmds  # noqa: E402,F401
+from deprecator.cli import scan_cmds as _scan_cmds  # noqa: E402,F401
+from deprecator.cli import plan_cmds as _plan_cmds  # noqa: E402,F401
+
+__all__ = ["main"]

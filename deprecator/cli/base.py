@@ -1,0 +1,71 @@
+"""The click group, shared options and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from deprecator.errors import DeprecatorError
+from deprecator.redact import redact
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success, nothing to report
+  1  findings (check: new references; plan --detailed-exitcode uses 2 for changes)
+  2  usage, configuration or infrastructure error
+"""
+
+
+class DeprecatorGroup(click.Group):
+    """Maps DeprecatorError to its exit code and a one-line message, secrets masked."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DeprecatorError as e:
+            click.echo(redact(f"error: {e}"), err=True)
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=DeprecatorGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deprecator")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="deprecator.yml",
+              show_default=True, help="Path to deprecator.yml; relative paths in it resolve from its folder.")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path) -> None:
+    """Retire warehouse tables and dbt models without breaking the people who use them.
+
+    \b
+    Typical flow:
+      deprecator init
+      deprecator deprecate analytics.customer_facts --replacement analytics.entity_customers --sunset 2027-03-31
+      deprecator scan
+      deprecator plan --out plan.json
+      deprecator apply plan.json
+    """
+    ctx.obj = {"config_path": config_path}
+
+
+def config_path(ctx: click.Context) -> Path:
+    return ctx.find_root().obj["config_path"]
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="Output format; json is a stable contract.")
+
+
+def echo_json(data: Any) -> None:
+    out = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str).decode()
+    click.echo(redact(out))
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    click.echo(redact(text), err=err)
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,5 @@
+"""Commands: plan_cmds (being built)."""
+
+from __future__ import annotations
+
+from deprecator.cli.base import main  # noqa: F401

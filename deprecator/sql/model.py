@@ -1,0 +1,116 @@
+"""Value types of the reference engine. Pure data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+Status = Literal["parsed", "fallback", "error"]
+
+
+@dataclass(frozen=True, order=True)
+class RelationName:
+    """A physical relation, normalized per the dialect's identifier rules.
+
+    ``catalog`` is the database / project, ``schema`` the schema / dataset.
+    Parts are stored already normalized (folded or kept, as the dialect says),
+    so two RelationNames compare equal exactly when they name the same relation.
+    """
+
+    catalog: str | None
+    schema: str | None
+    name: str
+
+    def parts(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.catalog, self.schema, self.name) if p is not None)
+
+    def __str__(self) -> str:
+        return ".".join(self.parts())
+
+    def matches(self, other: "RelationName") -> bool:
+        """Same relation, treating a missing catalog on either side as a wildcard."""
+        if self.name != other.name or self.schema != other.schema:
+            return False
+        if self.catalog is None or other.catalog is None:
+            return True
+        return self.catalog == other.catalog
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One occurrence of a physical relation in a SQL text."""
+
+    relation: RelationName          # normalized, qualified with the defaults
+    start: int                      # character offset of the written name (first part)
+    end: int                        # exclusive end offset of the written name (last part)
+    line: int                       # 1-based line of ``start``
+    column: int                     # 1-based column of ``start``
+    written: str                    # the exact text of [start, end)
+    alias: str | None
+    statement_index: int            # 0-based statement in a multi-statement text
+    statement_kind: str             # select, insert, update, delete, merge, create_view, create_table, ...
+    role: Literal["source", "target"] = "source"
+    columns: frozenset[str] | None = None   # columns used; None = cannot be known (e.g. SELECT *)
+    qualified_as_written: int = 1   # how many name parts the author wrote (1, 2 or 3)
+    # For an unqualified name and a search path of several schemas: every
+    # relation it could resolve to, in search-path order. Empty otherwise.
+    candidates: tuple[RelationName, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """References in one SQL text, with the parse status.
+
+    A ``fallback`` or ``error`` result must be reported by the caller; it never
+    means "no references".
+    """
+
+    status: Status
+    references: tuple[Reference, ...] = ()
+    error: str | None = None
+    statements: int = 0
+
+
+@dataclass(frozen=True)
+class RewriteRule:
+    """How to rewrite references to one deprecated relation."""
+
+    old: RelationName
+    new: RelationName
+    columns: Mapping[str, str] = field(default_factory=dict)    # old column -> new column
+    removed_columns: frozenset[str] = frozenset()
+    # Known column lists, when a catalog can tell; used to prove SELECT * safe.
+    old_columns: tuple[str, ...] | None = None
+    new_columns: tuple[str, ...] | None = None
+    label: str = ""                  # the model as registered, for messages
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A reason a text cannot be rewritten safely, with where it happened."""
+
+    reason: str
+    relation: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    text: str                         # the rewritten text (the input, unchanged, if blocked)
+    status: Status
+    edits: tuple[Edit, ...] = ()
+    blockers: tuple[Blocker, ...] = ()
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits) and not self.blockers

@@ -1,0 +1,220 @@
+"""The state store: scans, usage snapshots and the apply audit log.
+
+SQLAlchemy Core over any URL; a SQLite file (``.deprecator/state.db``) by
+default. The schema is versioned: ``MIGRATIONS[i]`` takes version i to i+1 and
+is applied on open, so an old state database upgrades in place.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from deprecator.errors import DeprecatorError
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "deprecator_meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+scans = sa.Table(
+    "scans", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=False),
+    sa.Column("stats", sa.Text, nullable=False),          # JSON
+)
+usage_snapshots = sa.Table(
+    "usage_snapshots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
+    sa.Column("deprecation", sa.String(512), nullable=False),
+    sa.Column("taken_at", sa.DateTime, nullable=False),
+    sa.Column("queries", sa.Integer, nullable=False),
+    sa.Column("distinct_users", sa.Integer, nullable=False),
+    sa.Column("per_user", sa.Text, nullable=False),       # JSON {user: count}
+    sa.Column("window_start", sa.DateTime, nullable=True),
+    sa.Column("window_end", sa.DateTime, nullable=True),
+)
+applies = sa.Table(
+    "applies", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("warehouse", sa.String(1024), nullable=False),  # masked URL
+    sa.Column("kind", sa.String(16), nullable=False),         # "apply" | "rollback"
+    sa.Column("rollback_of", sa.String(32), nullable=True),
+    sa.Column("statements", sa.Text, nullable=False),         # JSON list
+    sa.Column("before", sa.Text, nullable=False),             # JSON: per view, definition/grants/...
+    sa.Column("after", sa.Text, nullable=False),              # JSON
+    sa.Column("rolled_back_by", sa.String(32), nullable=True),
+)
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[meta_table, scans, usage_snapshots, applies])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class UsageSnapshot:
+    deprecation: str
+    queries: int
+    distinct_users: int
+    per_user: dict[str, int] = field(default_factory=dict)
+    window_start: _dt.datetime | None = None
+    window_end: _dt.datetime | None = None
+    taken_at: _dt.datetime | None = None
+    scan_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ApplyRecord:
+    id: str
+    created_at: _dt.datetime
+    actor: str
+    warehouse: str
+    kind: str
+    rollback_of: str | None
+    statements: list[str]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    rolled_back_by: str | None
+
+
+def resolve_url(url: str, root: Path) -> str:
+    """Resolve a relative SQLite path against ``root`` and create its folder."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        p = Path(u.database)
+        if not p.is_absolute():
+            p = root / p
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return str(u.set(database=str(p)))
+    return url
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+
+
+class StateStore:
+    def __init__(self, url: str, root: Path | None = None) -> None:
+        try:
+            self.engine: Engine = sa.create_engine(resolve_url(url, root or Path.cwd()))
+            self._migrate()
+        except sa.exc.SQLAlchemyError as e:
+            masked = make_url(url).render_as_string(hide_password=True)
+            raise DeprecatorError(f"cannot open the state store {masked}: {e.__class__.__name__}: {e.orig if hasattr(e, 'orig') else e}") from None
+
+    # -- schema ---------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            version = 0
+            if sa.inspect(conn).has_table("deprecator_meta"):
+                row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+                version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise DeprecatorError(
+                    f"the state store has schema version {version}, newer than this deprecator knows ({SCHEMA_VERSION})",
+                    hint="upgrade deprecator",
+                )
+            for step in MIGRATIONS[version:]:
+                step(conn)
+            if version != SCHEMA_VERSION:
+                conn.execute(sa.delete(meta_table).where(meta_table.c.key == "schema_version"))
+                conn.execute(sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar_one())
+
+    # -- scans and usage ------------------------------------------------------
+    def record_scan(self, started_at: _dt.datetime, stats: dict[str, Any], snapshots: Iterable[UsageSnapshot]) -> int:
+        finished = _now()
+        with self.engine.begin() as conn:
+            scan_id = conn.execute(
+                sa.insert(scans).values(started_at=started_at, finished_at=finished, stats=json.dumps(stats, default=str))
+            ).inserted_primary_key[0]
+            rows = [
+                dict(scan_id=scan_id, deprecation=s.deprecation, taken_at=s.taken_at or finished, queries=s.queries,
+                     distinct_users=s.distinct_users, per_user=json.dumps(s.per_user, sort_keys=True),
+                     window_start=s.window_start, window_end=s.window_end)
+                for s in snapshots
+            ]
+            if rows:
+                conn.execute(sa.insert(usage_snapshots), rows)
+        return int(scan_id)
+
+    def usage_history(self, deprecation: str | None = None) -> list[UsageSnapshot]:
+        q = sa.select(usage_snapshots).order_by(usage_snapshots.c.taken_at, usage_snapshots.c.id)
+        if deprecation is not None:
+            q = q.where(usage_snapshots.c.deprecation == deprecation)
+        with self.engine.connect() as conn:
+            return [
+                UsageSnapshot(r.deprecation, r.queries, r.distinct_users, json.loads(r.per_user),
+                              r.window_start, r.window_end, r.taken_at, r.scan_id)
+                for r in conn.execute(q)
+            ]
+
+    # -- applies --------------------------------------------------------------
+    def record_apply(
+        self,
+        *,
+        warehouse: str,
+        statements: Sequence[str],
+        before: dict[str, Any],
+        after: dict[str, Any],
+        kind: str = "apply",
+        rollback_of: str | None = None,
+    ) -> str:
+        apply_id = _now().strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(applies).values(
+                id=apply_id, created_at=_now(), actor=_actor(), warehouse=warehouse, kind=kind,
+                rollback_of=rollback_of, statements=json.dumps(list(statements)),
+                before=json.dumps(before, default=str), after=json.dumps(after, default=str),
+            ))
+            if rollback_of:
+                conn.execute(sa.update(applies).where(applies.c.id == rollback_of).values(rolled_back_by=apply_id))
+        return apply_id
+
+    def get_apply(self, apply_id: str) -> ApplyRecord:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(applies).where(applies.c.id == apply_id)).first()
+        if r is None:
+            raise DeprecatorError(f"no apply with id {apply_id!r} in the state store",
+                                  hint="`deprecator applies` lists the recorded applies")
+        return _apply_record(r)
+
+    def list_applies(self) -> list[ApplyRecord]:
+        with self.engine.connect() as conn:
+            return [_apply_record(r) for r in conn.execute(sa.select(applies).order_by(applies.c.created_at, applies.c.id))]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _apply_record(r: Any) -> ApplyRecord:
+    return ApplyRecord(r.id, r.created_at, r.actor, r.warehouse, r.kind, r.rollback_of,
+                       json.loads(r.statements), json.loads(r.before), json.loads(r.after), r.rolled_back_by)
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"

@@ -1,0 +1,65 @@
+"""The warehouse adapter protocol: read views, make DDL, run a plan atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from deprecator.sql.model import RelationName
+
+
+@dataclass(frozen=True)
+class ViewInfo:
+    """A view (or materialized view) as the warehouse holds it."""
+
+    relation: RelationName               # normalized per the warehouse dialect
+    definition: str                      # text the engine parses (a full CREATE statement or the SELECT body)
+    kind: str = "view"                   # "view" | "materialized_view"
+    definition_is_create: bool = False   # True when ``definition`` is the whole CREATE statement (SQLite)
+    owner: str | None = None
+    comment: str | None = None
+    column_comments: dict[str, str] = field(default_factory=dict)
+    grants: tuple[tuple[str, ...], ...] = ()      # adapter-specific, order-stable
+    options: dict[str, str] = field(default_factory=dict)
+    columns: tuple[tuple[str, str], ...] = ()     # (name, type) in order
+    extra: dict[str, Any] = field(default_factory=dict)   # indexes, populated flag, ...
+    managed_by: str | None = None        # e.g. "dbt" when a dbt manifest owns it
+
+    def fingerprint(self) -> str:
+        """Hash of everything an apply would have to keep: definition, grants, options, comments, owner."""
+        payload = {
+            "definition": self.definition,
+            "owner": self.owner,
+            "comment": self.comment,
+            "column_comments": self.column_comments,
+            "grants": [list(g) for g in self.grants],
+            "options": self.options,
+            "columns": [list(c) for c in self.columns],
+            "extra": self.extra,
+        }
+        raw = json.dumps(payload, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()
+
+
+class Warehouse(Protocol):
+    """What plan/apply need from an engine. One implementation per engine."""
+
+    dialect: str
+    display_url: str                     # URL with the password masked
+
+    def list_views(self) -> list[ViewInfo]: ...
+
+    def relation_columns(self, relation: RelationName) -> list[tuple[str, str]] | None:
+        """(name, type) of a table or view, or None when it does not exist."""
+        ...
+
+    def execute_atomically(self, statements: Sequence[str], verify: Sequence[RelationName] = ()) -> None:
+        """Run every statement in one transaction, verify each relation answers, commit.
+
+        On any error roll back and raise ApplyError naming the failing statement.
+        """
+        ...
+
+    def close(self) -> None: ...

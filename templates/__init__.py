@@ -1,0 +1,1 @@
+# Templates shipped inside the wheel as deprecator.templates
