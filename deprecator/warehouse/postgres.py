@@ -1,0 +1,407 @@
+"""PostgreSQL adapter: read views, materialized views and their dependencies from the catalog.
+
+Everything is read in READ ONLY transactions with ``search_path`` set to empty
+(as pg_dump does), so ``pg_get_viewdef`` and ``format_type`` qualify every name
+with its schema. Names are never concatenated into SQL: catalog lookups bind
+them as parameters and DDL quotes them with :func:`quote_ident`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from deprecator.errors import WarehouseError
+from deprecator.redact import mask_url, redact
+from deprecator.sql.model import RelationName
+from deprecator.warehouse.base import ViewInfo
+
+# Schemas that belong to the server, never to a user's warehouse.
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+_KIND = {"v": "view", "m": "materialized_view"}
+
+
+def quote_ident(name: str) -> str:
+    """Quote one identifier the way PostgreSQL's ``quote_ident`` does, always quoting."""
+    if "\x00" in name:
+        raise WarehouseError(f"identifier {name!r} contains a NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_relation(relation: RelationName) -> str:
+    """``schema.name`` with both parts quoted (the catalog part is the connected database)."""
+    parts = [p for p in (relation.schema, relation.name) if p is not None]
+    return ".".join(quote_ident(p) for p in parts)
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal (for COMMENT ON, which takes no bind parameters)."""
+    if "\x00" in value:
+        raise WarehouseError("a string literal contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class DependencyDisagreement:
+    """The AST engine and pg_depend disagree about what a view reads."""
+
+    view: RelationName
+    relation: RelationName | None
+    only_in: str                    # "ast" | "pg_depend" | "parse"
+    detail: str = ""
+
+
+class PostgresWarehouse:
+    """Catalog reader (and later executor) for one PostgreSQL database."""
+
+    dialect = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schemas: Sequence[str] | None = None,
+        default_schema: Sequence[str] | str = ("public",),
+        engine: Engine | None = None,
+    ) -> None:
+        self.url = url
+        self.display_url = mask_url(url)
+        self.schemas = tuple(schemas) if schemas else None
+        if isinstance(default_schema, str):
+            default_schema = (default_schema,)
+        self.default_schema = tuple(default_schema) or ("public",)
+        try:
+            self.engine = engine or sa.create_engine(url, pool_pre_ping=True)
+        except Exception as e:  # bad URL or missing driver
+            raise WarehouseError(f"cannot open {self.display_url}: {redact(str(e))}") from None
+
+    # -- connections ------------------------------------------------------------
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A READ ONLY transaction with an empty search_path; rolled back at the end."""
+        try:
+            with self.engine.connect() as conn:
+                trans = conn.begin()
+                try:
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    conn.exec_driver_sql("SET LOCAL search_path = ''")
+                    yield conn
+                finally:
+                    trans.rollback()
+        except sa.exc.DBAPIError as e:
+            raise WarehouseError(
+                f"reading the catalog of {self.display_url} failed: {redact(str(e.orig).strip())}"
+            ) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- relation lookup --------------------------------------------------------
+    def _resolve_oid(self, conn: Connection, relation: RelationName) -> int | None:
+        schemas = (relation.schema,) if relation.schema is not None else self.default_schema
+        for schema in schemas:
+            oid = conn.execute(
+                sa.text(
+                    "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :schema AND c.relname = :name AND c.relkind IN ('r','v','m','f','p')"
+                ),
+                {"schema": schema, "name": relation.name},
+            ).scalar()
+            if oid is not None:
+                return int(oid)
+        return None
+
+    def relation_columns(self, relation: RelationName) -> list[tuple[str, str]] | None:
+        """(name, type) of a table, view, materialized view or foreign table; None if absent."""
+        with self.read() as conn:
+            oid = self._resolve_oid(conn, relation)
+            if oid is None:
+                return None
+            return [(r[1], r[2]) for r in _columns(conn, [oid])]
+
+    def relation_exists(self, relation: RelationName) -> bool:
+        with self.read() as conn:
+            return self._resolve_oid(conn, relation) is not None
+
+    # -- views ------------------------------------------------------------------
+    def list_views(self) -> list[ViewInfo]:
+        """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
+        with self.read() as conn:
+            rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
+            return _build_views(conn, rows)
+
+    def get_views(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
+        """The views among ``relations`` (in the given order); relations that are not views are skipped."""
+        with self.read() as conn:
+            oids = [o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None]
+            return _views_by_oid(conn, oids)
+
+    def get_view(self, relation: RelationName) -> ViewInfo | None:
+        found = self.get_views([relation])
+        return found[0] if found else None
+
+    # -- dependency graph -------------------------------------------------------
+    def dependency_edges(self) -> dict[RelationName, set[RelationName]]:
+        """view -> relations it reads directly, from pg_depend through the view's rewrite rule."""
+        with self.read() as conn:
+            return {_rel(v): set(deps) for v, deps in _edges(conn).items()}
+
+    def dependents(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
+        """Views and materialized views reading ``relations`` directly or through other views.
+
+        Topological order: every view comes after all the views it reads; each view once.
+        """
+        with self.read() as conn:
+            roots = {o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None}
+            if not roots:
+                return []
+            edges = conn.execute(sa.text(_EDGES_SQL)).all()
+            reads: dict[int, set[int]] = {}
+            readers: dict[int, set[int]] = {}
+            for view_oid, ref_oid, *_ in edges:
+                reads.setdefault(view_oid, set()).add(ref_oid)
+                readers.setdefault(ref_oid, set()).add(view_oid)
+            affected: set[int] = set()
+            stack = list(roots)
+            while stack:
+                for v in readers.get(stack.pop(), ()):
+                    if v not in affected:
+                        affected.add(v)
+                        stack.append(v)
+            # A deprecated view that reads another deprecated relation is itself a dependent; others are not.
+            ordered = sorted(affected)
+            oid_of = dict(zip(ordered, _names(conn, ordered)))
+            infos = {_rel_key(v): v for v in _views_by_oid(conn, ordered)}
+            order = _toposort(affected, {v: reads.get(v, set()) & affected for v in affected}, oid_of)
+            return [infos[oid_of[o]] for o in order if oid_of[o] in infos]
+
+    def cross_check(
+        self,
+        views: Sequence[ViewInfo] | None = None,
+    ) -> list[DependencyDisagreement]:
+        """Compare the AST engine's references in each view with pg_depend's direct dependencies.
+
+        Every disagreement is returned: a relation only one side sees, or a
+        definition the engine could not parse (which is never "agrees").
+        """
+        from deprecator.sql import find_references  # the engine may land after this adapter
+
+        if views is None:
+            views = self.list_views()
+        edges = self.dependency_edges()
+        out: list[DependencyDisagreement] = []
+        for v in views:
+            result = find_references(v.definition, "postgres", default_schema=self.default_schema)
+            if result.status != "parsed":
+                out.append(DependencyDisagreement(v.relation, None, "parse", f"{result.status}: {result.error or ''}".strip()))
+                continue
+            ast = {RelationName(None, r.relation.schema, r.relation.name) for r in result.references}
+            pg = edges.get(v.relation, set())
+            for rel in sorted(ast - pg):
+                out.append(DependencyDisagreement(v.relation, rel, "ast", "the AST engine sees a reference pg_depend does not record"))
+            for rel in sorted(pg - ast):
+                out.append(DependencyDisagreement(v.relation, rel, "pg_depend", "pg_depend records a dependency the AST engine did not find"))
+        return out
+
+
+# -- catalog queries --------------------------------------------------------------
+
+_VIEWS_SQL = """
+SELECT c.oid
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+  AND (CAST(:schemas AS text[]) IS NULL OR n.nspname = ANY(CAST(:schemas AS text[])))
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_catalog.pg_depend d
+      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY n.nspname, c.relname
+"""
+
+# Direct dependencies of every view: the view's _RETURN rule depends on the relations it reads.
+_EDGES_SQL = """
+SELECT DISTINCT r.ev_class AS view_oid, d.refobjid AS ref_oid
+FROM pg_catalog.pg_rewrite r
+JOIN pg_catalog.pg_depend d
+  ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+ AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n'
+JOIN pg_catalog.pg_class rc ON rc.oid = d.refobjid
+WHERE d.refobjid <> r.ev_class AND rc.relkind IN ('r', 'v', 'm', 'f', 'p')
+"""
+
+
+def _edges(conn: Connection) -> dict[tuple[str, str], set[RelationName]]:
+    rows = conn.execute(sa.text(
+        "SELECT vn.nspname, v.relname, rn.nspname, rc.relname FROM (" + _EDGES_SQL + ") e "
+        "JOIN pg_catalog.pg_class v ON v.oid = e.view_oid JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace "
+        "JOIN pg_catalog.pg_class rc ON rc.oid = e.ref_oid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
+    )).all()
+    out: dict[tuple[str, str], set[RelationName]] = {}
+    for vs, vname, rs, rname in rows:
+        out.setdefault((vs, vname), set()).add(RelationName(None, rs, rname))
+    return out
+
+
+def _rel(key: tuple[str, str]) -> RelationName:
+    return RelationName(None, key[0], key[1])
+
+
+def _rel_key(v: ViewInfo) -> tuple[str, str]:
+    return (v.relation.schema or "", v.relation.name)
+
+
+def _names(conn: Connection, oids: Sequence[int]) -> list[tuple[str, str]]:
+    if not oids:
+        return []
+    rows = conn.execute(sa.text(
+        "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY(CAST(:oids AS oid[]))"
+    ), {"oids": list(oids)}).all()
+    by = {int(o): (s, n) for o, s, n in rows}
+    return [by[o] for o in oids]
+
+
+def _toposort(nodes: set[int], reads: dict[int, set[int]], key: dict[int, tuple[str, str]]) -> list[int]:
+    """Kahn's algorithm; ties broken by name so the order is stable across runs."""
+    import heapq
+
+    pending = {n: len(reads[n]) for n in nodes}
+    readers: dict[int, list[int]] = {}
+    for n in nodes:
+        for dep in reads[n]:
+            readers.setdefault(dep, []).append(n)
+    heap = [(key[n], n) for n, c in pending.items() if c == 0]
+    heapq.heapify(heap)
+    out: list[int] = []
+    while heap:
+        _, n = heapq.heappop(heap)
+        out.append(n)
+        for r in readers.get(n, ()):
+            pending[r] -= 1
+            if pending[r] == 0:
+                heapq.heappush(heap, (key[r], r))
+    if len(out) != len(nodes):  # views cannot form cycles in PostgreSQL; say so if the catalog disagrees
+        raise WarehouseError("the view dependency graph has a cycle: " + ", ".join(sorted(".".join(key[n]) for n in nodes if n not in out)))
+    return out
+
+
+def _columns(conn: Connection, oids: Sequence[int]) -> list[tuple[int, str, str, str | None]]:
+    """(oid, column, type, comment) in attribute order."""
+    return [
+        (int(r[0]), r[1], r[2], r[3])
+        for r in conn.execute(sa.text(
+            "SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+            "pg_catalog.col_description(a.attrelid, a.attnum) "
+            "FROM pg_catalog.pg_attribute a WHERE a.attrelid = ANY(CAST(:oids AS oid[])) "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum"
+        ), {"oids": list(oids)})
+    ]
+
+
+_GRANTS_SQL = """
+SELECT g.relid, CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(g.grantee) END,
+       g.privilege_type, g.col, g.is_grantable
+FROM (
+    SELECT c.oid AS relid, a.grantee, a.privilege_type, '' AS col, a.is_grantable
+    FROM pg_catalog.pg_class c,
+         LATERAL pg_catalog.aclexplode(COALESCE(c.relacl, pg_catalog.acldefault('r', c.relowner))) a
+    WHERE c.oid = ANY(CAST(:oids AS oid[]))
+    UNION ALL
+    SELECT att.attrelid, a.grantee, a.privilege_type, att.attname, a.is_grantable
+    FROM pg_catalog.pg_attribute att, LATERAL pg_catalog.aclexplode(att.attacl) a
+    WHERE att.attrelid = ANY(CAST(:oids AS oid[])) AND att.attacl IS NOT NULL AND NOT att.attisdropped
+) g
+"""
+
+
+def _views_by_oid(conn: Connection, oids: Sequence[int]) -> list[ViewInfo]:
+    if not oids:
+        return []
+    rows = [(o,) for o in oids]
+    return _build_views(conn, rows)
+
+
+def _build_views(conn: Connection, rows: Sequence[Any]) -> list[ViewInfo]:
+    oids = [int(r[0]) for r in rows]
+    if not oids:
+        return []
+    params = {"oids": oids}
+    base = {
+        int(r[0]): r
+        for r in conn.execute(sa.text(
+            "SELECT c.oid, n.nspname, c.relname, c.relkind, pg_catalog.pg_get_userbyid(c.relowner), "
+            "pg_catalog.pg_get_viewdef(c.oid, true), c.reloptions, c.relispopulated, "
+            "pg_catalog.obj_description(c.oid, 'pg_class') "
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.oid = ANY(CAST(:oids AS oid[])) AND c.relkind IN ('v', 'm')"
+        ), params)
+    }
+    cols: dict[int, list[tuple[str, str]]] = {}
+    col_comments: dict[int, dict[str, str]] = {}
+    for oid, name, typ, comment in _columns(conn, oids):
+        cols.setdefault(oid, []).append((name, typ))
+        if comment is not None:
+            col_comments.setdefault(oid, {})[name] = comment
+    grants: dict[int, list[tuple[str, str, str, str]]] = {}
+    for relid, grantee, priv, col, grantable in conn.execute(sa.text(_GRANTS_SQL), params):
+        grants.setdefault(int(relid), []).append((grantee, priv, col, "YES" if grantable else "NO"))
+    indexes: dict[int, list[dict[str, str]]] = {}
+    for relid, idxname, idxdef in conn.execute(sa.text(
+        "SELECT i.indrelid, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid) "
+        "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+        "WHERE i.indrelid = ANY(CAST(:oids AS oid[])) ORDER BY ic.relname"
+    ), params):
+        indexes.setdefault(int(relid), []).append({"name": idxname, "definition": idxdef})
+
+    out: list[ViewInfo] = []
+    for oid in oids:
+        r = base.get(oid)
+        if r is None:
+            continue
+        _, schema, name, relkind, owner, definition, reloptions, populated, comment = r
+        kind = _KIND[relkind]
+        extra: dict[str, Any] = {}
+        if kind == "materialized_view":
+            extra = {"indexes": indexes.get(oid, []), "populated": bool(populated)}
+        out.append(ViewInfo(
+            relation=RelationName(None, schema, name),
+            definition=_clean_definition(definition),
+            kind=kind,
+            definition_is_create=False,
+            owner=owner,
+            comment=comment,
+            column_comments=col_comments.get(oid, {}),
+            grants=tuple(sorted(grants.get(oid, []))),
+            options=_parse_options(reloptions),
+            columns=tuple(cols.get(oid, [])),
+            extra=extra,
+        ))
+    return out
+
+
+def _clean_definition(text: str | None) -> str:
+    """pg_get_viewdef's SELECT body without the leading space and trailing semicolon."""
+    text = (text or "").strip()
+    if text.endswith(";"):
+        text = text[:-1].rstrip()
+    return text
+
+
+def _parse_options(reloptions: Sequence[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in reloptions or ():
+        key, _, value = item.partition("=")
+        out[key] = value
+    return dict(sorted(out.items()))
+
+
+def with_managed_by(views: Iterable[ViewInfo], managed: set[RelationName], by: str) -> list[ViewInfo]:
+    """Copies of ``views`` with ``managed_by`` set for the relations in ``managed``."""
+    return [replace(v, managed_by=by) if v.relation in managed else v for v in views]
