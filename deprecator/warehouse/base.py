@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from deprecator.sql.model import RelationName
 
@@ -48,6 +48,11 @@ class Warehouse(Protocol):
 
     dialect: str
     display_url: str                     # URL with the password masked
+    default_schema: tuple[str, ...]      # effective search path (config, else the engine's default)
+    default_catalog: str | None
+    # True when replacing a view's definition forces views built on it to be
+    # dropped and recreated too (the plan then lists DDL for them as well).
+    recreate_dependents: bool
 
     def list_views(self) -> list[ViewInfo]: ...
 
@@ -55,10 +60,23 @@ class Warehouse(Protocol):
         """(name, type) of a table or view, or None when it does not exist."""
         ...
 
-    def execute_atomically(self, statements: Sequence[str], verify: Sequence[RelationName] = ()) -> None:
+    def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
+        """DDL that gives ``view`` the definition ``new_definition``, keeping everything else
+        (owner, grants, comments, options). Also used for inverses: pass the old definition."""
+        ...
+
+    def execute_atomically(
+        self,
+        statements: Sequence[str],
+        verify: Sequence[RelationName] = (),
+        expected: Mapping[RelationName, str | None] | None = None,
+    ) -> None:
         """Run every statement in one transaction, verify each relation answers, commit.
 
-        On any error roll back and raise ApplyError naming the failing statement.
+        ``expected`` maps views to the fingerprint they must still have (None: must not
+        exist); it is checked inside the transaction, after the write lock is taken,
+        and a mismatch raises StalePlanError naming the views. On any error roll back
+        and raise ApplyError naming the failing statement.
         """
         ...
 

@@ -1,0 +1,193 @@
+"""The embedded warehouse: a SQLite file.
+
+SQLite keeps each view's original CREATE VIEW text in ``sqlite_master`` (only
+the first keywords normalized), so the whole text is parsed and rewritten and
+comments survive. DDL is transactional: an apply is ``BEGIN IMMEDIATE``, the
+DROP VIEW / CREATE VIEW pairs, a ``SELECT * ... LIMIT 0`` per view, ``COMMIT``.
+
+The adapter talks to the ``sqlite3`` module directly with
+``isolation_level=None``: the module then never opens or commits a transaction
+behind our back (its legacy mode silently skips BEGIN before DDL), so the
+transaction boundaries are exactly the statements written here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Mapping, Sequence
+from urllib.parse import quote
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from deprecator.errors import ApplyError, LockError, StalePlanError, WarehouseError
+from deprecator.redact import mask_url
+from deprecator.sql.model import RelationName
+from deprecator.sql.names import normalize_part
+from deprecator.warehouse.base import ViewInfo
+
+SCHEMA = "main"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(relation: RelationName) -> str:
+    return f"{quote_ident(relation.schema or SCHEMA)}.{quote_ident(relation.name)}"
+
+
+class SQLiteWarehouse:
+    """A SQLite database file as a warehouse (schema ``main``)."""
+
+    dialect = "sqlite"
+    default_schema: tuple[str, ...] = (SCHEMA,)
+    default_catalog: str | None = None
+    recreate_dependents = False
+
+    def __init__(self, url: str, *, root: Path | None = None, timeout: float = 5.0) -> None:
+        self.display_url = mask_url(url)
+        try:
+            u = make_url(url)
+        except ArgumentError as e:
+            raise WarehouseError(f"invalid warehouse URL {self.display_url}: {e}") from None
+        if u.get_backend_name() != "sqlite":
+            raise WarehouseError(f"not a SQLite URL: {self.display_url}")
+        if not u.database or u.database == ":memory:":
+            raise WarehouseError(
+                f"the SQLite warehouse needs a database file, got {self.display_url}",
+                hint="use sqlite:///path/to/warehouse.db",
+            )
+        path = Path(u.database)
+        if not path.is_absolute():
+            path = (root or Path.cwd()) / path
+        if not path.is_file():
+            raise WarehouseError(f"SQLite warehouse file not found: {path}", hint="check warehouse.url in deprecator.yml")
+        self.path = path
+        self.timeout = timeout
+        try:
+            # mode=rw: never create a missing file as a side effect of reading.
+            self._conn = sqlite3.connect(
+                f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None, timeout=timeout
+            )
+        except sqlite3.Error as e:
+            raise WarehouseError(f"cannot open SQLite warehouse {path}: {e}") from None
+
+    # -- reading --------------------------------------------------------------
+    def _relation(self, name: str) -> RelationName:
+        # SQLite resolves names case-insensitively, quoted or not.
+        return RelationName(None, SCHEMA, normalize_part(name, False, self.dialect))
+
+    def _columns(self, name: str) -> tuple[tuple[str, str], ...]:
+        rows = self._conn.execute(f"PRAGMA {SCHEMA}.table_info({quote_ident(name)})").fetchall()
+        return tuple((r[1], r[2] or "") for r in rows)
+
+    def list_views(self) -> list[ViewInfo]:
+        try:
+            rows = self._conn.execute(
+                "SELECT name, sql FROM main.sqlite_master WHERE type = 'view' ORDER BY name"
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise WarehouseError(f"cannot read views from {self.path}: {e}") from None
+        views = []
+        for name, sql in rows:
+            extra: dict[str, str] = {}
+            try:
+                columns = self._columns(name)
+            except sqlite3.Error as e:  # a view over a missing relation: still listed
+                columns = ()
+                extra["error"] = str(e)
+            views.append(ViewInfo(
+                relation=self._relation(name), definition=sql, definition_is_create=True,
+                columns=columns, extra=extra,
+            ))
+        return views
+
+    def _lookup(self, relation: RelationName) -> str | None:
+        if relation.schema not in (None, SCHEMA) or relation.catalog is not None:
+            return None
+        row = self._conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view') AND lower(name) = lower(?)",
+            (relation.name,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def relation_columns(self, relation: RelationName) -> list[tuple[str, str]] | None:
+        try:
+            name = self._lookup(relation)
+            if name is None:
+                return None
+            return list(self._columns(name))
+        except sqlite3.Error as e:
+            raise WarehouseError(f"cannot read columns of {relation} from {self.path}: {e}") from None
+
+    # -- writing --------------------------------------------------------------
+    def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
+        # Views built on this one are not touched: SQLite binds view bodies
+        # lazily, so dropping and recreating it leaves them valid.
+        return [f"DROP VIEW {qualified(view.relation)}", new_definition]
+
+    def execute_atomically(
+        self,
+        statements: Sequence[str],
+        verify: Sequence[RelationName] = (),
+        expected: Mapping[RelationName, str | None] | None = None,
+    ) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise LockError(
+                f"cannot take the write lock on {self.path}: {e}",
+                hint="another apply or a writer holds the database; try again when it is done",
+            ) from None
+        try:
+            if expected:
+                self._check_expected(expected)
+            for i, stmt in enumerate(statements, 1):
+                try:
+                    conn.execute(stmt)
+                except sqlite3.Error as e:
+                    raise ApplyError(
+                        f"statement {i} of {len(statements)} failed: {e}; nothing was changed", statement=stmt
+                    ) from None
+            for rel in verify:
+                probe = f"SELECT * FROM {qualified(rel)} LIMIT 0"
+                try:
+                    conn.execute(probe).fetchall()
+                except sqlite3.Error as e:
+                    raise ApplyError(
+                        f"verification failed: {rel} does not answer after the change: {e}; nothing was changed",
+                        statement=probe,
+                    ) from None
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _check_expected(self, expected: Mapping[RelationName, str | None]) -> None:
+        current = {v.relation: v.fingerprint() for v in self.list_views()}
+        changes = []
+        for rel, fp in expected.items():
+            now = current.get(rel)
+            if now == fp:
+                continue
+            if fp is None:
+                changes.append(f"view {rel} was created")
+            elif now is None:
+                changes.append(f"view {rel} was dropped")
+            else:
+                changes.append(f"view {rel} was changed")
+        if changes:
+            raise StalePlanError(changes)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "SQLiteWarehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
