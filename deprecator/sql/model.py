@@ -55,6 +55,9 @@ class Reference:
     # For an unqualified name and a search path of several schemas: every
     # relation it could resolve to, in search-path order. Empty otherwise.
     candidates: tuple[RelationName, ...] = ()
+    # False when the parser gave no verifiable position for the name: the span
+    # is a best guess and the reference must not be rewritten.
+    exact_span: bool = True
 
 
 @dataclass(frozen=True)

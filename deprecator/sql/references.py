@@ -1,0 +1,860 @@
+"""Find every physical relation a SQL text references, with exact spans.
+
+Works on the sqlglot AST with a small scope model of its own (FROM sources,
+CTEs visible per WITH, correlated subqueries) so that CTE names, derived
+tables, function names, literals and comments are never taken for relations,
+and so that the columns each relation contributes can be attributed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from deprecator.sql.model import ParseResult, Reference, RelationName
+from deprecator.sql.names import normalize_part, relation_from_table
+
+# Command fallbacks are reported through ParseResult.status, not the log.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+POSTGRES_FAMILY = frozenset({"postgres", "redshift", "duckdb", "materialize", "risingwave"})
+
+
+# --------------------------------------------------------------------------
+# text pre-pass: Postgres-style $n placeholders
+# --------------------------------------------------------------------------
+
+def _is_ident_char(c: str) -> bool:
+    return c.isalnum() or c in "_$"
+
+
+def neutralize_placeholders(sql: str) -> str:
+    """Replace ``$<digits>`` placeholders by same-length numeric literals.
+
+    sqlglot reads ``IN ($1,$2)`` as a dollar-quoted string ``$1,$``; a number of
+    the same length parses everywhere a placeholder may stand and keeps every
+    offset identical. Strings, quoted identifiers, comments and dollar-quoted
+    bodies are left untouched.
+    """
+    if "$" not in sql:
+        return sql
+    out = list(sql)
+    i, n = 0, len(sql)
+    changed = False
+    while i < n:
+        c = sql[i]
+        if c == "'":
+            j = i + 1
+            backslash = i > 0 and sql[i - 1] in "eE" and (i < 2 or not _is_ident_char(sql[i - 2]))
+            while j < n:
+                if backslash and sql[j] == "\\":
+                    j += 2
+                    continue
+                if sql[j] == "'":
+                    if j + 1 < n and sql[j + 1] == "'":
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+        elif c == '"':
+            j = sql.find('"', i + 1)
+            while j != -1 and j + 1 < n and sql[j + 1] == '"':
+                j = sql.find('"', j + 2)
+            i = n if j == -1 else j + 1
+        elif c == "-" and sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j == -1 else j + 1
+        elif c == "/" and sql.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if sql.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif sql.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            i = j
+        elif c == "$":
+            if i > 0 and _is_ident_char(sql[i - 1]):
+                i += 1
+                continue
+            j = i + 1
+            if j < n and sql[j].isdigit():
+                while j < n and sql[j].isdigit():
+                    j += 1
+                out[i] = "0"
+                changed = True
+                i = j
+                continue
+            # dollar-quoted body: $tag$ ... $tag$ (tag empty or an identifier)
+            while j < n and (sql[j].isalnum() or sql[j] == "_"):
+                j += 1
+            if j < n and sql[j] == "$" and (j == i + 1 or not sql[i + 1].isdigit()):
+                tag = sql[i : j + 1]
+                end = sql.find(tag, j + 1)
+                i = n if end == -1 else end + len(tag)
+            else:
+                i += 1
+        else:
+            i += 1
+    return "".join(out) if changed else sql
+
+
+# --------------------------------------------------------------------------
+# internal analysis model (shared with rewrite.py)
+# --------------------------------------------------------------------------
+
+@dataclass
+class _RefInfo:
+    table: exp.Table
+    relation: RelationName
+    candidates: tuple[RelationName, ...]
+    start: int
+    end: int
+    exact: bool
+    alias: str | None           # alias as written (raw), if any
+    alias_norm: str | None
+    statement_index: int
+    statement_kind: str
+    role: str
+    parts: int
+    columns: set[str] = field(default_factory=set)
+    unknown_columns: bool = False
+
+
+@dataclass
+class _Source:
+    name: str                      # normalized name the scope exposes
+    kind: str                      # table | cte | derived | other
+    ref: int | None = None         # index into refs for kind == table
+    outputs: tuple[str, ...] | None = None   # known output columns, None = unknown
+
+
+@dataclass
+class _Scope:
+    parent: "_Scope | None"
+    sees_outer: bool
+    sources: list[_Source] = field(default_factory=list)
+
+    def find(self, name: str) -> list[_Source]:
+        return [s for s in self.sources if s.name == name]
+
+
+@dataclass
+class ColumnUse:
+    """One column occurrence attributed (or not) to a physical reference."""
+
+    node: exp.Column
+    name: str                      # normalized column name
+    ref: int | None                # owning reference, when provable
+    candidates: tuple[int, ...]    # references that could own it (ambiguous when > 1)
+    qualified: bool
+    projection: bool               # a bare item of a SELECT list
+    aliased: bool                  # that projection item already has an alias
+    outer_possible: bool = False   # unqualified in a correlated subquery, outer refs may own it
+    qualifier_ref: int | None = None  # the qualifier names this un-aliased reference
+
+
+@dataclass
+class StarUse:
+    node: exp.Expression
+    refs: tuple[int, ...]
+
+
+@dataclass
+class JoinUse:
+    kind: str                      # using | natural
+    node: exp.Expression
+    refs: tuple[int, ...]
+    columns: tuple[str, ...] = ()
+
+
+@dataclass
+class Analysis:
+    sql: str
+    dialect: str
+    status: str
+    error: str | None
+    statements: int
+    refs: list[_RefInfo] = field(default_factory=list)
+    columns: list[ColumnUse] = field(default_factory=list)
+    stars: list[StarUse] = field(default_factory=list)
+    joins: list[JoinUse] = field(default_factory=list)
+    line_starts: list[int] = field(default_factory=list)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.line_starts, offset) - 1
+        return i + 1, offset - self.line_starts[i] + 1
+
+
+def _line_starts(sql: str) -> list[int]:
+    starts = [0]
+    for i, c in enumerate(sql):
+        if c == "\n":
+            starts.append(i + 1)
+    return starts
+
+
+def _meta_span(node: exp.Expression) -> tuple[int, int] | None:
+    meta = node.meta if hasattr(node, "meta") else None
+    if not meta or "start" not in meta or "end" not in meta:
+        return None
+    return int(meta["start"]), int(meta["end"]) + 1
+
+
+def identifier_span(sql: str, ident: exp.Expression) -> tuple[int, int] | None:
+    """Exact span of one identifier, verified against the text."""
+    span = _meta_span(ident)
+    if span is None:
+        return None
+    s, e = span
+    text = sql[s:e]
+    if not text or ident.name not in text:
+        return None
+    return s, e
+
+
+def _table_parts(table: exp.Table) -> list[exp.Expression]:
+    return [p for p in (table.args.get("catalog"), table.args.get("db"), table.args.get("this")) if p is not None]
+
+
+def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
+    """(start, end, exact) of the whole written name of a table."""
+    parts = _table_parts(table)
+    spans = [_meta_span(p) for p in parts]
+    if not parts or any(s is None for s in spans):
+        return 0, 0, False
+    start = min(s[0] for s in spans if s)
+    end = max(s[1] for s in spans if s)
+    written = sql[start:end]
+    # every part must appear, in order, in the written text
+    pos = 0
+    for p in parts:
+        k = written.find(p.name, pos)
+        if k < 0:
+            return start, end, False
+        pos = k + len(p.name)
+    if "--" in written or "/*" in written:
+        return start, end, False
+    return start, end, True
+
+
+class _StatementAnalyzer:
+    def __init__(self, an: Analysis, index: int, kind: str, default_schema: Sequence[str],
+                 default_catalog: str | None) -> None:
+        self.an = an
+        self.dialect = an.dialect
+        self.index = index
+        self.kind = kind
+        self.default_schema = tuple(default_schema)
+        self.default_catalog = default_catalog
+        self.handled: set[int] = set()
+        self.projection_items: dict[int, bool] = {}   # id(column) -> aliased
+
+    # -- names ---------------------------------------------------------
+    def norm_alias(self, ident: exp.Expression | str | None) -> str | None:
+        if ident is None:
+            return None
+        if isinstance(ident, str):
+            return normalize_part(ident, False, self.dialect, table_part=False)
+        if isinstance(ident, exp.Identifier):
+            return normalize_part(ident.name, bool(ident.quoted), self.dialect, table_part=False)
+        return normalize_part(ident.name, False, self.dialect, table_part=False) if ident.name else None
+
+    def norm_column(self, ident: exp.Expression) -> str:
+        return self.norm_alias(ident) or ""
+
+    # -- references ----------------------------------------------------
+    def add_ref(self, table: exp.Table, role: str, columns: Iterable[str] | None = ()) -> int:
+        self.handled.add(id(table))
+        relation = relation_from_table(table, self.dialect, self.default_schema, self.default_catalog)
+        parts = len(_table_parts(table))
+        candidates: tuple[RelationName, ...] = ()
+        if parts == 1 and len(self.default_schema) > 1:
+            candidates = tuple(
+                relation_from_table(table, self.dialect, (s,), self.default_catalog) for s in self.default_schema
+            )
+        start, end, exact = table_span(self.an.sql, table)
+        alias_node = table.args.get("alias")
+        alias_ident = alias_node.this if isinstance(alias_node, exp.TableAlias) else None
+        alias = alias_ident.name if isinstance(alias_ident, exp.Identifier) and alias_ident.name else None
+        info = _RefInfo(
+            table=table, relation=relation, candidates=candidates, start=start, end=end, exact=exact,
+            alias=alias, alias_norm=self.norm_alias(alias_ident) if alias else None,
+            statement_index=self.index, statement_kind=self.kind, role=role, parts=parts,
+        )
+        if columns is None:
+            info.unknown_columns = True
+        else:
+            info.columns.update(columns)
+        self.an.refs.append(info)
+        return len(self.an.refs) - 1
+
+    def exposed_name(self, table: exp.Table) -> str:
+        alias_node = table.args.get("alias")
+        if isinstance(alias_node, exp.TableAlias) and alias_node.this is not None and alias_node.name:
+            return self.norm_alias(alias_node.this) or ""
+        return self.norm_alias(table.this) or ""
+
+    @staticmethod
+    def alias_columns(node: exp.Expression) -> tuple[str, ...] | None:
+        alias_node = node.args.get("alias")
+        if isinstance(alias_node, exp.TableAlias) and alias_node.columns:
+            return tuple(c.name for c in alias_node.columns)
+        return None
+
+    # -- generic walk --------------------------------------------------
+    def visit(self, node: object, scope: _Scope | None, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        if isinstance(node, list):
+            for n in node:
+                self.visit(n, scope, ctes)
+            return
+        if not isinstance(node, exp.Expression):
+            return
+        if isinstance(node, exp.Column):
+            self.column(node, scope)
+            return
+        if isinstance(node, (exp.Select, exp.SetOperation)) or (
+            isinstance(node, exp.Subquery) and isinstance(node.this, exp.Query)
+        ):
+            self.query(node, scope, ctes, correlated=True)
+            return
+        if isinstance(node, exp.Table):
+            self.source(node, scope or _Scope(None, False), ctes)
+            return
+        if isinstance(node, (exp.Star,)) and scope is not None:
+            return
+        for child in node.iter_expressions():
+            self.visit(child, scope, ctes)
+
+    # -- queries -------------------------------------------------------
+    def with_(self, node: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
+        w = node.args.get("with_")
+        if not isinstance(w, exp.With):
+            return ctes
+        recursive = bool(w.args.get("recursive"))
+        names = [self.norm_alias(c.args["alias"].this) or "" for c in w.expressions]
+        env = dict(ctes)
+        if recursive:
+            for c, name in zip(w.expressions, names):
+                env[name] = self.alias_columns(c)
+        for c, name in zip(w.expressions, names):
+            outs = self.query(c.this, None, dict(env), correlated=False)
+            env[name] = self.alias_columns(c) or outs
+        return env
+
+    def query(self, node: exp.Expression, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+              correlated: bool) -> tuple[str, ...] | None:
+        ctes = self.with_(node, ctes)
+        if isinstance(node, exp.Subquery):
+            inner = node.this
+            if isinstance(inner, exp.Query):
+                outs = self.query(inner, parent, ctes, correlated)
+            else:
+                self.visit(inner, parent, ctes)
+                outs = None
+            self.visit_rest(node, ("this", "with_", "alias"), None, ctes)
+            return outs
+        if isinstance(node, exp.Select):
+            return self.select(node, parent, ctes, correlated)
+        if isinstance(node, exp.SetOperation):
+            left = self.query(node.this, parent, ctes, correlated)
+            self.query(node.expression, parent, ctes, correlated)
+            self.visit_rest(node, ("this", "expression", "with_"), None, ctes)
+            return left
+        self.visit_rest(node, ("with_",), parent, ctes)
+        return None
+
+    def visit_rest(self, node: exp.Expression, skip: Sequence[str], scope: _Scope | None,
+                   ctes: dict[str, tuple[str, ...] | None]) -> None:
+        for key, value in node.args.items():
+            if key in skip:
+                continue
+            self.visit(value, scope, ctes)
+
+    def select(self, node: exp.Select, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+               correlated: bool) -> tuple[str, ...] | None:
+        scope = _Scope(parent, correlated)
+        from_ = node.args.get("from_")
+        if isinstance(from_, exp.From):
+            self.source(from_.this, scope, ctes)
+        for join in node.args.get("joins") or []:
+            self.join(join, scope, ctes)
+        outputs: list[str] | None = []
+        order_aliases: set[str] = set()
+        for item in node.expressions:
+            if isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+                self.projection_items[id(item)] = False
+            elif isinstance(item, exp.Alias) and isinstance(item.this, exp.Column):
+                self.projection_items[id(item.this)] = True
+            if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
+                self.star(item, scope)
+                outputs = None
+                continue
+            name = item.alias_or_name
+            if isinstance(item, exp.Alias):
+                order_aliases.add(self.norm_alias(item.args["alias"]) or "")
+            if outputs is not None:
+                if name:
+                    outputs.append(self.norm_alias(item.args["alias"]) if isinstance(item, exp.Alias)
+                                   else self.norm_column(item.this) if isinstance(item, exp.Column)
+                                   else self.norm_alias(name) or "")
+                else:
+                    outputs = None
+        for item in node.expressions:
+            self.visit(item, scope, ctes)
+        for key, value in node.args.items():
+            if key in ("from_", "joins", "with_", "expressions"):
+                continue
+            if key == "order" and order_aliases:
+                self.visit_order(value, scope, ctes, order_aliases)
+            else:
+                self.visit(value, scope, ctes)
+        return tuple(outputs) if outputs is not None else None
+
+    def visit_order(self, order: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
+                    aliases: set[str]) -> None:
+        for col in list(order.find_all(exp.Column)):
+            if not col.table and self.norm_column(col.this) in aliases:
+                self.handled.add(id(col))
+        self.visit(order, scope, ctes)
+
+    def join(self, join: exp.Join, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        before = len(scope.sources)
+        self.source(join.this, scope, ctes)
+        right = scope.sources[before:]
+        left = scope.sources[:before]
+        if join.args.get("method") and str(join.args.get("method")).upper() == "NATURAL":
+            refs = tuple(s.ref for s in left + right if s.ref is not None)
+            for r in refs:
+                self.an.refs[r].unknown_columns = True
+            self.an.joins.append(JoinUse("natural", join, refs))
+        using = join.args.get("using")
+        if using:
+            names = tuple(self.norm_column(u if not isinstance(u, exp.Column) else u.this) for u in using)
+            refs = []
+            for s in left + right:
+                if s.ref is None:
+                    continue
+                for n in names:
+                    if s.kind == "table":
+                        self.an.refs[s.ref].columns.add(n)
+                refs.append(s.ref)
+            self.an.joins.append(JoinUse("using", join, tuple(refs), names))
+        for key, value in join.args.items():
+            if key in ("this", "using"):
+                continue
+            self.visit(value, scope, ctes)
+
+    def source(self, node: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
+               role: str = "source") -> None:
+        if isinstance(node, exp.Table):
+            this = node.this
+            if isinstance(this, exp.Identifier):
+                name = self.norm_alias(this) or ""
+                single = node.args.get("db") is None and node.args.get("catalog") is None
+                if single and name in ctes:
+                    self.handled.add(id(node))
+                    scope.sources.append(_Source(self.exposed_name(node), "cte",
+                                                 outputs=self.alias_columns(node) or ctes[name]))
+                else:
+                    ref = self.add_ref(node, role)
+                    scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
+            else:
+                self.handled.add(id(node))
+                self.visit(this, scope, ctes)
+                alias = node.args.get("alias")
+                scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
+                                             and alias.this else "", "other", outputs=self.alias_columns(node)))
+            for key in ("joins",):
+                for j in node.args.get(key) or []:
+                    self.join(j, scope, ctes)
+            for lat in node.args.get("laterals") or []:
+                self.source(lat, scope, ctes)
+            for key, value in node.args.items():
+                if key in ("this", "db", "catalog", "alias", "joins", "laterals"):
+                    continue
+                self.visit(value, scope, ctes)
+            return
+        if isinstance(node, exp.Subquery):
+            alias = node.args.get("alias")
+            if not isinstance(node.this, exp.Query):
+                # a parenthesized join: its sources belong to this scope
+                self.source(node.this, scope, ctes)
+                for j in node.args.get("joins") or []:
+                    self.join(j, scope, ctes)
+                return
+            outs = self.query(node.this, None, self.with_(node, ctes), correlated=False)
+            scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
+                                         and alias.this else "", "derived",
+                                         outputs=self.alias_columns(node) or outs))
+            for j in node.args.get("joins") or []:
+                self.join(j, scope, ctes)
+            return
+        if isinstance(node, exp.Lateral):
+            inner = node.this
+            outs = None
+            if isinstance(inner, exp.Subquery) and isinstance(inner.this, exp.Query):
+                outs = self.query(inner.this, scope, ctes, correlated=True)
+            else:
+                self.visit(inner, scope, ctes)
+            alias = node.args.get("alias")
+            scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
+                                         and alias.this else "", "derived",
+                                         outputs=self.alias_columns(node) or outs))
+            return
+        if isinstance(node, exp.Unnest):
+            for e in node.expressions:
+                self.visit(e, scope, ctes)
+            alias = node.args.get("alias")
+            cols = self.alias_columns(node)
+            name = self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias) and alias.this else ""
+            outs = tuple(self.norm_alias(c) or "" for c in cols) if cols else None
+            if outs is not None and not name and self.dialect == "bigquery":
+                name = outs[0]
+            off = node.args.get("offset")
+            if outs is not None and isinstance(off, exp.Expression) and off.name:
+                outs = outs + (self.norm_alias(off.name) or "",)
+            scope.sources.append(_Source(name or "", "other", outputs=outs))
+            return
+        # table functions and anything else: a source of unknown columns
+        self.visit(node, scope, ctes)
+        alias = node.args.get("alias") if isinstance(node, exp.Expression) else None
+        scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
+                                     and alias.this else "", "other", outputs=None))
+
+    # -- columns -------------------------------------------------------
+    def star(self, item: exp.Expression, scope: _Scope) -> None:
+        if isinstance(item, exp.Column) and item.table:
+            q = self.norm_alias(item.args.get("table"))
+            refs = []
+            s: _Scope | None = scope
+            while s is not None:
+                found = s.find(q or "")
+                if found:
+                    refs = [f.ref for f in found if f.ref is not None]
+                    break
+                s = s.parent
+        else:
+            refs = [src.ref for src in scope.sources if src.ref is not None]
+        for r in refs:
+            self.an.refs[r].unknown_columns = True
+        self.an.stars.append(StarUse(item, tuple(r for r in refs if r is not None)))
+
+    def column(self, col: exp.Column, scope: _Scope | None) -> None:
+        if id(col) in self.handled or scope is None:
+            return
+        self.handled.add(id(col))
+        if isinstance(col.this, exp.Star):
+            self.star(col, scope)
+            return
+        name = self.norm_column(col.this)
+        projection = id(col) in self.projection_items
+        aliased = self.projection_items.get(id(col), False)
+        qual = col.args.get("table")
+        if qual is not None:
+            q = self.norm_alias(qual) or ""
+            s: _Scope | None = scope
+            while s is not None:
+                found = s.find(q)
+                if found:
+                    if len(found) == 1 and found[0].kind == "table" and found[0].ref is not None:
+                        r = found[0].ref
+                        self.an.refs[r].columns.add(name)
+                        info = self.an.refs[r]
+                        qref = r if info.alias is None else None
+                        self.an.columns.append(ColumnUse(col, name, r, (r,), True, projection, aliased,
+                                                         qualifier_ref=qref))
+                    elif len(found) > 1:
+                        refs = tuple(f.ref for f in found if f.ref is not None)
+                        for r in refs:
+                            self.an.refs[r].unknown_columns = True
+                        self.an.columns.append(ColumnUse(col, name, None, refs, True, projection, aliased))
+                    return
+                s = s.parent
+            if col.args.get("db") is None:
+                # BigQuery-style struct access: `payload.field` where payload is a column
+                self.unqualified(col, self.norm_column(qual), scope, projection, aliased, struct=True)
+            return
+        self.unqualified(col, name, scope, projection, aliased)
+
+    def unqualified(self, col: exp.Column, name: str, scope: _Scope, projection: bool, aliased: bool,
+                    struct: bool = False) -> None:
+        s: _Scope | None = scope
+        outer_possible = False
+        while s is not None:
+            owners = [src for src in s.sources if src.kind == "table" or src.outputs is None or name in src.outputs]
+            if owners:
+                refs = tuple(o.ref for o in owners if o.ref is not None)
+                if len(owners) == 1:
+                    r = owners[0].ref
+                    if r is not None:
+                        self.an.refs[r].columns.add(name)
+                    if s.sees_outer and s.parent is not None and owners[0].kind == "table":
+                        outer_possible = self._outer_has_candidates(s.parent, name)
+                    self.an.columns.append(ColumnUse(col, name, r, refs, False,
+                                                     projection and not struct, aliased, outer_possible))
+                else:
+                    for r in refs:
+                        self.an.refs[r].unknown_columns = True
+                    self.an.columns.append(ColumnUse(col, name, None, refs, False, projection, aliased))
+                return
+            if not s.sees_outer:
+                return
+            s = s.parent
+
+    def _outer_has_candidates(self, scope: _Scope | None, name: str) -> bool:
+        while scope is not None:
+            if any(src.kind == "table" or src.outputs is None or name in src.outputs for src in scope.sources):
+                return True
+            if not scope.sees_outer:
+                return False
+            scope = scope.parent
+        return False
+
+    # -- statements ----------------------------------------------------
+    def statement(self, stmt: exp.Expression) -> None:
+        ctes = self.with_(stmt, {})
+        if isinstance(stmt, exp.Query):
+            self.query(stmt, None, ctes, correlated=False)
+        elif isinstance(stmt, exp.Insert):
+            self.insert(stmt, ctes)
+        elif isinstance(stmt, exp.Update):
+            self.update(stmt, ctes)
+        elif isinstance(stmt, exp.Delete):
+            self.delete(stmt, ctes)
+        elif isinstance(stmt, exp.Merge):
+            self.merge(stmt, ctes)
+        elif isinstance(stmt, exp.Create):
+            self.create(stmt, ctes)
+        else:
+            self.other(stmt, ctes)
+        self.sweep(stmt)
+
+    def target(self, node: exp.Expression, scope: _Scope) -> int | None:
+        """Register the written-to relation (maybe inside a Schema column list)."""
+        cols: list[str] | None = None
+        table = node
+        if isinstance(node, exp.Schema):
+            table = node.this
+            cols = []
+            for c in node.expressions:
+                ident = c.this if isinstance(c, (exp.ColumnDef, exp.Column)) else c
+                if isinstance(ident, exp.Identifier):
+                    cols.append(self.norm_column(ident))
+            if not cols:
+                cols = None
+        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+            return None
+        ref = self.add_ref(table, "target", cols if cols is not None else ())
+        scope.sources.append(_Source(self.exposed_name(table), "table", ref=ref))
+        return ref
+
+    def insert(self, stmt: exp.Insert, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        ref = self.target(stmt.this, scope)
+        if ref is not None and not isinstance(stmt.this, exp.Schema):
+            self.an.refs[ref].unknown_columns = True
+        expr = stmt.args.get("expression")
+        if isinstance(expr, exp.Query):
+            self.query(expr, None, ctes, correlated=False)
+        else:
+            self.visit(expr, None, ctes)
+        self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
+
+    def _target_column(self, lhs: exp.Expression, target: int | None) -> bool:
+        """An assigned column (SET lhs, MERGE INSERT list) belongs to the target."""
+        if not isinstance(lhs, exp.Column) or target is None or lhs.args.get("table"):
+            return False
+        self.handled.add(id(lhs))
+        name = self.norm_column(lhs.this)
+        self.an.refs[target].columns.add(name)
+        self.an.columns.append(ColumnUse(lhs, name, target, (target,), False, False, False))
+        return True
+
+    def _assignments(self, eqs: Sequence[exp.Expression], target: int | None, scope: _Scope,
+                     ctes: dict[str, tuple[str, ...] | None]) -> None:
+        for eq in eqs:
+            if isinstance(eq, exp.EQ) and self._target_column(eq.this, target):
+                self.visit(eq.expression, scope, ctes)
+            else:
+                self.visit(eq, scope, ctes)
+
+    def update(self, stmt: exp.Update, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        target = self.target(stmt.this, scope)
+        from_ = stmt.args.get("from_")
+        if isinstance(from_, exp.From):
+            self.source(from_.this, scope, ctes)
+        for j in stmt.args.get("joins") or []:
+            self.join(j, scope, ctes)
+        self._assignments(stmt.expressions, target, scope, ctes)
+        self.visit_rest(stmt, ("this", "from_", "joins", "expressions", "with_"), scope, ctes)
+
+    def delete(self, stmt: exp.Delete, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        self.target(stmt.this, scope)
+        using = stmt.args.get("using")
+        for u in (using if isinstance(using, list) else [using] if using is not None else []):
+            self.source(u, scope, ctes)
+        for j in stmt.args.get("joins") or []:
+            self.join(j, scope, ctes)
+        self.visit_rest(stmt, ("this", "using", "joins", "with_"), scope, ctes)
+
+    def merge(self, stmt: exp.Merge, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        target = self.target(stmt.this, scope)
+        using = stmt.args.get("using")
+        if using is not None:
+            self.source(using, scope, ctes)
+        self.visit(stmt.args.get("on"), scope, ctes)
+        whens = stmt.args.get("whens")
+        for when in (whens.expressions if isinstance(whens, exp.Whens) else []):
+            self.visit(when.args.get("condition"), scope, ctes)
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                self._assignments(then.expressions, target, scope, ctes)
+            elif isinstance(then, exp.Insert):
+                cols = then.this
+                if isinstance(cols, exp.Tuple):
+                    for c in cols.expressions:
+                        if not self._target_column(c, target):
+                            self.visit(c, scope, ctes)
+                self.visit(then.args.get("expression"), scope, ctes)
+            else:
+                self.visit(then, scope, ctes)
+        self.visit_rest(stmt, ("this", "using", "on", "whens", "with_"), scope, ctes)
+
+    def create(self, stmt: exp.Create, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        kind = str(stmt.args.get("kind") or "").upper()
+        scope = _Scope(None, False)
+        if kind in ("TABLE", "VIEW") or isinstance(stmt.this, (exp.Table, exp.Schema)) and kind not in (
+            "FUNCTION", "PROCEDURE", "MACRO", "INDEX"
+        ):
+            ref = self.target(stmt.this, scope)
+            if ref is not None and not isinstance(stmt.this, exp.Schema):
+                self.an.refs[ref].unknown_columns = True
+        elif kind == "INDEX":
+            # CREATE INDEX i ON t (cols): the table is the relation, not the index name
+            self.handled.update(id(t) for t in stmt.this.find_all(exp.Table) if t is stmt.this.this)
+        else:
+            self.handled.update(id(t) for t in stmt.this.find_all(exp.Table)) if isinstance(
+                stmt.this, exp.Expression) else None
+        expr = stmt.args.get("expression")
+        if isinstance(expr, exp.Query):
+            self.query(expr, None, ctes, correlated=False)
+        else:
+            self.visit(expr, None, ctes)
+        self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
+
+    def other(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or [])]
+        for t in direct:
+            if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier):
+                self.add_ref(t, "target", None)
+        for t in stmt.find_all(exp.Table):
+            if id(t) not in self.handled and isinstance(t.this, exp.Identifier):
+                self.add_ref(t, "source", None)
+
+    def sweep(self, stmt: exp.Expression) -> None:
+        """Safety net: a relation-shaped Table the walk did not place is still a reference."""
+        for t in stmt.find_all(exp.Table):
+            if id(t) in self.handled or not isinstance(t.this, exp.Identifier):
+                continue
+            if t.find_ancestor(exp.UserDefinedFunction) is not None:
+                continue
+            self.add_ref(t, "source", None)
+
+
+def statement_kind(stmt: exp.Expression) -> str:
+    if isinstance(stmt, exp.Query):
+        return "select"
+    if isinstance(stmt, exp.Create):
+        kind = str(stmt.args.get("kind") or "").lower().replace(" ", "_")
+        props = stmt.args.get("properties")
+        if props is not None and props.find(exp.MaterializedProperty) is not None:
+            kind = "materialized_" + kind
+        return "create_" + kind if kind else "create"
+    if isinstance(stmt, exp.Command):
+        return "command"
+    name = type(stmt).__name__.lower()
+    return {"truncatetable": "truncate"}.get(name, name)
+
+
+def _parse(sql: str, dialect: str) -> list[exp.Expression | None]:
+    text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    return sqlglot.parse(text, read=dialect)
+
+
+def _error_message(e: Exception) -> str:
+    if isinstance(e, ParseError) and e.errors:
+        first = e.errors[0]
+        return f"{first.get('description')} (line {first.get('line')}, column {first.get('col')})"
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None = (),
+            default_catalog: str | None = None) -> Analysis:
+    """Parse and resolve one text; the full picture that rewrite needs."""
+    if isinstance(default_schema, str):
+        default_schema = (default_schema,)
+    default_schema = tuple(default_schema or ())
+    an = Analysis(sql=sql, dialect=dialect, status="parsed", error=None, statements=0,
+                  line_starts=_line_starts(sql))
+    try:
+        statements = [s for s in _parse(sql, dialect) if s is not None]
+    except (ParseError, TokenError) as e:
+        an.status, an.error = "error", _error_message(e)
+        return an
+    except RecursionError:
+        an.status, an.error = "error", "too deeply nested for the parser (RecursionError)"
+        return an
+    except Exception as e:  # sqlglot raises assorted errors on hostile input
+        an.status, an.error = "error", f"parser failure: {type(e).__name__}: {e}"
+        return an
+    an.statements = len(statements)
+    commands = []
+    try:
+        for i, stmt in enumerate(statements):
+            if isinstance(stmt, exp.Command):
+                commands.append(i)
+                continue
+            _StatementAnalyzer(an, i, statement_kind(stmt), default_schema, default_catalog).statement(stmt)
+    except RecursionError:
+        an.status, an.error = "error", "too deeply nested to analyze (RecursionError)"
+        an.refs.clear()
+        return an
+    if commands:
+        an.status = "fallback"
+        an.error = "statement(s) {} not understood by the parser (opaque Command)".format(
+            ", ".join(str(i + 1) for i in commands))
+    return an
+
+
+def to_references(an: Analysis) -> tuple[Reference, ...]:
+    out = []
+    for r in sorted(an.refs, key=lambda r: (r.start, r.statement_index)):
+        line, column = an.position(r.start)
+        out.append(Reference(
+            relation=r.relation, start=r.start, end=r.end, line=line, column=column,
+            written=an.sql[r.start:r.end], alias=r.alias, statement_index=r.statement_index,
+            statement_kind=r.statement_kind, role="target" if r.role == "target" else "source",
+            columns=None if r.unknown_columns else frozenset(r.columns),
+            qualified_as_written=r.parts, candidates=r.candidates, exact_span=r.exact,
+        ))
+    return tuple(out)
+
+
+def find_references(sql: str, dialect: str, default_schema: Sequence[str] | str | None = (),
+                    default_catalog: str | None = None) -> ParseResult:
+    """Every physical relation referenced in ``sql``, with spans, roles and columns."""
+    an = analyze(sql, dialect, default_schema, default_catalog)
+    return ParseResult(status=an.status, references=to_references(an),  # type: ignore[arg-type]
+                       error=an.error, statements=an.statements)
