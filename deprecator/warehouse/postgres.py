@@ -9,12 +9,14 @@ them as parameters and DDL quotes them with :func:`quote_ident`.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from deprecator.config import WarehouseConfig
 from deprecator.errors import WarehouseError
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
@@ -61,24 +63,48 @@ class PostgresWarehouse:
 
     dialect = "postgres"
 
+    default_catalog: str | None = None
+    # PostgreSQL refuses CREATE OR REPLACE VIEW when columns change and DROP VIEW
+    # while other views read it, so replacing a view may force its dependents too.
+    recreate_dependents = True
+
     def __init__(
         self,
         url: str,
         *,
+        root: Path | None = None,
+        config: WarehouseConfig | None = None,
         schemas: Sequence[str] | None = None,
-        default_schema: Sequence[str] | str = ("public",),
+        default_schema: Sequence[str] | str | None = None,
         engine: Engine | None = None,
+        dbt_manifest: str | Path | None = None,
     ) -> None:
         self.url = url
+        self.dbt_manifest = Path(root or ".", dbt_manifest) if dbt_manifest is not None else None
         self.display_url = mask_url(url)
         self.schemas = tuple(schemas) if schemas else None
+        if default_schema is None and config is not None and config.default_schema:
+            default_schema = config.default_schema
         if isinstance(default_schema, str):
             default_schema = (default_schema,)
-        self.default_schema = tuple(default_schema) or ("public",)
+        self._default_schema = tuple(default_schema) if default_schema else None
         try:
             self.engine = engine or sa.create_engine(url, pool_pre_ping=True)
         except Exception as e:  # bad URL or missing driver
             raise WarehouseError(f"cannot open {self.display_url}: {redact(str(e))}") from None
+
+    @property
+    def default_schema(self) -> tuple[str, ...]:
+        """The configured search path, else the connecting role's effective one (``current_schemas``)."""
+        if self._default_schema is None:
+            try:
+                with self.engine.connect() as conn:
+                    found = conn.exec_driver_sql("SELECT pg_catalog.current_schemas(false)").scalar()
+            except sa.exc.DBAPIError as e:
+                raise WarehouseError(f"cannot read the search_path of {self.display_url}: "
+                                     f"{redact(str(e.orig).strip())}") from None
+            self._default_schema = tuple(found or ()) or ("public",)
+        return self._default_schema
 
     # -- connections ------------------------------------------------------------
     @contextlib.contextmanager
@@ -133,17 +159,25 @@ class PostgresWarehouse:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
         with self.read() as conn:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
-            return _build_views(conn, rows)
+            return self._mark(_build_views(conn, rows))
 
     def get_views(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
         """The views among ``relations`` (in the given order); relations that are not views are skipped."""
         with self.read() as conn:
             oids = [o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None]
-            return _views_by_oid(conn, oids)
+            return self._mark(_views_by_oid(conn, oids))
 
     def get_view(self, relation: RelationName) -> ViewInfo | None:
         found = self.get_views([relation])
         return found[0] if found else None
+
+    def _mark(self, views: list[ViewInfo]) -> list[ViewInfo]:
+        """Set managed_by="dbt" on views the configured dbt manifest builds."""
+        if self.dbt_manifest is None:
+            return views
+        from deprecator.warehouse.pg_dbt import mark_dbt_managed
+
+        return mark_dbt_managed(views, self.dbt_manifest, database=make_url(self.url).database)
 
     # -- dependency graph -------------------------------------------------------
     def dependency_edges(self) -> dict[RelationName, set[RelationName]]:
@@ -178,7 +212,7 @@ class PostgresWarehouse:
             oid_of = dict(zip(ordered, _names(conn, ordered)))
             infos = {_rel_key(v): v for v in _views_by_oid(conn, ordered)}
             order = _toposort(affected, {v: reads.get(v, set()) & affected for v in affected}, oid_of)
-            return [infos[oid_of[o]] for o in order if oid_of[o] in infos]
+            return self._mark([infos[oid_of[o]] for o in order if oid_of[o] in infos])
 
     def cross_check(
         self,
@@ -401,7 +435,3 @@ def _parse_options(reloptions: Sequence[str] | None) -> dict[str, str]:
         out[key] = value
     return dict(sorted(out.items()))
 
-
-def with_managed_by(views: Iterable[ViewInfo], managed: set[RelationName], by: str) -> list[ViewInfo]:
-    """Copies of ``views`` with ``managed_by`` set for the relations in ``managed``."""
-    return [replace(v, managed_by=by) if v.relation in managed else v for v in views]
