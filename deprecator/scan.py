@@ -1,0 +1,430 @@
+"""The scan: read every source, dedupe, prefilter, parse in parallel, match deprecations.
+
+Flow: each source streams ``SqlText`` items; a text is looked up by value
+(a hash table) so each distinct text is tested by the prefilter and parsed at
+most once, while counts, users and first/last seen are aggregated per
+occurrence (source, object, user). Texts that pass the prefilter go to the
+worker pool as soon as they are first seen, so parsing overlaps reading.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from deprecator.config import Config
+from deprecator.errors import SourceError
+from deprecator.parallel import DEFAULT_MAX_CHARS, ParseFn, ParsePool
+from deprecator.prefilter import Prefilter
+from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText
+from deprecator.sql.model import ParseResult, Reference, RelationName
+
+ProgressFn = Callable[[str, int], None]
+
+# At most this many malformed rows are listed per source; all are counted.
+MAX_LISTED_MALFORMED = 100
+_POLL_EVERY = 4096
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One use of a deprecated relation: a distinct text as one user ran it, or a place in a file."""
+
+    deprecation: str                  # the model exactly as registered
+    relation: str                     # the relation as resolved (normalized, qualified)
+    source: str                       # file | history | view | ...
+    object: str                       # file path / history file / view name
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    user: str | None = None
+    count: int = 1
+    first_seen: _dt.datetime | None = None
+    last_seen: _dt.datetime | None = None
+    columns: tuple[str, ...] | None = None   # None: cannot be known (SELECT *)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deprecation": self.deprecation, "relation": self.relation, "source": self.source,
+            "object": self.object, "path": self.path, "line": self.line, "column": self.column,
+            "user": self.user, "count": self.count,
+            "first_seen": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
+            "columns": list(self.columns) if self.columns is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Unparsed:
+    """A text (or row, or file) that could not be fully analysed, with why."""
+
+    source: str
+    object: str
+    status: str                       # fallback | error | malformed | unreadable
+    error: str
+    line: int | None = None
+    text: str | None = None           # the start of the text, to find it again
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "object": self.object, "status": self.status, "error": self.error,
+                "line": self.line, "text": self.text}
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    findings: tuple[Finding, ...]
+    unparsed: tuple[Unparsed, ...]
+    stats: dict[str, Any]
+    snapshots: tuple[Any, ...] = ()   # deprecator.state.UsageSnapshot
+    scan_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"findings": [f.to_dict() for f in self.findings],
+                "unparsed": [u.to_dict() for u in self.unparsed],
+                "stats": dict(self.stats)}
+
+    def by_deprecation(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            out.setdefault(f.deprecation, []).append(f)
+        return out
+
+
+def _iso(v: _dt.datetime | None) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+# -- sources ------------------------------------------------------------------
+def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None = None) -> tuple[list[Source], list[Any]]:
+    """The sources a scan reads: ``paths`` (else the config's ``sql_paths``), history files, warehouse views.
+
+    Returns the sources and the objects to close afterwards (warehouse connections).
+    """
+    from deprecator.sources.files import FileSource
+    from deprecator.sources.history_file import HistoryFileSource
+
+    sources: list[Source] = []
+    closers: list[Any] = []
+    if paths:
+        sources.append(FileSource(tuple(paths), root=cwd or Path.cwd()))
+    elif config.sql_paths:
+        sources.append(FileSource(tuple(config.sql_paths), root=config.root))
+    for h in config.history:
+        if h.type == "file":
+            if h.path is None:
+                raise SourceError("a history source of type file needs a path")
+            p = h.path if h.path.is_absolute() else config.root / h.path
+            shown = str(h.path)
+            sources.append(HistoryFileSource.from_options(p, h.options, object_name=shown))
+        else:
+            factory = HISTORY_SOURCE_TYPES.get(h.type)
+            if factory is None:
+                raise SourceError(f"unknown history source type {h.type!r}",
+                                  hint=f"known types: {', '.join(['file', *sorted(HISTORY_SOURCE_TYPES)])}")
+            src = factory(config, h)
+            sources.append(src)
+            if hasattr(src, "close"):
+                closers.append(src)
+    if config.warehouse.url:
+        from deprecator.sources.warehouse_views import WarehouseViewsSource
+        from deprecator.warehouse import connect
+
+        wh = connect(config)
+        closers.append(wh)
+        sources.append(WarehouseViewsSource(wh))
+    return sources, closers
+
+
+# Later history types (pg_stat_statements, a pushed-down SQL query) register a
+# factory ``(config, HistorySourceConfig) -> Source`` here.
+HISTORY_SOURCE_TYPES: dict[str, Callable[[Config, Any], Source]] = {}
+
+
+# -- aggregation ----------------------------------------------------------------
+class _Occurrence:
+    __slots__ = ("count", "first", "last")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: _dt.datetime | None = None
+        self.last: _dt.datetime | None = None
+
+
+class _Candidate:
+    """A distinct text that passed the prefilter, with every place it occurred."""
+
+    __slots__ = ("text", "occurrences", "result")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # (source, object, path, line, user) -> _Occurrence
+        self.occurrences: dict[tuple[Any, ...], _Occurrence] = {}
+        self.result: ParseResult | None = None
+
+
+def _matches(registry: Any, relation: RelationName) -> list[Any]:
+    found = registry.by_relation(relation)
+    if found is None:
+        return []
+    if isinstance(found, (list, tuple)):
+        return list(found)
+    return [found]
+
+
+def _deprecations_for(registry: Any, ref: Reference) -> list[Any]:
+    hits = _matches(registry, ref.relation)
+    if not hits:
+        # An unqualified name on a search path may resolve to any candidate schema.
+        for cand in ref.candidates:
+            hits = _matches(registry, cand)
+            if hits:
+                break
+    return hits
+
+
+def _prefilter_names(registry: Any) -> list[str]:
+    names = list(registry.names_for_prefilter())
+    return [str(n) for n in names]
+
+
+# -- the scan -----------------------------------------------------------------
+def run_scan(
+    config: Config,
+    registry: Any,
+    *,
+    paths: Sequence[str] = (),
+    sources: Sequence[Source] | None = None,
+    progress: bool | ProgressFn = False,
+    workers: int | None = None,
+    parse_fn: ParseFn | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    record: bool = True,
+) -> ScanReport:
+    """Scan every source for references to the registry's deprecations.
+
+    ``sources`` overrides what the config names; ``paths`` replaces the config's
+    ``sql_paths``. With ``record`` a usage snapshot per deprecation is stored in
+    the state store when a query-history source was read.
+    """
+    started_at = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    t0 = time.perf_counter()
+    closers: list[Any] = []
+    if sources is None:
+        sources, closers = build_sources(config, paths)
+    report_progress = _progress_fn(progress)
+
+    prefilter = Prefilter(_prefilter_names(registry))
+    seen: dict[str, int] = {}
+    cands: list[_Candidate] = []
+    problems: list[Unparsed] = []
+    malformed_by_object: dict[tuple[str, str], int] = {}
+    stats: dict[str, Any] = dict(texts_read=0, queries_read=0, distinct_texts=0, prefiltered_out=0,
+                                 parsed=0, fallback=0, error=0, malformed_rows=0, unreadable=0)
+    query_kinds_read = False
+    pool = ParsePool(config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog,
+                     workers=workers, parse_fn=parse_fn, max_chars=max_chars)
+    try:
+        n = queries = 0
+        for source in sources:
+            if source.kind in QUERY_SOURCE_KINDS:
+                query_kinds_read = True
+            for item in source.read():
+                if type(item) is not SqlText:
+                    if isinstance(item, SourceProblem):
+                        _record_problem(item, problems, malformed_by_object, stats)
+                        continue
+                n += 1
+                text = item.text
+                idx = seen.get(text)
+                if idx is None:
+                    if prefilter.may_reference(text):
+                        idx = len(cands)
+                        cands.append(_Candidate(text))
+                        pool.submit(idx, text)
+                    else:
+                        idx = -1
+                    seen[text] = idx
+                queries += item.count
+                if idx >= 0:
+                    _aggregate(cands[idx], item)
+                if n % _POLL_EVERY == 0:
+                    for key, res in pool.poll():
+                        cands[key].result = res  # type: ignore[index]
+                    if report_progress:
+                        report_progress("read", n)
+        stats["texts_read"] = n
+        stats["queries_read"] = queries
+        if report_progress:
+            report_progress("read", n)
+        done = 0
+        for key, res in pool.drain():
+            cands[key].result = res  # type: ignore[index]
+            done += 1
+            if report_progress and done % 64 == 0:
+                report_progress("parsed", done)
+        worker_count = pool.workers
+        crashes = pool.crashes
+    finally:
+        pool.close()
+        for c in closers:
+            try:
+                c.close()
+            except Exception:  # closing must not hide the scan's own error
+                pass
+
+    stats["distinct_texts"] = len(seen)
+    stats["prefiltered_out"] = len(seen) - len(cands)
+    del seen
+    findings, unparsed, usage = _collect(cands, registry, stats)
+    stats["worker_crashes"] = crashes
+    stats["findings"] = len(findings)
+    stats["workers"] = worker_count
+    stats["elapsed_seconds"] = round(time.perf_counter() - t0, 3)
+    snapshots: tuple[Any, ...] = ()
+    scan_id = None
+    if query_kinds_read:
+        snapshots = tuple(_snapshots(registry, usage))
+    if record:
+        from deprecator.state import StateStore
+
+        store = StateStore(config.state_url, config.root)
+        try:
+            scan_id = store.record_scan(started_at, stats, snapshots)
+        finally:
+            store.close()
+    return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id)
+
+
+def _aggregate(cand: _Candidate, item: SqlText) -> None:
+    key = (item.source, item.object, item.path, item.line, item.user)
+    occ = cand.occurrences.get(key)
+    if occ is None:
+        occ = cand.occurrences[key] = _Occurrence()
+    occ.count += item.count
+    first, last = item.first_seen, item.last_seen
+    if first is not None and (occ.first is None or first < occ.first):
+        occ.first = first
+    if last is not None and (occ.last is None or last > occ.last):
+        occ.last = last
+
+
+def _record_problem(p: SourceProblem, problems: list[Unparsed], malformed: dict[tuple[str, str], int],
+                    stats: dict[str, Any]) -> None:
+    if p.kind == "malformed":
+        stats["malformed_rows"] += 1
+        k = (p.source, p.object)
+        seen = malformed.get(k, 0)
+        malformed[k] = seen + 1
+        if seen < MAX_LISTED_MALFORMED:
+            problems.append(Unparsed(p.source, p.object, "malformed", p.reason, p.line))
+        elif seen == MAX_LISTED_MALFORMED:
+            problems.append(Unparsed(p.source, p.object, "malformed",
+                                     f"more malformed rows after line {p.line} (all counted in stats.malformed_rows)",
+                                     p.line))
+    else:
+        stats["unreadable"] += 1
+        problems.append(Unparsed(p.source, p.object, "error", p.reason, p.line))
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    one = " ".join(text[: limit * 2].split())
+    return one if len(one) <= limit else one[: limit - 3] + "..."
+
+
+def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> tuple[list[Finding], list[Unparsed], dict]:
+    findings: list[Finding] = []
+    unparsed: list[Unparsed] = []
+    # deprecation model -> list of (user, count, first, last) for query sources
+    usage: dict[str, list[tuple[str | None, int, Any, Any]]] = {}
+    for cand in cands:
+        res = cand.result
+        if res is None:  # cannot happen: drain answers every key; keep the scan honest if it does
+            res = ParseResult("error", error="no result from the parser")
+        stats[res.status] = stats.get(res.status, 0) + 1
+        if res.status != "parsed":
+            places = sorted({(k[0], k[1], k[3] if k[2] else None) for k in cand.occurrences})
+            for source, obj, line in places:
+                unparsed.append(Unparsed(source, obj, res.status, res.error or res.status,
+                                         line, _excerpt(cand.text)))
+        if not res.references:
+            continue
+        matched: list[tuple[Reference, Any]] = []
+        for ref in res.references:
+            for dep in _deprecations_for(registry, ref):
+                matched.append((ref, dep))
+        if not matched:
+            continue
+        for key, occ in cand.occurrences.items():
+            source, obj, path, line0, user = key
+            if path is not None:
+                for ref, dep in matched:
+                    findings.append(Finding(
+                        dep.model, str(ref.relation), source, obj, path, ref.line + line0 - 1, ref.column,
+                        user, occ.count, occ.first, occ.last, _cols(ref.columns)))
+                continue
+            # Not a file: one finding per (deprecation, relation) for this text and user.
+            merged: dict[tuple[str, str], tuple[str, ...] | None] = {}
+            for ref, dep in matched:
+                if source == "view" and ref.role == "target" and obj == str(ref.relation):
+                    continue  # the view's own CREATE statement, not a use
+                k = (dep.model, str(ref.relation))
+                if k in merged:
+                    prev, now = merged[k], _cols(ref.columns)
+                    merged[k] = None if prev is None or now is None else tuple(sorted(set(prev) | set(now)))
+                else:
+                    merged[k] = _cols(ref.columns)
+            for (model, rel), cols in merged.items():
+                findings.append(Finding(model, rel, source, obj, None, None, None, user, occ.count,
+                                        occ.first, occ.last, cols))
+            if source in QUERY_SOURCE_KINDS:
+                for model in {m for m, _ in merged}:
+                    usage.setdefault(model, []).append((user, occ.count, occ.first, occ.last))
+    findings.sort(key=lambda f: (f.deprecation, f.source, f.object, f.line or 0, f.column or 0, f.user or "",
+                                 f.relation))
+    unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
+    return findings, unparsed, usage
+
+
+def _cols(columns: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if columns is None else tuple(sorted(columns))
+
+
+def _snapshots(registry: Any, usage: Mapping[str, list[tuple[str | None, int, Any, Any]]]) -> list[Any]:
+    from deprecator.state import UsageSnapshot
+
+    out = []
+    for dep in registry.deprecations:
+        rows = usage.get(dep.model, [])
+        per_user: dict[str, int] = {}
+        first = last = None
+        for user, count, f, l in rows:
+            u = user if user is not None else "(unknown)"
+            per_user[u] = per_user.get(u, 0) + count
+            if f is not None and (first is None or f < first):
+                first = f
+            if l is not None and (last is None or l > last):
+                last = l
+        out.append(UsageSnapshot(dep.model, sum(per_user.values()), len(per_user), per_user, first, last))
+    return out
+
+
+def _progress_fn(progress: bool | ProgressFn) -> ProgressFn | None:
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    last = [0.0]
+
+    def show(phase: str, n: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2:
+            return
+        last[0] = now
+        what = "texts read" if phase == "read" else "texts parsed"
+        sys.stderr.write(f"\rscanning: {n:,} {what}   ")
+        sys.stderr.flush()
+
+    return show

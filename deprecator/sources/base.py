@@ -1,0 +1,94 @@
+"""The source protocol: where SQL texts come from.
+
+A source yields :class:`SqlText` items (and :class:`SourceProblem` items for
+what it could not read). One ``SqlText`` is one text as one user ran it:
+
+* a file or a view definition: ``count`` 1, no user;
+* a row of a query-history export: ``count`` 1, its user and start time;
+* a pre-aggregated row (``pg_stat_statements``, a pushed-down ``GROUP BY`` over
+  a history table): ``count`` = times that user ran it, first/last seen.
+
+The scan dedupes texts across every source, so a source never has to.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Iterator, Literal, Mapping, NamedTuple, Protocol, Union
+
+# Source kinds whose texts are queries people ran; only these feed usage snapshots.
+QUERY_SOURCE_KINDS = frozenset({"history", "pg_stat_statements", "sql"})
+
+
+class SqlText(NamedTuple):
+    """One SQL text from a source (a NamedTuple: a million of them are made per scan)."""
+
+    text: str
+    source: str                              # "file" | "history" | "view" | "pg_stat_statements" | "sql"
+    object: str                              # file path / view name / history file
+    path: str | None = None                  # set for file sources
+    line: int = 1                            # 1-based line of the text's first character in ``path``
+    user: str | None = None
+    count: int = 1                           # times ``user`` ran it
+    first_seen: _dt.datetime | None = None   # naive UTC
+    last_seen: _dt.datetime | None = None    # naive UTC
+    extra: Mapping[str, Any] | None = None   # columns the source had beyond the standard ones
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """Something a source could not read: an unreadable file or a malformed row."""
+
+    source: str
+    object: str
+    reason: str
+    kind: Literal["unreadable", "malformed"] = "unreadable"
+    line: int | None = None                  # 1-based line of a malformed row
+
+    def describe(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return where + self.reason
+
+
+SourceItem = Union[SqlText, SourceProblem]
+
+
+class Source(Protocol):
+    """Anything that yields SQL texts. Implementations stream; none loads everything at once."""
+
+    kind: str            # the ``source`` value of the texts it yields
+    name: str            # shown in messages (a path, a masked URL, ...)
+
+    def read(self) -> Iterator[SourceItem]: ...
+
+
+def to_utc_naive(value: _dt.datetime) -> _dt.datetime:
+    """Aware datetimes are converted to UTC; naive ones are taken as UTC already."""
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def parse_timestamp(value: Any) -> _dt.datetime | None:
+    """ISO 8601 text (``Z`` allowed), epoch seconds, or a datetime -> naive UTC.
+
+    ``None`` and the empty string mean "unknown". Raises ValueError otherwise.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        return to_utc_naive(value)
+    if isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if isinstance(value, (int, float)):
+        return _dt.datetime.fromtimestamp(value, _dt.timezone.utc).replace(tzinfo=None)
+    if isinstance(value, str):
+        s = value.strip()
+        if s.endswith(("Z", "z")):
+            s = s[:-1] + "+00:00"
+        try:
+            return to_utc_naive(_dt.datetime.fromisoformat(s))
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 timestamp: {value!r}") from None
+    raise ValueError(f"not a timestamp: {value!r}")

@@ -1,0 +1,90 @@
+"""SQL files: single files, folders (recursive ``*.sql``) and glob patterns."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from deprecator.sources.base import SourceItem, SourceProblem, SqlText
+
+
+def expand_paths(patterns: Sequence[str], root: Path | None = None) -> tuple[list[Path], list[SourceProblem]]:
+    """Files named by ``patterns`` (files, folders, globs), sorted and deduplicated.
+
+    A pattern that names nothing is a problem, not silence: a typo in ``--path``
+    must not look like a clean scan.
+    """
+    root = root or Path.cwd()
+    found: dict[str, Path] = {}
+    problems: list[SourceProblem] = []
+    for pattern in patterns:
+        p = Path(os.path.expanduser(pattern))
+        if not p.is_absolute():
+            p = root / p
+        matches: list[Path]
+        if glob.has_magic(str(p)):
+            matches = [Path(m) for m in sorted(glob.glob(str(p), recursive=True))]
+        elif p.exists():
+            matches = [p]
+        else:
+            problems.append(SourceProblem("file", pattern, "no such file or folder"))
+            continue
+        hits = 0
+        for m in matches:
+            if m.is_dir():
+                for f in sorted(m.rglob("*")):
+                    if f.is_file() and f.suffix.lower() == ".sql":
+                        found.setdefault(str(f), f)
+                        hits += 1
+            elif m.is_file() or not m.exists():
+                found.setdefault(str(m), m)
+                hits += 1
+        if hits == 0:
+            problems.append(SourceProblem("file", pattern, "matched no .sql files"))
+    return [found[k] for k in sorted(found)], problems
+
+
+def display_path(path: Path, root: Path | None) -> str:
+    """``path`` relative to ``root`` when it is inside it, else as given."""
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
+
+
+@dataclass
+class FileSource:
+    """One text per file; unreadable or non-UTF-8 files are reported as problems."""
+
+    patterns: tuple[str, ...]
+    root: Path | None = None
+    kind: str = "file"
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.patterns)
+
+    def read(self) -> Iterator[SourceItem]:
+        files, problems = expand_paths(self.patterns, self.root)
+        yield from problems
+        for f in files:
+            shown = display_path(f, self.root)
+            try:
+                raw = f.read_bytes()
+            except OSError as e:
+                yield SourceProblem("file", shown, f"cannot read: {e.strerror or e}")
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                line = raw[: e.start].count(b"\n") + 1
+                yield SourceProblem("file", shown, f"not UTF-8 (invalid byte 0x{raw[e.start]:02x} at line {line})")
+                continue
+            if text.startswith("\ufeff"):
+                text = text[1:]  # a BOM is not part of the SQL; offsets count from after it
+            yield SqlText(text=text, source="file", object=shown, path=shown, line=1)
