@@ -77,3 +77,24 @@ def test_edges_cover_subqueries_ctes_and_lateral(pg_db):
             "UNION ALL SELECT l.id FROM a, LATERAL (SELECT id FROM d WHERE d.id = a.id) l")
     edges = PostgresWarehouse(pg_db).dependency_edges()
     assert edges[R("public", "v")] == {R("public", "a"), R("public", "b"), R("public", "c"), R("public", "d")}
+
+
+def test_cross_check_agrees_on_ordinary_views_and_reports_disagreements(pg_db):
+    run_sql(pg_db,
+            "CREATE SCHEMA s",
+            "CREATE TABLE s.t (id int)", "CREATE TABLE s.u (id int)",
+            # a CTE shadowing a real table's name: neither side may count s.u
+            "CREATE VIEW s.v1 AS WITH u AS (SELECT id FROM s.t) SELECT id FROM u",
+            "CREATE VIEW s.v2 AS SELECT t.id FROM s.t JOIN s.v1 USING (id) WHERE id IN (SELECT id FROM s.u)",
+            'CREATE TABLE s."Odd ""Name""" (id int)',
+            'CREATE VIEW s.v3 AS SELECT id FROM s."Odd ""Name"""',
+            # a regclass constant is a pg_depend dependency the AST cannot see as a relation
+            "CREATE VIEW s.v4 AS SELECT 's.u'::regclass AS r, id FROM s.t",
+            # a definition the engine cannot parse is a disagreement too, never "agrees"
+            "CREATE TABLE s.x (doc xml)",
+            "CREATE VIEW s.v5 AS SELECT xt.id FROM s.x, XMLTABLE('/r' PASSING x.doc COLUMNS id int PATH '@id') xt")
+    wh = PostgresWarehouse(pg_db, default_schema=["s"])
+    found = wh.cross_check()
+    assert [(str(d.view), str(d.relation), d.only_in) for d in found] == [
+        ("s.v4", "s.u", "pg_depend"), ("s.v5", "None", "parse")]
+    assert "error" in found[1].detail
