@@ -36,7 +36,7 @@ def expand_paths(patterns: Sequence[str], root: Path | None = None) -> tuple[lis
         for m in matches:
             if m.is_dir():
                 for f in sorted(m.rglob("*")):
-                    if f.is_file() and f.suffix.lower() == ".sql":
+                    if f.suffix.lower() == ".sql" and not f.is_dir():  # a broken link is reported, not skipped
                         found.setdefault(str(f), f)
                         hits += 1
             elif m.is_file() or not m.exists():
