@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from deprecator.errors import ConfigError
+from deprecator.redact import mask_url, redact
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class HistorySourceConfig:
     type: str                            # "file" now; "pg_stat_statements", "sql" later
     path: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None              # 1-based line of the entry in deprecator.yml
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,384 @@ class Config:
     @property
     def dialect(self) -> str:
         return self.warehouse.dialect or "postgres"
+
+    def load_registry(self) -> Any:
+        """The registry this config points at, normalized with the warehouse defaults."""
+        from deprecator.registry import load_registry
+
+        return load_registry(
+            self.registry_path, self.dialect, self.warehouse.default_schema, self.warehouse.default_catalog
+        )
+
+
+TOP_LEVEL_KEYS = ("warehouse", "registry", "history", "paths", "state")
+RESERVED_SECTIONS = ("owners", "slack", "dbt", "notify", "check")
+WAREHOUSE_KEYS = ("url", "dialect", "default_schema", "default_catalog")
+HISTORY_TYPES = ("file", "pg_stat_statements", "sql")
+DEFAULT_CONFIG_NAME = "deprecator.yml"
+DEFAULT_REGISTRY_NAME = "deprecations.yml"
+DEFAULT_STATE_URL = "sqlite:///.deprecator/state.db"
+
+# URL scheme (before any +driver) -> sqlglot dialect.
+SCHEME_DIALECTS = {
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "psql": "postgres",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "redshift": "redshift",
+    "duckdb": "duckdb",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "oracle": "oracle",
+    "trino": "trino",
+    "presto": "presto",
+    "databricks": "databricks",
+    "clickhouse": "clickhouse",
+}
+DIALECT_ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql", "sqlserver": "tsql"}
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
+
+
+def interpolate(text: str, *, path: str | None = None, line: int | None = None, field: str | None = None,
+                environ: Any = None) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` from the environment (``$$`` is a literal ``$``).
+
+    A missing variable without a default is a ConfigError naming the variable.
+    """
+    env = os.environ if environ is None else environ
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        if m.group(1) is None:
+            raise ConfigError(f"malformed variable reference `{m.group(0)}`; write ${{NAME}} or ${{NAME:-default}}",
+                              path=path, line=line, field=field)
+        name, default = m.group(1), m.group(2)
+        value = env.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                raise ConfigError(
+                    f"environment variable {name} is not set",
+                    path=path, line=line, field=field,
+                    hint=f"export {name}=..., or write ${{{name}:-default}} in the config",
+                )
+            return default
+        return value
+
+    if "$" not in text:
+        return text
+    return _VAR.sub(sub, text)
+
+
+def infer_dialect(url: str) -> str | None:
+    """sqlglot dialect for a SQLAlchemy URL's scheme (``postgresql+psycopg2://`` -> postgres)."""
+    if "://" not in url and not url.startswith("sqlite:"):
+        return None
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return SCHEME_DIALECTS.get(scheme)
+
+
+def known_dialects() -> tuple[str, ...]:
+    from sqlglot.dialects.dialect import Dialects
+
+    return tuple(sorted(d.value for d in Dialects if d.value))
+
+
+def check_dialect(name: str, *, path: str | None = None, line: int | None = None,
+                  field: str = "warehouse.dialect") -> str:
+    """The canonical sqlglot dialect name, or a ConfigError suggesting a close one."""
+    from deprecator.yamlio import suggest
+
+    d = name.strip().lower()
+    d = DIALECT_ALIASES.get(d, d)
+    names = known_dialects()
+    if d not in names:
+        raise ConfigError(f"unknown SQL dialect {name!r}", path=path, line=line, field=field,
+                          hint=suggest(d, names) or f"one of: {', '.join(names)}")
+    return d
+
+
+def resolve_url_path(url: str, root: Path) -> str:
+    """Make a relative file URL (``sqlite:///x.db``) absolute from ``root``; other URLs unchanged."""
+    for scheme in ("sqlite", "duckdb"):
+        if not url.lower().startswith(scheme):
+            continue
+        head, sep, rest = url.partition(":///")
+        if not sep or "://" in head:
+            return url
+        file_part, q, query = rest.partition("?")
+        if not file_part or file_part.startswith("/") or file_part.startswith(":memory:"):
+            return url
+        return f"{head}:///{(root / file_part).resolve()}{q}{query}"
+    return url
+
+
+def default_config(root: str | os.PathLike[str] | None = None) -> Config:
+    """The configuration used when there is no deprecator.yml (files-only runs)."""
+    r = Path(root or Path.cwd()).resolve()
+    return Config(
+        path=None,
+        root=r,
+        warehouse=WarehouseConfig(),
+        registry_path=r / DEFAULT_REGISTRY_NAME,
+        state_url=resolve_url_path(DEFAULT_STATE_URL, r),
+    )
+
+
+def load_config_or_default(path: str | os.PathLike[str], *, explicit: bool) -> Config:
+    """load_config, except that a missing default ./deprecator.yml falls back to default_config."""
+    p = Path(path)
+    if not explicit and not p.exists():
+        return default_config(p.parent if str(p.parent) else Path.cwd())
+    return load_config(p)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Load and validate deprecator.yml; every error names file, line and field (secrets masked)."""
+    from deprecator.yamlio import load_yaml_text
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError("config file not found", path=str(p),
+                          hint="run `deprecator init` to create deprecator.yml, or pass --config PATH")
+    if p.is_dir():
+        raise ConfigError("config path is a folder, expected a YAML file", path=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(p)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the config: {e.strerror}", path=str(p)) from None
+    data = load_yaml_text(text, str(p))
+    try:
+        return _build(data, p.resolve())
+    except ConfigError as e:
+        raise _masked(e) from None
+
+
+def _masked(e: ConfigError) -> ConfigError:
+    """The same error with URL passwords and secret environment values masked."""
+    msg = redact(e.message)
+    if msg == e.message:
+        return e
+    out = ConfigError("", hint=e.hint)
+    out.path, out.line, out.field = e.path, e.line, e.field
+    out.message = msg
+    out.args = (msg,)
+    return out
+
+
+def _build(data: Any, path: Path) -> Config:
+    from deprecator.yamlio import item_line, key_line, suggest, type_name, value_line
+
+    spath = str(path)
+    root = path.parent
+
+    def err(msg: str, line: int | None, fld: str | None, hint: str | None = None) -> ConfigError:
+        return ConfigError(msg, path=spath, line=line, field=fld, hint=hint)
+
+    def text(node: Any, key: Any, fld: str, value: Any = None) -> str | None:
+        v = node.get(key) if value is None else value
+        if v is None:
+            return None
+        if isinstance(v, (dict, list)):
+            raise err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
+        return interpolate(str(v), path=spath, line=value_line(node, key), field=fld)
+
+    def mapping(node: Any, key: str) -> dict[str, Any]:
+        v = node.get(key)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise err(f"expected a mapping, got {type_name(v)}", value_line(node, key), key)
+        return v
+
+    def unknown_keys(node: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for k in node:
+            if k not in allowed:
+                raise err(f"unknown key `{k}`", key_line(node, k), f"{prefix}{k}",
+                          hint=suggest(str(k), allowed) or f"known keys: {', '.join(allowed)}")
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise err(f"expected a mapping of sections, got {type_name(data)}", 1, None)
+    unknown_keys(data, TOP_LEVEL_KEYS + RESERVED_SECTIONS, "")
+
+    # warehouse
+    wh = mapping(data, "warehouse")
+    unknown_keys(wh, WAREHOUSE_KEYS, "warehouse.")
+    url = text(wh, "url", "warehouse.url") or None
+    if url is not None:
+        url = resolve_url_path(url, root)
+    dialect_text = text(wh, "dialect", "warehouse.dialect") or None
+    if dialect_text:
+        dialect: str | None = check_dialect(dialect_text, path=spath, line=value_line(wh, "dialect"))
+    elif url:
+        dialect = infer_dialect(url)
+        if dialect is None:
+            raise err(f"cannot infer the SQL dialect from the URL {mask_url(url)!r}", value_line(wh, "url"),
+                      "warehouse.url", hint="set warehouse.dialect (a sqlglot dialect name, e.g. postgres)")
+        dialect = check_dialect(dialect, path=spath, line=value_line(wh, "url"))
+    else:
+        dialect = None
+    schema: tuple[str, ...] = ()
+    raw_schema = wh.get("default_schema")
+    if isinstance(raw_schema, list):
+        parts = []
+        for i, s in enumerate(raw_schema):
+            if not isinstance(s, (str, int)) or isinstance(s, bool):
+                raise err(f"expected a schema name, got {type_name(s)}", item_line(raw_schema, i),
+                          f"warehouse.default_schema[{i}]")
+            parts.append(interpolate(str(s), path=spath, line=item_line(raw_schema, i),
+                                     field=f"warehouse.default_schema[{i}]").strip())
+        schema = tuple(p for p in parts if p)
+    elif raw_schema is not None:
+        s = text(wh, "default_schema", "warehouse.default_schema") or ""
+        schema = tuple(x.strip() for x in s.split(",") if x.strip())
+    catalog = text(wh, "default_catalog", "warehouse.default_catalog") or None
+    warehouse = WarehouseConfig(url=url, dialect=dialect, default_schema=schema, default_catalog=catalog)
+
+    # registry
+    reg = data.get("registry")
+    if isinstance(reg, dict):
+        unknown_keys(reg, ("path",), "registry.")
+        reg_text = text(reg, "path", "registry.path")
+    elif reg is not None:
+        reg_text = text(data, "registry", "registry")
+    else:
+        reg_text = None
+    registry_path = (root / (reg_text or DEFAULT_REGISTRY_NAME)).resolve()
+
+    # history
+    history: list[HistorySourceConfig] = []
+    raw_hist = data.get("history")
+    if raw_hist is not None and not isinstance(raw_hist, list):
+        raise err(f"expected a list of sources, got {type_name(raw_hist)}", value_line(data, "history"), "history")
+    for i, src in enumerate(raw_hist or []):
+        line = item_line(raw_hist, i)
+        fld = f"history[{i}]"
+        if not isinstance(src, dict):
+            raise err(f"expected a mapping with `type:`, got {type_name(src)}", line, fld)
+        kind = text(src, "type", f"{fld}.type")
+        if not kind:
+            raise err("missing `type` (file, pg_stat_statements or sql)", line, f"{fld}.type")
+        if kind not in HISTORY_TYPES:
+            raise err(f"unknown history source type {kind!r}", value_line(src, "type"), f"{fld}.type",
+                      hint=suggest(kind, HISTORY_TYPES) or f"one of: {', '.join(HISTORY_TYPES)}")
+        hpath_text = text(src, "path", f"{fld}.path")
+        if kind == "file" and not hpath_text:
+            raise err("a file source needs `path:` (a .jsonl or .csv export)", line, f"{fld}.path")
+        options = {
+            str(k): _plain(v, spath, key_line(src, k), f"{fld}.{k}")
+            for k, v in src.items() if k not in ("type", "path")
+        }
+        history.append(HistorySourceConfig(
+            type=kind,
+            path=(root / hpath_text).resolve() if hpath_text else None,
+            options=options,
+            line=line,
+        ))
+
+    # paths
+    sql_paths: list[str] = []
+    raw_paths = data.get("paths")
+    if isinstance(raw_paths, str):
+        raw_paths_list: list[Any] = [raw_paths]
+        lines: Callable[[int], int | None] = lambda i: value_line(data, "paths")  # noqa: E731
+    elif isinstance(raw_paths, list):
+        raw_paths_list = list(raw_paths)
+        lines = lambda i: item_line(raw_paths, i)  # noqa: E731
+    elif raw_paths is None:
+        raw_paths_list, lines = [], (lambda i: None)
+    else:
+        raise err(f"expected a list of files, folders or globs, got {type_name(raw_paths)}",
+                  value_line(data, "paths"), "paths")
+    for i, item in enumerate(raw_paths_list):
+        if not isinstance(item, str):
+            raise err(f"expected a path or glob, got {type_name(item)}", lines(i), f"paths[{i}]")
+        s = interpolate(item, path=spath, line=lines(i), field=f"paths[{i}]")
+        sql_paths.append(s if os.path.isabs(s) else str(root / s))
+
+    # state
+    state_url = DEFAULT_STATE_URL
+    raw_state = data.get("state")
+    if isinstance(raw_state, dict):
+        unknown_keys(raw_state, ("url",), "state.")
+        state_url = text(raw_state, "url", "state.url") or DEFAULT_STATE_URL
+    elif raw_state is not None:
+        state_url = text(data, "state", "state") or DEFAULT_STATE_URL
+    state_url = resolve_url_path(state_url, root)
+
+    extra = {k: _plain(data[k], spath, key_line(data, k), k) for k in RESERVED_SECTIONS if k in data}
+    return Config(
+        path=path,
+        root=root,
+        warehouse=warehouse,
+        registry_path=registry_path,
+        history=tuple(history),
+        sql_paths=tuple(sql_paths),
+        state_url=state_url,
+        extra=extra,
+    )
+
+
+def _plain(value: Any, path: str, line: int | None, fld: str) -> Any:
+    """Round-trip YAML nodes -> plain dict/list/scalars, strings interpolated."""
+    from deprecator.yamlio import item_line, value_line
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v, path, value_line(value, k), f"{fld}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, path, item_line(value, i), f"{fld}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return interpolate(str(value), path=path, line=line, field=fld)
+    return value
+
+
+# --------------------------------------------------------------------------- scaffolding
+
+def _template(name: str) -> str:
+    """A shipped template: from the installed ``deprecator.templates`` package, else the checkout."""
+    from importlib.resources import files
+
+    try:
+        return files("deprecator.templates").joinpath(name).read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        # A source checkout run without installing: templates/ sits beside the package.
+        return (Path(__file__).resolve().parent.parent / "templates" / name).read_text(encoding="utf-8")
+
+
+DEFAULT_SCHEMAS = {"postgres": "public", "redshift": "public", "duckdb": "main", "sqlite": "main",
+                   "snowflake": "PUBLIC"}
+
+
+def init_project(config_path: str | os.PathLike[str], *, dialect: str = "postgres",
+                 force: bool = False) -> list[Path]:
+    """Scaffold deprecator.yml and an empty deprecations.yml beside it; return the files written.
+
+    Refuses (ConfigError) to overwrite an existing file unless ``force``.
+    """
+    import jinja2
+
+    from deprecator.yamlio import write_atomic
+
+    d = check_dialect(dialect, field="--dialect")
+    cfg = Path(config_path)
+    reg = cfg.parent / DEFAULT_REGISTRY_NAME
+    if not force:
+        existing = [str(p) for p in (cfg, reg) if p.exists()]
+        if existing:
+            raise ConfigError(f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+                              "nothing was written", hint="pass --force to overwrite")
+    env = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
+    config_text = env.from_string(_template("deprecator.yml.j2")).render(
+        dialect=d, default_schema=DEFAULT_SCHEMAS.get(d), registry=DEFAULT_REGISTRY_NAME)
+    registry_text = _template("deprecations.yml")
+    write_atomic(cfg, config_text)
+    write_atomic(reg, registry_text)
+    return [cfg, reg]

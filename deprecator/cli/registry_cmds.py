@@ -1,5 +1,145 @@
-"""Commands: registry_cmds (being built)."""
+"""Commands over deprecations as code: init, deprecate, list."""
 
 from __future__ import annotations
 
-from deprecator.cli.base import main  # noqa: F401
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from deprecator.cli.base import config_path, echo, echo_json, format_option, main
+from deprecator.config import Config, init_project, load_config_or_default
+from deprecator.registry import add_deprecation, today
+
+
+def load_cli_config(ctx: click.Context) -> Config:
+    """The config named by --config; a missing default ./deprecator.yml means built-in defaults."""
+    root = ctx.find_root()
+    explicit = root.get_parameter_source("config_path") not in (ParameterSource.DEFAULT, None)
+    return load_config_or_default(config_path(ctx), explicit=explicit)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+@main.command("init")
+@click.option("--dialect", default="postgres", show_default=True,
+              help="SQL dialect of the warehouse (a sqlglot dialect: postgres, snowflake, bigquery, duckdb, ...).")
+@click.option("--force", is_flag=True, help="Overwrite existing deprecator.yml / deprecations.yml.")
+@click.pass_context
+def init_cmd(ctx: click.Context, dialect: str, force: bool) -> None:
+    """Scaffold deprecator.yml and an empty deprecations.yml.
+
+    Both files are written next to --config (default: the current folder).
+
+    \b
+    Example:
+      deprecator init --dialect snowflake
+    """
+    written = init_project(config_path(ctx), dialect=dialect, force=force)
+    for p in written:
+        echo(f"Wrote {_display(p)}")
+    echo()
+    echo("Next:")
+    echo("  1. export DEPRECATOR_WAREHOUSE_URL=<SQLAlchemy URL>   (or delete warehouse.url to scan files only)")
+    echo("  2. deprecator deprecate analytics.customer_facts --replacement analytics.entity_customers "
+         "--sunset 2027-03-31")
+    echo("  3. deprecator list")
+    echo("  4. deprecator scan")
+
+
+def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        old, sep, new = v.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"{v!r}: expected OLD=NEW, e.g. cust_id=customer_id", ctx=ctx, param=param)
+        out[old.strip()] = new.strip()
+    return out
+
+
+@main.command("deprecate")
+@click.argument("model")
+@click.option("--replacement", required=True, help="The relation to use instead.")
+@click.option("--sunset", required=True, metavar="YYYY-MM-DD", help="Date after which the model may go away.")
+@click.option("--announced", metavar="YYYY-MM-DD", help="Date the deprecation takes effect (before it: announced).")
+@click.option("--reason", help="Why it is deprecated (shown in notices).")
+@click.option("--owner", help="Team or person who owns the deprecation.")
+@click.option("--contact", help="Where to ask questions, e.g. a Slack channel.")
+@click.option("--migration-guide", help="Path or URL of the migration guide.")
+@click.option("--column", "columns", multiple=True, callback=_parse_columns, metavar="OLD=NEW",
+              help="A renamed column (repeatable).")
+@click.option("--removed-column", "removed_columns", multiple=True, metavar="COLUMN",
+              help="A column with no equivalent in the replacement (repeatable).")
+@click.pass_context
+def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str, announced: str | None,
+                  reason: str | None, owner: str | None, contact: str | None, migration_guide: str | None,
+                  columns: dict[str, str], removed_columns: tuple[str, ...]) -> None:
+    """Register MODEL as deprecated in deprecations.yml (comments and order kept).
+
+    The entry is validated with the whole registry (duplicates, cycles,
+    self-replacement) before anything is written.
+
+    \b
+    Example:
+      deprecator deprecate analytics.customer_facts \\
+        --replacement analytics.entity_customers --sunset 2027-03-31 \\
+        --reason "Replaced by the customer entity model" \\
+        --owner analytics-engineering --column cust_id=customer_id
+    """
+    cfg = load_cli_config(ctx)
+    dep = add_deprecation(
+        cfg.registry_path,
+        model=model, replacement=replacement, sunset=sunset, announced=announced, reason=reason,
+        owner=owner, contact=contact, migration_guide=migration_guide, columns=columns,
+        removed_columns=removed_columns, dialect=cfg.dialect,
+        default_schema=cfg.warehouse.default_schema, default_catalog=cfg.warehouse.default_catalog,
+    )
+    where = _display(cfg.registry_path) + (f":{dep.line}" if dep.line else "")
+    target = f" (final replacement: {dep.target})" if dep.target != dep.replacement else ""
+    echo(f"Registered {dep.model} -> {dep.replacement}{target}, sunset {dep.sunset.isoformat()}, in {where}")
+    echo("Next: `deprecator list` to see every deprecation, `deprecator scan` to find who still uses it.")
+
+
+@main.command("list")
+@format_option
+@click.option("--today", "today_", envvar="DEPRECATOR_TODAY", hidden=True, metavar="YYYY-MM-DD",
+              help="Pretend today is this date (for reproducible output).")
+@click.pass_context
+def list_cmd(ctx: click.Context, fmt: str, today_: str | None) -> None:
+    """List every deprecation with its stage and days to sunset.
+
+    Stages: announced (before the announced date), deprecated, sunset passed.
+
+    \b
+    Example:
+      deprecator list --format json
+    """
+    cfg = load_cli_config(ctx)
+    registry = cfg.load_registry()
+    now = today(today_)
+    if fmt == "json":
+        echo_json({
+            "today": now.isoformat(),
+            "registry": str(cfg.registry_path),
+            "deprecations": [d.to_dict(now) for d in registry.deprecations],
+        })
+        return
+    if not registry.deprecations:
+        echo(f"No deprecations in {_display(cfg.registry_path)}.")
+        echo("Add one: deprecator deprecate MODEL --replacement NEW --sunset YYYY-MM-DD")
+        return
+    rows = [("MODEL", "REPLACEMENT", "STAGE", "SUNSET", "DAYS LEFT", "OWNER")]
+    for d in registry.deprecations:
+        repl = d.replacement if d.target == d.replacement else f"{d.replacement} -> {d.target}"
+        rows.append((d.model, repl, d.stage(now), d.sunset.isoformat(), str(d.days_to_sunset(now)),
+                     d.owner or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        echo("  ".join(c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    n = len(registry.deprecations)
+    echo(f"\n{n} deprecation{'s' if n != 1 else ''} in {_display(cfg.registry_path)} (today {now.isoformat()})")
