@@ -178,3 +178,16 @@ def test_unreachable_server_is_a_warehouse_error_without_password():
         wh.list_views()
     assert "s3cretpw" not in str(ei.value)
     assert "***" in wh.display_url
+
+
+def test_connect_factory_opens_the_postgres_adapter(pg_db, tmp_path):
+    from deprecator.config import WarehouseConfig
+    from deprecator.warehouse import connect
+
+    run_sql(pg_db, "CREATE SCHEMA analytics", "CREATE VIEW analytics.v AS SELECT 1 AS x")
+    wh = connect(WarehouseConfig(url=pg_db, dialect="postgres", default_schema=("analytics", "public")), root=tmp_path)
+    assert isinstance(wh, PostgresWarehouse)
+    assert wh.default_schema == ("analytics", "public")
+    assert [str(v.relation) for v in wh.list_views()] == ["analytics.v"]
+    # without a configured search path, the role's effective one is used
+    assert connect(pg_db, root=tmp_path).default_schema == ("public",)

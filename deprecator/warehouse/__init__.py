@@ -25,6 +25,7 @@ __all__ = ["ViewInfo", "Warehouse", "connect", "register_adapter", "ADAPTERS"]
 # backend name (as SQLAlchemy spells it) -> "module:ClassName"
 ADAPTERS: dict[str, str] = {
     "sqlite": "deprecator.warehouse.sqlite:SQLiteWarehouse",
+    "postgresql": "deprecator.warehouse.postgres:PostgresWarehouse",
 }
 
 
