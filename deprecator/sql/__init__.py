@@ -13,6 +13,7 @@ from deprecator.sql.model import (
 )
 from deprecator.sql.names import normalize_part, normalize_relation, relation_from_table
 from deprecator.sql.references import find_references, neutralize_placeholders
+from deprecator.sql.rewrite import columns_differ, rewrite
 
 __all__ = [
     "Blocker",
@@ -22,9 +23,11 @@ __all__ = [
     "RelationName",
     "RewriteResult",
     "RewriteRule",
+    "columns_differ",
     "find_references",
     "neutralize_placeholders",
     "normalize_part",
     "normalize_relation",
     "relation_from_table",
+    "rewrite",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Sequence
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError
@@ -76,3 +78,82 @@ def normalize_relation(
     if not isinstance(table, exp.Table) or not table.name:
         raise ValueError(f"{text!r} is not a relation name")
     return relation_from_table(table, dialect, tuple(default_schema or ()), default_catalog)
+
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+# Words reserved in the common dialects; sqlglot accepts some of them bare
+# where the warehouse would not, so they are always quoted.
+RESERVED = frozenset("""
+all analyse analyze and any array as asc asymmetric between both by case cast check collate column
+constraint create cross current_catalog current_date current_role current_time current_timestamp
+current_user default deferrable desc distinct do else end except exists false fetch for foreign from
+full grant group having in initially inner intersect into is join lateral leading left like limit
+localtime localtimestamp natural not null offset on only or order outer over partition placing primary
+qualify references returning right rows select session_user some symmetric table then to trailing true
+union unique user using values variadic when where window with
+""".split())
+
+
+@lru_cache(maxsize=4096)
+def needs_quotes(name: str, dialect: str, *, table_part: bool = True) -> bool:
+    """Whether ``name`` must be quoted to mean exactly ``name`` (a normalized part) in ``dialect``."""
+    if not _PLAIN.match(name):
+        return True
+    if normalize_part(name, False, dialect, table_part=table_part) != name:
+        return True
+    if name.lower() in RESERVED:
+        return True
+    # reserved words: an unquoted keyword does not parse back as this identifier
+    try:
+        parsed = exp.to_identifier(name)
+        sql = f"SELECT {name} FROM {name}"
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except Exception:  # any parse failure means the word is not usable bare
+        return True
+    table = tree.find(exp.Table) if tree is not None else None
+    return not (isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier)
+                and table.this.name == parsed.name and not table.args.get("alias"))
+
+
+def quote_part(name: str, dialect: str) -> str:
+    """``name`` inside the dialect's identifier quotes, escaping embedded quotes."""
+    d = get_dialect(dialect)
+    start = d.IDENTIFIER_START
+    end = d.IDENTIFIER_END
+    return f"{start}{name.replace(end, end + end)}{end}"
+
+
+def render_part(name: str, dialect: str, *, quote: bool = False, like: str | None = None,
+                table_part: bool = True) -> str:
+    """Write one normalized name part as SQL text.
+
+    ``like`` is the author's written part this one replaces: an unquoted
+    lowercase or uppercase original keeps that case when the dialect folds it
+    to the same identifier, so a rewrite reads like the surrounding code.
+    """
+    if quote or needs_quotes(name, dialect, table_part=table_part):
+        if not quote and like is not None:
+            for cased in (name.lower(), name.upper()):
+                if (_PLAIN.match(cased) and normalize_part(cased, False, dialect, table_part=table_part) == name
+                        and not needs_quotes(cased, dialect, table_part=False)
+                        and _same_case_style(cased, like)):
+                    return cased
+        return quote_part(name, dialect)
+    if like is not None:
+        for cased in (name.lower(), name.upper()):
+            if (cased != name and _same_case_style(cased, like)
+                    and normalize_part(cased, False, dialect, table_part=table_part) == name):
+                return cased
+    return name
+
+
+def _same_case_style(candidate: str, like: str) -> bool:
+    letters = [c for c in like if c.isalpha()]
+    if not letters:
+        return False
+    if all(c.islower() for c in letters):
+        return candidate == candidate.lower()
+    if all(c.isupper() for c in letters):
+        return candidate == candidate.upper()
+    return False

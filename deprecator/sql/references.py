@@ -151,7 +151,8 @@ class _Scope:
 class ColumnUse:
     """One column occurrence attributed (or not) to a physical reference."""
 
-    node: exp.Column
+    node: exp.Expression           # the Column (or a bare Identifier in a target column list)
+    ident: exp.Expression          # the identifier that names the column (what a rename edits)
     name: str                      # normalized column name
     ref: int | None                # owning reference, when provable
     candidates: tuple[int, ...]    # references that could own it (ambiguous when > 1)
@@ -401,6 +402,9 @@ class _StatementAnalyzer:
             name = item.alias_or_name
             if isinstance(item, exp.Alias):
                 order_aliases.add(self.norm_alias(item.args["alias"]) or "")
+            elif isinstance(item, exp.Column):
+                # ORDER BY a bare name means the output column (which a rewrite keeps)
+                order_aliases.add(self.norm_column(item.this))
             if outputs is not None:
                 if name:
                     outputs.append(self.norm_alias(item.args["alias"]) if isinstance(item, exp.Alias)
@@ -570,23 +574,25 @@ class _StatementAnalyzer:
                         self.an.refs[r].columns.add(name)
                         info = self.an.refs[r]
                         qref = r if info.alias is None else None
-                        self.an.columns.append(ColumnUse(col, name, r, (r,), True, projection, aliased,
+                        self.an.columns.append(ColumnUse(col, col.this, name, r, (r,), True, projection, aliased,
                                                          qualifier_ref=qref))
                     elif len(found) > 1:
                         refs = tuple(f.ref for f in found if f.ref is not None)
                         for r in refs:
                             self.an.refs[r].unknown_columns = True
-                        self.an.columns.append(ColumnUse(col, name, None, refs, True, projection, aliased))
+                        self.an.columns.append(ColumnUse(col, col.this, name, None, refs, True, projection, aliased))
                     return
                 s = s.parent
             if col.args.get("db") is None:
                 # BigQuery-style struct access: `payload.field` where payload is a column
-                self.unqualified(col, self.norm_column(qual), scope, projection, aliased, struct=True)
+                self.unqualified(col, self.norm_column(qual), scope, projection, aliased, ident=qual)
             return
         self.unqualified(col, name, scope, projection, aliased)
 
     def unqualified(self, col: exp.Column, name: str, scope: _Scope, projection: bool, aliased: bool,
-                    struct: bool = False) -> None:
+                    ident: exp.Expression | None = None) -> None:
+        struct = ident is not None
+        ident = ident if ident is not None else col.this
         s: _Scope | None = scope
         outer_possible = False
         while s is not None:
@@ -599,12 +605,13 @@ class _StatementAnalyzer:
                         self.an.refs[r].columns.add(name)
                     if s.sees_outer and s.parent is not None and owners[0].kind == "table":
                         outer_possible = self._outer_has_candidates(s.parent, name)
-                    self.an.columns.append(ColumnUse(col, name, r, refs, False,
+                    self.an.columns.append(ColumnUse(col, ident, name, r, refs, False,
                                                      projection and not struct, aliased, outer_possible))
                 else:
                     for r in refs:
                         self.an.refs[r].unknown_columns = True
-                    self.an.columns.append(ColumnUse(col, name, None, refs, False, projection, aliased))
+                    self.an.columns.append(ColumnUse(col, ident, name, None, refs, False, projection and not struct,
+                                                     aliased))
                 return
             if not s.sees_outer:
                 return
@@ -645,15 +652,20 @@ class _StatementAnalyzer:
         if isinstance(node, exp.Schema):
             table = node.this
             cols = []
+            idents = []
             for c in node.expressions:
                 ident = c.this if isinstance(c, (exp.ColumnDef, exp.Column)) else c
                 if isinstance(ident, exp.Identifier):
                     cols.append(self.norm_column(ident))
+                    idents.append((c, ident))
             if not cols:
                 cols = None
         if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
             return None
         ref = self.add_ref(table, "target", cols if cols is not None else ())
+        if isinstance(node, exp.Schema):
+            for c, ident in idents:
+                self.an.columns.append(ColumnUse(c, ident, self.norm_column(ident), ref, (ref,), False, False, False))
         scope.sources.append(_Source(self.exposed_name(table), "table", ref=ref))
         return ref
 
@@ -676,7 +688,7 @@ class _StatementAnalyzer:
         self.handled.add(id(lhs))
         name = self.norm_column(lhs.this)
         self.an.refs[target].columns.add(name)
-        self.an.columns.append(ColumnUse(lhs, name, target, (target,), False, False, False))
+        self.an.columns.append(ColumnUse(lhs, lhs.this, name, target, (target,), False, False, False))
         return True
 
     def _assignments(self, eqs: Sequence[exp.Expression], target: int | None, scope: _Scope,
@@ -755,7 +767,7 @@ class _StatementAnalyzer:
         self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
 
     def other(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> None:
-        direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or [])]
+        direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
         for t in direct:
             if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier):
                 self.add_ref(t, "target", None)
