@@ -1,0 +1,205 @@
+"""The scan end to end: real files, a real history export, a real SQLite warehouse, the state store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+
+from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
+from deprecator.registry import load_registry
+from deprecator.scan import run_scan
+from deprecator.sources.files import FileSource
+from deprecator.sources.history_file import HistoryFileSource
+from deprecator.sql import find_references
+from deprecator.state import StateStore
+
+REGISTRY = """\
+deprecations:
+  - model: analytics.customer_facts
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+    columns:
+      cust_id: customer_id
+  - model: analytics.old_orders
+    replacement: analytics.orders
+    sunset: 2027-03-31
+"""
+
+
+def _history_rows():
+    q1 = "select cust_id, region from ANALYTICS.CUSTOMER_FACTS where region = 'eu'"
+    q2 = "select count(*) from analytics.orders"
+    q3 = "select * from analytics.old_orders o join analytics.customer_facts c on o.cid = c.cust_id"
+    q4 = 'select 1 from "CUSTOMER_FACTS"'     # quoted: a different relation in postgres
+    rows = [
+        {"query_text": q1, "user_name": "ann", "start_time": "2026-11-01T09:00:00Z", "warehouse": "wh"},
+        {"query_text": q1, "user_name": "ann", "start_time": "2026-11-03T09:00:00Z"},
+        {"query_text": q1, "user_name": "ann", "start_time": "2026-11-02T09:00:00Z"},
+        {"query_text": q1, "user_name": "bob", "start_time": "2026-11-05T09:00:00Z"},
+        *[{"query_text": q2, "user_name": "cy", "start_time": "2026-11-01T00:00:00Z"}] * 5,
+        {"query_text": q3, "user_name": "bob", "start_time": "2026-11-04T00:00:00Z"},
+        {"query_text": q4, "user_name": "dee", "start_time": "2026-11-04T00:00:00Z"},
+        {"query_text": "select from from where", "user_name": "eve", "start_time": "2026-11-04T00:00:00Z"},
+    ]
+    lines = [orjson.dumps(r) for r in rows]
+    lines.insert(6, b'{"query_text": "select 1", "start_time": "not a time"}')   # line 7: malformed
+    return b"\n".join(lines) + b"\n"
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    (tmp_path / "history.jsonl").write_bytes(_history_rows())
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "report.sql").write_text(
+        "-- weekly report\nselect c.cust_id\nfrom\n  analytics.customer_facts c\n"
+        "join analytics.old_orders o on o.cid = c.cust_id\n")
+    (models / "shadow.sql").write_text(
+        "with customer_facts as (select 1 as cust_id)\nselect cust_id from customer_facts\n")
+    (models / "clean.sql").write_text("select * from analytics.entity_customers\n")
+    (models / "broken.sql").write_text("select customer_facts from (((\n")
+    config = Config(
+        path=tmp_path / "deprecator.yml", root=tmp_path,
+        warehouse=WarehouseConfig(dialect="postgres", default_schema=("analytics",)),
+        registry_path=tmp_path / "deprecations.yml",
+        history=(HistorySourceConfig("file", Path("history.jsonl")),),
+        sql_paths=("models",),
+        state_url="sqlite:///.deprecator/state.db",
+    )
+    registry = load_registry(config.registry_path, "postgres", ("analytics",))
+    return config, registry
+
+
+def test_scan_files_and_history(project):
+    config, registry = project
+    report = run_scan(config, registry, workers=2)
+    doc = report.to_dict()
+    assert set(doc) == {"findings", "unparsed", "stats"}
+    f = [x for x in doc["findings"] if x["source"] == "file"]
+    assert [(x["deprecation"], x["path"], x["line"], x["column"]) for x in f] == [
+        ("analytics.customer_facts", "models/report.sql", 4, 3),
+        ("analytics.old_orders", "models/report.sql", 5, 6),
+    ]
+    assert f[0]["relation"] == "analytics.customer_facts" and f[0]["user"] is None and f[0]["count"] == 1
+    h = [x for x in doc["findings"] if x["source"] == "history"]
+    got = [(x["deprecation"], x["user"], x["count"], x["first_seen"], x["last_seen"]) for x in h]
+    assert sorted(got) == [
+        ("analytics.customer_facts", "ann", 3, "2026-11-01T09:00:00", "2026-11-03T09:00:00"),
+        ("analytics.customer_facts", "bob", 1, "2026-11-04T00:00:00", "2026-11-04T00:00:00"),
+        ("analytics.customer_facts", "bob", 1, "2026-11-05T09:00:00", "2026-11-05T09:00:00"),
+        ("analytics.old_orders", "bob", 1, "2026-11-04T00:00:00", "2026-11-04T00:00:00"),
+    ]
+    assert all(x["object"] == "history.jsonl" and x["path"] is None and x["line"] is None for x in h)
+    unparsed = {(u["source"], u["object"], u["status"]) for u in doc["unparsed"]}
+    assert ("file", "models/broken.sql", "error") in unparsed
+    assert ("history", "history.jsonl", "malformed") in unparsed
+    malformed = [u for u in doc["unparsed"] if u["status"] == "malformed"]
+    assert malformed[0]["line"] == 7 and "start_time" in malformed[0]["error"]
+    s = doc["stats"]
+    assert s["texts_read"] == 4 + 12          # 4 files, 12 good rows
+    assert s["malformed_rows"] == 1
+    assert s["distinct_texts"] == 4 + 5
+    # clean.sql, the orders-only query and the garbage row cannot mention a deprecated name
+    assert s["prefiltered_out"] == 3
+    assert s["parsed"] + s["fallback"] + s["error"] == s["distinct_texts"] - s["prefiltered_out"]
+    assert s["error"] >= 1 and s["workers"] == 2
+
+
+def test_scan_records_usage_snapshots_from_history_only(project):
+    config, registry = project
+    report = run_scan(config, registry, workers=1)
+    assert report.scan_id is not None
+    store = StateStore(config.state_url, config.root)
+    snaps = {s.deprecation: s for s in store.usage_history()}
+    store.close()
+    cf = snaps["analytics.customer_facts"]
+    assert (cf.queries, cf.distinct_users, cf.per_user) == (5, 2, {"ann": 3, "bob": 2})
+    assert cf.window_start == dt.datetime(2026, 11, 1, 9) and cf.window_end == dt.datetime(2026, 11, 5, 9)
+    oo = snaps["analytics.old_orders"]
+    assert (oo.queries, oo.per_user) == (1, {"bob": 1})
+
+
+def test_files_only_scan_records_no_snapshots(project):
+    config, registry = project
+    report = run_scan(config, registry, sources=[FileSource(("models",), root=config.root)], workers=1)
+    assert report.snapshots == () and report.scan_id is not None
+    assert {f.source for f in report.findings} == {"file"}
+    store = StateStore(config.state_url, config.root)
+    assert store.usage_history() == []
+    store.close()
+
+
+def test_paths_replace_sql_paths_and_history_is_still_read(project, in_tmp):
+    config, registry = project
+    report = run_scan(config, registry, paths=["models/report.sql"], workers=0, record=False)
+    assert {(f.source, f.object) for f in report.findings} == {("file", "models/report.sql"),
+                                                               ("history", "history.jsonl")}
+
+
+def test_warehouse_views_source(tmp_path):
+    db = tmp_path / "wh.db"
+    con = sqlite3.connect(db)
+    con.executescript("""
+        create table customer_facts (cust_id int, region text);
+        create table entity_customers (customer_id int, region text);
+        create view eu as select cust_id from customer_facts where region = 'eu';
+        create view eu_count as select count(*) as n from eu;
+        create view fresh as select customer_id from entity_customers;
+    """)
+    con.close()
+    (tmp_path / "deprecations.yml").write_text(
+        "deprecations:\n  - model: customer_facts\n    replacement: entity_customers\n    sunset: 2027-01-01\n")
+    config = Config(path=None, root=tmp_path,
+                    warehouse=WarehouseConfig(url=f"sqlite:///{db}", dialect="sqlite", default_schema=("main",)),
+                    registry_path=tmp_path / "deprecations.yml", state_url=f"sqlite:///{tmp_path}/state.db")
+    registry = load_registry(config.registry_path, "sqlite", ("main",))
+    report = run_scan(config, registry, workers=1)
+    views = [(f.source, f.object, f.deprecation, f.columns) for f in report.findings]
+    assert views == [("view", "main.eu", "customer_facts", ("cust_id", "region"))]
+    assert report.stats["distinct_texts"] == 3 and report.snapshots == ()
+
+
+def test_hostile_texts_cost_one_text_each(project, in_tmp):
+    config, registry = project
+    deep = "select * from analytics.customer_facts where x in " + "(select 1 from t where y in " * 300 + \
+        "(1)" + ")" * 300
+    huge = "select * from analytics.customer_facts where x in (" + ",".join(["1"] * 60000) + ")"
+    rows = [{"query_text": deep, "user_name": "a"}, {"query_text": huge, "user_name": "b"},
+            {"query_text": "select cust_id from analytics.customer_facts", "user_name": "c"}]
+    (config.root / "history.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    report = run_scan(config, registry, workers=1, max_chars=100_000, record=False, paths=["models/clean.sql"])
+    errors = {u.error.split(" (")[0] for u in report.unparsed if u.source == "history"}
+    assert "too large" in errors
+    assert any(u.error == "too large (120051 chars > limit 100000)" for u in report.unparsed)
+    assert any("nested" in u.error for u in report.unparsed if u.source == "history"), report.unparsed
+    assert [f.user for f in report.findings if f.source == "history"] == ["c"]
+
+
+def crash_on_sentinel(text, dialect, default_schema=(), default_catalog=None):
+    """Test-only parse function: the real engine, except a sentinel text kills the worker."""
+    if "/* SEGV */" in text:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return find_references(text, dialect, default_schema=default_schema, default_catalog=default_catalog)
+
+
+def test_a_crashing_worker_costs_one_text_and_the_scan_goes_on(project):
+    config, registry = project
+    rows = [{"query_text": f"select cust_id from analytics.customer_facts where id = {i}", "user_name": f"u{i}"}
+            for i in range(20)]
+    rows[3]["query_text"] = "select /* SEGV */ cust_id from analytics.customer_facts"
+    rows[11]["query_text"] = "select /* SEGV */ 2 from analytics.customer_facts"
+    (config.root / "history.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    report = run_scan(config, registry, workers=2, parse_fn=crash_on_sentinel, record=False,
+                      sources=[HistoryFileSource(config.root / "history.jsonl", object_name="h")])
+    crashed = [u for u in report.unparsed if u.status == "error"]
+    assert [u.error for u in crashed] == ["worker crashed: signal 11 (SIGSEGV)"] * 2
+    assert sorted(u.text for u in crashed) == sorted([rows[3]["query_text"], rows[11]["query_text"]])
+    assert sorted(f.user for f in report.findings) == sorted(f"u{i}" for i in range(20) if i not in (3, 11))
+    assert report.stats["error"] == 2 and report.stats["parsed"] == 18 and report.stats["worker_crashes"] == 2
