@@ -1,0 +1,114 @@
+"""The generic pushed-down SQL history source, on a real PostgreSQL history table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from deprecator.errors import SourceError
+from deprecator.sources.base import SqlText
+from deprecator.sources.sql_history import SqlHistorySource, name_needles, pushed_down_query
+from deprecator.sql.model import RelationName
+from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.postgres
+
+T0 = dt.datetime(2026, 11, 1, 9, 0, 0)
+
+ROWS = [
+    # text, user, minutes after T0
+    ("select * from analytics.customer_facts", "alice", 0),
+    ("select * from analytics.customer_facts", "alice", 30),
+    ("select * from analytics.customer_facts", "bob", 10),
+    ("SELECT id FROM ANALYTICS.CUSTOMER_FACTS WHERE x = 1", "carol", 5),     # case differs
+    ('select 1 from "Odd""Name"', "dave", 1),                                 # quoted name with a quote
+    ("select 1 from customerXfacts", "eve", 2),                               # `_` must not act as a wildcard
+    ('select 1 from "100%_done"', "frank", 3),
+    ("select 1 from \"100abc_done\"", "frank", 4),                            # `%` must not act as a wildcard
+    ("select * from orders", "alice", 6),
+    ("select * from orders", "bob", 7),
+    (None, "nobody", 8),
+]
+
+
+def _history(url: str) -> None:
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.exec_driver_sql("CREATE TABLE hist (query_text text, user_name text, start_time timestamptz, extra int)")
+        c.execute(sa.text("INSERT INTO hist VALUES (:t, :u, :s, 0)"),
+                  [{"t": t, "u": u, "s": (T0 + dt.timedelta(minutes=m)).replace(tzinfo=dt.timezone.utc)}
+                   for t, u, m in ROWS])
+    eng.dispose()
+
+
+def _read(src):
+    return [i for i in src.read()]
+
+
+def test_pushed_down_filter_and_grouping(pg_db):
+    _history(pg_db)
+    names = [RelationName(None, "analytics", "customer_facts"), 'Odd"Name', "100%_done"]
+    items = _read(SqlHistorySource(pg_db, "SELECT query_text, user_name, start_time FROM hist", names))
+    assert all(isinstance(i, SqlText) and i.source == "sql" for i in items)
+    got = sorted((i.text, i.user, i.count, i.first_seen, i.last_seen) for i in items)
+    assert got == sorted([
+        ("select * from analytics.customer_facts", "alice", 2, T0, T0 + dt.timedelta(minutes=30)),
+        ("select * from analytics.customer_facts", "bob", 1, T0 + dt.timedelta(minutes=10), T0 + dt.timedelta(minutes=10)),
+        ("SELECT id FROM ANALYTICS.CUSTOMER_FACTS WHERE x = 1", "carol", 1, T0 + dt.timedelta(minutes=5), T0 + dt.timedelta(minutes=5)),
+        ('select 1 from "Odd""Name"', "dave", 1, T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(minutes=1)),
+        ('select 1 from "100%_done"', "frank", 1, T0 + dt.timedelta(minutes=3), T0 + dt.timedelta(minutes=3)),
+    ])
+    assert "hist" not in items[0].object or "***" not in items[0].object
+
+
+def test_no_names_means_no_filter_and_empty_list_means_nothing(pg_db):
+    _history(pg_db)
+    q = "SELECT query_text, user_name, start_time FROM hist"
+    everything = _read(SqlHistorySource(pg_db, q, None))
+    assert sum(i.count for i in everything) == len(ROWS) - 1          # the NULL text is dropped
+    assert len(everything) == 9                                        # distinct (text, user) pairs
+    assert _read(SqlHistorySource(pg_db, q, [])) == []
+
+
+def test_user_query_bind_parameters_and_hostile_values(pg_db):
+    _history(pg_db)
+    q = "SELECT query_text, user_name, start_time FROM hist WHERE start_time >= :since AND user_name <> :who;"
+    items = _read(SqlHistorySource(pg_db, q, ["orders", "'; DROP TABLE hist; --"],
+                                   params={"since": T0 + dt.timedelta(minutes=6, seconds=30), "who": "x'; --"}))
+    assert [(i.text, i.user, i.count) for i in items] == [("select * from orders", "bob", 1)]
+    eng = sa.create_engine(pg_db)
+    with eng.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM hist").scalar() == len(ROWS)
+    eng.dispose()
+
+
+def test_one_query_with_bound_needles_is_sent():
+    stmt = pushed_down_query("select query_text, user_name, start_time from h", ["customer_facts", "a%b"])
+    from sqlalchemy.dialects import postgresql
+
+    sql = str(stmt.compile(dialect=postgresql.dialect()))
+    assert "ILIKE" in sql and "GROUP BY" in sql
+    assert "customer_facts" not in sql and "a%b" not in sql           # values travel as bind parameters
+
+
+def test_needles():
+    assert name_needles(["Customer_Facts", 'a"b', RelationName(None, "s", "Orders"), "orders_v2"]) == \
+        ['a""b', 'a"b', "customer_facts", "orders"]
+
+
+def test_bad_query_is_a_source_error_naming_the_columns(pg_db):
+    _history(pg_db)
+    with pytest.raises(SourceError, match="query_text, user_name, start_time"):
+        _read(SqlHistorySource(pg_db, "SELECT query_text FROM hist", ["orders"]))
+    with pytest.raises(SourceError, match="empty"):
+        _read(SqlHistorySource(pg_db, "  ", ["orders"]))
+
+
+def test_user_query_with_percent_signs_and_casts(pg_db):
+    _history(pg_db)
+    q = ("SELECT query_text, user_name, start_time::timestamp AS start_time FROM hist "
+         "WHERE query_text NOT LIKE '%orders%' AND start_time > '2026-11-01 09:00:00+00'")
+    items = _read(SqlHistorySource(pg_db, q, ["customer_facts"]))
+    assert sorted((i.user, i.count) for i in items) == [("alice", 1), ("bob", 1), ("carol", 1)]
