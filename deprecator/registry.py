@@ -329,7 +329,7 @@ def parse_registry(
     data = load_yaml_text(text, path)
     deps, problems = _validate(data, path, dialect, schema, default_catalog)
     if problems:
-        raise RegistryError(problems)
+        raise RegistryError(sorted(problems, key=lambda e: e.line if e.line is not None else 1 << 30))
     return Registry(tuple(deps), file_path, dialect, schema, default_catalog)
 
 
@@ -644,7 +644,8 @@ def add_deprecation(
 
     if p.exists():
         try:
-            old_text = p.read_text(encoding="utf-8")
+            with open(p, encoding="utf-8", newline="") as f:  # keep CRLF as written
+                old_text = f.read()
         except UnicodeDecodeError as e:
             raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(p)) from None
     else:
