@@ -1,0 +1,495 @@
+"""A plan is a value: which views change, how, in what order, and what blocks the rest.
+
+``build_plan`` is pure: it takes the views, the rewrite rules and what the
+warehouse knows about relation columns as data, and returns a :class:`Plan`
+holding, per affected view in dependency order, the before/after text, a
+unified diff, the DDL to run and its inverse, and the fingerprint of the view
+as it was read (so a saved plan can be refused when it goes stale).
+Engine-specific DDL comes from a small ``DdlMaker`` (the warehouse adapter).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal, Mapping, Protocol, Sequence
+
+from deprecator.errors import DeprecatorError
+from deprecator.sql import find_references, rewrite
+from deprecator.sql.model import Blocker, RelationName, RewriteRule
+
+FORMAT_VERSION = 1
+
+Action = Literal["rewrite", "recreate", "unchanged", "blocked"]
+
+
+class ViewLike(Protocol):
+    """What the planner reads from a view (``deprecator.warehouse.base.ViewInfo``)."""
+
+    relation: RelationName
+    definition: str
+    definition_is_create: bool
+    kind: str
+    managed_by: str | None
+
+    def fingerprint(self) -> str: ...
+
+
+class DdlMaker(Protocol):
+    """The engine's DDL (a ``deprecator.warehouse.base.Warehouse``)."""
+
+    recreate_dependents: bool
+
+    def replace_view_statements(self, view: Any, new_definition: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class PlanBlocker:
+    """Why a view cannot be rewritten, and what would unblock it."""
+
+    reason: str
+    unblock: str
+    deprecation: str | None = None       # the deprecated model it concerns, as registered
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class ViewPlan:
+    """One affected view."""
+
+    relation: RelationName
+    action: Action
+    before: str
+    after: str
+    fingerprint: str                     # of the view as read when planning
+    statements: tuple[str, ...] = ()
+    inverse: tuple[str, ...] = ()
+    diff: str = ""
+    deprecated: tuple[str, ...] = ()     # deprecated relations it reads directly (labels)
+    via: tuple[str, ...] = ()            # affected views it reads from
+    blockers: tuple[PlanBlocker, ...] = ()
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return str(self.relation)
+
+
+@dataclass(frozen=True)
+class Plan:
+    dialect: str
+    warehouse: str                       # masked URL / label
+    registry_fingerprint: str
+    views: tuple[ViewPlan, ...] = ()     # dependency order
+    default_schema: tuple[str, ...] = ()
+    default_catalog: str | None = None
+    created_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    format_version: int = FORMAT_VERSION
+
+    # -- views by action --------------------------------------------------------
+    def _with(self, *actions: str) -> list[ViewPlan]:
+        return [v for v in self.views if v.action in actions]
+
+    @property
+    def rewrites(self) -> list[ViewPlan]:
+        return self._with("rewrite")
+
+    @property
+    def recreates(self) -> list[ViewPlan]:
+        return self._with("recreate")
+
+    @property
+    def blocked(self) -> list[ViewPlan]:
+        return self._with("blocked")
+
+    @property
+    def unchanged(self) -> list[ViewPlan]:
+        return self._with("unchanged")
+
+    @property
+    def changes(self) -> list[ViewPlan]:
+        """Views with statements to run, in dependency order."""
+        return [v for v in self.views if v.statements]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def statements(self) -> list[str]:
+        return [s for v in self.changes for s in v.statements]
+
+    def fingerprints(self) -> dict[RelationName, str]:
+        return {v.relation: v.fingerprint for v in self.views}
+
+    def summary(self) -> str:
+        text = f"Plan: {len(self.rewrites)} views to rewrite, {len(self.blocked)} blocked, {len(self.unchanged)} unchanged"
+        if self.recreates:
+            text += f", {len(self.recreates)} to recreate"
+        return text
+
+    # -- serialization --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["default_schema"] = list(self.default_schema)
+        for v, src in zip(d["views"], self.views):
+            v["relation"] = _rel_to_json(src.relation)
+            v["name"] = src.name
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "plan") -> "Plan":
+        try:
+            d = json.loads(text)
+        except ValueError as e:
+            raise DeprecatorError(f"{source}: not a deprecator plan (invalid JSON: {e})") from None
+        if not isinstance(d, dict) or "format_version" not in d:
+            raise DeprecatorError(f"{source}: not a deprecator plan (no format_version)")
+        if d["format_version"] != FORMAT_VERSION:
+            raise DeprecatorError(
+                f"{source}: plan format version {d['format_version']} is not supported (this deprecator writes {FORMAT_VERSION})",
+                hint="make the plan again with this version of deprecator",
+            )
+        try:
+            views = tuple(
+                ViewPlan(
+                    relation=_rel_from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
+                    fingerprint=v["fingerprint"], statements=tuple(v["statements"]), inverse=tuple(v["inverse"]),
+                    diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
+                    blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
+                )
+                for v in d["views"]
+            )
+            return cls(
+                dialect=d["dialect"], warehouse=d["warehouse"], registry_fingerprint=d["registry_fingerprint"],
+                views=views, default_schema=tuple(d["default_schema"]), default_catalog=d["default_catalog"],
+                created_at=d["created_at"], format_version=d["format_version"],
+            )
+        except (KeyError, TypeError) as e:
+            raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
+
+
+def _rel_to_json(r: RelationName) -> list[str | None]:
+    return [r.catalog, r.schema, r.name]
+
+
+def _rel_from_json(v: Sequence[str | None]) -> RelationName:
+    catalog, schema, name = v
+    if not isinstance(name, str):
+        raise TypeError("relation name must be a string")
+    return RelationName(catalog, schema, name)
+
+
+# -- building -----------------------------------------------------------------
+
+
+def unified_diff(before: str, after: str, label: str, states: tuple[str, str] = ("current", "planned")) -> str:
+    """A unified diff of a view definition, labelled with the view's name."""
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), fromfile=f"{label} ({states[0]})", tofile=f"{label} ({states[1]})",
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def _lookup(rel: RelationName, table: Mapping[RelationName, Any]) -> Any:
+    if rel in table:
+        return table[rel]
+    for key, value in table.items():
+        if key.matches(rel):
+            return value
+    return None
+
+
+def _rule_for(rel: RelationName, rules: Sequence[RewriteRule]) -> RewriteRule | None:
+    for r in rules:
+        if r.old == rel or r.old.matches(rel):
+            return r
+    return None
+
+
+def enrich_rules(
+    rules: Sequence[RewriteRule], relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None]
+) -> list[RewriteRule]:
+    """Fill each rule's known column lists from the warehouse (lets the rewriter prove ``SELECT *`` safe)."""
+    out = []
+    for r in rules:
+        old = relation_columns.get(r.old)
+        new = relation_columns.get(r.new)
+        out.append(dataclasses.replace(
+            r,
+            old_columns=r.old_columns if r.old_columns is not None or old is None else tuple(c for c, _ in old),
+            new_columns=r.new_columns if r.new_columns is not None or new is None else tuple(c for c, _ in new),
+        ))
+    return out
+
+
+def _unblock_hint(b: Blocker, rules: Sequence[RewriteRule]) -> str:
+    hint = getattr(b, "hint", None)
+    if hint:
+        return str(hint)
+    reason = b.reason.lower()
+    for r in rules:
+        for col in sorted(r.removed_columns):
+            if col.lower() in reason:
+                return (f"{col} has no equivalent in the replacement {r.new}: remove it from the view "
+                        f"or add a mapping for it under `columns:` in the registry")
+    if "*" in reason:
+        return "list the columns explicitly instead of SELECT *, or make the replacement's columns match"
+    if "ambiguous" in reason:
+        return "qualify the column with its table or alias so it resolves to one relation"
+    return "edit the view by hand so it no longer needs this rewrite, then run `deprecator plan` again"
+
+
+def _column_blockers(
+    refs: Iterable[Any], rule: RewriteRule, new_cols: Sequence[tuple[str, str]] | None, known: bool
+) -> list[PlanBlocker]:
+    label = rule.label or str(rule.old)
+    if not known:
+        return []
+    if new_cols is None:
+        return [PlanBlocker(
+            reason=f"the replacement {rule.new} does not exist in the warehouse",
+            unblock=f"create {rule.new} first, or fix `replacement:` of {label} in the registry",
+            deprecation=label,
+        )]
+    have = {c.casefold() for c, _ in new_cols}
+    removed = {c.casefold() for c in rule.removed_columns}
+    mapping = {k.casefold(): v for k, v in rule.columns.items()}
+    out: list[PlanBlocker] = []
+    seen: set[str] = set()
+    for ref in refs:
+        if ref.columns is None:
+            continue
+        for col in sorted(ref.columns):
+            key = col.casefold()
+            if key in removed or key in seen:
+                continue
+            target = mapping.get(key, col)
+            if target.casefold() not in have:
+                seen.add(key)
+                renamed = f" (mapped to {target})" if target != col else ""
+                out.append(PlanBlocker(
+                    reason=f"column {col}{renamed} does not exist in the replacement {rule.new}",
+                    unblock=(f"add {target} to {rule.new}, map {col} under `columns:` of {label}, "
+                             f"or list it in `removed_columns:`"),
+                    deprecation=label, line=ref.line, column=ref.column,
+                ))
+    return out
+
+
+def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[RelationName]]) -> list[RelationName]:
+    """Dependencies first; ties broken by name so plans are stable. Each node once."""
+    pending = set(nodes)
+    order: list[RelationName] = []
+    done: set[RelationName] = set()
+    while pending:
+        ready = sorted(n for n in pending if not (reads.get(n, set()) & pending) - done - {n})
+        if not ready:  # a cycle (engines forbid it; keep going rather than loop)
+            ready = sorted(pending)
+        for n in ready:
+            order.append(n)
+            done.add(n)
+            pending.discard(n)
+    return order
+
+
+def build_plan(
+    views: Sequence[ViewLike],
+    rules: Sequence[RewriteRule],
+    dialect: str,
+    registry_fingerprint: str,
+    default_schema: Sequence[str] = (),
+    default_catalog: str | None = None,
+    warehouse_label: str = "",
+    *,
+    relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None] | None = None,
+    ddl: DdlMaker | None = None,
+) -> Plan:
+    """Plan the rewrite of every view reading a deprecated relation, directly or through other views.
+
+    ``relation_columns`` maps the rules' old and new relations to their columns
+    (None: does not exist); relations missing from it are not checked.
+    ``ddl`` makes the statements; without it the plan has diffs but no DDL.
+    """
+    default_schema = tuple(default_schema)
+    relation_columns = dict(relation_columns or {})
+    rules = enrich_rules(rules, relation_columns)
+    by_rel = {v.relation: v for v in views}
+
+    # What each view reads, from its AST.
+    reads: dict[RelationName, set[RelationName]] = {}
+    refs_of: dict[RelationName, tuple[Any, ...]] = {}
+    unparsed: dict[RelationName, str] = {}
+    for v in views:
+        pr = find_references(v.definition, dialect, default_schema=default_schema, default_catalog=default_catalog)
+        if pr.status != "parsed":
+            unparsed[v.relation] = pr.error or f"the parser could not fully read the definition ({pr.status})"
+        srcs = tuple(r for r in pr.references if r.role == "source")
+        refs_of[v.relation] = srcs
+        reads[v.relation] = {(_lookup(r.relation, by_rel) or r).relation for r in srcs} - {v.relation}
+
+    direct: dict[RelationName, list[RewriteRule]] = {}
+    for rel, srcs in refs_of.items():
+        hit = []
+        for r in srcs:
+            rule = _rule_for(r.relation, rules)
+            if rule is not None and rule not in hit:
+                hit.append(rule)
+        if hit:
+            direct[rel] = hit
+
+    # A view we cannot parse is affected when its text could name anything affected.
+    affected = set(direct)
+    while True:
+        grew = False
+        for rel, srcs in reads.items():
+            if rel not in affected and srcs & affected:
+                affected.add(rel)
+                grew = True
+        names = [r.old.name for r in rules] + [a.name for a in affected]
+        for rel in unparsed:
+            if rel not in affected and any(n.lower() in by_rel[rel].definition.lower() for n in names):
+                affected.add(rel)
+                grew = True
+        if not grew:
+            break
+
+    entries: list[ViewPlan] = []
+    for rel in _toposort(affected, reads):
+        v = by_rel[rel]
+        via = tuple(sorted(str(u) for u in reads[rel] & affected))
+        rel_rules = direct.get(rel, [])
+        deprecated = tuple(r.label or str(r.old) for r in rel_rules)
+        base = dict(relation=rel, before=v.definition, after=v.definition, fingerprint=v.fingerprint(),
+                    deprecated=deprecated, via=via)
+        blockers: list[PlanBlocker] = []
+        if rel in unparsed:
+            blockers.append(PlanBlocker(
+                reason=f"the definition could not be parsed: {unparsed[rel]}",
+                unblock="rewrite this view by hand (or report the parser gap), then run `deprecator plan` again",
+            ))
+        if v.managed_by:
+            blockers.append(PlanBlocker(
+                reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",
+                unblock=f"change the model in {v.managed_by} instead",
+            ))
+        if blockers:
+            entries.append(ViewPlan(action="blocked", blockers=tuple(blockers), **base))
+            continue
+        if not rel_rules:
+            if ddl is not None and ddl.recreate_dependents:
+                stmts = tuple(ddl.replace_view_statements(v, v.definition))
+                entries.append(ViewPlan(action="recreate", statements=stmts, inverse=stmts,
+                                        note="recreated because a view it reads is replaced", **base))
+            else:
+                entries.append(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
+            continue
+
+        for rule in rel_rules:
+            rule_refs = [r for r in refs_of[rel] if r.relation == rule.old or rule.old.matches(r.relation)]
+            known = rule.new in relation_columns
+            blockers.extend(_column_blockers(rule_refs, rule, relation_columns.get(rule.new), known))
+        rr = rewrite(v.definition, dialect, rules, default_schema=default_schema, default_catalog=default_catalog)
+        if rr.status != "parsed":
+            blockers.append(PlanBlocker(
+                reason=f"the rewriter could not parse the definition: {rr.error or rr.status}",
+                unblock="rewrite this view by hand, then run `deprecator plan` again",
+            ))
+        for b in rr.blockers:
+            rule = _rule_for_label(b.relation, rel_rules)
+            blockers.append(PlanBlocker(
+                reason=b.reason, unblock=_unblock_hint(b, rel_rules),
+                deprecation=(rule.label or str(rule.old)) if rule else b.relation, line=b.line, column=b.column,
+            ))
+        if not blockers and (not rr.edits or rr.text == v.definition):
+            blockers.append(PlanBlocker(
+                reason="the view reads " + ", ".join(deprecated) + " but the rewriter found nothing to change",
+                unblock="rewrite this view by hand, then run `deprecator plan` again",
+            ))
+        if blockers:
+            entries.append(ViewPlan(action="blocked", blockers=tuple(blockers), **base))
+            continue
+        after = rr.text
+        stmts: tuple[str, ...] = ()
+        inverse: tuple[str, ...] = ()
+        if ddl is not None:
+            stmts = tuple(ddl.replace_view_statements(v, after))
+            inverse = tuple(ddl.replace_view_statements(dataclasses.replace(v, definition=after), v.definition))  # type: ignore[type-var]
+        base["after"] = after
+        entries.append(ViewPlan(action="rewrite", statements=stmts, inverse=inverse,
+                                diff=unified_diff(v.definition, after, str(rel)), **base))
+
+    return Plan(
+        dialect=dialect, warehouse=warehouse_label, registry_fingerprint=registry_fingerprint,
+        views=tuple(entries), default_schema=default_schema, default_catalog=default_catalog,
+    )
+
+
+def _rule_for_label(relation: str | None, rules: Sequence[RewriteRule]) -> RewriteRule | None:
+    if relation is None:
+        return rules[0] if len(rules) == 1 else None
+    for r in rules:
+        if relation in (r.label, str(r.old), r.old.name):
+            return r
+    return rules[0] if len(rules) == 1 else None
+
+
+# -- rendering ----------------------------------------------------------------
+
+_RED, _GREEN, _CYAN, _YELLOW, _BOLD, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def color_diff(diff: str, color: bool) -> str:
+    out = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            out.append(_paint(line, _BOLD, color))
+        elif line.startswith("+"):
+            out.append(_paint(line, _GREEN, color))
+        elif line.startswith("-"):
+            out.append(_paint(line, _RED, color))
+        elif line.startswith("@@"):
+            out.append(_paint(line, _CYAN, color))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan as people read it: per view in dependency order, a diff or a reason; then the summary."""
+    out: list[str] = []
+    for v in plan.views:
+        if v.action == "rewrite":
+            out.append(_paint(f"~ {v.name}: rewrite (reads {', '.join(v.deprecated)})", _BOLD, color))
+            out.append(color_diff(v.diff, color))
+        elif v.action == "recreate":
+            out.append(f"~ {v.name}: recreate ({v.note})")
+        elif v.action == "unchanged":
+            out.append(f"  {v.name}: {v.note}")
+        else:
+            out.append(_paint(f"! {v.name}: blocked", _YELLOW, color))
+            # The same problem at several places reads once, with every line.
+            grouped: dict[tuple[str, str], list[int]] = {}
+            for b in v.blockers:
+                grouped.setdefault((b.reason, b.unblock), []).extend([b.line] if b.line else [])
+            for (reason, unblock), lines in grouped.items():
+                where = ""
+                if lines:
+                    nums = sorted(set(lines))
+                    where = f" (line{'s' if len(nums) > 1 else ''} {', '.join(map(str, nums))})"
+                out.append(f"    reason{where}: {reason}")
+                out.append(f"    to unblock: {unblock}")
+        out.append("")
+    out.append(plan.summary())
+    return "\n".join(out)

@@ -1,0 +1,229 @@
+"""build_plan on real SQLite files: dependency order, rewrites, blockers, serialization."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from deprecator.errors import DeprecatorError
+from deprecator.plan import Plan, build_plan, render_text
+from deprecator.sql.model import RelationName, RewriteRule
+from deprecator.warehouse.base import ViewInfo
+from deprecator.warehouse.sqlite import SQLiteWarehouse
+
+TABLES = (
+    "CREATE TABLE customer_facts (cust_id INTEGER, name TEXT, legacy_flag INTEGER);"
+    "CREATE TABLE entity_customers (customer_id INTEGER, name TEXT);"
+    "CREATE TABLE other (x INTEGER);"
+    "INSERT INTO customer_facts VALUES (1, 'a', 0), (2, 'b', 1);"
+    "INSERT INTO entity_customers VALUES (1, 'a'), (2, 'b');"
+)
+
+VIEWS = {
+    "direct_v": "CREATE VIEW direct_v AS\n-- comment stays\nSELECT cust_id, name /* inline */ FROM customer_facts",
+    "side_v": "CREATE VIEW side_v AS SELECT c.cust_id FROM customer_facts c",
+    "on_view": "CREATE VIEW on_view AS SELECT name FROM direct_v",
+    "top_v": "CREATE VIEW top_v AS SELECT d.name FROM direct_v d JOIN side_v s ON s.cust_id = d.cust_id",
+    "on_on": "CREATE VIEW on_on AS SELECT * FROM top_v",
+    "cte_only": ("CREATE VIEW cte_only AS WITH customer_facts AS (SELECT 1 AS cust_id) "
+                 "SELECT cust_id FROM customer_facts"),
+    "cte_over_table": ("CREATE VIEW cte_over_table AS\nWITH customer_facts AS ( -- shadows\n"
+                       "  SELECT cust_id FROM main.customer_facts\n)\nSELECT cust_id FROM customer_facts"),
+    "unrelated": "CREATE VIEW unrelated AS SELECT x FROM other",
+    "blocked_v": "CREATE VIEW blocked_v AS SELECT name, legacy_flag FROM customer_facts",
+}
+
+EXPECTED_AFTER = {
+    "direct_v": "CREATE VIEW direct_v AS\n-- comment stays\nSELECT customer_id AS cust_id, name /* inline */ FROM entity_customers",
+    "side_v": "CREATE VIEW side_v AS SELECT c.customer_id AS cust_id FROM entity_customers c",
+    "cte_over_table": ("CREATE VIEW cte_over_table AS\nWITH customer_facts AS ( -- shadows\n"
+                       "  SELECT customer_id AS cust_id FROM main.entity_customers\n)\nSELECT cust_id FROM customer_facts"),
+}
+
+RULE = RewriteRule(
+    old=RelationName(None, "main", "customer_facts"),
+    new=RelationName(None, "main", "entity_customers"),
+    columns={"cust_id": "customer_id"},
+    removed_columns=frozenset({"legacy_flag"}),
+    label="customer_facts",
+)
+
+
+def make_warehouse(path: Path, views: dict[str, str] = VIEWS, tables: str = TABLES) -> Path:
+    conn = sqlite3.connect(path)
+    conn.executescript(tables)
+    for sql in views.values():
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    return path
+
+
+def plan_for(wh: SQLiteWarehouse, rules=(RULE,), registry_fp: str = "reg-fp") -> Plan:
+    columns = {}
+    for r in rules:
+        columns[r.old] = wh.relation_columns(r.old)
+        columns[r.new] = wh.relation_columns(r.new)
+    return build_plan(wh.list_views(), list(rules), "sqlite", registry_fp, ("main",), None, wh.display_url,
+                      relation_columns=columns, ddl=wh)
+
+
+@pytest.fixture
+def wh(tmp_path):
+    w = SQLiteWarehouse(f"sqlite:///{make_warehouse(tmp_path / 'wh.db')}")
+    yield w
+    w.close()
+
+
+def test_affected_views_in_dependency_order_each_once(wh):
+    plan = plan_for(wh)
+    order = [v.relation.name for v in plan.views]
+    assert order == ["blocked_v", "cte_over_table", "direct_v", "side_v", "on_view", "top_v", "on_on"]
+    actions = {v.relation.name: v.action for v in plan.views}
+    assert actions == {"blocked_v": "blocked", "cte_over_table": "rewrite", "direct_v": "rewrite",
+                       "side_v": "rewrite", "on_view": "unchanged", "top_v": "unchanged", "on_on": "unchanged"}
+    # the diamond top reads both rewritten views
+    top = next(v for v in plan.views if v.relation.name == "top_v")
+    assert top.via == ("main.direct_v", "main.side_v")
+    assert plan.summary() == "Plan: 3 views to rewrite, 1 blocked, 3 unchanged"
+
+
+def test_rewrites_keep_every_other_byte(wh):
+    plan = plan_for(wh)
+    after = {v.relation.name: v.after for v in plan.rewrites}
+    assert after == EXPECTED_AFTER
+    for v in plan.views:
+        assert v.before == VIEWS[v.relation.name]
+        if v.action != "rewrite":
+            assert v.after == v.before and not v.statements
+
+
+def test_statements_inverse_and_fingerprints(wh):
+    plan = plan_for(wh)
+    direct = next(v for v in plan.views if v.relation.name == "direct_v")
+    assert direct.statements == ('DROP VIEW "main"."direct_v"', EXPECTED_AFTER["direct_v"])
+    assert direct.inverse == ('DROP VIEW "main"."direct_v"', VIEWS["direct_v"])
+    current = {v.relation: v.fingerprint() for v in wh.list_views()}
+    for v in plan.views:
+        assert v.fingerprint == current[v.relation]
+    assert plan.statements() == [s for v in plan.rewrites for s in v.statements]
+
+
+def test_unified_diff_is_labelled_with_the_view(wh):
+    direct = next(v for v in plan_for(wh).views if v.relation.name == "direct_v")
+    lines = direct.diff.splitlines()
+    assert lines[0] == "--- main.direct_v (current)"
+    assert lines[1] == "+++ main.direct_v (planned)"
+    assert "-SELECT cust_id, name /* inline */ FROM customer_facts" in lines
+    assert "+SELECT customer_id AS cust_id, name /* inline */ FROM entity_customers" in lines
+    assert " -- comment stays" in lines
+
+
+def test_removed_column_blocks_with_reason_and_unblock(wh):
+    blocked = next(v for v in plan_for(wh).views if v.relation.name == "blocked_v")
+    assert blocked.blockers
+    b = blocked.blockers[0]
+    assert "legacy_flag" in b.reason
+    assert "legacy_flag has no equivalent in the replacement" in b.unblock
+    assert "remove it from the view or add a mapping" in b.unblock
+    assert b.deprecation == "customer_facts"
+    text = render_text(plan_for(wh))
+    assert "! main.blocked_v: blocked" in text
+    assert "to unblock: legacy_flag has no equivalent" in text
+    assert text.splitlines()[-1] == "Plan: 3 views to rewrite, 1 blocked, 3 unchanged"
+    assert "\x1b[" not in text
+    assert "\x1b[32m+" in render_text(plan_for(wh), color=True)
+
+
+def test_missing_replacement_blocks_every_direct_view(tmp_path):
+    tables = TABLES.replace("CREATE TABLE entity_customers (customer_id INTEGER, name TEXT);", "").replace(
+        "INSERT INTO entity_customers VALUES (1, 'a'), (2, 'b');", "")
+    with SQLiteWarehouse(f"sqlite:///{make_warehouse(tmp_path / 'wh.db', tables=tables)}") as w:
+        plan = plan_for(w)
+    direct = [v for v in plan.views if v.deprecated]
+    assert direct and all(v.action == "blocked" for v in direct)
+    assert not plan.has_changes
+    for v in direct:
+        assert any(b.reason == "the replacement main.entity_customers does not exist in the warehouse"
+                   for b in v.blockers)
+
+
+def test_replacement_lacking_a_used_column_blocks(tmp_path):
+    tables = TABLES.replace("entity_customers (customer_id INTEGER, name TEXT)", "entity_customers (customer_id INTEGER)")
+    tables = tables.replace("INSERT INTO entity_customers VALUES (1, 'a'), (2, 'b');", "")
+    with SQLiteWarehouse(f"sqlite:///{make_warehouse(tmp_path / 'wh.db', tables=tables)}") as w:
+        plan = plan_for(w)
+    actions = {v.relation.name: v.action for v in plan.views}
+    assert actions["direct_v"] == "blocked"          # uses name
+    assert actions["side_v"] == "rewrite"            # uses cust_id only
+    reasons = [b.reason for v in plan.views if v.relation.name == "direct_v" for b in v.blockers]
+    assert "column name does not exist in the replacement main.entity_customers" in reasons
+
+
+def test_cte_shadowing_the_name_is_not_a_reference(wh):
+    names = {v.relation.name for v in plan_for(wh).views}
+    assert "cte_only" not in names and "unrelated" not in names
+
+
+def test_no_rules_no_plan(wh):
+    plan = plan_for(wh, rules=())
+    assert plan.views == () and not plan.has_changes
+    assert plan.summary() == "Plan: 0 views to rewrite, 0 blocked, 0 unchanged"
+
+
+def test_serialization_round_trip(wh):
+    plan = plan_for(wh)
+    text = plan.to_json()
+    again = Plan.from_json(text)
+    assert again == plan
+    assert again.to_json() == text
+    d = plan.to_dict()
+    assert d["format_version"] == 1 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
+    assert d["warehouse"].startswith("sqlite:///") and d["created_at"]
+    assert all(len(v["fingerprint"]) == 64 for v in d["views"])
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("{not json", "invalid JSON"),
+    ('{"hello": 1}', "no format_version"),
+    ('{"format_version": 99}', "format version 99 is not supported"),
+    ('{"format_version": 1, "dialect": "sqlite"}', "malformed plan"),
+])
+def test_bad_plan_files_are_clear_errors(text, msg):
+    with pytest.raises(DeprecatorError, match=msg):
+        Plan.from_json(text, source="plan.json")
+
+
+class RecreatingDdl:
+    """An engine whose views must be recreated when a view they read is replaced."""
+
+    recreate_dependents = True
+
+    def replace_view_statements(self, view, new_definition):
+        return [f"DROP VIEW {view.relation}", new_definition]
+
+
+def test_engines_that_recreate_dependents_get_ddl_for_them(wh):
+    plan = build_plan(wh.list_views(), [RULE], "sqlite", "fp", ("main",), ddl=RecreatingDdl())
+    on_view = next(v for v in plan.views if v.relation.name == "on_view")
+    assert on_view.action == "recreate"
+    assert on_view.statements == ("DROP VIEW main.on_view", VIEWS["on_view"])
+    assert plan.summary() == "Plan: 3 views to rewrite, 1 blocked, 0 unchanged, 3 to recreate"
+
+
+def test_unparseable_view_mentioning_a_deprecated_name_is_blocked_not_skipped():
+    rel = RelationName(None, "main", "weird")
+    views = [ViewInfo(rel, "CREATE VIEW weird AS SELECT FROM customer_facts WHERE ((", definition_is_create=True)]
+    plan = build_plan(views, [RULE], "sqlite", "fp", ("main",))
+    assert [v.action for v in plan.views] == ["blocked"]
+    assert "could not be parsed" in plan.views[0].blockers[0].reason
+
+
+def test_managed_views_are_left_to_their_tool(wh):
+    views = [ViewInfo(v.relation, v.definition, definition_is_create=True, managed_by="dbt")
+             if v.relation.name == "direct_v" else v for v in wh.list_views()]
+    plan = build_plan(views, [RULE], "sqlite", "fp", ("main",), ddl=wh)
+    direct = next(v for v in plan.views if v.relation.name == "direct_v")
+    assert direct.action == "blocked" and "managed by dbt" in direct.blockers[0].reason
