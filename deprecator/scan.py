@@ -103,7 +103,7 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
 
     Returns the sources and the objects to close afterwards (warehouse connections).
     """
-    from deprecator.sources.files import FileSource
+    from deprecator.sources.files import FileSource, display_path
     from deprecator.sources.history_file import HistoryFileSource
 
     sources: list[Source] = []
@@ -117,7 +117,7 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
             if h.path is None:
                 raise SourceError("a history source of type file needs a path")
             p = h.path if h.path.is_absolute() else config.root / h.path
-            shown = str(h.path)
+            shown = display_path(p, config.root)
             sources.append(HistoryFileSource.from_options(p, h.options, object_name=shown))
         else:
             factory = HISTORY_SOURCE_TYPES.get(h.type)
@@ -428,3 +428,54 @@ def _progress_fn(progress: bool | ProgressFn) -> ProgressFn | None:
         sys.stderr.flush()
 
     return show
+
+
+# -- text rendering -------------------------------------------------------------
+def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50, max_unparsed: int = 50) -> str:
+    """The human summary: per deprecation queries/users, views, files; then the unparsed list."""
+    lines: list[str] = []
+    groups = report.by_deprecation()
+    snaps = {sn.deprecation: sn for sn in report.snapshots}
+    for dep in registry.deprecations:
+        fs = groups.get(dep.model, [])
+        lines.append(f"{dep.model} -> {dep.target} (sunset {dep.sunset.isoformat()})")
+        if not fs:
+            lines.append("  no references found")
+            continue
+        snap = snaps.get(dep.model)
+        if snap is not None and snap.queries:
+            top = sorted(snap.per_user.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
+            last = snap.window_end
+            lines.append(f"  {snap.queries:,} queries by {snap.distinct_users:,} users ({shown})"
+                         + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
+        views = sorted({f.object for f in fs if f.source == "view"})
+        if views:
+            lines.append(f"  {len(views)} views: {', '.join(views)}")
+        files = sorted({(f.path or f.object, f.line or 0, f.column or 0) for f in fs if f.source == "file"})
+        if files:
+            lines.append(f"  {len(files)} file references:")
+            lines += [f"    {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
+            if len(files) > max_files:
+                lines.append(f"    ... and {len(files) - max_files} more (use --format json)")
+        others = sorted({(f.source, f.object) for f in fs
+                         if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file")})
+        lines += [f"  {s}: {o}" for s, o in others]
+    if report.unparsed:
+        lines.append("")
+        lines.append(f"Not fully analysed ({len(report.unparsed)}); references in these may be missed:")
+        for u in report.unparsed[:max_unparsed]:
+            where = u.object + (f":{u.line}" if u.line is not None and u.source != "file" else "")
+            text = f"  [{u.text}]" if u.text and u.source != "file" else ""
+            lines.append(f"  {u.source} {where}: {u.status}: {u.error}{text}")
+        if len(report.unparsed) > max_unparsed:
+            lines.append(f"  ... and {len(report.unparsed) - max_unparsed} more (use --format json)")
+    s = report.stats
+    lines.append("")
+    lines.append(
+        f"Scanned {s['texts_read']:,} texts ({s['distinct_texts']:,} distinct, {s['prefiltered_out']:,} ruled out "
+        f"by the prefilter, {s['parsed']:,} parsed, {s['fallback']:,} fallback, {s['error']:,} error"
+        + (f", {s['malformed_rows']:,} malformed rows" if s.get("malformed_rows") else "")
+        + f") in {s['elapsed_seconds']:.1f}s with {s['workers']} workers."
+    )
+    return "\n".join(lines)

@@ -1,5 +1,47 @@
-"""Commands: scan_cmds (being built)."""
+"""`deprecator scan`: find every use of the deprecated relations."""
 
 from __future__ import annotations
 
-from deprecator.cli.base import main  # noqa: F401
+import click
+
+from deprecator.cli.base import echo, echo_json, format_option, main, stderr_is_tty
+from deprecator.cli.registry_cmds import load_cli_config
+
+
+@main.command("scan")
+@click.option("--path", "paths", multiple=True, metavar="PATH",
+              help="SQL file, folder (recursive *.sql) or glob; repeatable. Replaces sql_paths from the config; "
+                   "history files and warehouse views are still scanned.")
+@format_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Parser processes (default: one per CPU; 0 parses in-process, without crash isolation).")
+@click.pass_context
+def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, workers: int | None) -> None:
+    """Find references to deprecated models in SQL files, query history and warehouse views.
+
+    Findings are grouped by deprecation: queries and users from the history,
+    views, and files with file:line:column. Texts the parser could not fully
+    analyse are listed with the reason. Each scan records a usage snapshot in
+    the state store. Exit code is 0 whether or not references are found (use
+    `deprecator check` to fail a build); 2 on a configuration or source error.
+
+    \b
+    Examples:
+      deprecator scan
+      deprecator scan --path models/ --path 'analyses/**/*.sql' --format json
+    """
+    from deprecator.registry import load_registry
+    from deprecator.scan import format_report_text, run_scan
+
+    config = load_cli_config(ctx)
+    wh = config.warehouse
+    registry = load_registry(config.registry_path, config.dialect, wh.default_schema, wh.default_catalog)
+    progress = not quiet and stderr_is_tty()
+    report = run_scan(config, registry, paths=paths, progress=progress, workers=workers)
+    if progress:
+        click.echo("\r\033[K", err=True, nl=False)
+    if fmt == "json":
+        echo_json(report.to_dict())
+    else:
+        echo(format_report_text(report, registry))

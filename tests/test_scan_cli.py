@@ -1,0 +1,86 @@
+"""`deprecator scan` through the one CLI helper."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from tests.helpers import invoke
+
+CONFIG = """\
+warehouse:
+  dialect: postgres
+  default_schema: analytics
+registry: deprecations.yml
+history:
+  - type: file
+    path: history.jsonl
+paths: [models]
+state:
+  url: sqlite:///.deprecator/state.db
+"""
+
+REGISTRY = """\
+deprecations:
+  - model: analytics.customer_facts
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+  - model: analytics.unused
+    replacement: analytics.used
+    sunset: 2027-03-31
+"""
+
+
+def _project(root):
+    (root / "deprecator.yml").write_text(CONFIG)
+    (root / "deprecations.yml").write_text(REGISTRY)
+    (root / "models").mkdir()
+    (root / "models" / "a.sql").write_text("select 1;\nselect * from customer_facts\n")
+    (root / "models" / "bad.sql").write_bytes(b"select \xff from customer_facts")
+    rows = [{"query_text": "select cust_id from analytics.customer_facts", "user_name": u,
+             "start_time": "2026-11-0%dT08:00:00Z" % d} for u, d in [("ann", 1), ("ann", 2), ("bob", 3)]]
+    lines = [orjson.dumps(r) for r in rows] + [b'{"user_name": "x"}']
+    (root / "history.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_scan_text(in_tmp):
+    _project(in_tmp)
+    out = invoke(["scan", "--workers", "1"]).stdout
+    assert "analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)" in out
+    assert "3 queries by 2 users (ann 2, bob 1), last seen 2026-11-03 08:00" in out
+    assert "models/a.sql:2:15" in out
+    assert "analytics.unused -> analytics.used (sunset 2027-03-31)\n  no references found" in out
+    assert "file models/bad.sql: error: not UTF-8 (invalid byte 0xff at line 1)" in out
+    assert "history history.jsonl:4: malformed: query_text is missing" in out
+    assert "\rscanning" not in out
+
+
+def test_scan_json_contract(in_tmp):
+    _project(in_tmp)
+    doc = json.loads(invoke(["scan", "--format", "json", "--quiet"]).stdout)
+    assert set(doc) == {"findings", "unparsed", "stats"}
+    keys = {"deprecation", "relation", "source", "object", "path", "line", "column", "user", "count",
+            "first_seen", "last_seen", "columns"}
+    assert all(set(f) == keys for f in doc["findings"])
+    files = [f for f in doc["findings"] if f["source"] == "file"]
+    assert [(f["path"], f["line"], f["column"]) for f in files] == [("models/a.sql", 2, 15)]
+    users = sorted((f["user"], f["count"]) for f in doc["findings"] if f["source"] == "history")
+    assert users == [("ann", 2), ("bob", 1)]
+    assert {u["status"] for u in doc["unparsed"]} == {"error", "malformed"}
+    assert doc["stats"]["malformed_rows"] == 1 and doc["stats"]["texts_read"] == 4
+
+
+def test_scan_path_option_and_missing_path(in_tmp):
+    _project(in_tmp)
+    (in_tmp / "extra.sql").write_text("select * from analytics.customer_facts")
+    doc = json.loads(invoke(["scan", "--path", "extra.sql", "--path", "nope/*.sql", "--format", "json"]).stdout)
+    assert {f["object"] for f in doc["findings"] if f["source"] == "file"} == {"extra.sql"}
+    assert {"source": "file", "object": "nope/*.sql", "status": "error", "error": "matched no .sql files",
+            "line": None, "text": None} in doc["unparsed"]
+
+
+def test_scan_without_registry_is_a_config_error(in_tmp):
+    (in_tmp / "deprecator.yml").write_text(CONFIG)
+    result = invoke(["scan"], code=2)
+    assert "registry file not found" in result.stderr
