@@ -1,0 +1,198 @@
+"""apply_plan / rollback_apply on real SQLite files with a real registry and state store."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from deprecator.apply import apply_plan, plan_warehouse, rollback_apply
+from deprecator.errors import ApplyError, DeprecatorError, StalePlanError
+from deprecator.plan import Plan
+from deprecator.registry import load_registry
+from deprecator.state import StateStore
+from deprecator.warehouse.sqlite import SQLiteWarehouse
+from tests.test_plan import EXPECTED_AFTER, VIEWS, make_warehouse
+
+REGISTRY = """\
+deprecations:
+  - model: customer_facts
+    replacement: entity_customers
+    sunset: 2027-03-31
+    columns:
+      cust_id: customer_id
+    removed_columns: [legacy_flag]
+"""
+
+
+def master(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    finally:
+        conn.close()
+
+
+def definitions(path: Path) -> dict[str, str]:
+    return {name: sql for typ, name, _, sql in master(path) if typ == "view"}
+
+
+def ddl(path: Path, *statements: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(";\n".join(statements) + ";")
+    conn.close()
+
+
+class Env:
+    def __init__(self, tmp: Path) -> None:
+        self.db = make_warehouse(tmp / "wh.db")
+        self.registry_path = tmp / "deprecations.yml"
+        self.registry_path.write_text(REGISTRY)
+        self.wh = SQLiteWarehouse(f"sqlite:///{self.db}")
+        self.state = StateStore(f"sqlite:///{tmp / 'state.db'}")
+
+    @property
+    def registry(self):
+        return load_registry(self.registry_path, "sqlite", ("main",))
+
+    def plan(self) -> Plan:
+        return plan_warehouse(self.wh, self.registry)[0]
+
+    def close(self) -> None:
+        self.wh.close()
+        self.state.close()
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = Env(tmp_path)
+    yield e
+    e.close()
+
+
+def test_apply_rewrites_records_and_returns_the_id(env):
+    plan = env.plan()
+    result = apply_plan(plan, env.wh, env.registry, env.state)
+    assert result.apply_id
+    assert set(result.changed) == {"main.direct_v", "main.side_v", "main.cte_over_table"}
+    assert result.blocked == ("main.blocked_v",)
+    assert result.mismatches == ()
+    defs = definitions(env.db)
+    for name, text in EXPECTED_AFTER.items():
+        assert defs[name] == text
+    assert defs["blocked_v"] == VIEWS["blocked_v"]
+    rec = env.state.get_apply(result.apply_id)
+    assert rec.kind == "apply" and rec.statements == plan.statements()
+    assert rec.before["main.direct_v"]["definition"] == VIEWS["direct_v"]
+    assert rec.after["main.direct_v"]["definition"] == EXPECTED_AFTER["direct_v"]
+    # every affected view still answers, with the same rows
+    conn = sqlite3.connect(env.db)
+    assert conn.execute("SELECT * FROM top_v ORDER BY 1").fetchall() == [("a",), ("b",)]
+    conn.close()
+    # nothing left to do but the blocked view
+    again = env.plan()
+    assert not again.has_changes and [v.relation.name for v in again.blocked] == ["blocked_v"]
+
+
+def test_saved_plan_applies_after_a_json_round_trip(env):
+    plan = Plan.from_json(env.plan().to_json())
+    assert apply_plan(plan, env.wh, env.registry, env.state).apply_id
+
+
+def test_stale_plan_refused_naming_what_changed(env):
+    plan = env.plan()
+    before = master(env.db)
+    ddl(env.db,
+        "DROP VIEW side_v", "CREATE VIEW side_v AS SELECT c.cust_id, c.name FROM customer_facts c",   # changed
+        "DROP VIEW on_on",                                                                            # dropped
+        "CREATE VIEW newcomer AS SELECT cust_id FROM customer_facts")                                 # added
+    changed = master(env.db)
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(plan, env.wh, env.registry, env.state)
+    assert e.value.changes == [
+        "view main.side_v was changed",
+        "view main.on_on was dropped",
+        "view main.newcomer now needs rewriting (rewrite) and is not in the plan",
+    ]
+    assert "main.newcomer" in str(e.value) and "deprecator plan" in str(e.value)
+    assert master(env.db) == changed != before
+    assert env.state.list_applies() == []
+
+
+def test_registry_change_makes_the_plan_stale(env):
+    plan = env.plan()
+    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    with pytest.raises(StalePlanError, match="the registry"):
+        apply_plan(plan, env.wh, env.registry, env.state)
+
+
+def test_plan_for_another_warehouse_is_refused(env, tmp_path):
+    plan = dataclasses.replace(env.plan(), warehouse="sqlite:///elsewhere.db")
+    with pytest.raises(StalePlanError, match="made for the warehouse sqlite:///elsewhere.db"):
+        apply_plan(plan, env.wh, env.registry, env.state)
+
+
+def test_failing_statement_rolls_back_everything(env):
+    plan = env.plan()
+    # Sabotage the last rewritten view's CREATE: the earlier DROP/CREATE pairs have run by then.
+    views = list(plan.views)
+    last = max(i for i, v in enumerate(views) if v.statements)
+    bad = "CREATE VIEW side_v AS SELECT FROM WHERE"
+    views[last] = dataclasses.replace(views[last], statements=(views[last].statements[0], bad))
+    sabotaged = dataclasses.replace(plan, views=tuple(views))
+    before = master(env.db)
+    with pytest.raises(ApplyError) as e:
+        apply_plan(sabotaged, env.wh, env.registry, env.state)
+    assert e.value.statement == bad
+    assert bad in str(e.value) and "nothing was changed" in str(e.value)
+    assert master(env.db) == before
+    assert env.state.list_applies() == []
+
+
+def test_verification_failure_rolls_back(env):
+    plan = env.plan()
+    views = list(plan.views)
+    i = next(i for i, v in enumerate(views) if v.relation.name == "direct_v")
+    # Accepted by CREATE VIEW, fails when queried: SQLite binds lazily.
+    broken = "CREATE VIEW direct_v AS SELECT no_such_column AS cust_id, name FROM entity_customers"
+    views[i] = dataclasses.replace(views[i], statements=(views[i].statements[0], broken))
+    before = master(env.db)
+    with pytest.raises(ApplyError, match="does not answer"):
+        apply_plan(dataclasses.replace(plan, views=tuple(views)), env.wh, env.registry, env.state)
+    assert master(env.db) == before
+
+
+def test_rollback_restores_definitions_byte_for_byte(env):
+    original = master(env.db)
+    applied = apply_plan(env.plan(), env.wh, env.registry, env.state)
+    assert master(env.db) != original
+    rolled = rollback_apply(applied.apply_id, env.wh, env.state)
+    assert master(env.db) == original
+    assert rolled.kind == "rollback" and rolled.mismatches == ()
+    rec = env.state.get_apply(rolled.apply_id)
+    assert rec.kind == "rollback" and rec.rollback_of == applied.apply_id
+    assert env.state.get_apply(applied.apply_id).rolled_back_by == rolled.apply_id
+    with pytest.raises(DeprecatorError, match="already rolled back"):
+        rollback_apply(applied.apply_id, env.wh, env.state)
+    # a rollback can itself be undone, which re-applies the rewrite
+    rollback_apply(rolled.apply_id, env.wh, env.state)
+    assert definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]
+
+
+def test_rollback_refused_when_views_changed_since(env):
+    applied = apply_plan(env.plan(), env.wh, env.registry, env.state)
+    ddl(env.db, "DROP VIEW direct_v", "CREATE VIEW direct_v AS SELECT customer_id AS cust_id FROM entity_customers")
+    current = master(env.db)
+    with pytest.raises(StalePlanError) as e:
+        rollback_apply(applied.apply_id, env.wh, env.state)
+    assert e.value.changes == [f"view main.direct_v was changed since apply {applied.apply_id}"]
+    assert master(env.db) == current
+
+
+def test_nothing_to_apply_records_nothing(env):
+    apply_plan(env.plan(), env.wh, env.registry, env.state)
+    result = apply_plan(env.plan(), env.wh, env.registry, env.state)
+    assert result.apply_id is None and result.blocked == ("main.blocked_v",)
+    assert len(env.state.list_applies()) == 1
