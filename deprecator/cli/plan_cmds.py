@@ -1,5 +1,229 @@
-"""Commands: plan_cmds (being built)."""
+"""Commands: plan, apply, rollback, applies, demo."""
 
 from __future__ import annotations
 
-from deprecator.cli.base import main  # noqa: F401
+import sys
+from pathlib import Path
+
+import click
+
+from deprecator.cli.base import config_path, echo, echo_json, format_option, main
+from deprecator.errors import DeprecatorError
+
+
+def _config(ctx: click.Context):  # -> Config
+    from deprecator.config import load_config
+
+    return load_config(config_path(ctx))
+
+
+def _color() -> bool:
+    return sys.stdout.isatty()
+
+
+def _make_plan(ctx: click.Context):  # -> Plan
+    from deprecator.apply import open_target, plan_warehouse
+
+    warehouse, registry = open_target(_config(ctx))
+    try:
+        return plan_warehouse(warehouse, registry)[0]
+    finally:
+        warehouse.close()
+
+
+@main.command("plan")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan as JSON for `deprecator apply PLAN`.")
+@format_option
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error (as terraform).")
+@click.pass_context
+def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
+    """Show how every view reading a deprecated relation would be rewritten.
+
+    Views are listed in dependency order, each rewrite as a unified diff; views
+    that cannot be rewritten safely are listed as blocked, with the reason and
+    what would unblock them. Nothing is written to the warehouse.
+
+    \b
+    Example:
+      deprecator plan --out plan.json
+      deprecator apply plan.json
+    """
+    from deprecator.plan import render_text
+
+    try:
+        plan = _make_plan(ctx)
+        if out is not None:
+            try:
+                out.write_text(plan.to_json(), encoding="utf-8")
+            except OSError as e:
+                raise DeprecatorError(f"cannot write the plan to {out}: {e.strerror}") from None
+    except DeprecatorError as e:
+        if not detailed_exitcode:
+            raise
+        echo(f"error: {e}", err=True)
+        ctx.exit(1)
+    if fmt == "json":
+        echo_json(plan.to_dict())
+    else:
+        echo(render_text(plan, color=_color()))
+        if out is not None and plan.has_changes:
+            echo(f"\nSaved the plan to {out}. Apply exactly this plan with: deprecator apply {out}")
+        elif not plan.has_changes:
+            echo("\nNo changes: no view needs rewriting.")
+    if detailed_exitcode and plan.has_changes:
+        ctx.exit(2)
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:  # end of input: treat as "no"
+        return False
+
+
+@main.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.pass_context
+def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) -> None:
+    """Rewrite the views: exactly PLAN_FILE's statements, or a fresh plan after confirmation.
+
+    A saved plan that no longer matches the warehouse or the registry is refused
+    as stale. All statements run in one transaction; on any error nothing
+    changes. Each apply is recorded and can be undone with `deprecator rollback`.
+
+    \b
+    Example:
+      deprecator apply plan.json
+      deprecator apply --auto-approve
+    """
+    from deprecator.apply import apply_plan, open_state, open_target, plan_warehouse
+    from deprecator.plan import Plan, render_text
+
+    config = _config(ctx)
+    warehouse, registry = open_target(config)
+    try:
+        if plan_file is not None:
+            plan = Plan.from_json(plan_file.read_text(encoding="utf-8"), source=str(plan_file))
+        else:
+            plan = plan_warehouse(warehouse, registry)[0]
+            echo(render_text(plan, color=_color()))
+            if plan.has_changes and not auto_approve:
+                echo()
+                if not _confirm("Apply these changes?"):
+                    raise DeprecatorError("apply cancelled: nothing was changed")
+        state = open_state(config)
+        try:
+            result = apply_plan(plan, warehouse, registry, state)
+        finally:
+            state.close()
+    finally:
+        warehouse.close()
+    if result.apply_id is None:
+        echo("Nothing to apply: no view needs rewriting.")
+        return
+    echo(f"Applied: {len(result.changed)} views rewritten in one transaction ({len(result.statements)} statements).")
+    for name in result.changed:
+        echo(f"  ~ {name}")
+    if result.blocked:
+        echo(f"Left alone (blocked): {', '.join(result.blocked)}")
+    if result.mismatches:
+        echo(f"warning: the warehouse now holds a different text than planned for: {', '.join(result.mismatches)}", err=True)
+    echo(f"Apply id: {result.apply_id}")
+    echo(f"Undo with: deprecator rollback {result.apply_id}")
+
+
+@main.command("rollback")
+@click.argument("apply_id")
+@click.option("--auto-approve", is_flag=True, help="Roll back without asking for confirmation.")
+@click.pass_context
+def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool) -> None:
+    """Restore the view definitions an apply replaced (atomically, refused if they changed since).
+
+    \b
+    Example:
+      deprecator applies
+      deprecator rollback 20261126103000-a1b2c3
+    """
+    from deprecator.apply import open_state, rollback_apply, rollback_preview
+    from deprecator.plan import color_diff
+    from deprecator.warehouse import connect
+
+    config = _config(ctx)
+    state = open_state(config)
+    try:
+        rec, diff = rollback_preview(apply_id, state)
+        echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
+             f"{len(rec.before)} views")
+        if diff:
+            echo(color_diff(diff, _color()))
+        if not auto_approve and not _confirm("Restore these definitions?"):
+            raise DeprecatorError("rollback cancelled: nothing was changed")
+        warehouse = connect(config)
+        try:
+            result = rollback_apply(apply_id, warehouse, state)
+        finally:
+            warehouse.close()
+    finally:
+        state.close()
+    echo(f"Rolled back: {len(result.changed)} views restored in one transaction.")
+    if result.mismatches:
+        echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
+    echo(f"Rollback id: {result.apply_id}")
+
+
+@main.command("applies")
+@format_option
+@click.pass_context
+def applies_cmd(ctx: click.Context, fmt: str) -> None:
+    """List the audit log of applies and rollbacks, oldest first.
+
+    \b
+    Example:
+      deprecator applies --format json
+    """
+    from deprecator.apply import open_state
+
+    state = open_state(_config(ctx))
+    try:
+        records = state.list_applies()
+    finally:
+        state.close()
+    if fmt == "json":
+        echo_json([
+            {"id": r.id, "created_at": r.created_at.isoformat(), "actor": r.actor, "warehouse": r.warehouse,
+             "kind": r.kind, "rollback_of": r.rollback_of, "rolled_back_by": r.rolled_back_by,
+             "views": list(r.before), "statements": r.statements}
+            for r in records
+        ])
+        return
+    if not records:
+        echo("No applies recorded yet.")
+        return
+    for r in records:
+        note = ""
+        if r.rollback_of:
+            note = f" (rollback of {r.rollback_of})"
+        elif r.rolled_back_by:
+            note = f" (rolled back by {r.rolled_back_by})"
+        echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {len(r.before)} views{note}")
+        echo(f"    {', '.join(r.before)}")
+
+
+@main.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to create the demo in (default: a new temporary folder).")
+@click.option("--keep", is_flag=True, help="Keep the temporary folder afterwards (a --dir folder is always kept).")
+def demo_cmd(directory: Path | None, keep: bool) -> None:
+    """Watch a deprecation go from registered to found to rewritten, on a throwaway SQLite warehouse.
+
+    Offline, in seconds; writes nothing outside the demo folder.
+
+    \b
+    Example:
+      deprecator demo --dir demo && cd demo && deprecator applies
+    """
+    from deprecator.demo import run_demo
+
+    run_demo(directory, keep=keep, out=lambda line: echo(line), color=_color())

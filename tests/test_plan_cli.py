@@ -1,0 +1,122 @@
+"""plan / apply / rollback / applies through the CLI, on a real SQLite warehouse."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.helpers import invoke
+from tests.test_apply import REGISTRY, definitions, master
+from tests.test_plan import EXPECTED_AFTER, make_warehouse
+
+CONFIG = """\
+warehouse:
+  url: sqlite:///wh.db
+  dialect: sqlite
+  default_schema: main
+registry: deprecations.yml
+state:
+  url: sqlite:///.deprecator/state.db
+"""
+
+
+@pytest.fixture
+def project(in_tmp):
+    make_warehouse(in_tmp / "wh.db")
+    (in_tmp / "deprecator.yml").write_text(CONFIG)
+    (in_tmp / "deprecations.yml").write_text(REGISTRY)
+    return in_tmp
+
+
+def test_plan_shows_diffs_blockers_and_summary(project):
+    before = master(project / "wh.db")
+    out = invoke(["plan"]).stdout
+    assert "--- main.direct_v (current)" in out
+    assert "+SELECT customer_id AS cust_id, name /* inline */ FROM entity_customers" in out
+    assert "! main.blocked_v: blocked" in out and "to unblock:" in out
+    assert "Plan: 3 views to rewrite, 1 blocked, 3 unchanged" in out
+    assert "\x1b[" not in out                     # not a TTY: no colour
+    assert master(project / "wh.db") == before    # planning writes nothing
+
+
+def test_detailed_exitcode(project):
+    invoke(["plan", "--detailed-exitcode"], 2)
+    invoke(["apply", "--auto-approve"])
+    out = invoke(["plan", "--detailed-exitcode"], 0).stdout
+    assert "Plan: 0 views to rewrite, 1 blocked, 0 unchanged" in out
+
+
+def test_detailed_exitcode_errors_exit_1_not_2(project):
+    (project / "deprecations.yml").write_text("deprecations:\n  - model: customer_facts\n")
+    r = invoke(["plan", "--detailed-exitcode"], 1)
+    assert "error:" in r.stderr and "deprecations.yml" in r.stderr
+    invoke(["plan"], 2)
+    invoke(["--config", "missing.yml", "plan", "--detailed-exitcode"], 1)
+
+
+def test_plan_json_and_out(project):
+    data = json.loads(invoke(["plan", "--format", "json"]).stdout)
+    assert data["format_version"] == 1 and data["dialect"] == "sqlite"
+    assert [v["name"] for v in data["views"]][:3] == ["main.blocked_v", "main.cte_over_table", "main.direct_v"]
+    out = invoke(["plan", "--out", "plan.json"]).stdout
+    assert "deprecator apply plan.json" in out
+    saved = json.loads((project / "plan.json").read_text())
+    assert saved["views"] == data["views"]
+
+
+def test_apply_saved_plan_then_rollback(project):
+    original = master(project / "wh.db")
+    invoke(["plan", "--out", "plan.json"])
+    out = invoke(["apply", "plan.json"]).stdout      # a saved plan is applied without a question
+    assert "Applied: 3 views rewritten in one transaction" in out
+    apply_id = out.split("Apply id: ")[1].split()[0]
+    assert definitions(project / "wh.db")["direct_v"] == EXPECTED_AFTER["direct_v"]
+
+    listed = json.loads(invoke(["applies", "--format", "json"]).stdout)
+    assert [a["id"] for a in listed] == [apply_id] and listed[0]["kind"] == "apply"
+
+    r = invoke(["rollback", apply_id], 2, input="n\n")
+    assert "--- main.direct_v (current)" in r.stdout and "+++ main.direct_v (restored)" in r.stdout
+    assert "rollback cancelled" in r.stderr
+    out = invoke(["rollback", apply_id, "--auto-approve"]).stdout
+    assert "Rolled back: 3 views restored" in out
+    assert master(project / "wh.db") == original
+    text = invoke(["applies"]).stdout
+    assert "rolled back by" in text and f"rollback of {apply_id}" in text
+
+
+def test_apply_without_plan_asks_and_refuses_on_no(project):
+    before = master(project / "wh.db")
+    r = invoke(["apply"], 2, input="n\n")
+    assert "Plan: 3 views to rewrite" in r.stdout and "Apply these changes? [y/N]" in r.stdout
+    assert "apply cancelled: nothing was changed" in r.stderr
+    invoke(["apply"], 2, input="")                  # end of input is a no
+    assert master(project / "wh.db") == before
+    assert "No applies recorded yet." in invoke(["applies"]).stdout
+    out = invoke(["apply"], 0, input="y\n").stdout
+    assert "Apply id: " in out and "Undo with: deprecator rollback " in out
+    assert definitions(project / "wh.db")["side_v"] == EXPECTED_AFTER["side_v"]
+
+
+def test_stale_saved_plan_is_refused(project):
+    invoke(["plan", "--out", "plan.json"])
+    conn = sqlite3.connect(project / "wh.db")
+    conn.executescript("DROP VIEW direct_v; CREATE VIEW direct_v AS SELECT name FROM customer_facts;")
+    conn.close()
+    changed = master(project / "wh.db")
+    r = invoke(["apply", "plan.json"], 2)
+    assert "stale" in r.stderr and "view main.direct_v was changed" in r.stderr
+    assert master(project / "wh.db") == changed
+
+
+def test_nothing_to_apply(project):
+    invoke(["apply", "--auto-approve"])
+    out = invoke(["apply"]).stdout                  # no changes: no question asked
+    assert "Nothing to apply" in out
+
+
+def test_bad_plan_file(project):
+    (project / "plan.json").write_text("[]")
+    assert "not a deprecator plan" in invoke(["apply", "plan.json"], 2).stderr
