@@ -65,7 +65,32 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[meta_table, scans, usage_snapshots, applies])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+# pg_stat_statements keeps cumulative ``calls`` and (before PG 17) no timestamps,
+# so usage over time comes from snapshots: each scan stores the counters it saw
+# and the next one reports the deltas (a reset is detected, never negative).
+pgss_snapshots = sa.Table(
+    "pgss_snapshots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_key", sa.String(1024), nullable=False),   # masked URL (+ database)
+    sa.Column("taken_at", sa.DateTime, nullable=False),         # server clock, naive UTC
+    sa.Column("stats_reset", sa.DateTime, nullable=True),       # pg_stat_statements_info.stats_reset
+)
+pgss_calls = sa.Table(
+    "pgss_calls", metadata,
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("pgss_snapshots.id"), nullable=False, index=True),
+    sa.Column("dbid", sa.BigInteger, nullable=False),
+    sa.Column("userid", sa.BigInteger, nullable=False),
+    sa.Column("queryid", sa.BigInteger, nullable=False),
+    sa.Column("toplevel", sa.Boolean, nullable=False),
+    sa.Column("calls", sa.BigInteger, nullable=False),
+)
+
+
+def _v2_pg_stat_statements(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[pgss_snapshots, pgss_calls])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_pg_stat_statements]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,294 @@
+"""``pg_stat_statements`` as a query-history source.
+
+What the extension gives: per (database, role, statement) a normalized text
+(constants replaced by ``$1``, ``$2``...) and a cumulative ``calls`` counter,
+but (before PG 17) no timestamps. So usage over time comes from snapshots: with
+a state store, each read stores the counters it saw, and the texts it yields
+carry the number of calls since the previous snapshot (``count``), with
+``first_seen``/``last_seen`` the bounds of that window. A
+``pg_stat_statements_reset()`` (a changed ``stats_reset`` or a counter lower
+than last time) restarts the count from zero: deltas are never negative.
+
+Unqualified names in a text resolve with the search path of the role that ran
+it: the role's setting in ``pg_db_role_setting`` (role-in-database, then role,
+then database) where set, else the configured default. Each text carries that
+path in ``extra`` and says when the resolution is ambiguous. A ``SET
+search_path`` inside a session is invisible to the catalog; the note says so.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from deprecator.errors import SourceError
+from deprecator.redact import mask_url, redact
+from deprecator.sources.base import SourceItem, SourceProblem, SqlText, to_utc_naive
+
+KIND = "pg_stat_statements"
+_HIDDEN = "<insufficient privilege>"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parse_search_path(value: str) -> list[str]:
+    """``'"$user", public, "My Schema"'`` -> ``['$user', 'public', 'My Schema']`` (as PostgreSQL reads it)."""
+    out: list[str] = []
+    buf: list[str] = []
+    quoted = False
+    was_quoted = False
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if quoted:
+            if ch == '"':
+                if i + 1 < len(value) and value[i + 1] == '"':
+                    buf.append('"')
+                    i += 1
+                else:
+                    quoted = False
+            else:
+                buf.append(ch)
+        elif ch == '"':
+            quoted = was_quoted = True
+        elif ch == ",":
+            out.append("".join(buf) if was_quoted else "".join(buf).strip().lower())
+            buf, was_quoted = [], False
+        elif ch.isspace() and (was_quoted or not buf):
+            pass                       # around an item, not inside an unquoted one
+        else:
+            buf.append(ch)
+        i += 1
+    last = "".join(buf) if was_quoted else "".join(buf).strip().lower()
+    if last or out:
+        out.append(last)
+    return [p for p in out if p != ""]
+
+
+@dataclass(frozen=True)
+class RoleSearchPath:
+    """The search path a role's statements resolved unqualified names with, as far as the catalog knows."""
+
+    schemas: tuple[str, ...]
+    origin: str                  # "role_in_database" | "role" | "database" | "default"
+    setting: str | None = None   # the raw setting, when one exists
+
+    @property
+    def ambiguous(self) -> bool:
+        """More than one schema: an unqualified name resolves to whichever holds it first."""
+        return len(self.schemas) > 1
+
+    def note(self, role: str) -> str | None:
+        parts = []
+        if self.origin == "default":
+            parts.append(f"role {role} sets no search_path; the configured default ({', '.join(self.schemas)}) is "
+                         "assumed (a SET search_path inside a session is not visible)")
+        if self.ambiguous:
+            parts.append("unqualified names resolve to the first of " + ", ".join(self.schemas)
+                         + " that holds the relation")
+        return "; ".join(parts) or None
+
+
+@dataclass
+class PgStatStatementsSource:
+    """Statements from ``pg_stat_statements`` (current database by default), with call deltas.
+
+    ``state`` is a :class:`deprecator.state.StateStore`; without one, ``count``
+    is the cumulative ``calls`` since the last reset.
+    """
+
+    url: str
+    default_search_path: Sequence[str] = ("public",)
+    state: Any = None
+    all_databases: bool = False
+    engine: Engine | None = None
+    kind: str = KIND
+    _search_paths: dict[tuple[int, int], RoleSearchPath] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return mask_url(self.url)
+
+    def source_key(self) -> str:
+        u = make_url(self.url)
+        return mask_url(u.render_as_string(hide_password=True)) + ("#all" if self.all_databases else "")
+
+    # -- reading ------------------------------------------------------------------
+    def read(self) -> Iterator[SourceItem]:
+        engine = self.engine or sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        try:
+            snap = self._read_catalog(engine)
+        finally:
+            if self.engine is None:
+                engine.dispose()
+        prev = self._previous_snapshot() if self.state is not None else None
+        full_reset = bool(prev and prev["stats_reset"] != snap.stats_reset and snap.stats_reset is not None)
+        hidden = 0
+        for row in snap.rows:
+            if row["query"] == _HIDDEN or row["queryid"] is None:
+                hidden += 1
+                continue
+            key = (row["dbid"], row["userid"], row["queryid"], row["toplevel"])
+            calls = int(row["calls"])
+            prev_calls = None if (prev is None or full_reset) else prev["calls"].get(key)
+            reset = full_reset or (prev_calls is not None and calls < prev_calls)
+            if prev_calls is None or calls < prev_calls:
+                count = calls
+                # the counter started at the reset, at the entry's creation, or (new entry) after the last snapshot
+                if row.get("stats_since") is not None:
+                    start = row["stats_since"]
+                elif prev is not None and not full_reset and not reset:
+                    start = prev["taken_at"]
+                else:
+                    start = snap.stats_reset
+            else:
+                count = calls - prev_calls
+                start = prev["taken_at"] if prev is not None else None
+            role = row["rolname"] or f"oid:{row['userid']}"
+            sp = self._search_paths.get((row["userid"], row["dbid"])) or RoleSearchPath(
+                tuple(self.default_search_path), "default")
+            yield SqlText(
+                text=row["query"],
+                source=self.kind,
+                object=f"{row['datname'] or row['dbid']}/queryid={row['queryid']}",
+                user=role,
+                count=count,
+                first_seen=start,
+                last_seen=snap.taken_at if count > 0 else None,
+                extra={
+                    "queryid": row["queryid"],
+                    "database": row["datname"],
+                    "calls_total": calls,
+                    "reset_detected": reset,
+                    "search_path": list(sp.schemas),
+                    "search_path_origin": sp.origin,
+                    "search_path_ambiguous": sp.ambiguous,
+                    "search_path_note": sp.note(role),
+                },
+            )
+        if hidden:
+            yield SourceProblem(
+                self.kind, self.name,
+                f"{hidden} statement(s) of other roles are hidden from this role; "
+                "grant it pg_read_all_stats to scan them", kind="unreadable")
+        if self.state is not None:
+            self._store_snapshot(snap)
+
+    def _read_catalog(self, engine: Engine) -> "_Snapshot":
+        try:
+            with engine.connect() as conn, conn.begin():
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                conn.exec_driver_sql("SET LOCAL search_path = ''")
+                return self._read_in(conn)
+        except sa.exc.DBAPIError as e:
+            msg = redact(str(e.orig).strip())
+            hint = None
+            if "shared_preload_libraries" in msg:
+                hint = "add pg_stat_statements to shared_preload_libraries and restart the server"
+            raise SourceError(f"reading pg_stat_statements on {self.name} failed: {msg}", hint=hint) from None
+
+    def _read_in(self, conn: Connection) -> "_Snapshot":
+        ext = conn.execute(sa.text(
+            "SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_stat_statements'")).scalar()
+        if ext is None:
+            raise SourceError(f"pg_stat_statements is not installed in the database of {self.name}",
+                              hint="CREATE EXTENSION pg_stat_statements (it must also be in shared_preload_libraries)")
+        schema = _quote_ident(ext)
+        view_cols = set(conn.execute(sa.text(
+            "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relname = 'pg_stat_statements' AND a.attnum > 0"), {"s": ext}).scalars())
+        taken_at = conn.execute(sa.text("SELECT pg_catalog.now()")).scalar()
+        stats_reset = None
+        has_info = conn.execute(sa.text(
+            "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :s AND c.relname = 'pg_stat_statements_info'"), {"s": ext}).scalar()
+        if has_info:  # PG 14+
+            stats_reset = conn.execute(sa.text(f"SELECT stats_reset FROM {schema}.pg_stat_statements_info")).scalar()
+        toplevel = "s.toplevel" if "toplevel" in view_cols else "true"
+        since = "s.stats_since" if "stats_since" in view_cols else "NULL::timestamptz"
+        rows = conn.execute(sa.text(
+            f"SELECT s.userid, r.rolname, s.dbid, d.datname, s.queryid, {toplevel} AS toplevel, s.query, s.calls, "
+            f"{since} AS stats_since "
+            f"FROM {schema}.pg_stat_statements s "
+            "LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid "
+            "LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid "
+            "WHERE (:all_dbs OR d.datname = pg_catalog.current_database()) AND s.query IS NOT NULL "
+            "ORDER BY s.dbid, s.userid, s.queryid"), {"all_dbs": self.all_databases}).mappings().all()
+        self._search_paths = self._role_search_paths(conn, rows)
+        return _Snapshot(
+            taken_at=to_utc_naive(taken_at),
+            stats_reset=to_utc_naive(stats_reset) if stats_reset is not None else None,
+            rows=[{**dict(r), "userid": int(r["userid"]), "dbid": int(r["dbid"]),
+                   "queryid": None if r["queryid"] is None else int(r["queryid"]), "toplevel": bool(r["toplevel"]),
+                   "stats_since": to_utc_naive(r["stats_since"]) if r["stats_since"] is not None else None}
+                  for r in rows],
+        )
+
+    def _role_search_paths(self, conn: Connection, rows: Iterable[Any]) -> dict[tuple[int, int], RoleSearchPath]:
+        settings: dict[tuple[int, int], str] = {}
+        for role, db, config in conn.execute(sa.text(
+                "SELECT setrole, setdatabase, setconfig FROM pg_catalog.pg_db_role_setting")):
+            for item in config or ():
+                key, _, value = item.partition("=")
+                if key.strip().lower() == "search_path":
+                    settings[(int(role), int(db))] = value
+        here = conn.execute(sa.text("SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()")).scalar()
+        schemas_here = set(conn.execute(sa.text("SELECT nspname FROM pg_catalog.pg_namespace")).scalars())
+        out: dict[tuple[int, int], RoleSearchPath] = {}
+        for r in rows:
+            userid, dbid, role = int(r["userid"]), int(r["dbid"]), r["rolname"] or ""
+            for key, origin in (((userid, dbid), "role_in_database"), ((userid, 0), "role"), ((0, dbid), "database")):
+                if key in settings:
+                    raw = settings[key]
+                    parts = [role if p == "$user" else p for p in parse_search_path(raw)]
+                    if dbid == here:  # PostgreSQL skips schemas that do not exist; we can check only here
+                        parts = [p for p in parts if p in schemas_here]
+                    parts = [p for p in parts if p not in ("pg_catalog", "pg_temp")]
+                    out[(userid, dbid)] = RoleSearchPath(tuple(parts), origin, raw)
+                    break
+        return out
+
+    # -- snapshots ----------------------------------------------------------------
+    def _previous_snapshot(self) -> dict[str, Any] | None:
+        from deprecator.state import pgss_calls, pgss_snapshots
+
+        with self.state.engine.connect() as conn:
+            snap = conn.execute(
+                sa.select(pgss_snapshots).where(pgss_snapshots.c.source_key == self.source_key())
+                .order_by(pgss_snapshots.c.taken_at.desc(), pgss_snapshots.c.id.desc()).limit(1)).first()
+            if snap is None:
+                return None
+            calls = {
+                (int(r.dbid), int(r.userid), int(r.queryid), bool(r.toplevel)): int(r.calls)
+                for r in conn.execute(sa.select(pgss_calls).where(pgss_calls.c.snapshot_id == snap.id))
+            }
+        return {"taken_at": snap.taken_at, "stats_reset": snap.stats_reset, "calls": calls}
+
+    def _store_snapshot(self, snap: "_Snapshot") -> None:
+        from deprecator.state import pgss_calls, pgss_snapshots
+
+        with self.state.engine.begin() as conn:
+            sid = conn.execute(sa.insert(pgss_snapshots).values(
+                source_key=self.source_key(), taken_at=snap.taken_at, stats_reset=snap.stats_reset,
+            )).inserted_primary_key[0]
+            rows = [dict(snapshot_id=sid, dbid=r["dbid"], userid=r["userid"], queryid=r["queryid"],
+                         toplevel=r["toplevel"], calls=int(r["calls"]))
+                    for r in snap.rows if r["queryid"] is not None]
+            if rows:
+                conn.execute(sa.insert(pgss_calls), rows)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    taken_at: _dt.datetime
+    stats_reset: _dt.datetime | None
+    rows: list[dict[str, Any]]
+

@@ -1,0 +1,169 @@
+"""pg_stat_statements as a history source, on a throwaway cluster with the extension preloaded."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from deprecator.errors import SourceError
+from deprecator.sources.base import SourceProblem, SqlText
+from deprecator.sources.pg_stat_statements import PgStatStatementsSource, parse_search_path
+from deprecator.state import SCHEMA_VERSION, StateStore, meta_table, metadata
+from tests.pg_cluster import pg_db, pgss_cluster, run_sql  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def db(pgss_cluster):
+    """A fresh database in the throwaway cluster, with the extension and a small warehouse."""
+    name = "pgss_" + uuid.uuid4().hex[:10]
+    run_sql(pgss_cluster.url, f'CREATE DATABASE "{name}"')
+    url = make_url(pgss_cluster.url).set(database=name).render_as_string(hide_password=False)
+    tag = uuid.uuid4().hex[:6]
+    roles = {r: f"{r}_{tag}" for r in ("alice", "bob", "carol")}
+    run_sql(url,
+            "CREATE EXTENSION pg_stat_statements",
+            "CREATE SCHEMA analytics", "CREATE SCHEMA reporting", f'CREATE SCHEMA "{roles["bob"]}"',
+            "CREATE TABLE analytics.customer_facts (id int)",
+            "INSERT INTO analytics.customer_facts SELECT generate_series(1, 5)",
+            *[f'CREATE ROLE "{r}" LOGIN' for r in roles.values()],
+            *[f'GRANT USAGE ON SCHEMA analytics, reporting TO "{r}"' for r in roles.values()],
+            *[f'GRANT SELECT ON analytics.customer_facts TO "{r}"' for r in roles.values()],
+            f'ALTER ROLE "{roles["alice"]}" SET search_path = analytics, public',
+            f'ALTER ROLE "{roles["bob"]}" IN DATABASE "{name}" SET search_path = "$user", reporting, nosuchschema')
+    yield url, roles
+    run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)', *[f'DROP ROLE "{r}"' for r in roles.values()])
+
+
+def run_as(url: str, role: str, *statements: str) -> None:
+    run_sql(make_url(url).set(username=role).render_as_string(hide_password=False), *statements)
+
+
+def _items(src):
+    items = list(src.read())
+    return [i for i in items if isinstance(i, SqlText)], [i for i in items if isinstance(i, SourceProblem)]
+
+
+def _one(items, user, needle):
+    found = [i for i in items if i.user == user and needle in i.text]
+    assert len(found) == 1, (user, needle, [(i.user, i.text) for i in items])
+    return found[0]
+
+
+def test_texts_roles_and_search_paths(db):
+    url, roles = db
+    run_as(url, roles["alice"], *[f"SELECT id FROM customer_facts WHERE id = {i}" for i in (1, 2, 3)])
+    run_as(url, roles["bob"], "SELECT count(*) FROM analytics.customer_facts", "SELECT count(*) FROM analytics.customer_facts")
+    run_as(url, roles["carol"], "SELECT 1 FROM analytics.customer_facts WHERE id IN (1,2)")
+    items, problems = _items(PgStatStatementsSource(url, default_search_path=["public"]))
+    assert problems == []
+    assert all(i.source == "pg_stat_statements" for i in items)
+
+    alice = _one(items, roles["alice"], "customer_facts")
+    assert alice.text == "SELECT id FROM customer_facts WHERE id = $1"        # normalized with $n
+    assert alice.count == 3 and alice.extra["calls_total"] == 3
+    assert alice.extra["search_path"] == ["analytics", "public"]
+    assert alice.extra["search_path_origin"] == "role" and alice.extra["search_path_ambiguous"] is True
+    assert "analytics, public" in alice.extra["search_path_note"]
+    assert alice.last_seen is not None and alice.first_seen is not None and alice.first_seen <= alice.last_seen
+
+    bob = _one(items, roles["bob"], "customer_facts")
+    assert bob.count == 2
+    # "$user" becomes the role's own schema; a schema that does not exist is skipped as PostgreSQL does
+    assert bob.extra["search_path"] == [roles["bob"], "reporting"]
+    assert bob.extra["search_path_origin"] == "role_in_database"
+
+    carol = _one(items, roles["carol"], "customer_facts")
+    assert carol.text == "SELECT $1 FROM analytics.customer_facts WHERE id IN ($2,$3)"
+    assert carol.extra["search_path"] == ["public"] and carol.extra["search_path_origin"] == "default"
+    assert carol.extra["search_path_ambiguous"] is False
+    assert "configured default" in carol.extra["search_path_note"]
+    assert carol.object.endswith(f"queryid={carol.extra['queryid']}")
+
+    # the engine resolves the normalized texts with each role's search path
+    from deprecator.sql import find_references
+
+    for item in (alice, bob, carol):
+        result = find_references(item.text, "postgres", item.extra["search_path"])
+        assert result.status == "parsed", result.error
+        assert [str(r.relation) for r in result.references] == ["analytics.customer_facts"]
+
+
+def test_snapshots_give_deltas_and_survive_resets(db, tmp_path):
+    url, roles = db
+    state = StateStore(f"sqlite:///{tmp_path}/state.db")
+    q = "SELECT id FROM analytics.customer_facts WHERE id > 3"
+    src = PgStatStatementsSource(url, state=state)
+
+    def alice_item():
+        items, _ = _items(src)
+        return _one(items, roles["alice"], "customer_facts WHERE id > $1")
+
+    run_as(url, roles["alice"], *[q] * 4)
+    first = alice_item()
+    assert first.count == 4 and first.extra["reset_detected"] is False
+
+    run_as(url, roles["alice"], *[q] * 2)
+    second = alice_item()
+    assert second.count == 2 and second.extra["calls_total"] == 6
+    assert second.first_seen == first.last_seen            # the window starts at the previous snapshot
+
+    idle = alice_item()
+    assert idle.count == 0 and idle.last_seen is None
+
+    # resetting one entry: its counter restarts lower than last time -> counted from zero, never negative
+    run_sql(url, f"SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = '{roles['alice']}'), "
+                 f"(SELECT oid FROM pg_database WHERE datname = current_database()), {idle.extra['queryid']})")
+    run_as(url, roles["alice"], q)
+    after_entry_reset = alice_item()
+    assert after_entry_reset.count == 1 and after_entry_reset.extra["reset_detected"] is True
+
+    # a full reset followed by MORE calls than before: only stats_reset reveals it
+    run_sql(url, "SELECT pg_stat_statements_reset()")
+    run_as(url, roles["alice"], *[q] * 10)
+    after_full_reset = alice_item()
+    assert after_full_reset.count == 10 and after_full_reset.extra["reset_detected"] is True
+    assert after_full_reset.first_seen > second.first_seen
+    state.close()
+
+
+def test_extension_missing_or_not_preloaded_is_a_clear_error(pgss_cluster, pg_db):
+    name = "pgss_noext_" + uuid.uuid4().hex[:8]
+    run_sql(pgss_cluster.url, f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(pgss_cluster.url).set(database=name).render_as_string(hide_password=False)
+        with pytest.raises(SourceError, match="CREATE EXTENSION pg_stat_statements"):
+            list(PgStatStatementsSource(url).read())
+    finally:
+        run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)')
+    # the shared server has the extension files but does not preload the library
+    run_sql(pg_db, "CREATE EXTENSION pg_stat_statements")
+    with pytest.raises(SourceError) as ei:
+        list(PgStatStatementsSource(pg_db).read())
+    assert "shared_preload_libraries" in str(ei.value)
+
+
+def test_parse_search_path():
+    assert parse_search_path('"$user", public') == ["$user", "public"]
+    assert parse_search_path('Analytics,  "My ""S""" , x') == ["analytics", 'My "S"', "x"]
+    assert parse_search_path("") == []
+
+
+def test_state_store_upgrades_from_v1(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:   # a state store as the first release wrote it
+        from deprecator.state import MIGRATIONS
+
+        MIGRATIONS[0](conn)
+        conn.execute(sa.insert(meta_table).values(key="schema_version", value="1"))
+    eng.dispose()
+    store = StateStore(url)
+    assert store.schema_version() == SCHEMA_VERSION >= 2
+    assert {"pgss_snapshots", "pgss_calls"} <= set(sa.inspect(store.engine).get_table_names())
+    assert {"pgss_snapshots", "pgss_calls"} <= set(metadata.tables)
+    store.close()
