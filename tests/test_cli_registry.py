@@ -1,0 +1,190 @@
+"""CLI: deprecator init / deprecate / list, through the one invoke helper."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+URL_ENV = {"DEPRECATOR_WAREHOUSE_URL": "sqlite:///warehouse.db"}
+
+
+def test_init_scaffolds_both_files_that_then_load(in_tmp):
+    out = invoke(["init"]).stdout
+    assert "Wrote deprecator.yml" in out and "Wrote deprecations.yml" in out
+    assert "deprecator deprecate" in out and "DEPRECATOR_WAREHOUSE_URL" in out
+    cfg_text = (in_tmp / "deprecator.yml").read_text()
+    assert "url: ${DEPRECATOR_WAREHOUSE_URL}" in cfg_text and "dialect: postgres" in cfg_text
+    assert (in_tmp / "deprecations.yml").read_text().rstrip().endswith("deprecations: []")
+    # The scaffold is valid: list runs against it and finds nothing.
+    out = invoke(["list"], env=URL_ENV).stdout
+    assert "No deprecations in deprecations.yml" in out
+
+
+def test_init_refuses_to_overwrite_without_force(in_tmp):
+    invoke(["init"])
+    (in_tmp / "deprecations.yml").write_text("deprecations: []  # mine\n")
+    err = invoke(["init"], 2).stderr
+    assert "already exist" in err and "--force" in err
+    assert (in_tmp / "deprecations.yml").read_text() == "deprecations: []  # mine\n"
+    invoke(["init", "--force", "--dialect", "snowflake"])
+    assert "dialect: snowflake" in (in_tmp / "deprecator.yml").read_text()
+    assert "# mine" not in (in_tmp / "deprecations.yml").read_text()
+
+
+def test_init_rejects_an_unknown_dialect(in_tmp):
+    err = invoke(["init", "--dialect", "postgress"], 2).stderr
+    assert "unknown SQL dialect 'postgress'" in err and "did you mean `postgres`" in err
+    assert not (in_tmp / "deprecator.yml").exists()
+
+
+def test_init_next_to_an_explicit_config_path(in_tmp):
+    invoke(["--config", "conf/deprecator.yml", "init", "--dialect", "bigquery"])
+    assert (in_tmp / "conf" / "deprecator.yml").exists() and (in_tmp / "conf" / "deprecations.yml").exists()
+    assert "# default_schema:" in (in_tmp / "conf" / "deprecator.yml").read_text()
+
+
+def test_deprecate_then_list_text_and_json(in_tmp):
+    invoke(["init"])
+    out = invoke([
+        "deprecate", "analytics.customer_facts", "--replacement", "analytics.entity_customers",
+        "--sunset", "2027-03-31", "--announced", "2026-12-01", "--reason", "Replaced by the entity model",
+        "--owner", "analytics-engineering", "--contact", "#analytics-engineering",
+        "--migration-guide", "migration_guides/customer_facts.md",
+        "--column", "cust_id=customer_id", "--column", "nm = name", "--removed-column", "legacy_flag",
+    ], env=URL_ENV).stdout
+    assert "Registered analytics.customer_facts -> analytics.entity_customers, sunset 2027-03-31" in out
+    assert "deprecations.yml:18" in out
+    invoke(["deprecate", "analytics.old_customers", "--replacement", "analytics.customer_facts",
+            "--sunset", "2026-10-01"], env=URL_ENV)
+
+    out = invoke(["list", "--today", "2026-11-26"], env=URL_ENV).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["MODEL", "REPLACEMENT", "STAGE", "SUNSET", "DAYS", "LEFT", "OWNER"]
+    assert lines[1].split() == ["analytics.customer_facts", "analytics.entity_customers", "announced",
+                                "2027-03-31", "125", "analytics-engineering"]
+    assert lines[2].split() == ["analytics.old_customers", "analytics.customer_facts", "->",
+                                "analytics.entity_customers", "sunset", "passed", "2026-10-01", "-56", "-"]
+    assert "2 deprecations in deprecations.yml (today 2026-11-26)" in out
+
+    data = json.loads(invoke(["list", "--format", "json"], env={**URL_ENV, "DEPRECATOR_TODAY": "2027-01-01"}).stdout)
+    assert data["today"] == "2027-01-01"
+    first, second = data["deprecations"]
+    assert first["stage"] == "deprecated" and first["days_to_sunset"] == 89
+    assert first["columns"] == {"cust_id": "customer_id", "nm": "name"}
+    assert first["removed_columns"] == ["legacy_flag"] and first["contact"] == "#analytics-engineering"
+    assert second["final_replacement"] == "analytics.entity_customers"
+    assert second["final_columns"] == {"cust_id": "customer_id", "nm": "name"}
+    assert second["stage"] == "sunset passed" and second["days_to_sunset"] == -92
+
+
+def test_deprecate_without_any_config_creates_the_registry(in_tmp):
+    invoke(["deprecate", "customer_facts", "--replacement", "entity_customers", "--sunset", "2027-03-31"])
+    assert (in_tmp / "deprecations.yml").read_text() == (
+        "deprecations:\n  - model: customer_facts\n    replacement: entity_customers\n    sunset: 2027-03-31\n")
+    assert "customer_facts" in invoke(["list"]).stdout
+
+
+def test_deprecate_refuses_a_cycle_and_leaves_the_file(in_tmp):
+    invoke(["deprecate", "analytics.a", "--replacement", "analytics.b", "--sunset", "2027-03-31"])
+    before = (in_tmp / "deprecations.yml").read_text()
+    err = invoke(["deprecate", "ANALYTICS.B", "--replacement", "analytics.a", "--sunset", "2027-03-31"], 2).stderr
+    assert "deprecations.yml:2: replacement: replacement cycle: analytics.a -> ANALYTICS.B -> analytics.a" in err
+    assert "was not changed" in err
+    assert (in_tmp / "deprecations.yml").read_text() == before
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--column", "cust_id"], "expected OLD=NEW"),
+    (["--sunset", "2027-02-30"], "not a real date"),
+])
+def test_deprecate_bad_arguments(in_tmp, args, words):
+    base = ["deprecate", "a.b", "--replacement", "a.c"]
+    if "--sunset" not in args:
+        base += ["--sunset", "2027-01-01"]
+    err = invoke(base + args, 2).stderr
+    assert words in err
+    assert not (in_tmp / "deprecations.yml").exists()
+
+
+def test_explicit_missing_config_is_an_error(in_tmp):
+    err = invoke(["--config", "nope.yml", "list"], 2).stderr
+    assert "nope.yml: config file not found" in err and "deprecator init" in err
+
+
+def test_list_without_a_registry_says_init(in_tmp):
+    err = invoke(["list"], 2).stderr
+    assert "registry file not found" in err and "deprecator init" in err
+
+
+def test_list_reports_every_registry_problem(in_tmp):
+    (in_tmp / "deprecations.yml").write_text(textwrap.dedent("""\
+        deprecations:
+          - model: a.b
+            replacement: a.b
+            sunset: 2027-01-01
+          - model: a.c
+            replacement: a.d
+            sunset: soon
+    """))
+    err = invoke(["list"], 2).stderr
+    assert "deprecations.yml:3: replacement:" in err and "deprecations.yml:7: sunset:" in err
+
+
+def test_config_errors_mask_the_password(in_tmp):
+    (in_tmp / "deprecator.yml").write_text("warehouse:\n  url: ${DEPRECATOR_WAREHOUSE_URL}\n")
+    res = invoke(["list"], 2, env={"DEPRECATOR_WAREHOUSE_URL": "weird://etl:Pa55w0rd!xyz@host/db"})
+    assert "Pa55w0rd!xyz" not in res.stderr + res.stdout
+    assert "weird://etl:***@host/db" in res.stderr
+
+
+def test_missing_env_variable_is_named(in_tmp):
+    invoke(["init"])
+    res = invoke(["list"], 2, env={"DEPRECATOR_WAREHOUSE_URL": None})
+    assert "deprecator.yml:9: warehouse.url: environment variable DEPRECATOR_WAREHOUSE_URL is not set" in res.stderr
+
+
+@pytest.mark.parametrize("command", ["init", "deprecate", "list"])
+def test_every_command_help_has_an_example(command):
+    out = invoke([command, "--help"]).stdout
+    assert "Example:" in out and f"deprecator {command}" in out
+
+
+@pytest.mark.slow
+def test_init_from_an_installed_wheel(tmp_path):
+    """Templates load from a non-editable install, not only from the checkout."""
+    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    run = lambda *a, **kw: subprocess.run(a, check=True, capture_output=True, text=True, env=env, **kw)  # noqa: E731
+    # Build from a copy: an in-tree build would write build/ into the shared checkout.
+    src = tmp_path / "src"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("deprecator", "templates"):
+        shutil.copytree(ROOT / name, src / name, ignore=ignore)
+    for name in ("pyproject.toml", "setup.cfg", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, src / name)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(src))
+    (wheel,) = wheels.glob("deprecator-*.whl")
+    run(sys.executable, "-m", "venv", "--system-site-packages", str(venv))
+    py = venv / "bin" / "python"
+    run(str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel))
+    # Run from a folder without the checkout on the path: the installed package must be used.
+    where = run(str(py), "-c", "import deprecator, deprecator.templates as t; print(deprecator.__file__)",
+                cwd=str(work)).stdout
+    assert str(venv) in where, where
+    out = run(str(venv / "bin" / "deprecator"), "init", "--dialect", "duckdb", cwd=str(work)).stdout
+    assert "Wrote deprecator.yml" in out
+    assert "dialect: duckdb" in (work / "deprecator.yml").read_text()
+    assert (work / "deprecations.yml").read_text().rstrip().endswith("deprecations: []")
