@@ -143,6 +143,18 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
 HISTORY_SOURCE_TYPES: dict[str, Callable[[Config, Any], Source]] = {}
 
 
+def _lazy_factory(module: str) -> Callable[[Config, Any], Source]:
+    def build(config: Config, history: Any) -> Source:
+        import importlib
+
+        return importlib.import_module(module).from_config(config, history)  # type: ignore[no-any-return]
+    return build
+
+
+HISTORY_SOURCE_TYPES["pg_stat_statements"] = _lazy_factory("deprecator.sources.pg_stat_statements")
+HISTORY_SOURCE_TYPES["sql"] = _lazy_factory("deprecator.sources.sql_history")
+
+
 # -- aggregation ----------------------------------------------------------------
 class _Occurrence:
     __slots__ = ("count", "first", "last")

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from deprecator.errors import SourceError
+from deprecator.errors import ConfigError, SourceError
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SourceProblem, SqlText, to_utc_naive
 
@@ -110,6 +110,11 @@ class PgStatStatementsSource:
     engine: Engine | None = None
     kind: str = KIND
     _search_paths: dict[tuple[int, int], RoleSearchPath] = field(default_factory=dict, repr=False)
+    owns_state: bool = False     # close the state store with the source (when built from config)
+
+    def close(self) -> None:
+        if self.owns_state and self.state is not None:
+            self.state.close()
 
     @property
     def name(self) -> str:
@@ -292,3 +297,31 @@ class _Snapshot:
     stats_reset: _dt.datetime | None
     rows: list[dict[str, Any]]
 
+
+
+def from_config(config: Any, history: Any) -> PgStatStatementsSource:
+    """Build the source from a ``history: - type: pg_stat_statements`` entry of deprecator.yml.
+
+    Options: ``url`` (default: the warehouse URL), ``all_databases`` (default
+    false), ``default_search_path`` (default: warehouse.default_schema, else
+    public). Call deltas are kept in the configured state store.
+    """
+    from deprecator.state import StateStore
+
+    opts = dict(history.options or {})
+    where = dict(path=str(config.path) if config.path else None, line=history.line)
+    unknown = sorted(set(opts) - {"url", "all_databases", "default_search_path"})
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r} for a pg_stat_statements source", field=unknown[0], **where)
+    url = opts.get("url") or config.warehouse.url
+    if not url:
+        raise ConfigError("a pg_stat_statements source needs `url:` or a configured warehouse.url", field="url", **where)
+    path = opts.get("default_search_path") or config.warehouse.default_schema or ("public",)
+    if isinstance(path, str):
+        path = parse_search_path(path)
+    all_dbs = opts.get("all_databases", False)
+    if not isinstance(all_dbs, bool):
+        raise ConfigError("`all_databases:` must be true or false", field="all_databases", **where)
+    state = StateStore(config.state_url, config.root)
+    return PgStatStatementsSource(str(url), default_search_path=tuple(path), state=state,
+                                  all_databases=all_dbs, owns_state=True)

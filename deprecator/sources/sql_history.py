@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from deprecator.errors import SourceError
+from deprecator.errors import ConfigError, SourceError
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SqlText, parse_timestamp
 from deprecator.sql.model import RelationName
@@ -130,3 +130,29 @@ def _ts(value: Any) -> Any:
         return parse_timestamp(value)
     except ValueError:
         return None
+
+
+def from_config(config: Any, history: Any) -> SqlHistorySource:
+    """Build the source from a ``history: - type: sql`` entry of deprecator.yml.
+
+    Options: ``query`` (required), ``url`` (default: the warehouse URL),
+    ``params`` (bind parameters of the query). The prefilter uses the bare
+    names of every deprecation in the registry.
+    """
+    opts = dict(history.options or {})
+    where = dict(path=str(config.path) if config.path else None, line=history.line)
+    query = opts.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise ConfigError("a sql history source needs `query:` returning query_text, user_name, start_time",
+                          field="query", **where)
+    url = opts.get("url") or config.warehouse.url
+    if not url:
+        raise ConfigError("a sql history source needs `url:` or a configured warehouse.url", field="url", **where)
+    params = opts.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise ConfigError("`params:` must be a mapping of bind parameter names to values", field="params", **where)
+    unknown = sorted(set(opts) - {"query", "url", "params"})
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r} for a sql history source", field=unknown[0], **where)
+    names = sorted(config.load_registry().names_for_prefilter())
+    return SqlHistorySource(str(url), query, names, params=params)
