@@ -22,15 +22,15 @@ def get_dialect(dialect: str) -> Dialect:
 def normalize_part(name: str, quoted: bool, dialect: str, *, table_part: bool = True) -> str:
     """Normalize one identifier as ``dialect`` resolves it.
 
-    Quoted identifiers keep their case everywhere. BigQuery dataset and table
-    names are case-sensitive, so relation parts are kept as written there.
+    Quoted identifiers keep their case, except in dialects that resolve every
+    identifier case-insensitively (DuckDB, SQLite, Redshift by default), where
+    ``"Foo"`` and ``foo`` are the same name. BigQuery dataset and table names are
+    case-sensitive, so relation parts are kept as written there.
     """
-    if quoted:
-        return name
     if dialect == "bigquery" and table_part:
         return name
     d = get_dialect(dialect)
-    return d.normalize_identifier(exp.Identifier(this=name, quoted=False)).name
+    return d.normalize_identifier(exp.Identifier(this=name, quoted=quoted)).name
 
 
 def relation_from_table(

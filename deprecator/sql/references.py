@@ -161,6 +161,8 @@ class ColumnUse:
     aliased: bool                  # that projection item already has an alias
     outer_possible: bool = False   # unqualified in a correlated subquery, outer refs may own it
     qualifier_ref: int | None = None  # the qualifier names this un-aliased reference
+    qualifier: tuple[exp.Expression, ...] = ()   # the identifiers of that qualifier
+    alias_conflict: bool = False   # the name is also an output alias of the same SELECT
 
 
 @dataclass
@@ -258,6 +260,7 @@ class _StatementAnalyzer:
         self.default_catalog = default_catalog
         self.handled: set[int] = set()
         self.projection_items: dict[int, bool] = {}   # id(column) -> aliased
+        self.alias_or_column: set[int] = set()         # ids of columns that may name an output alias
 
     # -- names ---------------------------------------------------------
     def norm_alias(self, ident: exp.Expression | str | None) -> str | None:
@@ -390,6 +393,7 @@ class _StatementAnalyzer:
             self.join(join, scope, ctes)
         outputs: list[str] | None = []
         order_aliases: set[str] = set()
+        renamed: set[str] = set()     # explicit aliases that are not the same column's name
         for item in node.expressions:
             if isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
                 self.projection_items[id(item)] = False
@@ -401,7 +405,10 @@ class _StatementAnalyzer:
                 continue
             name = item.alias_or_name
             if isinstance(item, exp.Alias):
-                order_aliases.add(self.norm_alias(item.args["alias"]) or "")
+                alias_name = self.norm_alias(item.args["alias"]) or ""
+                order_aliases.add(alias_name)
+                if not (isinstance(item.this, exp.Column) and self.norm_column(item.this.this) == alias_name):
+                    renamed.add(alias_name)
             elif isinstance(item, exp.Column):
                 # ORDER BY a bare name means the output column (which a rewrite keeps)
                 order_aliases.add(self.norm_column(item.this))
@@ -417,8 +424,14 @@ class _StatementAnalyzer:
         for key, value in node.args.items():
             if key in ("from_", "joins", "with_", "expressions"):
                 continue
-            if key == "order" and order_aliases:
+            if key in ("order", "qualify") and order_aliases:
                 self.visit_order(value, scope, ctes, order_aliases)
+            elif key in ("where", "group", "having") and renamed and isinstance(value, exp.Expression):
+                # an output alias here may mean the alias or a source column, depending on the dialect
+                for col in value.find_all(exp.Column):
+                    if not col.args.get("table") and self.norm_column(col.this) in renamed:
+                        self.alias_or_column.add(id(col))
+                self.visit(value, scope, ctes)
             else:
                 self.visit(value, scope, ctes)
         return tuple(outputs) if outputs is not None else None
@@ -552,6 +565,14 @@ class _StatementAnalyzer:
             self.an.refs[r].unknown_columns = True
         self.an.stars.append(StarUse(item, tuple(r for r in refs if r is not None)))
 
+    def lookup(self, scope: _Scope | None, name: str) -> list[_Source]:
+        while scope is not None:
+            found = scope.find(name)
+            if found:
+                return found
+            scope = scope.parent
+        return []
+
     def column(self, col: exp.Column, scope: _Scope | None) -> None:
         if id(col) in self.handled or scope is None:
             return
@@ -559,35 +580,42 @@ class _StatementAnalyzer:
         if isinstance(col.this, exp.Star):
             self.star(col, scope)
             return
-        name = self.norm_column(col.this)
         projection = id(col) in self.projection_items
         aliased = self.projection_items.get(id(col), False)
-        qual = col.args.get("table")
-        if qual is not None:
-            q = self.norm_alias(qual) or ""
-            s: _Scope | None = scope
-            while s is not None:
-                found = s.find(q)
-                if found:
-                    if len(found) == 1 and found[0].kind == "table" and found[0].ref is not None:
-                        r = found[0].ref
-                        self.an.refs[r].columns.add(name)
-                        info = self.an.refs[r]
-                        qref = r if info.alias is None else None
-                        self.an.columns.append(ColumnUse(col, col.this, name, r, (r,), True, projection, aliased,
-                                                         qualifier_ref=qref))
-                    elif len(found) > 1:
-                        refs = tuple(f.ref for f in found if f.ref is not None)
-                        for r in refs:
-                            self.an.refs[r].unknown_columns = True
-                        self.an.columns.append(ColumnUse(col, col.this, name, None, refs, True, projection, aliased))
-                    return
-                s = s.parent
-            if col.args.get("db") is None:
-                # BigQuery-style struct access: `payload.field` where payload is a column
-                self.unqualified(col, self.norm_column(qual), scope, projection, aliased, ident=qual)
+        parts = [p for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"), col.this)
+                 if p is not None]
+        names = [self.norm_column(p) for p in parts]
+        if len(parts) == 1:
+            if id(col) in self.alias_or_column:
+                owners = tuple(src.ref for src in scope.sources if src.ref is not None)
+                self.an.columns.append(ColumnUse(col, col.this, names[0], None, owners, False, False, False,
+                                                 alias_conflict=True))
+                return
+            self.unqualified(col, names[0], scope, projection, aliased)
             return
-        self.unqualified(col, name, scope, projection, aliased)
+        # `q.col` (q a source), else `q.struct_col.field...` (BigQuery), else `struct_col.field...`
+        for i in [len(parts) - 2, *range(len(parts) - 2)]:
+            found = self.lookup(scope, names[i])
+            if not found:
+                continue
+            ident = parts[i + 1]
+            name = names[i + 1]
+            is_bare = ident is col.this
+            qualifier = tuple(parts[: i + 1])
+            if len(found) == 1 and found[0].kind == "table" and found[0].ref is not None:
+                r = found[0].ref
+                self.an.refs[r].columns.add(name)
+                qref = r if self.an.refs[r].alias is None else None
+                self.an.columns.append(ColumnUse(col, ident, name, r, (r,), True, projection and is_bare,
+                                                 aliased, qualifier_ref=qref, qualifier=qualifier))
+            elif len(found) > 1:
+                refs = tuple(f.ref for f in found if f.ref is not None)
+                for r in refs:
+                    self.an.refs[r].unknown_columns = True
+                self.an.columns.append(ColumnUse(col, ident, name, None, refs, True, projection and is_bare,
+                                                 aliased))
+            return
+        self.unqualified(col, names[0], scope, projection, aliased, ident=parts[0])
 
     def unqualified(self, col: exp.Column, name: str, scope: _Scope, projection: bool, aliased: bool,
                     ident: exp.Expression | None = None) -> None:
@@ -628,10 +656,12 @@ class _StatementAnalyzer:
 
     # -- statements ----------------------------------------------------
     def statement(self, stmt: exp.Expression) -> None:
-        ctes = self.with_(stmt, {})
         if isinstance(stmt, exp.Query):
-            self.query(stmt, None, ctes, correlated=False)
-        elif isinstance(stmt, exp.Insert):
+            self.query(stmt, None, {}, correlated=False)
+            self.sweep(stmt)
+            return
+        ctes = self.with_(stmt, {})
+        if isinstance(stmt, exp.Insert):
             self.insert(stmt, ctes)
         elif isinstance(stmt, exp.Update):
             self.update(stmt, ctes)

@@ -80,28 +80,55 @@ class _Rewriter:
                                      ref.table.args.get("this")) if p is not None]
         count = ref.parts
         new_catalog = new.catalog if new.catalog is not None else old.catalog
-        if count == 1 and new.schema != old.schema:
-            count = 2
-        if count == 2 and new.catalog is not None and old.catalog is not None and new.catalog != old.catalog:
+        if new.catalog is not None and old.catalog is not None and new.catalog != old.catalog:
             count = 3
-        if count >= 2 and new.schema is None:
-            count = 1
+        elif new.schema != old.schema:
+            count = max(count, 2)
         values: list[str | None] = [new_catalog, new.schema, new.name][3 - count:]
+        olds: list[str | None] = [old.catalog, old.schema, old.name][3 - count:]
         if any(v is None for v in values):
-            values = [v for v in values if v is not None]
+            keep = [i for i, v in enumerate(values) if v is not None]
+            values = [values[i] for i in keep]
+            olds = [olds[i] for i in keep]
         # one backtick pair around the whole name, as BigQuery authors often write it
         if self.dialect == "bigquery" and len(parts_written) > 1 and written.startswith("`") \
                 and written.endswith("`") and written.count("`") == 2:
             return "`" + ".".join(v for v in values if v is not None) + "`"
         quoted_style = bool(parts_written) and all(
             isinstance(p, exp.Identifier) and p.quoted for p in parts_written)
-        likes = [self.sql[s:e] for s, e in (self._ident_span(p) for p in parts_written) if s >= 0]
+        likes = self._written_parts(parts_written, ref.end)
         out = []
         for i, v in enumerate(values):
             back = len(values) - i          # position counted from the right (1 = name)
+            if back <= len(likes) and v == olds[i] and len(likes) == len(parts_written):
+                out.append(likes[-back])    # an unchanged part stays exactly as written
+                continue
             like = likes[-back] if back <= len(likes) else (likes[0] if likes else None)
             out.append(render_part(v or "", self.dialect, quote=quoted_style, like=like))
         return ".".join(out)
+
+    def _written_parts(self, parts: Sequence[exp.Expression], end: int) -> list[str]:
+        """The text of each written name part; [] when they cannot be told apart exactly.
+
+        Part positions come from each identifier's start; the text runs to the
+        dot before the next part (sqlglot's end offset of a dashed BigQuery
+        project covers only its first word).
+        """
+        starts = [self._ident_span(p)[0] for p in parts]
+        if any(s < 0 for s in starts) or starts != sorted(starts) or len(set(starts)) != len(starts):
+            return []
+        out = []
+        for i, s in enumerate(starts):
+            e = starts[i + 1] if i + 1 < len(starts) else end
+            text = self.sql[s:e].rstrip()
+            if i + 1 < len(starts):
+                if not text.endswith("."):
+                    return []
+                text = text[:-1].rstrip()
+            if parts[i].name not in text:
+                return []
+            out.append(text)
+        return out
 
     def _ident_span(self, ident: exp.Expression) -> tuple[int, int]:
         meta = getattr(ident, "meta", None) or {}
@@ -134,8 +161,12 @@ class _Rewriter:
                 for r in owners:
                     k = self.matched[r]
                     if use.name in self.colmap[k] or use.name in self.removed[k]:
-                        self.block(f"column {use.name!r} could belong to {self.rules[k].old} or another "
-                                   "relation in scope; qualify it", str(self.rules[k].old), where)
+                        if use.alias_conflict:
+                            self.block(f"{use.name!r} may name an output alias or a column of {self.rules[k].old}; "
+                                       "qualify it", str(self.rules[k].old), where)
+                        else:
+                            self.block(f"column {use.name!r} could belong to {self.rules[k].old} or another "
+                                       "relation in scope; qualify it", str(self.rules[k].old), where)
                 continue
             if use.ref not in deprecated:
                 if use.outer_possible:
@@ -147,7 +178,7 @@ class _Rewriter:
             k = self.matched[use.ref]
             rule = self.rules[k]
             if use.qualifier_ref is not None and use.qualifier_ref in deprecated:
-                self.qualifier(use.node, use.qualifier_ref)
+                self.qualifier(use.qualifier, use.qualifier_ref)
             if use.name in self.removed[k]:
                 self.block(f"column {use.name!r} of {rule.old} is removed in {rule.new}", str(rule.old), where)
                 continue
@@ -163,11 +194,10 @@ class _Rewriter:
                 text = f"{text} AS {self.sql[s:e]}"
             self.edit(s, e, text)
 
-    def qualifier(self, col: exp.Expression, ref_index: int) -> None:
+    def qualifier(self, parts: Sequence[exp.Expression], ref_index: int) -> None:
         """``customer_facts.x`` qualified by the bare table name follows the table's new name."""
         ref = self.an.refs[ref_index]
         rule = self.rules[self.matched[ref_index]]
-        parts = [p for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table")) if p is not None]
         spans = [self._ident_span(p) for p in parts]
         if not parts or any(s < 0 for s, _ in spans):
             self.block("no exact position for a column qualifier", str(rule.old), None)
@@ -191,9 +221,11 @@ class _Rewriter:
                     self.block(f"SELECT * over {rule.old} whose columns differ in {rule.new}; list the columns",
                                str(rule.old), self._node_start(star.node))
             if isinstance(star.node, exp.Column) and star.node.args.get("table") is not None:
+                parts = [p for p in (star.node.args.get("catalog"), star.node.args.get("db"),
+                                     star.node.args.get("table")) if p is not None]
                 for r in star.refs:
                     if r in deprecated and self.an.refs[r].alias is None:
-                        self.qualifier(star.node, r)
+                        self.qualifier(parts, r)
         for join in self.an.joins:
             hit = [r for r in join.refs if r in deprecated]
             for r in hit:

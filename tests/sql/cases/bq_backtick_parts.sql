@@ -1,0 +1,1 @@
+SELECT client_id FROM `moz-fx-data-shared-prod`.`telemetry`.`main`

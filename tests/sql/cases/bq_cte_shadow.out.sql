@@ -1,0 +1,2 @@
+WITH main AS (SELECT client_uuid AS client_id FROM `moz-fx-data-shared-prod.telemetry.main_v5`)
+SELECT client_id FROM main

@@ -1,0 +1,1 @@
+SELECT client_uuid AS client_id FROM telemetry.main_v5

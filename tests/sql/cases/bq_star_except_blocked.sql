@@ -1,0 +1,1 @@
+SELECT * EXCEPT (client_id) FROM telemetry.main

@@ -1,0 +1,1 @@
+SELECT payload.info.client_id, client_id FROM telemetry.main

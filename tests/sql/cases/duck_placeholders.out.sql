@@ -1,0 +1,1 @@
+SELECT name FROM entity_customers WHERE customer_id IN ($1,$2)

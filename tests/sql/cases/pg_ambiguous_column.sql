@@ -1,0 +1,1 @@
+SELECT cust_id, total FROM customer_facts, orders

@@ -1,0 +1,1 @@
+SELECT region, total FROM entity_customers, orders

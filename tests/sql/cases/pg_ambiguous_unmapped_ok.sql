@@ -1,0 +1,1 @@
+SELECT region, total FROM customer_facts, orders

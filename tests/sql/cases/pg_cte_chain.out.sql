@@ -1,0 +1,3 @@
+WITH a AS (SELECT customer_id AS cust_id, region FROM entity_customers),
+     b AS (SELECT cust_id FROM a WHERE region = 'EU')
+SELECT b.cust_id, o.total FROM b JOIN orders o ON o.cust_id = b.cust_id

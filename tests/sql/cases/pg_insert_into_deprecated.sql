@@ -1,0 +1,1 @@
+INSERT INTO customer_facts (cust_id, name) VALUES (1, 'a')

@@ -1,0 +1,1 @@
+INSERT INTO customer_facts SELECT * FROM staging.customers

@@ -1,0 +1,1 @@
+SELECT o.total FROM orders o JOIN customer_facts cf USING (cust_id)

@@ -1,0 +1,4 @@
+/* customer_facts is deprecated */
+SELECT 'analytics.customer_facts' AS note, "customer_facts" -- customer_facts
+FROM events
+WHERE kind = 'customer_facts'

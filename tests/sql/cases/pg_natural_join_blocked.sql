@@ -1,0 +1,1 @@
+SELECT total FROM orders NATURAL JOIN customer_facts

@@ -1,0 +1,1 @@
+SELECT cf.name FROM customer_facts cf WHERE cf.legacy_flag = true

@@ -1,0 +1,1 @@
+SELECT customer_id AS cust_id FROM entity_customers

@@ -1,0 +1,1 @@
+SELECT cust_id FROM customer_facts

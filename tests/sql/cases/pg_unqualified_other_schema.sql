@@ -1,0 +1,1 @@
+select c.cust_id from customer_facts c join orders o on o.cust_id = c.cust_id

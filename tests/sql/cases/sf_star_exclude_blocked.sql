@@ -1,0 +1,1 @@
+select * exclude (legacy_flag) from customer_facts

@@ -1,0 +1,152 @@
+"""Data-driven tests of the reference engine and the rewrite (tests/sql/cases).
+
+Each case is ``NAME.sql`` (input) with ``NAME.yml`` (dialect, defaults, the
+expected status and references; optional ``rules`` with ``expected_blockers``)
+and, when the rewrite must succeed, ``NAME.out.sql`` (the exact expected text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from deprecator.sql import RewriteRule, find_references, normalize_relation, rewrite
+
+CASES = Path(__file__).parent / "sql" / "cases"
+TESTS = Path(__file__).parent
+CASE_KEYS = {"description", "dialect", "default_schema", "default_catalog", "status", "error_contains",
+             "statements", "references", "rules", "expected_blockers", "unchanged"}
+REF_KEYS = {"relation", "written", "line", "column", "alias", "kind", "role", "columns", "statement",
+            "parts", "candidates", "exact_span"}
+
+
+def _load(name: str) -> tuple[str, dict[str, Any]]:
+    sql = (CASES / f"{name}.sql").read_text(encoding="utf-8")
+    spec = YAML(typ="safe").load((CASES / f"{name}.yml").read_text(encoding="utf-8"))
+    unknown = set(spec) - CASE_KEYS
+    assert not unknown, f"{name}.yml: unknown keys {sorted(unknown)}"
+    return sql, spec
+
+
+def _defaults(spec: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    ds = spec.get("default_schema") or ()
+    return (tuple([ds]) if isinstance(ds, str) else tuple(ds)), spec.get("default_catalog")
+
+
+def _rules(spec: dict[str, Any]) -> list[RewriteRule]:
+    dialect = spec["dialect"]
+    ds, dc = _defaults(spec)
+    out = []
+    for r in spec.get("rules") or []:
+        out.append(RewriteRule(
+            old=normalize_relation(r["old"], dialect, ds, dc),
+            new=normalize_relation(r["new"], dialect, ds, dc),
+            columns=dict(r.get("columns") or {}),
+            removed_columns=frozenset(r.get("removed_columns") or ()),
+            old_columns=tuple(r["old_columns"]) if r.get("old_columns") is not None else None,
+            new_columns=tuple(r["new_columns"]) if r.get("new_columns") is not None else None,
+        ))
+    return out
+
+
+CASE_NAMES = sorted(p.stem for p in CASES.glob("*.sql") if not p.name.endswith(".out.sql"))
+
+
+def test_corpus_is_large_and_complete() -> None:
+    assert len(CASE_NAMES) >= 60
+    for name in CASE_NAMES:
+        assert (CASES / f"{name}.yml").exists(), f"{name}.sql has no {name}.yml"
+    for out in CASES.glob("*.out.sql"):
+        assert (CASES / out.name.replace(".out.sql", ".sql")).exists()
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_references(name: str) -> None:
+    sql, spec = _load(name)
+    ds, dc = _defaults(spec)
+    result = find_references(sql, spec["dialect"], ds, dc)
+    assert result.status == spec.get("status", "parsed"), result.error
+    if "error_contains" in spec:
+        assert result.error is not None and spec["error_contains"] in result.error
+    if "statements" in spec:
+        assert result.statements == spec["statements"]
+    expected = spec.get("references") or []
+    got = list(result.references)
+    assert [str(r.relation) for r in got] == [e["relation"] for e in expected], [r.written for r in got]
+    for ref, exp_ in zip(got, expected):
+        unknown = set(exp_) - REF_KEYS
+        assert not unknown, f"{name}.yml: unknown reference keys {sorted(unknown)}"
+        assert ref.written == sql[ref.start:ref.end]
+        assert ref.written == exp_["written"]
+        assert (ref.line, ref.column) == (exp_["line"], exp_["column"]), ref.written
+        if "alias" in exp_:
+            assert ref.alias == exp_["alias"]
+        if "kind" in exp_:
+            assert ref.statement_kind == exp_["kind"]
+        if "role" in exp_:
+            assert ref.role == exp_["role"]
+        if "statement" in exp_:
+            assert ref.statement_index == exp_["statement"]
+        if "parts" in exp_:
+            assert ref.qualified_as_written == exp_["parts"]
+        if "columns" in exp_:
+            want = None if exp_["columns"] is None else frozenset(exp_["columns"])
+            assert ref.columns == want, ref.written
+        if "candidates" in exp_:
+            assert [str(c) for c in ref.candidates] == exp_["candidates"]
+        if "exact_span" in exp_:
+            assert ref.exact_span == exp_["exact_span"]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_rewrite(name: str) -> None:
+    sql, spec = _load(name)
+    rules = _rules(spec)
+    if not rules:
+        pytest.skip("no rules in this case")
+    ds, dc = _defaults(spec)
+    result = rewrite(sql, spec["dialect"], rules, ds, dc)
+    blockers = spec.get("expected_blockers") or []
+    out = CASES / f"{name}.out.sql"
+    if blockers:
+        assert result.text == sql and not result.changed
+        assert len(result.blockers) == len(blockers), result.blockers
+        for got, want in zip(result.blockers, blockers):
+            assert want["reason_contains"] in got.reason, got.reason
+            if "line" in want:
+                assert (got.line, got.column) == (want["line"], want["column"]), got
+        assert not out.exists(), f"{name}: a blocked case must not have an .out.sql"
+    elif spec.get("unchanged"):
+        assert not result.blockers, result.blockers
+        assert result.text == sql and result.edits == ()
+    else:
+        assert not result.blockers, result.blockers
+        assert result.text == out.read_text(encoding="utf-8")
+        # every byte outside the edits is the author's
+        pos = 0
+        for e in result.edits:
+            assert sql[e.start:e.end] == e.old
+            pos = e.end
+        assert pos <= len(sql)
+
+
+def _all_sql_files() -> list[Path]:
+    return sorted(TESTS.rglob("*.sql"))
+
+
+@pytest.mark.parametrize("path", _all_sql_files(), ids=lambda p: str(p.relative_to(TESTS)))
+def test_identity_without_rules(path: Path) -> None:
+    sql = path.read_text(encoding="utf-8")
+    for dialect in ("postgres", "snowflake", "bigquery", "duckdb"):
+        result = rewrite(sql, dialect, [])
+        assert result.text == sql
+        assert result.edits == ()
+        # the full path too: a rule that matches nothing changes nothing
+        unrelated = RewriteRule(old=normalize_relation("zz_absent.never_there", dialect),
+                                new=normalize_relation("zz_absent.still_not", dialect))
+        result = rewrite(sql, dialect, [unrelated], ("analytics",))
+        assert result.text == sql
+        assert result.edits == ()
