@@ -81,6 +81,10 @@ SCHEME_DIALECTS = {
 }
 DIALECT_ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql", "sqlserver": "tsql"}
 
+class MissingVariable(ConfigError):
+    """A ``${VAR}`` without a default names a variable that is not set."""
+
+
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
 
 
@@ -102,7 +106,7 @@ def interpolate(text: str, *, path: str | None = None, line: int | None = None, 
         value = env.get(name)
         if value is None or (value == "" and default is not None):
             if default is None:
-                raise ConfigError(
+                raise MissingVariable(
                     f"environment variable {name} is not set",
                     path=path, line=line, field=field,
                     hint=f"export {name}=..., or write ${{{name}:-default}} in the config",
@@ -170,16 +174,22 @@ def default_config(root: str | os.PathLike[str] | None = None) -> Config:
     )
 
 
-def load_config_or_default(path: str | os.PathLike[str], *, explicit: bool) -> Config:
+def load_config_or_default(path: str | os.PathLike[str], *, explicit: bool, require_env: bool = True) -> Config:
     """load_config, except that a missing default ./deprecator.yml falls back to default_config."""
     p = Path(path)
     if not explicit and not p.exists():
         return default_config(p.parent if str(p.parent) else Path.cwd())
-    return load_config(p)
+    return load_config(p, require_env=require_env)
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Load and validate deprecator.yml; every error names file, line and field (secrets masked)."""
+def load_config(path: str | os.PathLike[str], *, require_env: bool = True) -> Config:
+    """Load and validate deprecator.yml; every error names file, line and field (secrets masked).
+
+    ``require_env=False`` is for commands that never connect anywhere (list,
+    deprecate): an unset variable in ``warehouse.url``, in a history source's
+    options or in a later section (slack, ...) then leaves that value None
+    instead of failing. Paths, dialect and schema are always required.
+    """
     from deprecator.yamlio import load_yaml_text
 
     p = Path(path)
@@ -196,7 +206,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(f"cannot read the config: {e.strerror}", path=str(p)) from None
     data = load_yaml_text(text, str(p))
     try:
-        return _build(data, p.resolve())
+        return _build(data, p.resolve(), require_env)
     except ConfigError as e:
         raise _masked(e) from None
 
@@ -213,7 +223,7 @@ def _masked(e: ConfigError) -> ConfigError:
     return out
 
 
-def _build(data: Any, path: Path) -> Config:
+def _build(data: Any, path: Path, require_env: bool = True) -> Config:
     from deprecator.yamlio import item_line, key_line, suggest, type_name, value_line
 
     spath = str(path)
@@ -253,7 +263,12 @@ def _build(data: Any, path: Path) -> Config:
     # warehouse
     wh = mapping(data, "warehouse")
     unknown_keys(wh, WAREHOUSE_KEYS, "warehouse.")
-    url = text(wh, "url", "warehouse.url") or None
+    try:
+        url = text(wh, "url", "warehouse.url") or None
+    except MissingVariable:
+        if require_env:
+            raise
+        url = None
     if url is not None:
         url = resolve_url_path(url, root)
     dialect_text = text(wh, "dialect", "warehouse.dialect") or None
@@ -315,7 +330,7 @@ def _build(data: Any, path: Path) -> Config:
         if kind == "file" and not hpath_text:
             raise err("a file source needs `path:` (a .jsonl or .csv export)", line, f"{fld}.path")
         options = {
-            str(k): _plain(v, spath, key_line(src, k), f"{fld}.{k}")
+            str(k): _plain(v, spath, key_line(src, k), f"{fld}.{k}", require_env)
             for k, v in src.items() if k not in ("type", "path")
         }
         history.append(HistorySourceConfig(
@@ -355,7 +370,7 @@ def _build(data: Any, path: Path) -> Config:
         state_url = text(data, "state", "state") or DEFAULT_STATE_URL
     state_url = resolve_url_path(state_url, root)
 
-    extra = {k: _plain(data[k], spath, key_line(data, k), k) for k in RESERVED_SECTIONS if k in data}
+    extra = {k: _plain(data[k], spath, key_line(data, k), k, require_env) for k in RESERVED_SECTIONS if k in data}
     return Config(
         path=path,
         root=root,
@@ -368,16 +383,27 @@ def _build(data: Any, path: Path) -> Config:
     )
 
 
-def _plain(value: Any, path: str, line: int | None, fld: str) -> Any:
+def _plain(value: Any, path: str, line: int | None, fld: str, require_env: bool = True) -> Any:
     """Round-trip YAML nodes -> plain dict/list/scalars, strings interpolated."""
     from deprecator.yamlio import item_line, value_line
 
     if isinstance(value, dict):
-        return {str(k): _plain(v, path, value_line(value, k), f"{fld}.{k}") for k, v in value.items()}
+        return {str(k): _plain(v, path, value_line(value, k), f"{fld}.{k}", require_env) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v, path, item_line(value, i), f"{fld}[{i}]") for i, v in enumerate(value)]
+        return [_plain(v, path, item_line(value, i), f"{fld}[{i}]", require_env) for i, v in enumerate(value)]
     if isinstance(value, str):
-        return interpolate(str(value), path=path, line=line, field=fld)
+        try:
+            return interpolate(str(value), path=path, line=line, field=fld)
+        except MissingVariable:
+            if require_env:
+                raise
+            return None
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     return value
 
 

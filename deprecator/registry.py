@@ -443,7 +443,7 @@ def _validate(
                                 f"removed_columns[{j}]")
                         ok = False
                     else:
-                        removed.append(c)
+                        removed.append(str(c))
         # A column cannot be both renamed and removed.
         renamed_keys = {_column_key(c, dialect): c for c in columns}
         for j, c in enumerate(removed):

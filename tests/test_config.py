@@ -286,3 +286,30 @@ def test_registry_as_a_mapping_and_load_registry(tmp_path):
     assert cfg.registry_path == tmp_path.resolve() / "reg" / "deps.yml"
     reg = cfg.load_registry()
     assert reg.dialect == "snowflake" and str(reg.rewrite_rules()[0].old) == "A.B"
+
+
+def test_commands_that_never_connect_can_skip_unset_secrets(tmp_path, monkeypatch):
+    for v in ("DPR_URL_UNSET", "DPR_TOKEN_UNSET", "DPR_PG_UNSET", "DPR_REG_UNSET"):
+        monkeypatch.delenv(v, raising=False)
+    p = write(tmp_path, """
+        warehouse:
+          url: ${DPR_URL_UNSET}
+          dialect: snowflake
+        history:
+          - type: sql
+            url: ${DPR_PG_UNSET}
+            query: select 1
+        slack:
+          token: ${DPR_TOKEN_UNSET}
+          channel: "#data"
+    """)
+    e = error(p)
+    assert (e.line, e.field) == (2, "warehouse.url") and "DPR_URL_UNSET" in str(e)
+    cfg = load_config(p, require_env=False)
+    assert cfg.warehouse.url is None and cfg.dialect == "snowflake"
+    assert cfg.history[0].options == {"url": None, "query": "select 1"}
+    assert cfg.extra == {"slack": {"token": None, "channel": "#data"}}
+    # What every command needs is still required.
+    p = write(tmp_path, "registry: ${DPR_REG_UNSET}/deprecations.yml\n")
+    with pytest.raises(ConfigError, match="DPR_REG_UNSET is not set"):
+        load_config(p, require_env=False)

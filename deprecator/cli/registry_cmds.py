@@ -12,11 +12,14 @@ from deprecator.config import Config, init_project, load_config_or_default
 from deprecator.registry import add_deprecation, today
 
 
-def load_cli_config(ctx: click.Context) -> Config:
-    """The config named by --config; a missing default ./deprecator.yml means built-in defaults."""
+def load_cli_config(ctx: click.Context, *, require_env: bool = True) -> Config:
+    """The config named by --config; a missing default ./deprecator.yml means built-in defaults.
+
+    ``require_env=False`` for commands that never connect (see config.load_config).
+    """
     root = ctx.find_root()
     explicit = root.get_parameter_source("config_path") not in (ParameterSource.DEFAULT, None)
-    return load_config_or_default(config_path(ctx), explicit=explicit)
+    return load_config_or_default(config_path(ctx), explicit=explicit, require_env=require_env)
 
 
 def _display(path: Path) -> str:
@@ -45,7 +48,8 @@ def init_cmd(ctx: click.Context, dialect: str, force: bool) -> None:
         echo(f"Wrote {_display(p)}")
     echo()
     echo("Next:")
-    echo("  1. export DEPRECATOR_WAREHOUSE_URL=<SQLAlchemy URL>   (or delete warehouse.url to scan files only)")
+    echo("  1. export DEPRECATOR_WAREHOUSE_URL=<SQLAlchemy URL>   (scan, plan and apply read it; "
+         "delete warehouse.url to scan files only)")
     echo("  2. deprecator deprecate analytics.customer_facts --replacement analytics.entity_customers "
          "--sunset 2027-03-31")
     echo("  3. deprecator list")
@@ -91,7 +95,7 @@ def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str,
         --reason "Replaced by the customer entity model" \\
         --owner analytics-engineering --column cust_id=customer_id
     """
-    cfg = load_cli_config(ctx)
+    cfg = load_cli_config(ctx, require_env=False)
     dep = add_deprecation(
         cfg.registry_path,
         model=model, replacement=replacement, sunset=sunset, announced=announced, reason=reason,
@@ -119,7 +123,7 @@ def list_cmd(ctx: click.Context, fmt: str, today_: str | None) -> None:
     Example:
       deprecator list --format json
     """
-    cfg = load_cli_config(ctx)
+    cfg = load_cli_config(ctx, require_env=False)
     registry = cfg.load_registry()
     now = today(today_)
     if fmt == "json":
