@@ -121,8 +121,8 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
                          "fingerprint": now.fingerprint() if now else None}
         if now is None or now.definition != v.after:
             mismatches.append(v.name)
-    apply_id = state.record_apply(warehouse=warehouse.display_url, statements=statements, before=before,
-                                  after=after, kind="apply")
+    apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
+                       after=after, kind="apply")
     return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes), blocked, tuple(statements),
                        tuple(mismatches))
 
@@ -169,8 +169,8 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
                            "fingerprint": v.fingerprint() if v else None}
         if v is None or v.definition != b["definition"]:
             mismatches.append(name)
-    new_id = state.record_apply(warehouse=warehouse.display_url, statements=statements, before=new_before,
-                                after=new_after, kind="rollback", rollback_of=apply_id)
+    new_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=new_before,
+                     after=new_after, kind="rollback", rollback_of=apply_id)
     return ApplyResult(new_id, "rollback", tuple(rec.before), (), tuple(statements), tuple(mismatches))
 
 
@@ -182,6 +182,17 @@ def rollback_preview(apply_id: str, state: StateStore) -> tuple[Any, str]:
         current = rec.after.get(name, {}).get("definition") or ""
         diffs.append(unified_diff(current, b["definition"] or "", name, ("current", "restored")))
     return rec, "\n".join(d for d in diffs if d)
+
+
+def _record(state: StateStore, **kwargs: Any) -> str:
+    # The warehouse transaction has committed; the state store is another database.
+    try:
+        return state.record_apply(**kwargs)
+    except Exception as e:
+        raise DeprecatorError(
+            f"the views were changed and committed, but the state store could not record it: {e}",
+            hint="keep the plan (or the statements above): its inverse statements restore the previous definitions",
+        ) from None
 
 
 def _rel(r: RelationName) -> list[str | None]:

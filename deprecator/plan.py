@@ -393,6 +393,14 @@ def build_plan(
             continue
 
         for rule in rel_rules:
+            if rule.new == rel or rule.new.matches(rel):
+                blockers.append(PlanBlocker(
+                    reason=f"this view is the replacement of {rule.label or rule.old} and reads it: "
+                           "rewriting it would make it read itself",
+                    unblock=f"build {rel} from the sources of {rule.label or rule.old} instead, then plan again",
+                    deprecation=rule.label or str(rule.old),
+                ))
+                continue
             rule_refs = [r for r in refs_of[rel] if r.relation == rule.old or rule.old.matches(r.relation)]
             known = rule.new in relation_columns
             blockers.extend(_column_blockers(rule_refs, rule, relation_columns.get(rule.new), known))

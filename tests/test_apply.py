@@ -196,3 +196,29 @@ def test_nothing_to_apply_records_nothing(env):
     result = apply_plan(env.plan(), env.wh, env.registry, env.state)
     assert result.apply_id is None and result.blocked == ("main.blocked_v",)
     assert len(env.state.list_applies()) == 1
+
+
+
+def test_hostile_view_names_are_quoted_never_executed(tmp_path):
+    name = 'weird "name"; DROP TABLE customer_facts; --'
+    views = {"hostile": 'CREATE VIEW "weird ""name""; DROP TABLE customer_facts; --" AS\n'
+                        "SELECT cust_id FROM customer_facts -- keep"}
+    db = make_warehouse(tmp_path / "wh.db", views)
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    registry = load_registry(tmp_path / "deprecations.yml", "sqlite", ("main",))
+    original = master(db)
+    wh = SQLiteWarehouse(f"sqlite:///{db}")
+    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        plan = plan_warehouse(wh, registry)[0]
+        assert [v.name for v in plan.rewrites] == [f"main.{name.lower()}"]   # SQLite names fold
+        applied = apply_plan(plan, wh, registry, state)
+        defs = definitions(db)
+        assert set(defs) == {name}
+        assert defs[name].endswith("SELECT customer_id AS cust_id FROM entity_customers -- keep")
+        assert any(n == "customer_facts" for _, n, _, _ in master(db))     # nothing was executed from the name
+        rollback_apply(applied.apply_id, wh, state)
+        assert master(db) == original
+    finally:
+        wh.close()
+        state.close()

@@ -227,3 +227,16 @@ def test_managed_views_are_left_to_their_tool(wh):
     plan = build_plan(views, [RULE], "sqlite", "fp", ("main",), ddl=wh)
     direct = next(v for v in plan.views if v.relation.name == "direct_v")
     assert direct.action == "blocked" and "managed by dbt" in direct.blockers[0].reason
+
+
+def test_replacement_view_reading_the_deprecated_table_is_blocked_not_made_self_referencing(tmp_path):
+    tables = TABLES.replace("CREATE TABLE entity_customers (customer_id INTEGER, name TEXT);", "").replace(
+        "INSERT INTO entity_customers VALUES (1, 'a'), (2, 'b');", "")
+    views = {"entity_customers": "CREATE VIEW entity_customers AS SELECT cust_id AS customer_id, name FROM customer_facts",
+             "direct_v": VIEWS["direct_v"]}
+    with SQLiteWarehouse(f"sqlite:///{make_warehouse(tmp_path / 'wh.db', views, tables)}") as w:
+        plan = plan_for(w)
+    actions = {v.relation.name: v.action for v in plan.views}
+    assert actions == {"direct_v": "rewrite", "entity_customers": "blocked"}
+    blocker = next(v for v in plan.views if v.relation.name == "entity_customers").blockers[0]
+    assert "would make it read itself" in blocker.reason
