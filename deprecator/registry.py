@@ -41,6 +41,11 @@ class Deprecation:
     final_columns: Mapping[str, str] | None = None
     final_removed_columns: tuple[str, ...] | None = None
 
+    def __hash__(self) -> int:
+        # The generated hash would fail on the columns dict; these fields are enough
+        # (equal records have equal values here), so records can key dicts and sets.
+        return hash((self.model, self.replacement, self.sunset, self.origin, self.path, self.line))
+
     @property
     def target(self) -> str:
         """The replacement to migrate to: the end of the chain."""
@@ -201,7 +206,10 @@ class Registry:
         return iter(self.deprecations)
 
     def fingerprint(self) -> str:
-        """sha256 of the normalized content: comments and formatting do not change it."""
+        """sha256 of the normalized content that shapes a plan (names, dates, columns).
+
+        Comments, formatting, and the reason/owner/contact/guide texts do not change it.
+        """
         content = [
             {
                 "model": d.model,

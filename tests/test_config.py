@@ -313,3 +313,18 @@ def test_commands_that_never_connect_can_skip_unset_secrets(tmp_path, monkeypatc
     p = write(tmp_path, "registry: ${DPR_REG_UNSET}/deprecations.yml\n")
     with pytest.raises(ConfigError, match="DPR_REG_UNSET is not set"):
         load_config(p, require_env=False)
+
+
+@pytest.mark.parametrize("dialect, schema", [
+    ("postgres", ("public",)), ("snowflake", ("PUBLIC",)), ("bigquery", ()), ("duckdb", ("main",)),
+    ("sqlite", ("main",)), ("mysql", ()), ("tsql", ()),
+])
+def test_scaffolded_config_loads_for_each_dialect(tmp_path, monkeypatch, dialect, schema):
+    from deprecator.config import init_project
+
+    monkeypatch.setenv("DEPRECATOR_WAREHOUSE_URL", "postgresql://u@h/db")
+    cfg_path, reg_path = init_project(tmp_path / "deprecator.yml", dialect=dialect)
+    cfg = load_config(cfg_path)
+    assert cfg.dialect == dialect and cfg.warehouse.default_schema == schema
+    assert cfg.registry_path == reg_path.resolve() and len(cfg.load_registry()) == 0
+    assert cfg.history == () and cfg.sql_paths == ()

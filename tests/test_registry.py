@@ -576,3 +576,25 @@ def test_to_dict_has_stable_keys(tmp_path):
         "migration_guide", "columns", "removed_columns", "final_columns", "final_removed_columns", "origin",
         "path", "line", "stage", "days_to_sunset",
     }
+
+
+def test_records_can_key_sets_and_dicts(tmp_path):
+    reg = load_registry(write(tmp_path, CHAIN), "postgres")
+    again = load_registry(write(tmp_path, CHAIN), "postgres")
+    assert len(set(reg.deprecations) | set(again.deprecations)) == 3
+    assert {d: d.model for d in reg}[again.deprecations[1]] == "ANALYTICS.B"
+    assert hash(reg) == hash(again) and reg == again
+
+
+def test_the_commented_example_in_the_scaffold_is_valid(tmp_path):
+    template = (Path(__file__).resolve().parent.parent / "templates" / "deprecations.yml").read_text()
+    lines = template.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("#   - model:"))
+    example = [ln[1:] for ln in lines[start:] if ln.startswith("#   ")]
+    assert example and example[0].lstrip().startswith("- model:")
+    p = write(tmp_path, "deprecations:\n" + "\n".join(example) + "\n")
+    (d,) = load_registry(p, "postgres").deprecations
+    assert (d.model, d.replacement, d.sunset, d.announced) == (
+        "analytics.customer_facts", "analytics.entity_customers", dt.date(2027, 3, 31), dt.date(2026, 12, 1))
+    assert dict(d.columns) == {"cust_id": "customer_id"} and d.removed_columns == ("legacy_flag",)
+    assert d.contact == "#analytics-engineering"
