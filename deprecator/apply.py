@@ -14,7 +14,7 @@ from typing import Any, Protocol, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, StalePlanError
-from deprecator.plan import Plan, build_plan, unified_diff
+from deprecator.plan import Plan, build_plan, ordered_statements, unified_diff
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
 from deprecator.warehouse import connect
@@ -116,7 +116,8 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     for v in plan.changes:
         now = after_views.get(v.relation)
         before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
-                          "statements": list(v.statements), "inverse": list(v.inverse)}
+                          "statements": list(v.statements), "inverse": list(v.inverse),
+                          "drop": list(v.drop), "inverse_drop": list(v.inverse_drop)}
         after[v.name] = {"relation": _rel(v.relation), "definition": now.definition if now else None,
                          "fingerprint": now.fingerprint() if now else None}
         if now is None or now.definition != v.after:
@@ -138,7 +139,7 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
     now = {v.relation: v for v in warehouse.list_views()}
     changes = []
     expected: dict[RelationName, str | None] = {}
-    statements: list[str] = []
+    per_view: list[tuple[list[str], list[str]]] = []
     verify: list[RelationName] = []
     for name, b in rec.before.items():
         rel = _unrel(b["relation"])
@@ -149,10 +150,11 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
         elif cur.fingerprint() != fp_after:
             changes.append(f"view {name} was changed since apply {apply_id}")
         expected[rel] = fp_after
-        statements.extend(b["inverse"])
+        per_view.append((b.get("inverse_drop", []), b["inverse"]))
         verify.append(rel)
     if changes:
         raise StalePlanError(changes)
+    statements = ordered_statements(per_view)
     warehouse.execute_atomically(statements, verify=verify, expected=expected)
 
     restored = {v.relation: v for v in warehouse.list_views()}
@@ -164,7 +166,8 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
         v = restored.get(rel)
         new_before[name] = {"relation": b["relation"], "definition": rec.after[name]["definition"],
                             "fingerprint": rec.after[name]["fingerprint"],
-                            "statements": list(b["inverse"]), "inverse": list(b["statements"])}
+                            "statements": list(b["inverse"]), "inverse": list(b["statements"]),
+                            "drop": list(b.get("inverse_drop", [])), "inverse_drop": list(b.get("drop", []))}
         new_after[name] = {"relation": b["relation"], "definition": v.definition if v else None,
                            "fingerprint": v.fingerprint() if v else None}
         if v is None or v.definition != b["definition"]:

@@ -46,6 +46,18 @@ class DdlMaker(Protocol):
     def replace_view_statements(self, view: Any, new_definition: str) -> list[str]: ...
 
 
+class TwoPhaseDdl(DdlMaker, Protocol):
+    """Engines that cannot replace a view in place while others depend on it (DROP fails).
+
+    When the DdlMaker also has these methods, the plan drops every changed view
+    first (dependents before what they read), then creates them in dependency order.
+    """
+
+    def drop_view_statements(self, view: Any) -> list[str]: ...
+
+    def create_view_statements(self, view: Any, definition: str) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class PlanBlocker:
     """Why a view cannot be rewritten, and what would unblock it."""
@@ -68,6 +80,9 @@ class ViewPlan:
     fingerprint: str                     # of the view as read when planning
     statements: tuple[str, ...] = ()
     inverse: tuple[str, ...] = ()
+    # Two-phase engines: run before any view's ``statements``, dependents first.
+    drop: tuple[str, ...] = ()
+    inverse_drop: tuple[str, ...] = ()
     diff: str = ""
     deprecated: tuple[str, ...] = ()     # deprecated relations it reads directly (labels)
     via: tuple[str, ...] = ()            # affected views it reads from
@@ -113,14 +128,15 @@ class Plan:
     @property
     def changes(self) -> list[ViewPlan]:
         """Views with statements to run, in dependency order."""
-        return [v for v in self.views if v.statements]
+        return [v for v in self.views if v.statements or v.drop]
 
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
 
     def statements(self) -> list[str]:
-        return [s for v in self.changes for s in v.statements]
+        """Every statement, in the order apply runs them."""
+        return ordered_statements([(v.drop, v.statements) for v in self.changes])
 
     def fingerprints(self) -> dict[RelationName, str]:
         return {v.relation: v.fingerprint for v in self.views}
@@ -161,6 +177,7 @@ class Plan:
                 ViewPlan(
                     relation=_rel_from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
                     fingerprint=v["fingerprint"], statements=tuple(v["statements"]), inverse=tuple(v["inverse"]),
+                    drop=tuple(v.get("drop", ())), inverse_drop=tuple(v.get("inverse_drop", ())),
                     diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
                     blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
                 )
@@ -173,6 +190,12 @@ class Plan:
             )
         except (KeyError, TypeError) as e:
             raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
+
+
+def ordered_statements(per_view: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[str]:
+    """(drop, create) per view in dependency order -> drops in reverse order, then creates in order."""
+    drops = [s for drop, _ in reversed(per_view) for s in drop]
+    return drops + [s for _, create in per_view for s in create]
 
 
 def _rel_to_json(r: RelationName) -> list[str | None]:
@@ -284,6 +307,13 @@ def _column_blockers(
     return out
 
 
+def _ddl(ddl: DdlMaker, view: Any, definition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(drop, create) statements that give ``view`` the text ``definition``."""
+    if hasattr(ddl, "drop_view_statements") and hasattr(ddl, "create_view_statements"):
+        return tuple(ddl.drop_view_statements(view)), tuple(ddl.create_view_statements(view, definition))
+    return (), tuple(ddl.replace_view_statements(view, definition))
+
+
 def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[RelationName]]) -> list[RelationName]:
     """Dependencies first; ties broken by name so plans are stable. Each node once."""
     pending = set(nodes)
@@ -385,8 +415,8 @@ def build_plan(
             continue
         if not rel_rules:
             if ddl is not None and ddl.recreate_dependents:
-                stmts = tuple(ddl.replace_view_statements(v, v.definition))
-                entries.append(ViewPlan(action="recreate", statements=stmts, inverse=stmts,
+                drop, stmts = _ddl(ddl, v, v.definition)
+                entries.append(ViewPlan(action="recreate", statements=stmts, inverse=stmts, drop=drop, inverse_drop=drop,
                                         note="recreated because a view it reads is replaced", **base))
             else:
                 entries.append(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
@@ -427,11 +457,13 @@ def build_plan(
         after = rr.text
         stmts: tuple[str, ...] = ()
         inverse: tuple[str, ...] = ()
+        drop: tuple[str, ...] = ()
+        inverse_drop: tuple[str, ...] = ()
         if ddl is not None:
-            stmts = tuple(ddl.replace_view_statements(v, after))
-            inverse = tuple(ddl.replace_view_statements(dataclasses.replace(v, definition=after), v.definition))  # type: ignore[type-var]
+            drop, stmts = _ddl(ddl, v, after)
+            inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition)  # type: ignore[type-var]
         base["after"] = after
-        entries.append(ViewPlan(action="rewrite", statements=stmts, inverse=inverse,
+        entries.append(ViewPlan(action="rewrite", statements=stmts, inverse=inverse, drop=drop, inverse_drop=inverse_drop,
                                 diff=unified_diff(v.definition, after, str(rel)), **base))
 
     return Plan(

@@ -240,3 +240,24 @@ def test_replacement_view_reading_the_deprecated_table_is_blocked_not_made_self_
     assert actions == {"direct_v": "rewrite", "entity_customers": "blocked"}
     blocker = next(v for v in plan.views if v.relation.name == "entity_customers").blockers[0]
     assert "would make it read itself" in blocker.reason
+
+
+class TwoPhase(RecreatingDdl):
+    """An engine that must drop dependents before it can drop what they read."""
+
+    def drop_view_statements(self, view):
+        return [f"DROP VIEW {view.relation}"]
+
+    def create_view_statements(self, view, definition):
+        return [definition]
+
+
+def test_two_phase_engines_drop_dependents_first_then_create_in_order(wh):
+    plan = build_plan(wh.list_views(), [RULE], "sqlite", "fp", ("main",), ddl=TwoPhase())
+    stmts = plan.statements()
+    drops = [s.removeprefix("DROP VIEW main.") for s in stmts if s.startswith("DROP VIEW")]
+    creates = [s.split()[2] for s in stmts if s.startswith("CREATE VIEW")]
+    assert stmts == [f"DROP VIEW main.{n}" for n in drops] + [s for s in stmts if s.startswith("CREATE")]
+    assert drops == ["on_on", "top_v", "on_view", "side_v", "direct_v", "cte_over_table"]
+    assert creates == list(reversed(drops))
+    assert Plan.from_json(plan.to_json()) == plan
