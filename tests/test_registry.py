@@ -598,3 +598,18 @@ def test_the_commented_example_in_the_scaffold_is_valid(tmp_path):
         "analytics.customer_facts", "analytics.entity_customers", dt.date(2027, 3, 31), dt.date(2026, 12, 1))
     assert dict(d.columns) == {"cust_id": "customer_id"} and d.removed_columns == ("legacy_flag",)
     assert d.contact == "#analytics-engineering"
+
+
+def test_bigquery_table_names_are_case_sensitive(tmp_path):
+    p = write(tmp_path, """
+        deprecations:
+          - model: my-project.analytics.Customer_Facts
+            replacement: my-project.analytics.entity_customers
+            sunset: 2027-01-01
+          - model: my-project.analytics.customer_facts
+            replacement: my-project.analytics.entity_customers
+            sunset: 2027-01-01
+    """)
+    reg = load_registry(p, "bigquery")
+    assert [str(r.old) for r in reg.rewrite_rules()] == [
+        "my-project.analytics.Customer_Facts", "my-project.analytics.customer_facts"]
