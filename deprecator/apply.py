@@ -106,7 +106,10 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     if not plan.has_changes:
         return ApplyResult(None, "apply", blocked=blocked)
     statements = plan.statements()
-    verify = [v.relation for v in plan.views if v.action != "blocked"]
+    # Rewritten views must answer; a dependent that was already broken is not ours to fix.
+    broken = {v.relation for v in views_now if (v.extra or {}).get("error")}
+    verify = [v.relation for v in plan.views
+              if v.action in ("rewrite", "recreate") or (v.action == "unchanged" and v.relation not in broken)]
     warehouse.execute_atomically(statements, verify=verify, expected=plan.fingerprints())
 
     after_views = {v.relation: v for v in warehouse.list_views()}

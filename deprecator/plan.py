@@ -405,6 +405,12 @@ def build_plan(
                 reason=f"the definition could not be parsed: {unparsed[rel]}",
                 unblock="rewrite this view by hand (or report the parser gap), then run `deprecator plan` again",
             ))
+        broken = (getattr(v, "extra", None) or {}).get("error")
+        if broken and rel_rules:
+            blockers.append(PlanBlocker(
+                reason=f"the view does not answer even now: {broken}",
+                unblock="fix or drop the view first (a rewrite could not be verified), then plan again",
+            ))
         if v.managed_by:
             blockers.append(PlanBlocker(
                 reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",

@@ -222,3 +222,26 @@ def test_hostile_view_names_are_quoted_never_executed(tmp_path):
     finally:
         wh.close()
         state.close()
+
+
+def test_an_already_broken_dependent_does_not_block_the_apply(tmp_path):
+    views = {"direct_v": VIEWS["direct_v"],
+             "broken_dep": "CREATE VIEW broken_dep AS SELECT d.name FROM direct_v d JOIN gone g ON g.x = d.cust_id",
+             "broken_direct": "CREATE VIEW broken_direct AS SELECT c.name FROM customer_facts c JOIN gone g ON g.x = c.cust_id"}
+    db = make_warehouse(tmp_path / "wh.db", views)
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    registry = load_registry(tmp_path / "deprecations.yml", "sqlite", ("main",))
+    wh = SQLiteWarehouse(f"sqlite:///{db}")
+    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        plan = plan_warehouse(wh, registry)[0]
+        actions = {v.relation.name: v.action for v in plan.views}
+        assert actions == {"direct_v": "rewrite", "broken_direct": "blocked", "broken_dep": "unchanged"}
+        reason = next(v for v in plan.views if v.relation.name == "broken_direct").blockers[0].reason
+        assert reason == "the view does not answer even now: no such table: main.gone"
+        result = apply_plan(plan, wh, registry, state)
+        assert result.changed == ("main.direct_v",)
+        assert definitions(db)["direct_v"] == EXPECTED_AFTER["direct_v"]
+    finally:
+        wh.close()
+        state.close()

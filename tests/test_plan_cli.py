@@ -120,3 +120,17 @@ def test_nothing_to_apply(project):
 def test_bad_plan_file(project):
     (project / "plan.json").write_text("[]")
     assert "not a deprecator plan" in invoke(["apply", "plan.json"], 2).stderr
+
+
+def test_plan_without_a_warehouse_names_the_config_field(project):
+    (project / "deprecator.yml").write_text(CONFIG.replace("  url: sqlite:///wh.db\n", ""))
+    r = invoke(["plan"], 2)
+    assert "deprecator.yml: warehouse.url: no warehouse URL is configured" in r.stderr
+
+
+def test_passwords_never_printed(project, monkeypatch):
+    monkeypatch.setenv("WH_URL", "postgresql://scott:tiger-secret-pw@127.0.0.1:1/nowhere")
+    (project / "deprecator.yml").write_text(CONFIG.replace("sqlite:///wh.db", "${WH_URL}").replace(
+        "  dialect: sqlite\n", "  dialect: postgres\n"))
+    r = invoke(["plan"], 2)
+    assert "tiger-secret-pw" not in r.stdout + r.stderr

@@ -46,6 +46,7 @@ def connect(
     else the working directory). ``options`` go to the adapter.
     """
     wh_config: WarehouseConfig | None
+    config_file = str(config_or_url.path) if isinstance(config_or_url, Config) and config_or_url.path else None
     if isinstance(config_or_url, Config):
         wh_config = config_or_url.warehouse
         root = root or config_or_url.root
@@ -57,12 +58,12 @@ def connect(
         wh_config = None
         url = config_or_url
     if not url:
-        raise ConfigError("no warehouse URL is configured", field="warehouse.url",
+        raise ConfigError("no warehouse URL is configured", path=config_file, field="warehouse.url",
                           hint="set warehouse.url in deprecator.yml (e.g. sqlite:///warehouse.db)")
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
-        raise ConfigError(f"not a SQLAlchemy URL: {mask_url(url)}", field="warehouse.url") from None
+        raise ConfigError(f"not a SQLAlchemy URL: {mask_url(url)}", path=config_file, field="warehouse.url") from None
     target = ADAPTERS.get(backend)
     if target is None:
         raise WarehouseError(
