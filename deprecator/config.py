@@ -424,28 +424,38 @@ DEFAULT_SCHEMAS = {"postgres": "public", "redshift": "public", "duckdb": "main",
                    "snowflake": "PUBLIC"}
 
 
-def init_project(config_path: str | os.PathLike[str], *, dialect: str = "postgres",
-                 force: bool = False) -> list[Path]:
-    """Scaffold deprecator.yml and an empty deprecations.yml beside it; return the files written.
+@dataclass(frozen=True)
+class InitResult:
+    written: tuple[Path, ...]
+    kept: tuple[Path, ...]     # existing files left alone (no --force)
 
-    Refuses (ConfigError) to overwrite an existing file unless ``force``.
+
+def init_project(config_path: str | os.PathLike[str], *, dialect: str = "postgres",
+                 force: bool = False) -> InitResult:
+    """Scaffold deprecator.yml and an empty deprecations.yml beside it.
+
+    An existing file is kept unless ``force``; when both exist already it is a
+    ConfigError (nothing to do).
     """
     import jinja2
 
     from deprecator.yamlio import write_atomic
 
     d = check_dialect(dialect, field="--dialect")
-    cfg = Path(config_path)
+    cfg = Path(config_path).absolute()
     reg = cfg.parent / DEFAULT_REGISTRY_NAME
-    if not force:
-        existing = [str(p) for p in (cfg, reg) if p.exists()]
-        if existing:
-            raise ConfigError(f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
-                              "nothing was written", hint="pass --force to overwrite")
+    existing = [p for p in (cfg, reg) if p.exists()] if not force else []
+    if len(existing) == 2:
+        raise ConfigError(f"{cfg} and {reg} already exist; nothing was written",
+                          hint="pass --force to overwrite them")
     env = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
-    config_text = env.from_string(_template("deprecator.yml.j2")).render(
-        dialect=d, default_schema=DEFAULT_SCHEMAS.get(d), registry=DEFAULT_REGISTRY_NAME)
-    registry_text = _template("deprecations.yml")
-    write_atomic(cfg, config_text)
-    write_atomic(reg, registry_text)
-    return [cfg, reg]
+    written = []
+    if cfg not in existing:
+        config_text = env.from_string(_template("deprecator.yml.j2")).render(
+            dialect=d, default_schema=DEFAULT_SCHEMAS.get(d), registry=DEFAULT_REGISTRY_NAME)
+        write_atomic(cfg, config_text)
+        written.append(cfg)
+    if reg not in existing:
+        write_atomic(reg, _template("deprecations.yml"))
+        written.append(reg)
+    return InitResult(tuple(written), tuple(existing))

@@ -41,6 +41,16 @@ def test_init_refuses_to_overwrite_without_force(in_tmp):
     assert "# mine" not in (in_tmp / "deprecations.yml").read_text()
 
 
+def test_init_keeps_an_existing_registry(in_tmp):
+    (in_tmp / "deprecations.yml").write_text("deprecations:\n  - {model: a.b, replacement: a.c, sunset: 2027-01-01}\n")
+    out = invoke(["init"]).stdout
+    assert "Wrote deprecator.yml" in out and "Kept the existing deprecations.yml" in out
+    assert "a.b" in invoke(["list"]).stdout
+    data = json.loads(invoke(["init", "--force", "--format", "json"]).stdout)
+    assert data == {"written": [str(in_tmp / "deprecator.yml"), str(in_tmp / "deprecations.yml")], "kept": []}
+    assert "No deprecations" in invoke(["list"]).stdout
+
+
 def test_init_rejects_an_unknown_dialect(in_tmp):
     err = invoke(["init", "--dialect", "postgress"], 2).stderr
     assert "unknown SQL dialect 'postgress'" in err and "did you mean `postgres`" in err
@@ -64,8 +74,10 @@ def test_deprecate_then_list_text_and_json(in_tmp):
     ], env=URL_ENV).stdout
     assert "Registered analytics.customer_facts -> analytics.entity_customers, sunset 2027-03-31" in out
     assert "deprecations.yml:18" in out
-    invoke(["deprecate", "analytics.old_customers", "--replacement", "analytics.customer_facts",
-            "--sunset", "2026-10-01"], env=URL_ENV)
+    added = json.loads(invoke(["deprecate", "analytics.old_customers", "--replacement", "analytics.customer_facts",
+                               "--sunset", "2026-10-01", "--format", "json"], env=URL_ENV).stdout)
+    assert added["added"]["model"] == "analytics.old_customers" and added["added"]["line"] == 30
+    assert added["added"]["final_replacement"] == "analytics.entity_customers"
 
     out = invoke(["list", "--today", "2026-11-26"], env=URL_ENV).stdout
     lines = out.splitlines()

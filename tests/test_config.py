@@ -323,7 +323,7 @@ def test_scaffolded_config_loads_for_each_dialect(tmp_path, monkeypatch, dialect
     from deprecator.config import init_project
 
     monkeypatch.setenv("DEPRECATOR_WAREHOUSE_URL", "postgresql://u@h/db")
-    cfg_path, reg_path = init_project(tmp_path / "deprecator.yml", dialect=dialect)
+    cfg_path, reg_path = init_project(tmp_path / "deprecator.yml", dialect=dialect).written
     cfg = load_config(cfg_path)
     assert cfg.dialect == dialect and cfg.warehouse.default_schema == schema
     assert cfg.registry_path == reg_path.resolve() and len(cfg.load_registry()) == 0

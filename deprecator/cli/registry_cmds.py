@@ -33,19 +33,26 @@ def _display(path: Path) -> str:
 @click.option("--dialect", default="postgres", show_default=True,
               help="SQL dialect of the warehouse (a sqlglot dialect: postgres, snowflake, bigquery, duckdb, ...).")
 @click.option("--force", is_flag=True, help="Overwrite existing deprecator.yml / deprecations.yml.")
+@format_option
 @click.pass_context
-def init_cmd(ctx: click.Context, dialect: str, force: bool) -> None:
+def init_cmd(ctx: click.Context, dialect: str, force: bool, fmt: str) -> None:
     """Scaffold deprecator.yml and an empty deprecations.yml.
 
-    Both files are written next to --config (default: the current folder).
+    Both files go next to --config (default: the current folder). An existing
+    file is kept unless --force.
 
     \b
     Example:
       deprecator init --dialect snowflake
     """
-    written = init_project(config_path(ctx), dialect=dialect, force=force)
-    for p in written:
+    result = init_project(config_path(ctx), dialect=dialect, force=force)
+    if fmt == "json":
+        echo_json({"written": [str(p) for p in result.written], "kept": [str(p) for p in result.kept]})
+        return
+    for p in result.written:
         echo(f"Wrote {_display(p)}")
+    for p in result.kept:
+        echo(f"Kept the existing {_display(p)} (--force overwrites it)")
     echo()
     echo("Next:")
     echo("  1. export DEPRECATOR_WAREHOUSE_URL=<SQLAlchemy URL>   (scan, plan and apply read it; "
@@ -79,10 +86,11 @@ def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="A renamed column (repeatable).")
 @click.option("--removed-column", "removed_columns", multiple=True, metavar="COLUMN",
               help="A column with no equivalent in the replacement (repeatable).")
+@format_option
 @click.pass_context
 def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str, announced: str | None,
                   reason: str | None, owner: str | None, contact: str | None, migration_guide: str | None,
-                  columns: dict[str, str], removed_columns: tuple[str, ...]) -> None:
+                  columns: dict[str, str], removed_columns: tuple[str, ...], fmt: str) -> None:
     """Register MODEL as deprecated in deprecations.yml (comments and order kept).
 
     The entry is validated with the whole registry (duplicates, cycles,
@@ -103,6 +111,9 @@ def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str,
         removed_columns=removed_columns, dialect=cfg.dialect,
         default_schema=cfg.warehouse.default_schema, default_catalog=cfg.warehouse.default_catalog,
     )
+    if fmt == "json":
+        echo_json({"registry": str(cfg.registry_path), "added": dep.to_dict()})
+        return
     where = _display(cfg.registry_path) + (f":{dep.line}" if dep.line else "")
     target = f" (final replacement: {dep.target})" if dep.target != dep.replacement else ""
     echo(f"Registered {dep.model} -> {dep.replacement}{target}, sunset {dep.sunset.isoformat()}, in {where}")
