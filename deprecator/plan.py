@@ -221,15 +221,6 @@ def unified_diff(before: str, after: str, label: str, states: tuple[str, str] = 
     return "\n".join(lines)
 
 
-def _lookup(rel: RelationName, table: Mapping[RelationName, Any]) -> Any:
-    if rel in table:
-        return table[rel]
-    for key, value in table.items():
-        if key.matches(rel):
-            return value
-    return None
-
-
 def _rule_for(rel: RelationName, rules: Sequence[RewriteRule]) -> RewriteRule | None:
     for r in rules:
         if r.old == rel or r.old.matches(rel):
@@ -317,16 +308,26 @@ def _ddl(ddl: DdlMaker, view: Any, definition: str) -> tuple[tuple[str, ...], tu
 def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[RelationName]]) -> list[RelationName]:
     """Dependencies first; ties broken by name so plans are stable. Each node once."""
     pending = set(nodes)
+    indegree: dict[RelationName, int] = {}
+    readers: dict[RelationName, list[RelationName]] = {n: [] for n in pending}
+    for n in pending:
+        deps = (reads.get(n, set()) & pending) - {n}
+        indegree[n] = len(deps)
+        for d in deps:
+            readers[d].append(n)
     order: list[RelationName] = []
-    done: set[RelationName] = set()
-    while pending:
-        ready = sorted(n for n in pending if not (reads.get(n, set()) & pending) - done - {n})
-        if not ready:  # a cycle (engines forbid it; keep going rather than loop)
-            ready = sorted(pending)
+    ready = sorted(n for n in pending if indegree[n] == 0)
+    while ready:  # level by level: everything a level reads comes earlier
+        order.extend(ready)
+        nxt = []
         for n in ready:
-            order.append(n)
-            done.add(n)
-            pending.discard(n)
+            for m in readers[n]:
+                indegree[m] -= 1
+                if indegree[m] == 0:
+                    nxt.append(m)
+        ready = sorted(nxt)
+    if len(order) < len(pending):  # a cycle (engines forbid it): keep going rather than lose views
+        order.extend(sorted(pending - set(order)))
     return order
 
 
@@ -352,6 +353,18 @@ def build_plan(
     relation_columns = dict(relation_columns or {})
     rules = enrich_rules(rules, relation_columns)
     by_rel = {v.relation: v for v in views}
+    by_name: dict[tuple[str | None, str], list[RelationName]] = {}
+    for rel in by_rel:
+        by_name.setdefault((rel.schema, rel.name), []).append(rel)
+
+    def resolve(rel: RelationName) -> RelationName:
+        """The view a reference names (catalog may be omitted on either side), else itself."""
+        if rel in by_rel:
+            return rel
+        for cand in by_name.get((rel.schema, rel.name), ()):
+            if cand.matches(rel):
+                return cand
+        return rel
 
     # What each view reads, from its AST.
     reads: dict[RelationName, set[RelationName]] = {}
@@ -363,7 +376,7 @@ def build_plan(
             unparsed[v.relation] = pr.error or f"the parser could not fully read the definition ({pr.status})"
         srcs = tuple(r for r in pr.references if r.role == "source")
         refs_of[v.relation] = srcs
-        reads[v.relation] = {(_lookup(r.relation, by_rel) or r).relation for r in srcs} - {v.relation}
+        reads[v.relation] = {resolve(r.relation) for r in srcs} - {v.relation}
 
     direct: dict[RelationName, list[RewriteRule]] = {}
     for rel, srcs in refs_of.items():
@@ -376,19 +389,22 @@ def build_plan(
             direct[rel] = hit
 
     # A view we cannot parse is affected when its text could name anything affected.
-    affected = set(direct)
+    readers: dict[RelationName, list[RelationName]] = {}
+    for rel, srcs in reads.items():
+        for src in srcs:
+            readers.setdefault(src, []).append(rel)
+    affected: set[RelationName] = set()
+    todo = list(direct)
     while True:
-        grew = False
-        for rel, srcs in reads.items():
-            if rel not in affected and srcs & affected:
+        while todo:  # everything reading an affected view, transitively
+            rel = todo.pop()
+            if rel not in affected:
                 affected.add(rel)
-                grew = True
-        names = [r.old.name for r in rules] + [a.name for a in affected]
-        for rel in unparsed:
-            if rel not in affected and any(n.lower() in by_rel[rel].definition.lower() for n in names):
-                affected.add(rel)
-                grew = True
-        if not grew:
+                todo.extend(readers.get(rel, ()))
+        names = [r.old.name.lower() for r in rules] + [a.name.lower() for a in affected]
+        todo = [rel for rel in unparsed
+                if rel not in affected and any(n in by_rel[rel].definition.lower() for n in names)]
+        if not todo:
             break
 
     entries: list[ViewPlan] = []
