@@ -12,12 +12,22 @@ from deprecator.errors import ConfigError
 from deprecator.redact import mask_url, redact
 
 
+def _masked_repr(obj: Any) -> str:
+    """A dataclass repr with URL passwords and secret environment values masked (configs get logged)."""
+    from dataclasses import fields
+
+    body = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj))
+    return redact(f"{type(obj).__name__}({body})")
+
+
 @dataclass(frozen=True)
 class WarehouseConfig:
     url: str | None = None               # SQLAlchemy URL, secrets interpolated from the environment
     dialect: str | None = None           # sqlglot dialect; inferred from the URL when omitted
     default_schema: tuple[str, ...] = () # search path; first entry qualifies unqualified names
     default_catalog: str | None = None
+
+    __repr__ = _masked_repr
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,8 @@ class HistorySourceConfig:
     path: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
     line: int | None = None              # 1-based line of the entry in deprecator.yml
+
+    __repr__ = _masked_repr
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,8 @@ class Config:
     sql_paths: tuple[str, ...] = ()      # files / folders / globs scanned by default
     state_url: str = "sqlite:///.deprecator/state.db"
     extra: dict[str, Any] = field(default_factory=dict)   # sections later issues add (owners, slack, dbt)
+
+    __repr__ = _masked_repr
 
     @property
     def dialect(self) -> str:

@@ -328,3 +328,24 @@ def test_scaffolded_config_loads_for_each_dialect(tmp_path, monkeypatch, dialect
     assert cfg.dialect == dialect and cfg.warehouse.default_schema == schema
     assert cfg.registry_path == reg_path.resolve() and len(cfg.load_registry()) == 0
     assert cfg.history == () and cfg.sql_paths == ()
+
+
+def test_repr_never_shows_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("DPR_PGPASSWORD", "pg-Secret-123")
+    monkeypatch.setenv("DPR_SLACK_TOKEN", "xoxb-Secret-456")
+    p = write(tmp_path, """
+        warehouse:
+          url: postgresql://etl:${DPR_PGPASSWORD}@db/dw
+        history:
+          - type: sql
+            url: postgresql://reader:inline-Pass-789@db/dw
+            query: select 1
+        slack:
+          token: ${DPR_SLACK_TOKEN}
+    """)
+    cfg = load_config(p)
+    assert cfg.warehouse.url == "postgresql://etl:pg-Secret-123@db/dw"  # the value itself is usable
+    text = repr(cfg) + str(cfg) + repr(cfg.warehouse) + repr(cfg.history[0])
+    for secret in ("pg-Secret-123", "xoxb-Secret-456", "inline-Pass-789"):
+        assert secret not in text
+    assert "postgresql://etl:***@db/dw" in repr(cfg.warehouse)
