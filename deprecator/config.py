@@ -322,7 +322,7 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         reg_text = text(data, "registry", "registry")
     else:
         reg_text = None
-    registry_path = (root / (reg_text or DEFAULT_REGISTRY_NAME)).resolve()
+    registry_path = (root / os.path.expanduser(reg_text or DEFAULT_REGISTRY_NAME)).resolve()
 
     # history
     history: list[HistorySourceConfig] = []
@@ -349,7 +349,7 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         }
         history.append(HistorySourceConfig(
             type=kind,
-            path=(root / hpath_text).resolve() if hpath_text else None,
+            path=(root / os.path.expanduser(hpath_text)).resolve() if hpath_text else None,
             options=options,
             line=line,
         ))
@@ -372,6 +372,7 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         if not isinstance(item, str):
             raise err(f"expected a path or glob, got {type_name(item)}", lines(i), f"paths[{i}]")
         s = interpolate(item, path=spath, line=lines(i), field=f"paths[{i}]")
+        s = os.path.expanduser(s)
         sql_paths.append(s if os.path.isabs(s) else str(root / s))
 
     # state

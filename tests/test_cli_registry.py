@@ -201,3 +201,18 @@ def test_init_from_an_installed_wheel(tmp_path):
     assert "Wrote deprecator.yml" in out
     assert "dialect: duckdb" in (work / "deprecator.yml").read_text()
     assert (work / "deprecations.yml").read_text().rstrip().endswith("deprecations: []")
+
+
+def test_relative_paths_follow_the_config_file_not_the_working_directory(in_tmp):
+    proj = in_tmp / "proj"
+    proj.mkdir()
+    (proj / "deprecator.yml").write_text("registry: reg/deps.yml\nwarehouse:\n  dialect: snowflake\n")
+    (in_tmp / "elsewhere").mkdir()
+    os.chdir(in_tmp / "elsewhere")
+    invoke(["--config", "../proj/deprecator.yml", "deprecate", "analytics.a", "--replacement", "analytics.b",
+            "--sunset", "2027-01-01"])
+    assert (proj / "reg" / "deps.yml").exists() and not (in_tmp / "elsewhere" / "reg").exists()
+    # Snowflake folds unquoted names to upper case, so this is the same relation.
+    err = invoke(["--config", "../proj/deprecator.yml", "deprecate", '"ANALYTICS"."A"', "--replacement", "x.y",
+                  "--sunset", "2027-01-01"], 2).stderr
+    assert "registered twice" in err

@@ -349,3 +349,12 @@ def test_repr_never_shows_secrets(tmp_path, monkeypatch):
     for secret in ("pg-Secret-123", "xoxb-Secret-456", "inline-Pass-789"):
         assert secret not in text
     assert "postgresql://etl:***@db/dw" in repr(cfg.warehouse)
+
+
+def test_home_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    p = write(tmp_path / "proj", "registry: ~/reg.yml\npaths: [~/sql]\nhistory:\n  - {type: file, path: ~/h.csv}\n")
+    cfg = load_config(p)
+    home = tmp_path / "home"
+    assert cfg.registry_path == home.resolve() / "reg.yml"
+    assert cfg.sql_paths == (str(home / "sql"),) and cfg.history[0].path == home.resolve() / "h.csv"
