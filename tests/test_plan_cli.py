@@ -134,3 +134,14 @@ def test_passwords_never_printed(project, monkeypatch):
         "  dialect: sqlite\n", "  dialect: postgres\n"))
     r = invoke(["plan"], 2)
     assert "tiger-secret-pw" not in r.stdout + r.stderr
+
+
+def test_rollback_of_an_unknown_apply(project):
+    r = invoke(["rollback", "20990101000000-abcdef", "--auto-approve"], 2)
+    assert "no apply with id '20990101000000-abcdef'" in r.stderr and "deprecator applies" in r.stderr
+
+
+def test_every_command_has_help_with_an_example():
+    for cmd in ("plan", "apply", "rollback", "applies", "demo"):
+        out = invoke([cmd, "--help"]).stdout
+        assert "Example:" in out and f"deprecator {cmd}" in out

@@ -35,7 +35,8 @@ def _make_plan(ctx: click.Context):  # -> Plan
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan as JSON for `deprecator apply PLAN`.")
 @format_option
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there are no changes, 2 when there are, 1 on error (as terraform).")
+              help="Exit 0 when there are no changes (blocked views alone are not changes), 2 when there are, "
+                   "1 on error (as terraform).")
 @click.pass_context
 def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
     """Show how every view reading a deprecated relation would be rewritten.
