@@ -68,8 +68,9 @@ def _worker_main(conn: Connection, parse_fn: ParseFn | None, dialect: str, defau
             return
         if batch is None:
             return
-        for key, text in batch:
-            conn.send((key, _parse_one(fn, text, dialect, default_schema, default_catalog)))
+        for key, text, schema in batch:
+            conn.send((key, _parse_one(fn, text, dialect, default_schema if schema is None else schema,
+                                       default_catalog)))
         conn.send(_DONE)
 
 
@@ -78,7 +79,7 @@ class _Worker:
     process: Any
     conn: Connection
     outstanding: deque            # keys sent and not yet answered, in order
-    texts: dict                   # key -> text for outstanding keys (to requeue)
+    texts: dict                   # key -> (text, schema) for outstanding keys (to requeue)
     last_progress: float = 0.0
     busy: bool = False
 
@@ -124,22 +125,26 @@ class ParsePool:
         self.batch_size = max(1, batch_size)
         self.timeout = timeout
         self.crashes = 0
-        self._queue: deque[tuple[Hashable, str]] = deque()
+        self._queue: deque[tuple[Hashable, str, tuple[str, ...] | None]] = deque()
         self._ready: list[tuple[Hashable, ParseResult]] = []
         self._pool: list[_Worker] = []
         self._ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context("spawn")
         self._closed = False
 
     # -- public ---------------------------------------------------------------
-    def submit(self, key: Hashable, text: str) -> None:
+    def submit(self, key: Hashable, text: str, default_schema: Sequence[str] | None = None) -> None:
+        """Queue ``text``; ``default_schema`` overrides the pool's search path for this text."""
+        schema = None if default_schema is None else tuple(default_schema)
         if len(text) > self.max_chars:
             self._ready.append((key, ParseResult("error", error=f"too large ({len(text)} chars > limit {self.max_chars})")))
             return
         if self.workers == 0:
             fn = self.parse_fn or _default_parse_fn()
-            self._ready.append((key, _parse_one(fn, text, self.dialect, self.default_schema, self.default_catalog)))
+            self._ready.append((key, _parse_one(fn, text, self.dialect,
+                                                self.default_schema if schema is None else schema,
+                                                self.default_catalog)))
             return
-        self._queue.append((key, text))
+        self._queue.append((key, text, schema))
         if len(self._queue) >= self.batch_size:
             self._pump(block=False)
 
@@ -213,9 +218,9 @@ class ParsePool:
             # Small batches when little is queued keep both workers busy at the end.
             n = min(self.batch_size, max(1, len(self._queue) // max(1, len(self._pool))))
             batch = [self._queue.popleft() for _ in range(min(n, len(self._queue)))]
-            for key, text in batch:
+            for key, text, schema in batch:
                 w.outstanding.append(key)
-                w.texts[key] = text
+                w.texts[key] = (text, schema)
             w.busy = True
             w.last_progress = time.monotonic()
             try:
@@ -274,6 +279,6 @@ class ParsePool:
             self._ready.append((culprit, ParseResult("error", error=reason)))
             # Requeue the rest of the batch in front, in order: only the culprit is lost.
             for key in reversed(w.outstanding):
-                self._queue.appendleft((key, w.texts[key]))
+                self._queue.appendleft((key, *w.texts[key]))
         w.conn.close()
         self._pool.remove(w)

@@ -5,12 +5,15 @@ name appears in it, as written. Normalization only changes case (folding),
 and a quoted identifier escapes its quote character by doubling it
 (``"a""b"`` is the name ``a"b``; BigQuery writes ``\\``` inside backticks). So
 we compare case-folded text against case-folded names in every escaped
-spelling. A BigQuery ```project.dataset.table``` still contains ``table``.
+spelling, as whole words. A BigQuery ```project.dataset.table``` still
+contains ``table``. A plain substring test runs first; the word-boundary regex
+only confirms the few texts that contain a needle at all.
 False positives only cost a parse; false negatives would hide references.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 # Quote characters and how each dialect escapes them inside a quoted identifier.
@@ -31,34 +34,47 @@ def spellings(name: str) -> set[str]:
 
 
 class Prefilter:
-    """``may_reference(text)`` is False only when no name can occur in ``text``."""
+    """``may_reference(text)`` is False only when no name can occur in ``text``.
+
+    A name that starts (ends) with a word character must not be preceded
+    (followed) by one: ``customer_facts_v2`` or ``xcustomer_facts`` is another
+    identifier, so it cannot be a reference to ``customer_facts``. Quote
+    characters, dots, spaces, operators and ``-`` (BigQuery project names) all
+    count as boundaries, so any way of writing the name itself still passes.
+    """
 
     def __init__(self, names: Iterable[str]) -> None:
         needles: set[str] = set()
         for n in names:
             needles |= spellings(n)
-        # A needle containing another is redundant: the shorter one already passes.
-        ordered = sorted(needles, key=len)
-        kept: list[str] = []
-        for n in ordered:
-            if not any(k in n for k in kept):
-                kept.append(n)
-        self.needles: tuple[str, ...] = tuple(kept)
-        self.ascii_needles: tuple[str, ...] = tuple(n for n in kept if n.isascii())
+        self.needles: tuple[str, ...] = tuple(sorted(needles))
+        self.ascii_needles: tuple[str, ...] = tuple(n for n in self.needles if n.isascii())
+        self._re = _pattern(self.needles)
+        self._ascii_re = _pattern(self.ascii_needles)
 
     def may_reference(self, text: str) -> bool:
         if text.isascii():
-            low = text.lower()
             # A reference in an ASCII text has an ASCII name, so only ASCII needles can match.
-            for n in self.ascii_needles:
-                if n in low:
-                    return True
+            if self._ascii_re is None:
+                return False
+            low = text.lower()
+            return any(n in low for n in self.ascii_needles) and self._ascii_re.search(low) is not None
+        if self._re is None:
             return False
         low = text.casefold()
-        for n in self.needles:
-            if n in low:
-                return True
-        return False
+        return any(n in low for n in self.needles) and self._re.search(low) is not None
 
     def __bool__(self) -> bool:
         return bool(self.needles)
+
+
+def _pattern(needles: Iterable[str]) -> "re.Pattern[str] | None":
+    parts = []
+    for n in sorted(needles, key=len, reverse=True):
+        head = r"(?<!\w)" if _WORD.match(n[0]) else ""
+        tail = r"(?!\w)" if _WORD.match(n[-1]) else ""
+        parts.append(head + re.escape(n) + tail)
+    return re.compile("|".join(parts)) if parts else None
+
+
+_WORD = re.compile(r"\w")

@@ -229,7 +229,8 @@ def run_scan(
     report_progress = _progress_fn(progress)
 
     prefilter = Prefilter(_prefilter_names(registry))
-    seen: dict[str, int] = {}
+    seen: dict[str, bool] = {}                 # distinct text -> may it mention a deprecated name
+    cand_index: dict[Any, int] = {}            # text, or (text, search path) -> index in cands
     cands: list[_Candidate] = []
     problems: list[Unparsed] = []
     malformed_by_object: dict[tuple[str, str], int] = {}
@@ -250,17 +251,18 @@ def run_scan(
                         continue
                 n += 1
                 text = item.text
-                idx = seen.get(text)
-                if idx is None:
-                    if prefilter.may_reference(text):
-                        idx = len(cands)
-                        cands.append(_Candidate(text))
-                        pool.submit(idx, text)
-                    else:
-                        idx = -1
-                    seen[text] = idx
+                passes = seen.get(text)
+                if passes is None:
+                    passes = seen[text] = prefilter.may_reference(text)
                 queries += item.count
-                if idx >= 0:
+                if passes:
+                    schema = _search_path(item)
+                    ckey = text if schema is None else (text, schema)
+                    idx = cand_index.get(ckey)
+                    if idx is None:
+                        idx = cand_index[ckey] = len(cands)
+                        cands.append(_Candidate(text))
+                        pool.submit(idx, text, schema)
                     _aggregate(cands[idx], item)
                 if n % _POLL_EVERY == 0:
                     for key, res in pool.poll():
@@ -288,8 +290,8 @@ def run_scan(
                 pass
 
     stats["distinct_texts"] = len(seen)
-    stats["prefiltered_out"] = len(seen) - len(cands)
-    del seen
+    stats["prefiltered_out"] = sum(1 for v in seen.values() if not v)
+    del seen, cand_index
     findings, unparsed, usage = _collect(cands, registry, stats)
     stats["worker_crashes"] = crashes
     stats["findings"] = len(findings)
@@ -308,6 +310,13 @@ def run_scan(
         finally:
             store.close()
     return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id)
+
+
+def _search_path(item: SqlText) -> tuple[str, ...] | None:
+    if item.default_schema is not None:
+        return tuple(item.default_schema)
+    sp = item.extra.get("search_path") if item.extra else None
+    return tuple(sp) if sp else None
 
 
 def _aggregate(cand: _Candidate, item: SqlText) -> None:

@@ -80,3 +80,17 @@ def test_unicode_folding():
     assert pf.may_reference('SELECT * FROM "STRASSE"'.replace("SS", "ẞ"))  # capital sharp s
     assert pf.may_reference("select * from STRASSE")  # Snowflake folds unquoted ß to SS
     assert not Prefilter([]).may_reference("select 1")
+
+
+def test_longer_identifiers_are_not_mentions():
+    pf = Prefilter(["customer_facts"])
+    for text in ("select * from analytics.customer_facts_v2", "select * from xcustomer_facts",
+                 "select * from écustomer_facts", "select customer_facts1 from t"):
+        assert not pf.may_reference(text), text
+    for text in ("select * from customer_facts", "select * from [customer_facts]", "select 1 from`customer_facts`",
+                 "select * from p-1.d.customer_facts", "select * from (customer_facts)", "customer_facts",
+                 "select customer_facts.x from customer_facts_v2, customer_facts"):
+        assert pf.may_reference(text), text
+    odd = Prefilter(['"odd name!"', "a.b"])
+    assert odd.may_reference('select * from """odd name!"""')
+    assert odd.may_reference("select * from `x.a.b`") and not odd.may_reference("select * from xa.by")

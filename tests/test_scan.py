@@ -14,6 +14,7 @@ import pytest
 from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
 from deprecator.registry import load_registry
 from deprecator.scan import run_scan
+from deprecator.sources.base import SqlText
 from deprecator.sources.files import FileSource
 from deprecator.sources.history_file import HistoryFileSource
 from deprecator.sql import find_references
@@ -203,3 +204,35 @@ def test_a_crashing_worker_costs_one_text_and_the_scan_goes_on(project):
     assert sorted(u.text for u in crashed) == sorted([rows[3]["query_text"], rows[11]["query_text"]])
     assert sorted(f.user for f in report.findings) == sorted(f"u{i}" for i in range(20) if i not in (3, 11))
     assert report.stats["error"] == 2 and report.stats["parsed"] == 18 and report.stats["worker_crashes"] == 2
+
+
+class _ListSource:
+    """A pre-aggregated source (as pg_stat_statements is): rows with counts and a per-text search path."""
+
+    kind = "pg_stat_statements"
+    name = "test"
+
+    def __init__(self, items):
+        self.items = items
+
+    def read(self):
+        return iter(self.items)
+
+
+def test_same_text_with_different_search_paths_is_parsed_per_path(project):
+    config, registry = project
+    text = "select cust_id from customer_facts"
+    t0 = dt.datetime(2026, 11, 1)
+    items = [
+        SqlText(text, "pg_stat_statements", "db", user="ann", count=7, first_seen=t0, last_seen=t0,
+                default_schema=("analytics",)),
+        SqlText(text, "pg_stat_statements", "db", user="bob", count=5, default_schema=("public",)),
+        SqlText(text, "pg_stat_statements", "db", user="cy", count=2, extra={"search_path": ["public", "analytics"]}),
+    ]
+    report = run_scan(config, registry, sources=[_ListSource(items)], workers=1)
+    # bob's path cannot reach analytics; cy's can (public first, but nothing says public has the table)
+    assert [(f.user, f.count) for f in report.findings] == [("ann", 7), ("cy", 2)]
+    assert report.stats["distinct_texts"] == 1 and report.stats["parsed"] == 3
+    assert report.stats["queries_read"] == 14
+    snap = {s.deprecation: s for s in report.snapshots}["analytics.customer_facts"]
+    assert (snap.queries, snap.per_user, snap.window_start) == (9, {"ann": 7, "cy": 2}, t0)

@@ -34,6 +34,9 @@ class SqlText(NamedTuple):
     first_seen: _dt.datetime | None = None   # naive UTC
     last_seen: _dt.datetime | None = None    # naive UTC
     extra: Mapping[str, Any] | None = None   # columns the source had beyond the standard ones
+    # Search path to resolve unqualified names in this text (e.g. the role's
+    # search_path in pg_stat_statements); None = the configured default.
+    default_schema: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
