@@ -191,6 +191,7 @@ class Analysis:
     stars: list[StarUse] = field(default_factory=list)
     joins: list[JoinUse] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
+    unplaced: int = 0     # tables found only by the safety sweep (a gap in the walk)
 
     def position(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.line_starts, offset) - 1
@@ -207,9 +208,9 @@ def _line_starts(sql: str) -> list[int]:
 
 def _meta_span(node: exp.Expression) -> tuple[int, int] | None:
     meta = node.meta if hasattr(node, "meta") else None
-    if not meta or "start" not in meta or "end" not in meta:
+    if not meta or not isinstance(meta.get("start"), int) or not isinstance(meta.get("end"), int):
         return None
-    return int(meta["start"]), int(meta["end"]) + 1
+    return meta["start"], meta["end"] + 1
 
 
 def identifier_span(sql: str, ident: exp.Expression) -> tuple[int, int] | None:
@@ -232,10 +233,22 @@ def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
     """(start, end, exact) of the whole written name of a table."""
     parts = _table_parts(table)
     spans = [_meta_span(p) for p in parts]
-    if not parts or any(s is None for s in spans):
+    if not parts:
         return 0, 0, False
-    start = min(s[0] for s in spans if s)
-    end = max(s[1] for s in spans if s)
+    if any(s is None for s in spans):
+        # BigQuery INFORMATION_SCHEMA names are re-assembled by the parser without an
+        # end offset; the name is exact only when it is one backtick-quoted token
+        starts = [p.meta.get("start") for p in parts if isinstance(p.meta.get("start"), int)]
+        if not starts:
+            return 0, 0, False
+        start = min(starts)
+        close = sql.find("`", start + 1) if sql[start:start + 1] == "`" else -1
+        if close < 0:
+            return start, start, False
+        end = close + 1
+    else:
+        start = min(s[0] for s in spans if s)
+        end = max(s[1] for s in spans if s)
     written = sql[start:end]
     # every part must appear, in order, in the written text
     pos = 0
@@ -289,6 +302,9 @@ class _StatementAnalyzer:
         alias_node = table.args.get("alias")
         alias_ident = alias_node.this if isinstance(alias_node, exp.TableAlias) else None
         alias = alias_ident.name if isinstance(alias_ident, exp.Identifier) and alias_ident.name else None
+        alias_span = _meta_span(alias_ident) if alias is not None and alias_ident is not None else None
+        if alias_span is not None and start <= alias_span[0] and alias_span[1] <= max(end, start + 1):
+            alias = None   # synthesized by the parser (BigQuery INFORMATION_SCHEMA), not written
         info = _RefInfo(
             table=table, relation=relation, candidates=candidates, start=start, end=end, exact=exact,
             alias=alias, alias_norm=self.norm_alias(alias_ident) if alias else None,
@@ -324,6 +340,10 @@ class _StatementAnalyzer:
             return
         if isinstance(node, exp.Column):
             self.column(node, scope)
+            if isinstance(node.this, exp.Star):
+                # `t.* REPLACE (...)` carries expressions (even subqueries) of its own
+                for child in node.this.iter_expressions():
+                    self.visit(child, scope, ctes)
             return
         if isinstance(node, (exp.Select, exp.SetOperation)) or (
             isinstance(node, exp.Subquery) and isinstance(node.this, exp.Query)
@@ -332,8 +352,6 @@ class _StatementAnalyzer:
             return
         if isinstance(node, exp.Table):
             self.source(node, scope or _Scope(None, False), ctes)
-            return
-        if isinstance(node, (exp.Star,)) and scope is not None:
             return
         for child in node.iter_expressions():
             self.visit(child, scope, ctes)
@@ -812,7 +830,22 @@ class _StatementAnalyzer:
                 continue
             if t.find_ancestor(exp.UserDefinedFunction) is not None:
                 continue
+            if self._cte_named(t):
+                continue
+            self.an.unplaced += 1
             self.add_ref(t, "source", None)
+
+    def _cte_named(self, table: exp.Table) -> bool:
+        if table.args.get("db") is not None or table.args.get("catalog") is not None:
+            return False
+        name = self.norm_alias(table.this)
+        node: exp.Expression | None = table.parent
+        while node is not None:
+            w = node.args.get("with_")
+            if isinstance(w, exp.With) and any(self.norm_alias(c.args["alias"].this) == name for c in w.expressions):
+                return True
+            node = node.parent
+        return False
 
 
 def statement_kind(stmt: exp.Expression) -> str:
@@ -872,6 +905,12 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
     except RecursionError:
         an.status, an.error = "error", "too deeply nested to analyze (RecursionError)"
         an.refs.clear()
+        an.columns.clear()
+        return an
+    except Exception as e:  # a bug here must cost one text, not the run
+        an.status, an.error = "error", f"internal analysis failure: {type(e).__name__}: {e}"
+        an.refs.clear()
+        an.columns.clear()
         return an
     if commands:
         an.status = "fallback"

@@ -41,6 +41,7 @@ class _Rewriter:
         ]
         self.removed = [frozenset(self._norm_col(c) for c in r.removed_columns) for r in self.rules]
         self.matched: dict[int, int] = {}   # ref index -> rule index
+        self.alias_needed: set[int] = set()  # un-aliased references that must keep their old name
 
     def _norm_col(self, name: str) -> str:
         return normalize_part(name, False, self.dialect, table_part=False)
@@ -132,8 +133,8 @@ class _Rewriter:
 
     def _ident_span(self, ident: exp.Expression) -> tuple[int, int]:
         meta = getattr(ident, "meta", None) or {}
-        if "start" in meta and "end" in meta:
-            return int(meta["start"]), int(meta["end"]) + 1
+        if isinstance(meta.get("start"), int) and isinstance(meta.get("end"), int):
+            return meta["start"], meta["end"] + 1
         return -1, -1
 
     def relations(self) -> None:
@@ -143,7 +144,11 @@ class _Rewriter:
                 self.block("the parser gave no exact position for this reference", str(rule.old),
                            ref.start or None)
                 continue
-            self.edit(ref.start, ref.end, self.relation_text(ref, rule))
+            text = self.relation_text(ref, rule)
+            if i in self.alias_needed:
+                text += " AS " + render_part(ref.relation.name, self.dialect, table_part=False,
+                                             like=ref.table.this.name)
+            self.edit(ref.start, ref.end, text)
 
     # -- columns -------------------------------------------------------
     def column_text(self, ident: exp.Expression, new: str) -> str:
@@ -203,6 +208,12 @@ class _Rewriter:
             self.block("no exact position for a column qualifier", str(rule.old), None)
             return
         start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        if len(parts) == 1 and self.dialect == "bigquery":
+            # In BigQuery `metrics.x` may mean the table or a struct column named like
+            # it; keeping the range variable's name (new_table AS metrics) keeps the meaning.
+            if rule.new.name != ref.relation.name:
+                self.alias_needed.add(ref_index)
+            return
         if len(parts) == 1:
             like = self.sql[start:end]
             quoted = isinstance(parts[0], exp.Identifier) and bool(parts[0].quoted)
@@ -287,9 +298,9 @@ def rewrite(
         return RewriteResult(text=sql, status=an.status, blockers=(blocker,), error=an.error)  # type: ignore[arg-type]
     rw = _Rewriter(an, rules)
     rw.match()
-    rw.relations()
     rw.columns()
     rw.structure()
+    rw.relations()
     if rw.blockers:
         return RewriteResult(text=sql, status="parsed", blockers=tuple(rw.blockers))
     try:
