@@ -58,6 +58,7 @@ def test_demo_end_to_end_in_a_named_folder(sandbox):
     assert "4 views read it directly: main.customer_summary, main.dutch_customers, main.flagged_customers, " \
            "main.revenue_by_customer" in out
     assert "by 4 users: alice (17), bob (9), etl_service (5), carol (2)" in out
+    assert "Not counted: the view recent_orders and dave's query" in out
     assert "Plan: 3 views to rewrite, 1 blocked, 2 unchanged" in out
     assert "! main.flagged_customers: blocked" in out and "legacy_flag" in out
     assert "5 of 5 affected views return the same rows as before the apply." in out
