@@ -668,16 +668,23 @@ def add_deprecation(
     return registry.deprecations[-1]
 
 
-def _scalar(value: Any) -> str:
-    """A YAML scalar for ``value``: plain when it reads back unchanged, else double-quoted."""
+def _scalar(value: Any, *, flow: bool = False) -> str:
+    """A YAML scalar for ``value``: plain when it reads back unchanged, else double-quoted.
+
+    ``flow``: the scalar sits inside ``[...]``, where commas and brackets end it.
+    """
     if isinstance(value, _dt.date):
         return value.isoformat()
     s = str(value)
     from ruamel.yaml import YAML
 
     try:
-        back = YAML(typ="safe", pure=True).load(f"k: {s}\n")
-        if isinstance(back, dict) and back.get("k") == s and isinstance(back.get("k"), str) and "\n" not in s:
+        doc = f"k: [{s}]\n" if flow else f"k: {s}\n"
+        back = YAML(typ="safe", pure=True).load(doc)
+        got = back.get("k") if isinstance(back, dict) else None
+        if flow:
+            got = got[0] if isinstance(got, list) and len(got) == 1 else None
+        if got == s and isinstance(got, str) and "\n" not in s:
             return s
     except Exception:  # anything YAML does not read back as the same text gets quoted
         pass
@@ -693,7 +700,7 @@ def _entry_lines(entry: list[tuple[str, Any]], dash_indent: int, key_indent: int
             for old, new in value.items():
                 lines.append(" " * (key_indent + map_step) + f"{_scalar(old)}: {_scalar(new)}")
         elif isinstance(value, list):
-            lines.append(f"{lead}{key}: [" + ", ".join(_scalar(v) for v in value) + "]")
+            lines.append(f"{lead}{key}: [" + ", ".join(_scalar(v, flow=True) for v in value) + "]")
         else:
             lines.append(f"{lead}{key}: {_scalar(value)}")
     return lines

@@ -613,3 +613,27 @@ def test_bigquery_table_names_are_case_sensitive(tmp_path):
     reg = load_registry(p, "bigquery")
     assert [str(r.old) for r in reg.rewrite_rules()] == [
         "my-project.analytics.Customer_Facts", "my-project.analytics.customer_facts"]
+
+
+def test_chain_composition_compares_columns_as_the_dialect_does(tmp_path):
+    p = write(tmp_path, """
+        deprecations:
+          - model: analytics.a
+            replacement: analytics.b
+            sunset: 2027-01-01
+            columns: {Cust_ID: customer_id}
+          - model: analytics.b
+            replacement: analytics.c
+            sunset: 2027-01-01
+            columns: {CUSTOMER_ID: id}
+            removed_columns: [Legacy]
+          - model: analytics.x
+            replacement: analytics.b
+            sunset: 2027-01-01
+            columns: {'"Legacy"': kept}
+    """)
+    a, _, x = load_registry(p, "postgres").deprecations
+    assert dict(a.target_columns) == {"Cust_ID": "id"} and a.target_removed_columns == ("Legacy",)
+    # A quoted "Legacy" is a different column from unquoted Legacy (= legacy) in postgres.
+    assert dict(x.target_columns) == {'"Legacy"': "kept", "CUSTOMER_ID": "id"}
+    assert x.target_removed_columns == ("Legacy",)

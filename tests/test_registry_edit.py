@@ -203,3 +203,19 @@ def test_non_empty_flow_list_still_gets_the_entry(tmp_path):
     text = p.read_text()
     assert text.startswith("# mine\n")
     assert [d.model for d in load_registry(p, "postgres")] == ["a.b", "a.x"]
+
+
+def test_hostile_names_round_trip_exactly(tmp_path):
+    p = tmp_path / "deprecations.yml"
+    model = 'analytics."x""; DROP TABLE y; --"'
+    replacement = 'analytics."my table #1"'
+    columns = {"Weird Col": "new: col", '"Q"': "#q"}
+    add_deprecation(p, model=model, replacement=replacement, sunset="2027-01-01", columns=columns,
+                    removed_columns=["a, b", "[c]"])
+    reg = load_registry(p, "postgres")
+    (d,) = reg.deprecations
+    assert (d.model, d.replacement, dict(d.columns), d.removed_columns) == (
+        model, replacement, columns, ("a, b", "[c]"))
+    (rule,) = reg.rewrite_rules()
+    assert rule.old.name == 'x"; DROP TABLE y; --' and rule.new.name == "my table #1"
+    assert reg.names_for_prefilter() == frozenset({'x"; drop table y; --'})
