@@ -145,3 +145,13 @@ def test_every_command_has_help_with_an_example():
     for cmd in ("plan", "apply", "rollback", "applies", "demo"):
         out = invoke([cmd, "--help"]).stdout
         assert "Example:" in out and f"deprecator {cmd}" in out
+
+
+def test_apply_and_rollback_json(project):
+    r = invoke(["apply", "--format", "json"], 0, input="y\n")
+    data = json.loads(r.stdout)                      # stdout is only the JSON result
+    assert data["kind"] == "apply" and len(data["changed"]) == 3 and data["blocked"] == ["main.blocked_v"]
+    assert "Apply these changes?" in r.stderr and "Plan: 3 views to rewrite" in r.stderr
+    back = json.loads(invoke(["rollback", data["apply_id"], "--auto-approve", "--format", "json"]).stdout)
+    assert back["kind"] == "rollback" and sorted(back["changed"]) == sorted(data["changed"])
+    assert back["mismatches"] == []

@@ -76,9 +76,9 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
         ctx.exit(2)
 
 
-def _confirm(question: str) -> bool:
+def _confirm(question: str, err: bool = False) -> bool:
     try:
-        return click.confirm(question, default=False)
+        return click.confirm(question, default=False, err=err)
     except click.Abort:  # end of input: treat as "no"
         return False
 
@@ -86,8 +86,9 @@ def _confirm(question: str) -> bool:
 @main.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@format_option
 @click.pass_context
-def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) -> None:
+def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fmt: str) -> None:
     """Rewrite the views: exactly PLAN_FILE's statements, or a fresh plan after confirmation.
 
     A saved plan that no longer matches the warehouse or the registry is refused
@@ -109,10 +110,12 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) ->
             plan = Plan.from_json(plan_file.read_text(encoding="utf-8"), source=str(plan_file))
         else:
             plan = plan_warehouse(warehouse, registry)[0]
-            echo(render_text(plan, color=_color()))
+            human = fmt == "text"
+            # With --format json, stdout carries only the result; the plan and question go to stderr.
+            echo(render_text(plan, color=_color() and human), err=not human)
             if plan.has_changes and not auto_approve:
-                echo()
-                if not _confirm("Apply these changes?"):
+                echo(err=not human)
+                if not _confirm("Apply these changes?", err=not human):
                     raise DeprecatorError("apply cancelled: nothing was changed")
         state = open_state(config)
         try:
@@ -121,6 +124,9 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) ->
             state.close()
     finally:
         warehouse.close()
+    if fmt == "json":
+        echo_json(_result_json(result))
+        return
     if result.apply_id is None:
         echo("Nothing to apply: no view needs rewriting.")
         return
@@ -135,11 +141,18 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool) ->
     echo(f"Undo with: deprecator rollback {result.apply_id}")
 
 
+def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape
+    return {"apply_id": result.apply_id, "kind": result.kind, "changed": list(result.changed),
+            "blocked": list(result.blocked), "statements": list(result.statements),
+            "mismatches": list(result.mismatches)}
+
+
 @main.command("rollback")
 @click.argument("apply_id")
 @click.option("--auto-approve", is_flag=True, help="Roll back without asking for confirmation.")
+@format_option
 @click.pass_context
-def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool) -> None:
+def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str) -> None:
     """Restore the view definitions an apply replaced (atomically, refused if they changed since).
 
     \b
@@ -155,11 +168,12 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool) -> None:
     state = open_state(config)
     try:
         rec, diff = rollback_preview(apply_id, state)
+        human = fmt == "text"
         echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
-             f"{len(rec.before)} views")
+             f"{len(rec.before)} views", err=not human)
         if diff:
-            echo(color_diff(diff, _color()))
-        if not auto_approve and not _confirm("Restore these definitions?"):
+            echo(color_diff(diff, _color() and human), err=not human)
+        if not auto_approve and not _confirm("Restore these definitions?", err=not human):
             raise DeprecatorError("rollback cancelled: nothing was changed")
         warehouse = connect(config)
         try:
@@ -168,6 +182,9 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool) -> None:
             warehouse.close()
     finally:
         state.close()
+    if fmt == "json":
+        echo_json(_result_json(result))
+        return
     echo(f"Rolled back: {len(result.changed)} views restored in one transaction.")
     if result.mismatches:
         echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
