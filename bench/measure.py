@@ -1,0 +1,175 @@
+"""One measurement in a fresh process (so peak memory is this run's alone).
+
+    python3 -m bench.measure scan  HISTORY.jsonl [--workers N]
+    python3 -m bench.measure naive HISTORY.jsonl
+    python3 -m bench.measure corpus DIR [--workers N]
+
+Prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.generate import REGISTRY_YAML
+
+DIALECT = "postgres"
+SCHEMA = ("analytics",)
+
+
+def _registry() -> Any:
+    from deprecator.registry import parse_registry
+
+    return parse_registry(REGISTRY_YAML, "bench-deprecations.yml", DIALECT, SCHEMA)
+
+
+def _rusage() -> dict[str, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpu_self_s": round(me.ru_utime + me.ru_stime, 2),
+        "cpu_children_s": round(kids.ru_utime + kids.ru_stime, 2),
+        "maxrss_self_mb": round(me.ru_maxrss / 1024, 1),
+        "maxrss_largest_child_mb": round(kids.ru_maxrss / 1024, 1),
+    }
+
+
+def scan(history: Path, workers: int | None) -> dict[str, Any]:
+    from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
+    from deprecator.scan import run_scan
+
+    registry = _registry()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = Config(path=None, root=root, warehouse=WarehouseConfig(dialect=DIALECT, default_schema=SCHEMA),
+                        registry_path=root / "deprecations.yml",
+                        history=(HistorySourceConfig("file", history.resolve()),),
+                        state_url=f"sqlite:///{root}/state.db")
+        t0 = time.perf_counter()
+        report = run_scan(config, registry, workers=workers)   # records a snapshot, as the CLI does
+        wall = time.perf_counter() - t0
+    uses = sum(f.count for f in report.findings)
+    return {"wall_s": round(wall, 2), "stats": report.stats, "findings": len(report.findings),
+            "deprecated_uses": uses, **_rusage()}
+
+
+def naive(history: Path) -> dict[str, Any]:
+    """Parse every row, one by one, in one process: no dedupe, no prefilter."""
+    from deprecator.sql import find_references
+
+    registry = _registry()
+    rows = uses = 0
+    status: collections.Counter[str] = collections.Counter()
+    t0 = time.perf_counter()
+    with open(history, "rb") as fh:
+        for line in fh:
+            row = orjson.loads(line)
+            res = find_references(row["query_text"], DIALECT, default_schema=SCHEMA)
+            status[res.status] += 1
+            rows += 1
+            hits = set()
+            for ref in res.references:
+                dep = registry.by_relation(ref.relation)
+                if dep is None:
+                    for cand in ref.candidates:
+                        dep = registry.by_relation(cand)
+                        if dep is not None:
+                            break
+                if dep is not None:
+                    hits.add((dep.model, str(ref.relation)))
+            uses += len(hits)
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 2), "rows": rows, "ms_per_row": round(1000 * wall / max(rows, 1), 3),
+            "status": dict(status), "deprecated_uses": uses, **_rusage()}
+
+
+def _rewrite_fn(rules: Any, text: str, dialect: str, default_schema: Any = (), default_catalog: Any = None) -> Any:
+    from deprecator.sql import rewrite
+    from deprecator.sql.model import ParseResult
+
+    r = rewrite(text, dialect, rules, default_schema, default_catalog)
+    kind = "changed" if r.changed else ("blocked" if r.blockers and r.status == "parsed" else
+                                        ("unchanged" if r.status == "parsed" else r.status))
+    return ParseResult(r.status, error=kind if r.status == "parsed" else f"{kind}: {r.error}")
+
+
+def corpus(root: Path, workers: int | None) -> dict[str, Any]:
+    from deprecator.parallel import ParsePool
+    from deprecator.sql.model import RelationName, RewriteRule
+
+    files = sorted(p for p in root.rglob("*.sql") if p.is_file())
+    texts: dict[int, str] = {}
+    jinja = unreadable = 0
+    for i, p in enumerate(files):
+        try:
+            t = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            unreadable += 1
+            continue
+        if "{{" in t or "{%" in t or "{#" in t:
+            jinja += 1
+            continue
+        texts[i] = t
+    t0 = time.perf_counter()
+    with ParsePool("bigquery", workers=workers, timeout=300) as pool:
+        results = pool.map(list(texts.items()))
+        crashes = pool.crashes
+    find_wall = time.perf_counter() - t0
+    status = collections.Counter(r.status for r in results.values())
+    errors = collections.Counter((r.error or "")[:80] for r in results.values() if r.status != "parsed")
+    # Rewrite: deprecate the 5 most-referenced relations (to a *_v2 twin) and rewrite every file using them.
+    counts: collections.Counter[RelationName] = collections.Counter()
+    users: dict[RelationName, set[int]] = collections.defaultdict(set)
+    for k, r in results.items():
+        for ref in r.references:
+            counts[ref.relation] += 1
+            users[ref.relation].add(k)
+    top = [rel for rel, _ in counts.most_common(5)]
+    rules = [RewriteRule(old=rel, new=RelationName(rel.catalog, rel.schema, rel.name + "_v2"), label=str(rel))
+             for rel in top]
+    targets = sorted(set().union(*(users[r] for r in top))) if top else []
+    t1 = time.perf_counter()
+    with ParsePool("bigquery", workers=workers, parse_fn=functools.partial(_rewrite_fn, rules), timeout=300) as pool:
+        rw = pool.map([(k, texts[k]) for k in targets])
+        rw_crashes = pool.crashes
+    rw_wall = time.perf_counter() - t1
+    rw_kinds = collections.Counter((r.error or r.status).split(":")[0] for r in rw.values())
+    return {
+        "files": len(files), "jinja_skipped": jinja, "unreadable": unreadable, "analysed": len(texts),
+        "find_wall_s": round(find_wall, 2), "find_files_per_s": round(len(texts) / find_wall, 1),
+        "status": dict(status), "worker_crashes": crashes,
+        "top_errors": errors.most_common(5),
+        "rewrite_rules": [str(r) for r in top], "rewrite_files": len(targets),
+        "rewrite_wall_s": round(rw_wall, 2), "rewrite_files_per_s": round(len(targets) / rw_wall, 1) if rw_wall else None,
+        "rewrite_outcomes": dict(rw_kinds), "rewrite_worker_crashes": rw_crashes,
+        **_rusage(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python3 -m bench.measure")
+    ap.add_argument("what", choices=["scan", "naive", "corpus"])
+    ap.add_argument("path", type=Path)
+    ap.add_argument("--workers", type=int, default=None)
+    a = ap.parse_args(argv)
+    if a.what == "scan":
+        out = scan(a.path, a.workers)
+    elif a.what == "naive":
+        out = naive(a.path)
+    else:
+        out = corpus(a.path, a.workers)
+    sys.stdout.write(orjson.dumps(out, default=str).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()
