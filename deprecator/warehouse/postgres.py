@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -78,7 +78,16 @@ class PostgresWarehouse:
         default_schema: Sequence[str] | str | None = None,
         engine: Engine | None = None,
         dbt_manifest: str | Path | None = None,
+        lock_timeout_ms: int = 2000,
+        lock_retries: int = 3,
+        lock_backoff_s: float = 0.5,
     ) -> None:
+        from deprecator.warehouse.pg_apply import ApplySettings
+
+        self.apply_settings = ApplySettings(lock_timeout_ms, lock_retries, lock_backoff_s)
+        self._types_cache: dict[str, tuple[str, ...] | None] = {}
+        self._graph: tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]] | None = None
+        self._probe: Connection | None = None
         self.url = url
         self.dbt_manifest = Path(root or ".", dbt_manifest) if dbt_manifest is not None else None
         self.display_url = mask_url(url)
@@ -125,6 +134,13 @@ class PostgresWarehouse:
             ) from None
 
     def close(self) -> None:
+        if self._probe is not None:
+            try:
+                self._probe.rollback()
+                self._probe.close()
+            except sa.exc.SQLAlchemyError:
+                pass
+            self._probe = None
         self.engine.dispose()
 
     # -- relation lookup --------------------------------------------------------
@@ -157,6 +173,8 @@ class PostgresWarehouse:
     # -- views ------------------------------------------------------------------
     def list_views(self) -> list[ViewInfo]:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
+        self._graph = None              # a fresh read: DDL made later uses the catalog as of now
+        self._types_cache.clear()
         with self.read() as conn:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
             return self._mark(_build_views(conn, rows))
@@ -213,6 +231,111 @@ class PostgresWarehouse:
             infos = {_rel_key(v): v for v in _views_by_oid(conn, ordered)}
             order = _toposort(affected, {v: reads.get(v, set()) & affected for v in affected}, oid_of)
             return self._mark([infos[oid_of[o]] for o in order if oid_of[o] in infos])
+
+    # -- writing --------------------------------------------------------------
+    def _dependency_graph(self) -> tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]]:
+        """(view -> relations it reads, view -> kind) for every view, cached until the next list_views()."""
+        if self._graph is None:
+            with self.read() as conn:
+                reads = {_rel(v): set(d) for v, d in _edges(conn).items()}
+                kinds = {RelationName(None, s, n): _KIND[k] for s, n, k in conn.execute(sa.text(
+                    "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c "
+                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')"))}
+            self._graph = (reads, kinds)
+        return self._graph
+
+    def dependents_deepest_first(self, relation: RelationName) -> list[tuple[RelationName, str]]:
+        """Views built on ``relation`` (transitively), each after every view built on it: the DROP order."""
+        reads, kinds = self._dependency_graph()
+        readers: dict[RelationName, set[RelationName]] = {}
+        for v, deps in reads.items():
+            for d in deps:
+                readers.setdefault(d, set()).add(v)
+        found: set[RelationName] = set()
+        stack = [relation]
+        while stack:
+            for r in readers.get(stack.pop(), ()):
+                if r not in found and r != relation:
+                    found.add(r)
+                    stack.append(r)
+        order: list[RelationName] = []
+        done: set[RelationName] = set()
+        pending = set(found)
+        while pending:  # a view is dropped only once nothing left in ``pending`` reads it
+            ready = sorted(v for v in pending if not (readers.get(v, set()) & pending))
+            if not ready:
+                raise WarehouseError(f"the views built on {relation} form a cycle")
+            for v in ready:
+                order.append(v)
+                done.add(v)
+                pending.discard(v)
+        return [(v, kinds.get(v, "view")) for v in order]
+
+    def column_types(self, definition: str) -> tuple[str, ...] | None:
+        """The column types a SELECT would give a view (None when it does not compile now).
+
+        Compiled as a temporary view inside a transaction that is rolled back.
+        """
+        if definition in self._types_cache:
+            return self._types_cache[definition]
+        if self._probe is None:
+            self._probe = self.engine.connect()
+            self._probe.begin()
+            self._probe.exec_driver_sql("SET LOCAL search_path = ''")
+        conn = self._probe
+        sp = conn.begin_nested()
+        try:
+            conn.connection.dbapi_connection.cursor().execute(
+                "CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
+            types: tuple[str, ...] | None = tuple(conn.execute(sa.text(
+                "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
+                "WHERE a.attrelid = 'pg_temp.deprecator_probe'::pg_catalog.regclass AND a.attnum > 0 "
+                "AND NOT a.attisdropped ORDER BY a.attnum")).scalars())
+        except sa.exc.DBAPIError:
+            types = None
+        except Exception as e:  # psycopg2 errors raised by the raw cursor
+            if e.__class__.__module__.startswith("psycopg2"):
+                types = None
+            else:
+                raise
+        finally:
+            sp.rollback()
+        self._types_cache[definition] = types
+        return types
+
+    def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
+        """CREATE OR REPLACE when the columns keep names, order and types; else drop and recreate
+        (with the views built on it). Options, owner, grants, comments and indexes are restated."""
+        from deprecator.warehouse.pg_apply import Dependent, view_statements
+
+        old_types = self.column_types(view.definition)
+        new_types = old_types if new_definition == view.definition else self.column_types(new_definition)
+        deps = [Dependent(r, k) for r, k in self.dependents_deepest_first(view.relation)]
+        return view_statements(view, new_definition, old_types=old_types, new_types=new_types, dependents=deps)
+
+    def execute_atomically(
+        self,
+        statements: Sequence[str],
+        verify: Sequence[RelationName] = (),
+        expected: Mapping[RelationName, str | None] | None = None,
+    ) -> None:
+        """One transaction: advisory lock, staleness re-check, statements, no view lost, verification, commit."""
+        from deprecator.warehouse.pg_apply import execute
+
+        self.last_attempts = execute(
+            self.engine.connect, statements, verify, expected,
+            self._fingerprints_in, self._relations_in, self.apply_settings,
+        )
+        self._graph = None
+        self._types_cache.clear()
+
+    def _fingerprints_in(self, conn: Connection, relations: Sequence[RelationName]) -> dict[RelationName, str]:
+        oids = [o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None]
+        return {v.relation: v.fingerprint() for v in _views_by_oid(conn, oids)}
+
+    def _relations_in(self, conn: Connection) -> set[RelationName]:
+        rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
+        return {RelationName(None, s, n) for s, n in _names(conn, [int(r[0]) for r in rows])}
 
     def cross_check(
         self,

@@ -1,0 +1,320 @@
+"""PostgreSQL DDL for a rewrite, and the transaction that applies it.
+
+DDL per view (``view_statements``):
+
+* ``CREATE OR REPLACE VIEW v (cols) WITH (options) AS ...`` when the new
+  definition keeps the column names (the column list pins them), order and
+  types; PostgreSQL silently clears options on CREATE OR REPLACE without a WITH
+  clause, so they are always restated;
+* otherwise (and always for materialized views, which have no CREATE OR
+  REPLACE) the views built on it are dropped first, deepest first, then the view
+  is dropped and created again; each dropped dependent is in the plan too (the
+  plan recreates every view reading a replaced one), and the executor refuses to
+  commit if any view that existed is missing at the end;
+* then owner, grants (every privilege revoked, including ones default
+  privileges add on creation, then the recorded ones granted), comments and
+  materialized-view indexes are restored. Materialized views that were populated
+  are created WITH DATA (refreshed), the others WITH NO DATA.
+
+The executor (``execute``) runs everything in one transaction: a
+``pg_try_advisory_xact_lock`` so two applies cannot overlap (the second fails
+fast), a short ``lock_timeout`` with a bounded retry and backoff (staleness is
+re-checked inside every attempt), a ``SELECT * ... LIMIT 0`` per rewritten
+view, and the commit.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from deprecator.errors import ApplyError, LockError, StalePlanError
+from deprecator.sql.model import RelationName
+from deprecator.warehouse.base import ViewInfo
+
+# One advisory lock key per database for every deprecator apply (crc32 of the name).
+ADVISORY_LOCK_NAME = "deprecator.apply"
+ADVISORY_LOCK_KEY = zlib.crc32(ADVISORY_LOCK_NAME.encode())
+
+_OPTION_KEY = re.compile(r"[a-z_][a-z0-9_.]*\Z")
+_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}
+
+
+def quote_ident(name: str) -> str:
+    if "\x00" in name:
+        raise ApplyError(f"identifier {name!r} contains a NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    if "\x00" in value:
+        raise ApplyError("a string literal contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def qualified(rel: RelationName) -> str:
+    return ".".join(quote_ident(p) for p in (rel.schema, rel.name) if p is not None)
+
+
+def _role(name: str) -> str:
+    return "PUBLIC" if name == "PUBLIC" else quote_ident(name)
+
+
+def _keyword(kind: str) -> str:
+    return "MATERIALIZED VIEW" if kind == "materialized_view" else "VIEW"
+
+
+def _with_clause(options: Mapping[str, str]) -> str:
+    if not options:
+        return ""
+    parts = []
+    for k, v in sorted(options.items()):
+        if not _OPTION_KEY.match(k):
+            raise ApplyError(f"unexpected view option name {k!r}")
+        parts.append(f"{k} = {quote_literal(v)}")
+    return " WITH (" + ", ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class Dependent:
+    relation: RelationName
+    kind: str                      # "view" | "materialized_view"
+
+
+def restore_statements(view: ViewInfo) -> list[str]:
+    """Owner, grants, comments and indexes exactly as ``view`` records them (absolute, idempotent)."""
+    rel = qualified(view.relation)
+    kw = _keyword(view.kind)
+    out: list[str] = []
+    if view.owner:
+        out.append(f"ALTER {kw} {rel} OWNER TO {quote_ident(view.owner)}")
+    # Revoke whatever is there now (the creator's default privileges, ALTER
+    # DEFAULT PRIVILEGES grants, or the old ACL), then grant what was recorded.
+    # Revoking a table privilege also revokes it on every column.
+    regclass = quote_literal(rel)
+    tag = "$deprecator$"
+    while tag in regclass:  # a name containing the dollar-quote tag must not end the block early
+        tag = tag[:-1] + "_$"
+    out.append(
+        f"DO {tag} DECLARE g text; BEGIN "
+        "FOR g IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END "
+        "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(pg_catalog.acldefault('r', c.relowner) "
+        "OPERATOR(pg_catalog.||) COALESCE(c.relacl, '{}'::pg_catalog.aclitem[])) a "
+        f"WHERE c.oid = {regclass}::pg_catalog.regclass "
+        "UNION SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END "
+        "FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a "
+        f"WHERE t.attrelid = {regclass}::pg_catalog.regclass AND t.attacl IS NOT NULL "
+        f"LOOP EXECUTE 'REVOKE ALL ON TABLE ' || {regclass}::pg_catalog.regclass::text || ' FROM ' || g; "
+        f"END LOOP; END {tag}"
+    )
+    for grantee, privilege, column, grantable in view.grants:
+        if privilege not in _PRIVILEGES:
+            raise ApplyError(f"unexpected privilege {privilege!r} on {view.relation}")
+        cols = f" ({quote_ident(column)})" if column else ""
+        option = " WITH GRANT OPTION" if grantable == "YES" else ""
+        out.append(f"GRANT {privilege}{cols} ON TABLE {rel} TO {_role(grantee)}{option}")
+    comment = "NULL" if view.comment is None else quote_literal(view.comment)
+    out.append(f"COMMENT ON {kw} {rel} IS {comment}")
+    for col, text in sorted(view.column_comments.items()):
+        out.append(f"COMMENT ON COLUMN {rel}.{quote_ident(col)} IS {quote_literal(text)}")
+    return out
+
+
+def view_statements(
+    view: ViewInfo,
+    new_definition: str,
+    *,
+    old_types: Sequence[str] | None,
+    new_types: Sequence[str] | None,
+    dependents: Sequence[Dependent],
+) -> list[str]:
+    """DDL giving ``view`` the definition ``new_definition`` with everything else kept.
+
+    ``old_types``/``new_types`` are the column types the old and new definitions
+    produce (None: unknown, which forces drop and recreate); ``dependents`` are
+    the views built on it, transitively, deepest first.
+    """
+    rel = qualified(view.relation)
+    kw = _keyword(view.kind)
+    body = new_definition.strip().rstrip(";").rstrip()
+    names = [c for c, _ in view.columns]
+    n = min(len(names), len(new_types)) if new_types is not None else len(names)
+    collist = " (" + ", ".join(quote_ident(c) for c in names[:n]) + ")" if n else ""
+    keeps_columns = (
+        view.kind == "view" and old_types is not None and new_types is not None
+        and len(new_types) >= len(old_types) and list(new_types[: len(old_types)]) == list(old_types)
+    )
+    out: list[str] = []
+    if keeps_columns:
+        out.append(f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+    else:
+        for d in dependents:
+            out.append(f"DROP {_keyword(d.kind)} IF EXISTS {qualified(d.relation)}")
+        out.append(f"DROP {kw} IF EXISTS {rel}")
+        if view.kind == "materialized_view":
+            data = "WITH DATA" if view.extra.get("populated", True) else "WITH NO DATA"
+            out.append(f"CREATE MATERIALIZED VIEW {rel}{collist}{_with_clause(view.options)} AS {body} {data}")
+        else:
+            out.append(f"CREATE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+    if view.kind == "materialized_view":
+        for idx in view.extra.get("indexes", []):
+            out.append(str(idx["definition"]))
+    out.extend(restore_statements(view))
+    return out
+
+
+# -- execution ------------------------------------------------------------------------
+
+LOCK_NOT_AVAILABLE = "55P03"
+OUT_OF_SHARED_MEMORY = "53200"
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    lock_timeout_ms: int = 2000
+    retries: int = 3                   # attempts after the first one when a lock times out
+    backoff_s: float = 0.5             # doubled after every attempt
+
+
+def execute(
+    connect: Callable[[], Any],
+    statements: Sequence[str],
+    verify: Sequence[RelationName],
+    expected: Mapping[RelationName, str | None] | None,
+    current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
+    list_relations: Callable[[Any], set[RelationName]],
+    settings: ApplySettings,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Run ``statements`` in one transaction with the advisory lock and bounded lock retries.
+
+    ``connect`` returns a context manager yielding a SQLAlchemy Connection;
+    statements run on its psycopg2 cursor, the callbacks get the Connection
+    (same database transaction). Returns the number of
+    attempts it took. Raises LockError, StalePlanError or ApplyError; on any
+    error nothing is changed.
+    """
+    attempt = 0
+    delay = settings.backoff_s
+    while True:
+        attempt += 1
+        try:
+            _attempt(connect, statements, verify, expected, current_fingerprints, list_relations, settings)
+            return attempt
+        except _LockTimeout as e:
+            if attempt > settings.retries:
+                raise LockError(
+                    f"gave up after {attempt} attempts: {e.reason}; nothing was changed",
+                    statement=e.statement,
+                    hint="a long-running query holds a lock on a view being changed; retry when it finishes, "
+                         "or raise the lock timeout / retries",
+                ) from None
+            sleep(delay)
+            delay *= 2
+
+
+class _LockTimeout(Exception):
+    def __init__(self, reason: str, statement: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.statement = statement
+
+
+def _attempt(
+    connect: Callable[[], Any],
+    statements: Sequence[str],
+    verify: Sequence[RelationName],
+    expected: Mapping[RelationName, str | None] | None,
+    current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
+    list_relations: Callable[[Any], set[RelationName]],
+    settings: ApplySettings,
+) -> None:
+    import psycopg2
+
+    with connect() as conn:
+        raw = conn.connection.dbapi_connection
+        try:
+            _run(conn, raw, statements, verify, expected, current_fingerprints, list_relations, settings, psycopg2)
+        except BaseException:
+            try:
+                raw.rollback()
+            except Exception:  # the connection may be gone; the server rolls back anyway
+                pass
+            raise
+
+
+def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[RelationName],
+         expected: Mapping[RelationName, str | None] | None,
+         current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
+         list_relations: Callable[[Any], set[RelationName]], settings: ApplySettings, psycopg2: Any) -> None:
+    cur = raw.cursor()
+    cur.execute("SELECT pg_catalog.pg_try_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
+    if not cur.fetchone()[0]:
+        raise LockError(
+            f"another apply is running: the advisory lock {ADVISORY_LOCK_NAME!r} (key {ADVISORY_LOCK_KEY}) "
+            "is held; nothing was changed",
+            hint="wait for the other apply to finish, then run apply again",
+        )
+    cur.execute("SET LOCAL lock_timeout = %s", (f"{int(settings.lock_timeout_ms)}ms",))
+    cur.execute("SET LOCAL search_path = ''")
+    if expected:
+        now = current_fingerprints(conn, list(expected))
+        changes = []
+        for rel, fp in expected.items():
+            have = now.get(rel)
+            if have == fp:
+                continue
+            if fp is None:
+                changes.append(f"view {rel} was created")
+            elif have is None:
+                changes.append(f"view {rel} was dropped")
+            else:
+                changes.append(f"view {rel} was changed")
+        if changes:
+            raise StalePlanError(changes)
+    before = list_relations(conn)
+    total = len(statements)
+    for i, stmt in enumerate(statements, 1):
+        try:
+            cur.execute(stmt)
+        except psycopg2.Error as e:
+            code = getattr(e, "pgcode", None)
+            msg = (getattr(e, "pgerror", None) or str(e)).strip()
+            if code == LOCK_NOT_AVAILABLE:
+                raise _LockTimeout(f"statement {i} of {total} waited longer than the lock timeout "
+                                   f"({settings.lock_timeout_ms} ms): {msg}", stmt) from None
+            if code == OUT_OF_SHARED_MEMORY:
+                raise ApplyError(
+                    f"statement {i} of {total} ran out of lock table space: {msg}; nothing was changed",
+                    statement=stmt,
+                    hint="raise max_locks_per_transaction (needs a restart), or apply fewer deprecations at once",
+                ) from None
+            raise ApplyError(f"statement {i} of {total} failed: {msg}; nothing was changed",
+                             statement=stmt) from None
+    missing = sorted(str(r) for r in before - list_relations(conn))
+    if missing:
+        raise ApplyError(
+            "the plan would drop views it does not recreate: " + ", ".join(missing) + "; nothing was changed",
+            hint="these views depend on a replaced view but were not found by the AST engine; "
+                 "check `deprecator plan` and the pg_depend cross-check",
+        )
+    for rel in verify:
+        probe = f"SELECT * FROM {qualified(rel)} LIMIT 0"
+        cur.execute("SELECT c.relispopulated FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(%s)",
+                    (qualified(rel),))
+        row = cur.fetchone()
+        if row is not None and not row[0]:
+            # a materialized view created WITH NO DATA cannot be read; its query compiled on CREATE
+            probe = "EXPLAIN " + probe
+        try:
+            cur.execute(probe)
+        except psycopg2.Error as e:
+            msg = (getattr(e, "pgerror", None) or str(e)).strip()
+            raise ApplyError(f"verification failed: {rel} does not answer after the change: {msg}; "
+                             "nothing was changed", statement=probe) from None
+    raw.commit()
