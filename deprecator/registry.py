@@ -12,6 +12,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Literal, Mapping, Sequence
 
@@ -123,6 +124,11 @@ def today(override: str | _dt.date | None = None) -> _dt.date:
 
 def _relation(text: str, dialect: str, default_schema: Sequence[str], default_catalog: str | None) -> Any:
     """Normalized RelationName of a registered name; ValueError with a reason when it is not one."""
+    return _relation_cached(text, dialect, tuple(default_schema), default_catalog)
+
+
+@lru_cache(maxsize=4096)
+def _relation_cached(text: str, dialect: str, default_schema: tuple[str, ...], default_catalog: str | None) -> Any:
     from sqlglot import exp
 
     from deprecator.sql.names import normalize_relation
@@ -147,6 +153,7 @@ def _relation(text: str, dialect: str, default_schema: Sequence[str], default_ca
     return normalize_relation(s, dialect, tuple(default_schema), default_catalog)
 
 
+@lru_cache(maxsize=16384)
 def _column_key(name: str, dialect: str) -> str:
     """How a column name compares in ``dialect`` (quoted names keep their case)."""
     from deprecator.sql.names import normalize_part

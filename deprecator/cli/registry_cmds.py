@@ -91,7 +91,7 @@ def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str, announced: str | None,
                   reason: str | None, owner: str | None, contact: str | None, migration_guide: str | None,
                   columns: dict[str, str], removed_columns: tuple[str, ...], fmt: str) -> None:
-    """Register MODEL as deprecated in deprecations.yml (comments and order kept).
+    """Register MODEL as deprecated: append it to deprecations.yml, comments kept.
 
     The entry is validated with the whole registry (duplicates, cycles,
     self-replacement) before anything is written.
