@@ -366,7 +366,9 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> t
             res = ParseResult("error", error="no result from the parser")
         stats[res.status] = stats.get(res.status, 0) + 1
         if res.status != "parsed":
-            places = sorted({(k[0], k[1], k[3] if k[2] else None) for k in cand.occurrences})
+            # A whole file's "line" is just 1; a text starting mid-file keeps its line.
+            places = sorted({(k[0], k[1], k[3] if k[2] and k[3] != 1 else None) for k in cand.occurrences},
+                            key=lambda t: (t[0], t[1], t[2] or 0))
             for source, obj, line in places:
                 unparsed.append(Unparsed(source, obj, res.status, res.error or res.status,
                                          line, _excerpt(cand.text)))

@@ -84,3 +84,12 @@ def test_scan_without_registry_is_a_config_error(in_tmp):
     (in_tmp / "deprecator.yml").write_text(CONFIG)
     result = invoke(["scan"], code=2)
     assert "registry file not found" in result.stderr
+
+
+def test_scan_max_chars(in_tmp):
+    _project(in_tmp)
+    doc = json.loads(invoke(["scan", "--format", "json", "--max-chars", "20"]).stdout)
+    too_large = [u for u in doc["unparsed"] if u["error"].startswith("too large")]
+    assert {u["object"] for u in too_large} == {"models/a.sql", "history.jsonl"}
+    assert [u["line"] for u in too_large if u["source"] == "file"] == [None]
+    assert doc["findings"] == []

@@ -6,6 +6,7 @@ import click
 
 from deprecator.cli.base import echo, echo_json, format_option, main, stderr_is_tty
 from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.parallel import DEFAULT_MAX_CHARS
 
 
 @main.command("scan")
@@ -16,8 +17,11 @@ from deprecator.cli.registry_cmds import load_cli_config
 @click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Parser processes (default: one per CPU; 0 parses in-process, without crash isolation).")
+@click.option("--max-chars", type=click.IntRange(min=1), default=DEFAULT_MAX_CHARS, show_default=True,
+              help="Texts longer than this are reported as errors instead of parsed.")
 @click.pass_context
-def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, workers: int | None) -> None:
+def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, workers: int | None,
+             max_chars: int) -> None:
     """Find references to deprecated models in SQL files, query history and warehouse views.
 
     Findings are grouped by deprecation: queries and users from the history,
@@ -38,7 +42,7 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     wh = config.warehouse
     registry = load_registry(config.registry_path, config.dialect, wh.default_schema, wh.default_catalog)
     progress = not quiet and stderr_is_tty()
-    report = run_scan(config, registry, paths=paths, progress=progress, workers=workers)
+    report = run_scan(config, registry, paths=paths, progress=progress, workers=workers, max_chars=max_chars)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     if fmt == "json":
