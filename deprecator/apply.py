@@ -83,12 +83,25 @@ def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], regist
     if plan.registry_fingerprint != registry_fingerprint:
         changes.append("the registry (deprecations.yml) changed")
     now = {v.relation: v.fingerprint() for v in views_now}
+    fresh_by_rel = {v.relation: v for v in fresh.views}
     for v in plan.views:
         fp = now.get(v.relation)
         if fp is None:
             changes.append(f"view {v.name} was dropped")
-        elif fp != v.fingerprint:
+            continue
+        if fp != v.fingerprint:
             changes.append(f"view {v.name} was changed")
+            continue
+        # Same view text, different plan: the replacement or its columns changed.
+        f = fresh_by_rel.get(v.relation)
+        if f is None:
+            if v.statements:
+                changes.append(f"view {v.name} no longer needs rewriting")
+        elif f.action != v.action:
+            why = f": {f.blockers[0].reason}" if f.blockers else ""
+            changes.append(f"view {v.name} would now be {f.action} instead of {v.action}{why}")
+        elif (f.drop, f.statements) != (v.drop, v.statements):
+            changes.append(f"view {v.name} would now be rewritten differently")
     planned = {v.relation for v in plan.views}
     for v in fresh.views:
         if v.relation not in planned and v.action != "unchanged":

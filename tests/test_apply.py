@@ -134,17 +134,36 @@ def test_plan_for_another_warehouse_is_refused(env, tmp_path):
         apply_plan(plan, env.wh, env.registry, env.state)
 
 
+class FaultyDdl(SQLiteWarehouse):
+    """A real SQLite warehouse whose DDL for one view is wrong: fault injection, not a mock.
+
+    Plan and the apply's fresh re-plan both use it, so the plan is not stale and
+    the bad statement really runs, after the DDL for the views before it.
+    """
+
+    def __init__(self, url: str, view: str, extra: list[str]) -> None:
+        super().__init__(url)
+        self.faulty_view, self.extra = view, extra
+
+    def replace_view_statements(self, view, new_definition):
+        stmts = super().replace_view_statements(view, new_definition)
+        if view.relation.name == self.faulty_view and new_definition != VIEWS[self.faulty_view]:
+            return stmts[:1] + self.extra
+        return stmts
+
+
 def test_failing_statement_rolls_back_everything(env):
-    plan = env.plan()
-    # Sabotage the last rewritten view's CREATE: the earlier DROP/CREATE pairs have run by then.
-    views = list(plan.views)
-    last = max(i for i, v in enumerate(views) if v.statements)
     bad = "CREATE VIEW side_v AS SELECT FROM WHERE"
-    views[last] = dataclasses.replace(views[last], statements=(views[last].statements[0], bad))
-    sabotaged = dataclasses.replace(plan, views=tuple(views))
-    before = master(env.db)
-    with pytest.raises(ApplyError) as e:
-        apply_plan(sabotaged, env.wh, env.registry, env.state)
+    wh = FaultyDdl(f"sqlite:///{env.db}", "side_v", [bad])
+    try:
+        plan = plan_warehouse(wh, env.registry)[0]
+        stmts = plan.statements()
+        assert stmts.index(bad) == len(stmts) - 1      # the earlier DROP/CREATE pairs run first
+        before = master(env.db)
+        with pytest.raises(ApplyError) as e:
+            apply_plan(plan, wh, env.registry, env.state)
+    finally:
+        wh.close()
     assert e.value.statement == bad
     assert bad in str(e.value) and "nothing was changed" in str(e.value)
     assert master(env.db) == before
@@ -152,14 +171,26 @@ def test_failing_statement_rolls_back_everything(env):
 
 
 def test_verification_failure_rolls_back(env):
+    # Accepted by CREATE VIEW, fails when queried: SQLite binds view bodies lazily.
+    broken = "CREATE VIEW direct_v AS SELECT no_such_column AS cust_id, name FROM entity_customers"
+    wh = FaultyDdl(f"sqlite:///{env.db}", "direct_v", [broken])
+    try:
+        plan = plan_warehouse(wh, env.registry)[0]
+        before = master(env.db)
+        with pytest.raises(ApplyError, match="main.direct_v does not answer"):
+            apply_plan(plan, wh, env.registry, env.state)
+    finally:
+        wh.close()
+    assert master(env.db) == before
+
+
+def test_a_tampered_plan_is_refused(env):
     plan = env.plan()
     views = list(plan.views)
-    i = next(i for i, v in enumerate(views) if v.relation.name == "direct_v")
-    # Accepted by CREATE VIEW, fails when queried: SQLite binds lazily.
-    broken = "CREATE VIEW direct_v AS SELECT no_such_column AS cust_id, name FROM entity_customers"
-    views[i] = dataclasses.replace(views[i], statements=(views[i].statements[0], broken))
+    i = next(i for i, v in enumerate(views) if v.relation.name == "side_v")
+    views[i] = dataclasses.replace(views[i], statements=(views[i].statements[0], "DROP TABLE customer_facts"))
     before = master(env.db)
-    with pytest.raises(ApplyError, match="does not answer"):
+    with pytest.raises(StalePlanError, match="view main.side_v would now be rewritten differently"):
         apply_plan(dataclasses.replace(plan, views=tuple(views)), env.wh, env.registry, env.state)
     assert master(env.db) == before
 
@@ -245,3 +276,14 @@ def test_an_already_broken_dependent_does_not_block_the_apply(tmp_path):
     finally:
         wh.close()
         state.close()
+
+
+def test_replacement_changed_since_the_plan_is_stale(env):
+    plan = env.plan()
+    ddl(env.db, "DROP TABLE entity_customers", "CREATE TABLE entity_customers (customer_id INTEGER)")
+    before = master(env.db)
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(plan, env.wh, env.registry, env.state)
+    assert ("view main.direct_v would now be blocked instead of rewrite: "
+            "column name does not exist in the replacement main.entity_customers") in e.value.changes
+    assert master(env.db) == before
