@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -24,6 +25,27 @@ from deprecator.sql.names import normalize_part, relation_from_table
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 POSTGRES_FAMILY = frozenset({"postgres", "redshift", "duckdb", "materialize", "risingwave"})
+
+# Deeper parenthesis nesting is refused before parsing: pure-Python sqlglot raises
+# RecursionError at about 120 nested subqueries and the compiled build (sqlglotc)
+# can crash the process on extreme nesting. Real queries stay far below (the
+# bigquery-etl corpus peaks at 8), so the same limit holds for both builds.
+MAX_NESTING = 100
+_PARENS = re.compile(r"[()]")
+
+
+def nesting_depth(sql: str) -> int:
+    """Maximum parenthesis depth (strings and comments included: an upper bound)."""
+    if sql.count("(") <= MAX_NESTING:
+        return sql.count("(")
+    depth = deepest = 0
+    for m in _PARENS.finditer(sql):
+        if m.group() == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 # --------------------------------------------------------------------------
@@ -332,29 +354,31 @@ class _StatementAnalyzer:
 
     # -- generic walk --------------------------------------------------
     def visit(self, node: object, scope: _Scope | None, ctes: dict[str, tuple[str, ...] | None]) -> None:
-        if isinstance(node, list):
-            for n in node:
-                self.visit(n, scope, ctes)
-            return
-        if not isinstance(node, exp.Expression):
-            return
-        if isinstance(node, exp.Column):
-            self.column(node, scope)
-            if isinstance(node.this, exp.Star):
-                # `t.* REPLACE (...)` carries expressions (even subqueries) of its own
-                for child in node.this.iter_expressions():
-                    self.visit(child, scope, ctes)
-            return
-        if isinstance(node, (exp.Select, exp.SetOperation)) or (
-            isinstance(node, exp.Subquery) and isinstance(node.this, exp.Query)
-        ):
-            self.query(node, scope, ctes, correlated=True)
-            return
-        if isinstance(node, exp.Table):
-            self.source(node, scope or _Scope(None, False), ctes)
-            return
-        for child in node.iter_expressions():
-            self.visit(child, scope, ctes)
+        # Iterative: BI tools write OR/|| chains thousands of terms long, which
+        # sqlglot nests one level per term.
+        stack: list[object] = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+                continue
+            if not isinstance(item, exp.Expression):
+                continue
+            if isinstance(item, exp.Column):
+                self.column(item, scope)
+                if isinstance(item.this, exp.Star):
+                    # `t.* REPLACE (...)` carries expressions (even subqueries) of its own
+                    stack.extend(reversed(list(item.this.iter_expressions())))
+                continue
+            if isinstance(item, (exp.Select, exp.SetOperation)) or (
+                isinstance(item, exp.Subquery) and isinstance(item.this, exp.Query)
+            ):
+                self.query(item, scope, ctes, correlated=True)
+                continue
+            if isinstance(item, exp.Table):
+                self.source(item, scope or _Scope(None, False), ctes)
+                continue
+            stack.extend(reversed(list(item.iter_expressions())))
 
     # -- queries -------------------------------------------------------
     def with_(self, node: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
@@ -883,6 +907,10 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
     default_schema = tuple(default_schema or ())
     an = Analysis(sql=sql, dialect=dialect, status="parsed", error=None, statements=0,
                   line_starts=_line_starts(sql))
+    if nesting_depth(sql) > MAX_NESTING:
+        an.status = "error"
+        an.error = f"nested more than {MAX_NESTING} levels deep; not parsed (parser recursion limit)"
+        return an
     try:
         statements = [s for s in _parse(sql, dialect) if s is not None]
     except (ParseError, TokenError) as e:
