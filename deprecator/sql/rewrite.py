@@ -12,7 +12,7 @@ from typing import Sequence
 from sqlglot import exp
 
 from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule
-from deprecator.sql.names import normalize_part, render_part
+from deprecator.sql.names import get_dialect, normalize_part, render_part
 from deprecator.sql.references import Analysis, _RefInfo, analyze
 
 
@@ -37,13 +37,17 @@ class _Rewriter:
         self.blockers: list[Blocker] = []
         # normalized column maps per rule
         self.colmap = [
-            {self._norm_col(k): v for k, v in r.columns.items()} for r in self.rules
+            {self._norm_col(k): self._norm_col(v) for k, v in r.columns.items()} for r in self.rules
         ]
         self.removed = [frozenset(self._norm_col(c) for c in r.removed_columns) for r in self.rules]
         self.matched: dict[int, int] = {}   # ref index -> rule index
         self.alias_needed: set[int] = set()  # un-aliased references that must keep their old name
 
     def _norm_col(self, name: str) -> str:
+        """A column name from the registry: as typed unquoted, or quoted to keep its case."""
+        d = get_dialect(self.dialect)
+        if len(name) > 1 and name[0] == d.IDENTIFIER_START and name[-1] == d.IDENTIFIER_END:
+            return normalize_part(name[1:-1], True, self.dialect, table_part=False)
         return normalize_part(name, False, self.dialect, table_part=False)
 
     def block(self, reason: str, relation: str | None, offset: int | None) -> None:
@@ -188,7 +192,7 @@ class _Rewriter:
                 self.block(f"column {use.name!r} of {rule.old} is removed in {rule.new}", str(rule.old), where)
                 continue
             new = self.colmap[k].get(use.name)
-            if new is None or self._norm_col(new) == use.name and new == use.name:
+            if new is None or new == use.name:
                 continue
             s, e = self._ident_span(use.ident)
             if s < 0 or use.ident.name not in self.sql[s:e]:

@@ -1,0 +1,166 @@
+"""Unit tests of the engine's helpers: placeholder pre-pass, name rendering, statuses."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from deprecator.sql import (
+    RelationName,
+    RewriteRule,
+    find_references,
+    neutralize_placeholders,
+    normalize_part,
+    normalize_relation,
+    rewrite,
+)
+from deprecator.sql.names import needs_quotes, render_part
+from deprecator.sql.references import MAX_NESTING, nesting_depth
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("x IN ($1,$2)", "x IN (01,02)"),
+        ("x = $10 AND y = $2", "x = 010 AND y = 02"),
+        ("'$1' || $1", "'$1' || 01"),
+        ("E'it\\'s $1' = $2", "E'it\\'s $1' = 02"),
+        ('"col$1" = $1', '"col$1" = 01'),
+        ("-- $1\n$2", "-- $1\n02"),
+        ("/* $1 /* nested $2 */ $3 */ $4", "/* $1 /* nested $2 */ $3 */ 04"),
+        ("$$ body $1 $$ = $1", "$$ body $1 $$ = 01"),
+        ("$fn$ select $1 $fn$ || $3", "$fn$ select $1 $fn$ || 03"),
+        ("a$1 = $1", "a$1 = 01"),
+        ("no placeholders", "no placeholders"),
+    ],
+)
+def test_placeholder_prepass_keeps_length_and_skips_quoted_text(sql: str, expected: str) -> None:
+    out = neutralize_placeholders(sql)
+    assert out == expected
+    assert len(out) == len(sql)
+
+
+def test_in_list_without_spaces_parses_only_with_the_prepass() -> None:
+    import sqlglot
+    from sqlglot.errors import TokenError
+
+    sql = "SELECT name FROM customer_facts WHERE id IN ($1,$2)"
+    # sqlglot alone reads `$1,$` as the start of a dollar-quoted string
+    with pytest.raises(TokenError):
+        sqlglot.parse_one(sql, read="postgres")
+    result = find_references(sql, "postgres", ("analytics",))
+    assert result.status == "parsed"
+    [ref] = result.references
+    assert ref.written == "customer_facts" and ref.columns == frozenset({"id", "name"})
+
+
+@pytest.mark.parametrize(
+    "name, dialect, quoted, expected",
+    [
+        ("Customer_Facts", "postgres", False, "customer_facts"),
+        ("Customer_Facts", "postgres", True, "Customer_Facts"),
+        ("customer_facts", "snowflake", False, "CUSTOMER_FACTS"),
+        ("customer_facts", "snowflake", True, "customer_facts"),
+        ("Main", "bigquery", False, "Main"),
+        ("Customer_Facts", "duckdb", True, "customer_facts"),
+    ],
+)
+def test_normalize_part(name: str, dialect: str, quoted: bool, expected: str) -> None:
+    assert normalize_part(name, quoted, dialect) == expected
+
+
+@pytest.mark.parametrize(
+    "name, dialect, like, expected",
+    [
+        ("entity_customers", "postgres", None, "entity_customers"),
+        ("entity_customers", "postgres", "CUSTOMER_FACTS", "ENTITY_CUSTOMERS"),
+        ("ENTITY_CUSTOMERS", "snowflake", "customer_facts", "entity_customers"),
+        ("entity_customers", "snowflake", None, '"entity_customers"'),
+        ("EntityCustomers", "postgres", None, '"EntityCustomers"'),
+        ("user", "postgres", None, '"user"'),
+        ("select", "bigquery", None, "`select`"),
+        ("moz-fx-data", "bigquery", None, "`moz-fx-data`"),
+        ('we"ird', "postgres", None, '"we""ird"'),
+    ],
+)
+def test_render_part(name: str, dialect: str, like: str | None, expected: str) -> None:
+    assert render_part(name, dialect, like=like) == expected
+
+
+def test_needs_quotes_agrees_with_normalization() -> None:
+    assert not needs_quotes("orders", "postgres")
+    assert needs_quotes("Orders", "postgres")
+    assert not needs_quotes("ORDERS", "snowflake")
+    assert needs_quotes("orders", "snowflake")
+
+
+def test_nesting_guard_and_depth() -> None:
+    assert nesting_depth("(" * 150 + ")" * 150) == 150
+    assert nesting_depth("(a)" * 150) == 1
+    assert nesting_depth("((a)(b))") <= MAX_NESTING
+    deep = "SELECT * FROM " + "(SELECT * FROM " * (MAX_NESTING + 1) + "t" + ") x" * (MAX_NESTING + 1)
+    result = find_references(deep, "postgres")
+    assert result.status == "error" and "nested" in (result.error or "")
+    assert result.references == ()
+
+
+def test_parse_error_reports_position() -> None:
+    result = find_references("SELECT a FROM t WHERE (\n", "postgres")
+    assert result.status == "error"
+    assert "line 1" in (result.error or "")
+
+
+def test_fallback_is_not_logged_but_reported(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    result = find_references("CREATE MATERIALIZED VIEW m AS SELECT 1 FROM t WITH NO DATA", "postgres")
+    assert result.status == "fallback"
+    assert "statement(s) 1" in (result.error or "")
+    assert not [r for r in caplog.records if r.name.startswith("sqlglot")]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["", ";", "   \n", "SELECT", "))((", "SELECT 'unterminated", "/* only a comment */",
+     "SELECT 1; ; SELECT 2", "\x00\x01 garbage \u00e9", "SELECT $1,$2,$$"],
+)
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake", "bigquery", "duckdb", "sqlite", "redshift"])
+def test_hostile_inputs_never_raise(sql: str, dialect: str) -> None:
+    result = find_references(sql, dialect)
+    assert result.status in ("parsed", "fallback", "error")
+    rule = RewriteRule(RelationName(None, "a", "t"), RelationName(None, "a", "u"))
+    assert rewrite(sql, dialect, []).text == sql
+    assert rewrite(sql, dialect, [rule]).text == sql
+
+
+def test_candidates_follow_the_search_path() -> None:
+    [ref] = find_references("SELECT 1 FROM t", "postgres", ("a", "b", "c")).references
+    assert ref.relation == RelationName(None, "a", "t")
+    assert ref.candidates == tuple(RelationName(None, s, "t") for s in ("a", "b", "c"))
+    [ref] = find_references("SELECT 1 FROM x.t", "postgres", ("a", "b")).references
+    assert ref.candidates == ()
+
+
+def test_rewrite_edits_are_the_only_changes() -> None:
+    sql = "select cf.cust_id -- keep\nfrom customer_facts cf /* c */ where cf.cust_id = 1"
+    rule = RewriteRule(normalize_relation("analytics.customer_facts", "postgres"),
+                       normalize_relation("analytics.entity_customers", "postgres"),
+                       columns={"cust_id": "customer_id"})
+    result = rewrite(sql, "postgres", [rule], ("analytics",))
+    assert result.changed
+    rebuilt, pos = [], 0
+    for e in result.edits:
+        assert sql[e.start:e.end] == e.old
+        rebuilt.append(sql[pos:e.start] + e.new)
+        pos = e.end
+    assert "".join(rebuilt) + sql[pos:] == result.text
+    assert [e.old for e in result.edits] == ["cust_id", "customer_facts", "cust_id"]
+
+
+def test_registry_style_rule_keys_are_normalized() -> None:
+    # the registry writes column names as users type them; Snowflake folds them
+    rule = RewriteRule(normalize_relation("analytics.customer_facts", "snowflake"),
+                       normalize_relation("analytics.entity_customers", "snowflake"),
+                       columns={"cust_id": "customer_id"})
+    result = rewrite("select c.cust_id from analytics.customer_facts c", "snowflake", [rule])
+    assert result.text == "select c.customer_id AS cust_id from analytics.entity_customers c"
