@@ -326,3 +326,77 @@ def test_dry_run_does_not_touch_state(pg_db, pg_roles, tmp_path):
     assert {k: v.fingerprint() for k, v in _views(wh2).items()} == before
     wh2.close()
     assert dataclasses.is_dataclass(wh.apply_settings)
+
+
+@pytest.fixture(scope="module")
+def small_lock_cluster():
+    """A throwaway cluster whose lock table nominally holds 80 entries (10 x 8 backends)."""
+    from tests.pg_cluster import PG_BIN, start_cluster
+
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL server binaries not found under {PG_BIN}")
+    cluster = start_cluster({"max_locks_per_transaction": "10", "max_connections": "5",
+                             "autovacuum_max_workers": "1", "max_worker_processes": "1", "max_wal_senders": "0",
+                             "superuser_reserved_connections": "1"})
+    yield cluster
+    cluster.stop()
+    import shutil
+    shutil.rmtree(cluster.datadir.parent, ignore_errors=True)
+
+
+def test_lock_table_too_small_is_refused_before_starting(small_lock_cluster, tmp_path):
+    url = small_lock_cluster.url
+    n = 120
+    run_sql(url, "CREATE SCHEMA analytics",
+            "CREATE TABLE analytics.customer_facts (cust_id int)", "CREATE TABLE analytics.entity_customers (customer_id int)",
+            *[f"CREATE VIEW analytics.v{i} AS SELECT cust_id FROM analytics.customer_facts" for i in range(n)])
+    wh, registry, state = _target(url, tmp_path)
+    before = {k: v.fingerprint() for k, v in _views(wh).items()}
+    plan, _ = plan_warehouse(wh, registry)
+    assert len(plan.changes) == n
+    with pytest.raises(ApplyError, match=r"needs about \d+ locks .* max_locks_per_transaction 10") as ei:
+        apply_plan(plan, wh, registry, state)
+    assert "never splits" in str(ei.value)
+    assert wh.last_stats["locks_estimated"] > wh.last_stats["lock_capacity"]
+
+    # Shared-memory slack lets PostgreSQL hold more than the nominal room, so to see the real
+    # failure the estimate guards against, another session fills the lock table first.
+    filler_engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    filler = filler_engine.connect()
+    held = 0
+    try:
+        while True:
+            filler.exec_driver_sql(f"SELECT pg_advisory_lock({held})")
+            held += 1
+    except sa.exc.OperationalError:
+        pass
+    for k in range(held - 40, held):        # room for the catalog reads, not for the apply
+        filler.exec_driver_sql(f"SELECT pg_advisory_unlock({k})")
+    try:
+        with pytest.raises(ApplyError, match="needs about"):
+            wh.execute_atomically(plan.statements(), verify=[v.relation for v in plan.changes])
+        wh.apply_settings = dataclasses.replace(wh.apply_settings, check_lock_budget=False)
+        with pytest.raises(ApplyError, match="ran out of lock table space"):
+            wh.execute_atomically(plan.statements(), verify=[v.relation for v in plan.changes])
+    finally:
+        filler.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+        filler.close()
+        filler_engine.dispose()
+    assert held > 80
+    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    wh.close()
+    state.close()
+
+
+@pytest.mark.parametrize("new_type", ["int", "bigint"])
+def test_lock_estimate_covers_what_the_apply_holds(pg_db, tmp_path, new_type):
+    run_sql(pg_db, "CREATE SCHEMA analytics", "CREATE TABLE analytics.customer_facts (cust_id int)",
+            f"CREATE TABLE analytics.entity_customers (customer_id {new_type})",
+            *[f"CREATE VIEW analytics.v{i} AS SELECT cust_id FROM analytics.customer_facts" for i in range(10)],
+            *[f"CREATE VIEW analytics.w{i} AS SELECT cust_id FROM analytics.v{i}" for i in range(10)])
+    wh, registry, state = _target(pg_db, tmp_path)
+    plan, _ = plan_warehouse(wh, registry)
+    apply_plan(plan, wh, registry, state)
+    held, estimated = wh.last_stats["locks_held"], wh.last_stats["locks_estimated"]
+    assert held <= estimated <= 2 * held, wh.last_stats
+    wh.close()

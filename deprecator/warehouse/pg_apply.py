@@ -112,12 +112,17 @@ def restore_statements(view: ViewInfo) -> list[str]:
         f"LOOP EXECUTE 'REVOKE ALL ON TABLE ' || {regclass}::pg_catalog.regclass::text || ' FROM ' || g; "
         f"END LOOP; END {tag}"
     )
+    # one GRANT per grantee, column set and grant option (the order of ``grants`` is stable)
+    groups: dict[tuple[str, str, str], list[str]] = {}
     for grantee, privilege, column, grantable in view.grants:
         if privilege not in _PRIVILEGES:
             raise ApplyError(f"unexpected privilege {privilege!r} on {view.relation}")
+        groups.setdefault((grantee, column, grantable), []).append(privilege)
+    for (grantee, column, grantable), privileges in groups.items():
         cols = f" ({quote_ident(column)})" if column else ""
         option = " WITH GRANT OPTION" if grantable == "YES" else ""
-        out.append(f"GRANT {privilege}{cols} ON TABLE {rel} TO {_role(grantee)}{option}")
+        privs = ", ".join(f"{p}{cols}" for p in privileges)
+        out.append(f"GRANT {privs} ON TABLE {rel} TO {_role(grantee)}{option}")
     comment = "NULL" if view.comment is None else quote_literal(view.comment)
     out.append(f"COMMENT ON {kw} {rel} IS {comment}")
     for col, text in sorted(view.column_comments.items()):
@@ -131,7 +136,7 @@ def view_statements(
     *,
     old_types: Sequence[str] | None,
     new_types: Sequence[str] | None,
-    dependents: Sequence[Dependent],
+    dependents: Sequence[Dependent] | Callable[[], Sequence[Dependent]],
 ) -> list[str]:
     """DDL giving ``view`` the definition ``new_definition`` with everything else kept.
 
@@ -153,7 +158,7 @@ def view_statements(
     if keeps_columns:
         out.append(f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
     else:
-        for d in dependents:
+        for d in (dependents() if callable(dependents) else dependents):
             out.append(f"DROP {_keyword(d.kind)} IF EXISTS {qualified(d.relation)}")
         out.append(f"DROP {kw} IF EXISTS {rel}")
         if view.kind == "materialized_view":
@@ -168,6 +173,56 @@ def view_statements(
     return out
 
 
+# -- lock budget ----------------------------------------------------------------------
+
+_QNAME = r'"(?:[^"]|"")*"\."(?:[^"]|"")*"'
+_DROP_RE = re.compile(r"DROP (?:MATERIALIZED )?VIEW IF EXISTS (" + _QNAME + r")\Z")
+_REPLACE_RE = re.compile(r"CREATE OR REPLACE VIEW (" + _QNAME + r")")
+_INDEX_RE = re.compile(r"CREATE (?:UNIQUE )?INDEX ")
+
+# Locks one view takes, measured on PostgreSQL 15 (tests/test_pg_apply.py checks
+# the estimate against pg_locks): replaced in place, the view's exclusive lock,
+# the verification read, the comment, an object lock; dropped and recreated,
+# both the old and the new relation, their row types, rules and dependencies.
+LOCKS_PER_REPLACED_VIEW = 4
+LOCKS_PER_RECREATED_VIEW = 10
+LOCKS_BASE = 24                     # catalogs and indexes every transaction touches
+
+
+def estimate_locks(statements: Sequence[str], verify: Sequence[RelationName]) -> int:
+    """Lock table entries an apply of ``statements`` will hold at its commit (an upper estimate)."""
+    dropped = {m.group(1) for s in statements if (m := _DROP_RE.match(s))}
+    replaced = {m.group(1) for s in statements if (m := _REPLACE_RE.match(s))} - dropped
+    indexes = sum(1 for s in statements if _INDEX_RE.match(s))
+    return (LOCKS_BASE + LOCKS_PER_RECREATED_VIEW * len(dropped) + LOCKS_PER_REPLACED_VIEW * len(replaced)
+            + 3 * indexes + len(verify))
+
+
+def lock_capacity(cur: Any) -> tuple[int, int, int]:
+    """(shared lock table size, entries in use now, max_locks_per_transaction)."""
+    cur.execute(
+        "SELECT current_setting('max_locks_per_transaction')::int, current_setting('max_prepared_transactions')::int, "
+        "current_setting('max_connections')::int + current_setting('autovacuum_max_workers')::int + 1 "
+        "+ current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int, "
+        "(SELECT count(*) FROM pg_catalog.pg_locks)")
+    per_tx, prepared, backends, in_use = cur.fetchone()
+    return int(per_tx) * (int(backends) + int(prepared)), int(in_use), int(per_tx)
+
+
+def check_lock_budget(needed: int, capacity: int, in_use: int, per_tx: int) -> None:
+    """Refuse, before changing anything, an apply that cannot fit in the server's lock table."""
+    free = capacity - in_use
+    if needed > free:
+        raise ApplyError(
+            f"this apply needs about {needed} locks in one transaction, but the server's lock table has room for "
+            f"{free} more ({capacity} in all = max_locks_per_transaction {per_tx} x backends, {in_use} in use); "
+            "nothing was changed",
+            hint="choices: raise max_locks_per_transaction (a server restart), apply when fewer locks are held, or "
+                 "apply fewer deprecations per plan (e.g. a registry with some of them); deprecator never splits "
+                 "one apply into several transactions",
+        )
+
+
 # -- execution ------------------------------------------------------------------------
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -179,6 +234,7 @@ class ApplySettings:
     lock_timeout_ms: int = 2000
     retries: int = 3                   # attempts after the first one when a lock times out
     backoff_s: float = 0.5             # doubled after every attempt
+    check_lock_budget: bool = True     # refuse up front when the lock table cannot hold the apply
 
 
 def execute(
@@ -190,6 +246,7 @@ def execute(
     list_relations: Callable[[Any], set[RelationName]],
     settings: ApplySettings,
     sleep: Callable[[float], None] = time.sleep,
+    stats: dict[str, Any] | None = None,
 ) -> int:
     """Run ``statements`` in one transaction with the advisory lock and bounded lock retries.
 
@@ -204,7 +261,8 @@ def execute(
     while True:
         attempt += 1
         try:
-            _attempt(connect, statements, verify, expected, current_fingerprints, list_relations, settings)
+            _attempt(connect, statements, verify, expected, current_fingerprints, list_relations, settings,
+                     stats if stats is not None else {})
             return attempt
         except _LockTimeout as e:
             if attempt > settings.retries:
@@ -233,13 +291,15 @@ def _attempt(
     current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
     list_relations: Callable[[Any], set[RelationName]],
     settings: ApplySettings,
+    stats: dict[str, Any],
 ) -> None:
     import psycopg2
 
     with connect() as conn:
         raw = conn.connection.dbapi_connection
         try:
-            _run(conn, raw, statements, verify, expected, current_fingerprints, list_relations, settings, psycopg2)
+            _run(conn, raw, statements, verify, expected, current_fingerprints, list_relations, settings, psycopg2,
+                 stats)
         except BaseException:
             try:
                 raw.rollback()
@@ -251,7 +311,8 @@ def _attempt(
 def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[RelationName],
          expected: Mapping[RelationName, str | None] | None,
          current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
-         list_relations: Callable[[Any], set[RelationName]], settings: ApplySettings, psycopg2: Any) -> None:
+         list_relations: Callable[[Any], set[RelationName]], settings: ApplySettings, psycopg2: Any,
+         stats: dict[str, Any]) -> None:
     cur = raw.cursor()
     cur.execute("SELECT pg_catalog.pg_try_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
     if not cur.fetchone()[0]:
@@ -260,6 +321,11 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             "is held; nothing was changed",
             hint="wait for the other apply to finish, then run apply again",
         )
+    needed = estimate_locks(statements, verify)
+    capacity, in_use, per_tx = lock_capacity(cur)
+    stats.update(locks_estimated=needed, lock_capacity=capacity, max_locks_per_transaction=per_tx)
+    if settings.check_lock_budget:
+        check_lock_budget(needed, capacity, in_use, per_tx)
     cur.execute("SET LOCAL lock_timeout = %s", (f"{int(settings.lock_timeout_ms)}ms",))
     cur.execute("SET LOCAL search_path = ''")
     if expected:
@@ -317,4 +383,6 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             msg = (getattr(e, "pgerror", None) or str(e)).strip()
             raise ApplyError(f"verification failed: {rel} does not answer after the change: {msg}; "
                              "nothing was changed", statement=probe) from None
+    cur.execute("SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid()")
+    stats["locks_held"] = int(cur.fetchone()[0])
     raw.commit()

@@ -234,41 +234,39 @@ class PostgresWarehouse:
 
     # -- writing --------------------------------------------------------------
     def _dependency_graph(self) -> tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]]:
-        """(view -> relations it reads, view -> kind) for every view, cached until the next list_views()."""
+        """(relation -> views reading it directly, view -> kind), cached until the next list_views()."""
         if self._graph is None:
             with self.read() as conn:
-                reads = {_rel(v): set(d) for v, d in _edges(conn).items()}
+                readers: dict[RelationName, set[RelationName]] = {}
+                for v, deps in _edges(conn).items():
+                    for d in deps:
+                        readers.setdefault(d, set()).add(_rel(v))
                 kinds = {RelationName(None, s, n): _KIND[k] for s, n, k in conn.execute(sa.text(
                     "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c "
                     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')"))}
-            self._graph = (reads, kinds)
+            self._graph = (readers, kinds)
         return self._graph
 
     def dependents_deepest_first(self, relation: RelationName) -> list[tuple[RelationName, str]]:
         """Views built on ``relation`` (transitively), each after every view built on it: the DROP order."""
-        reads, kinds = self._dependency_graph()
-        readers: dict[RelationName, set[RelationName]] = {}
-        for v, deps in reads.items():
-            for d in deps:
-                readers.setdefault(d, set()).add(v)
-        found: set[RelationName] = set()
-        stack = [relation]
-        while stack:
-            for r in readers.get(stack.pop(), ()):
-                if r not in found and r != relation:
-                    found.add(r)
-                    stack.append(r)
+        readers, kinds = self._dependency_graph()
         order: list[RelationName] = []
-        done: set[RelationName] = set()
-        pending = set(found)
-        while pending:  # a view is dropped only once nothing left in ``pending`` reads it
-            ready = sorted(v for v in pending if not (readers.get(v, set()) & pending))
-            if not ready:
-                raise WarehouseError(f"the views built on {relation} form a cycle")
-            for v in ready:
-                order.append(v)
-                done.add(v)
-                pending.discard(v)
+        state: dict[RelationName, int] = {}          # 1 = in progress, 2 = done
+        stack: list[tuple[RelationName, Iterator[RelationName]]] = [(relation, iter(sorted(readers.get(relation, ()))))]
+        state[relation] = 1
+        while stack:  # iterative DFS; post-order puts a view after everything that reads it
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[node] = 2
+                if node != relation:
+                    order.append(node)
+            elif state.get(child) is None:
+                state[child] = 1
+                stack.append((child, iter(sorted(readers.get(child, ())))))
+            elif state[child] == 1:
+                raise WarehouseError(f"the views built on {relation} form a cycle through {child}")
         return [(v, kinds.get(v, "view")) for v in order]
 
     def column_types(self, definition: str) -> tuple[str, ...] | None:
@@ -310,8 +308,8 @@ class PostgresWarehouse:
 
         old_types = self.column_types(view.definition)
         new_types = old_types if new_definition == view.definition else self.column_types(new_definition)
-        deps = [Dependent(r, k) for r, k in self.dependents_deepest_first(view.relation)]
-        return view_statements(view, new_definition, old_types=old_types, new_types=new_types, dependents=deps)
+        return view_statements(view, new_definition, old_types=old_types, new_types=new_types,
+                               dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(view.relation)])
 
     def execute_atomically(
         self,
@@ -322,9 +320,10 @@ class PostgresWarehouse:
         """One transaction: advisory lock, staleness re-check, statements, no view lost, verification, commit."""
         from deprecator.warehouse.pg_apply import execute
 
+        self.last_stats: dict[str, Any] = {}
         self.last_attempts = execute(
             self.engine.connect, statements, verify, expected,
-            self._fingerprints_in, self._relations_in, self.apply_settings,
+            self._fingerprints_in, self._relations_in, self.apply_settings, stats=self.last_stats,
         )
         self._graph = None
         self._types_cache.clear()
