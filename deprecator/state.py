@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from deprecator.errors import DeprecatorError
+from deprecator.db import create_engine
 
 metadata = sa.MetaData()
 
@@ -139,7 +140,7 @@ def _now() -> _dt.datetime:
 class StateStore:
     def __init__(self, url: str, root: Path | None = None) -> None:
         try:
-            self.engine: Engine = sa.create_engine(resolve_url(url, root or Path.cwd()))
+            self.engine: Engine = create_engine(resolve_url(url, root or Path.cwd()))
             self._migrate()
         except sa.exc.SQLAlchemyError as e:
             masked = make_url(url).render_as_string(hide_password=True)

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from deprecator.errors import ConfigError, SourceError
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SourceProblem, SqlText, to_utc_naive
+from deprecator.db import create_engine
 
 KIND = "pg_stat_statements"
 _HIDDEN = "<insufficient privilege>"
@@ -126,7 +127,7 @@ class PgStatStatementsSource:
 
     # -- reading ------------------------------------------------------------------
     def read(self) -> Iterator[SourceItem]:
-        engine = self.engine or sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        engine = self.engine or create_engine(self.url, poolclass=sa.pool.NullPool)
         try:
             snap = self._read_catalog(engine)
         finally:

@@ -31,6 +31,7 @@ from deprecator.errors import ConfigError, SourceError
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SqlText, parse_timestamp
 from deprecator.sql.model import RelationName
+from deprecator.db import create_engine
 
 REQUIRED_COLUMNS = ("query_text", "user_name", "start_time")
 
@@ -96,7 +97,7 @@ class SqlHistorySource:
                               hint="set `query:` to a SELECT returning query_text, user_name, start_time")
         names = list(self.names) if self.names is not None else None
         stmt = pushed_down_query(self.query, names)
-        engine = self.engine or sa.create_engine(self.url)
+        engine = self.engine or create_engine(self.url)
         obj = f"sql history ({self.name})"
         try:
             with engine.connect() as conn:
