@@ -156,14 +156,17 @@ def test_warehouse_views_source(tmp_path):
     """)
     con.close()
     (tmp_path / "deprecations.yml").write_text(
-        "deprecations:\n  - model: customer_facts\n    replacement: entity_customers\n    sunset: 2027-01-01\n")
+        "deprecations:\n  - model: customer_facts\n    replacement: entity_customers\n    sunset: 2027-01-01\n"
+        "  - model: eu\n    replacement: fresh\n    sunset: 2027-01-01\n")
     config = Config(path=None, root=tmp_path,
                     warehouse=WarehouseConfig(url=f"sqlite:///{db}", dialect="sqlite", default_schema=("main",)),
                     registry_path=tmp_path / "deprecations.yml", state_url=f"sqlite:///{tmp_path}/state.db")
     registry = load_registry(config.registry_path, "sqlite", ("main",))
     report = run_scan(config, registry, workers=1)
     views = [(f.source, f.object, f.deprecation, f.columns) for f in report.findings]
-    assert views == [("view", "main.eu", "customer_facts", ("cust_id", "region"))]
+    # eu's own CREATE VIEW statement is not a use of eu; eu_count's SELECT is
+    assert views == [("view", "main.eu", "customer_facts", ("cust_id", "region")),
+                     ("view", "main.eu_count", "eu", ())]
     assert report.stats["distinct_texts"] == 3 and report.snapshots == ()
 
 
