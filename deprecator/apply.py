@@ -14,6 +14,7 @@ from typing import Any, Protocol, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, StalePlanError
+from deprecator.redact import redact
 from deprecator.plan import Plan, build_plan, ordered_statements, unified_diff
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
@@ -111,6 +112,7 @@ def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], regist
 
 def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: StateStore) -> ApplyResult:
     """Apply exactly ``plan``'s statements in one transaction; record the apply; return its id."""
+    reconcile_pending(warehouse, state)
     fresh, views_now = plan_warehouse(warehouse, registry)
     changes = stale_changes(plan, fresh, views_now, registry.fingerprint())
     if changes:
@@ -123,30 +125,89 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     broken = {v.relation for v in views_now if (v.extra or {}).get("error")}
     verify = [v.relation for v in plan.views
               if v.action in ("rewrite", "recreate") or (v.action == "unchanged" and v.relation not in broken)]
-    warehouse.execute_atomically(statements, verify=verify, expected=plan.fingerprints())
+    before: dict[str, Any] = {}
+    planned: dict[str, Any] = {}
+    for v in plan.changes:
+        before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
+                          "statements": list(v.statements), "inverse": list(v.inverse),
+                          "drop": list(v.drop), "inverse_drop": list(v.inverse_drop)}
+        planned[v.name] = {"relation": _rel(v.relation), "definition": v.after, "fingerprint": None}
+    # Journal first: a record exists before the warehouse can change, so a process
+    # killed after the warehouse commit leaves a pending record to reconcile.
+    apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
+                       after=planned, kind="apply", status="pending")
+    _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
 
     after_views = {v.relation: v for v in warehouse.list_views()}
-    before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     mismatches = []
     for v in plan.changes:
         now = after_views.get(v.relation)
-        before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
-                          "statements": list(v.statements), "inverse": list(v.inverse),
-                          "drop": list(v.drop), "inverse_drop": list(v.inverse_drop)}
         after[v.name] = {"relation": _rel(v.relation), "definition": now.definition if now else None,
                          "fingerprint": now.fingerprint() if now else None}
         if now is None or now.definition != v.after:
             mismatches.append(v.name)
-    apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
-                       after=after, kind="apply")
+    _settle(state, apply_id, after)
     return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes), blocked, tuple(statements),
                        tuple(mismatches))
 
 
+def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, statements: Sequence[str],
+             verify: Sequence[RelationName], expected: Any) -> None:
+    try:
+        warehouse.execute_atomically(statements, verify=verify, expected=expected)
+    except BaseException as e:
+        # The transaction rolled back: the journal entry records that nothing changed.
+        try:
+            state.finish_apply(apply_id, status="failed", error=redact(str(e)) or e.__class__.__name__)
+        except Exception:
+            pass  # the warehouse error is the one worth reporting
+        raise
+
+
+def _settle(state: StateStore, apply_id: str, after: dict[str, Any]) -> None:
+    try:
+        state.finish_apply(apply_id, status="applied", after=after)
+    except Exception as e:
+        raise DeprecatorError(
+            f"the views were changed and committed, but the state store could not mark apply {apply_id} done: {e}",
+            hint="`deprecator applies` reconciles a pending apply with the warehouse on its next run",
+        ) from None
+
+
+def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str, str]]:
+    """Settle pending journal entries of this warehouse by looking at what it holds now.
+
+    An entry stays pending only when a process stopped between writing it and
+    settling it. If every view holds the planned definition the apply committed;
+    if every view holds the previous one it did not. Returns (apply id, new status).
+    """
+    pending = [r for r in state.list_applies() if r.status == "pending" and r.warehouse == warehouse.display_url]
+    if not pending:
+        return []
+    now = {v.relation: v for v in warehouse.list_views()}
+    settled = []
+    for rec in pending:
+        current = {name: now.get(_unrel(b["relation"])) for name, b in rec.before.items()}
+        if all(c is not None and c.definition == (rec.after.get(n) or {}).get("definition") for n, c in current.items()):
+            after = {n: {"relation": rec.before[n]["relation"], "definition": c.definition,
+                         "fingerprint": c.fingerprint()} for n, c in current.items() if c is not None}
+            state.finish_apply(rec.id, status="applied", after=after)
+            settled.append((rec.id, "applied"))
+        elif all(c is not None and c.fingerprint() == b["fingerprint"] for (n, c), b in
+                 zip(current.items(), rec.before.values())):
+            state.finish_apply(rec.id, status="not applied", error="the process stopped before the warehouse committed")
+            settled.append((rec.id, "not applied"))
+    return settled
+
+
 def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> ApplyResult:
     """Restore the definitions an apply replaced, atomically, refusing if the views changed since."""
+    reconcile_pending(warehouse, state)
     rec = state.get_apply(apply_id)
+    if rec.status != "applied":
+        raise DeprecatorError(f"apply {apply_id} is {rec.status}: there is nothing of it to roll back"
+                              + (f" ({rec.error})" if rec.error else ""))
     if rec.rolled_back_by:
         raise DeprecatorError(f"apply {apply_id} was already rolled back by {rec.rolled_back_by}",
                               hint=f"`deprecator rollback {rec.rolled_back_by}` re-applies it")
@@ -171,25 +232,27 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
     if changes:
         raise StalePlanError(changes)
     statements = ordered_statements(per_view)
-    warehouse.execute_atomically(statements, verify=verify, expected=expected)
+    planned = {name: {"relation": b["relation"], "definition": b["definition"], "fingerprint": None}
+               for name, b in rec.before.items()}
+    journal_before = {name: {"relation": b["relation"], "definition": rec.after[name]["definition"],
+                             "fingerprint": rec.after[name]["fingerprint"],
+                             "statements": list(b["inverse"]), "inverse": list(b["statements"]),
+                             "drop": list(b.get("inverse_drop", [])), "inverse_drop": list(b.get("drop", []))}
+                      for name, b in rec.before.items()}
+    new_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=journal_before,
+                     after=planned, kind="rollback", rollback_of=apply_id, status="pending")
+    _execute(warehouse, state, new_id, statements, verify, expected)
 
     restored = {v.relation: v for v in warehouse.list_views()}
-    new_before: dict[str, Any] = {}
     new_after: dict[str, Any] = {}
     mismatches = []
     for name, b in rec.before.items():
-        rel = _unrel(b["relation"])
-        v = restored.get(rel)
-        new_before[name] = {"relation": b["relation"], "definition": rec.after[name]["definition"],
-                            "fingerprint": rec.after[name]["fingerprint"],
-                            "statements": list(b["inverse"]), "inverse": list(b["statements"]),
-                            "drop": list(b.get("inverse_drop", [])), "inverse_drop": list(b.get("drop", []))}
+        v = restored.get(_unrel(b["relation"]))
         new_after[name] = {"relation": b["relation"], "definition": v.definition if v else None,
                            "fingerprint": v.fingerprint() if v else None}
         if v is None or v.definition != b["definition"]:
             mismatches.append(name)
-    new_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=new_before,
-                     after=new_after, kind="rollback", rollback_of=apply_id)
+    _settle(state, new_id, new_after)
     return ApplyResult(new_id, "rollback", tuple(rec.before), (), tuple(statements), tuple(mismatches))
 
 
@@ -204,13 +267,13 @@ def rollback_preview(apply_id: str, state: StateStore) -> tuple[Any, str]:
 
 
 def _record(state: StateStore, **kwargs: Any) -> str:
-    # The warehouse transaction has committed; the state store is another database.
+    # Written before the warehouse is touched: if the journal cannot be written, nothing changes.
     try:
         return state.record_apply(**kwargs)
     except Exception as e:
         raise DeprecatorError(
-            f"the views were changed and committed, but the state store could not record it: {e}",
-            hint="keep the plan (or the statements above): its inverse statements restore the previous definitions",
+            f"the state store could not record the apply, so nothing was changed: {e}",
+            hint="check `state.url` in deprecator.yml",
         ) from None
 
 

@@ -59,6 +59,11 @@ applies = sa.Table(
     sa.Column("before", sa.Text, nullable=False),             # JSON: per view, definition/grants/...
     sa.Column("after", sa.Text, nullable=False),              # JSON
     sa.Column("rolled_back_by", sa.String(32), nullable=True),
+    # Added in schema v3. "pending" is written before the warehouse transaction
+    # starts, so a process killed between the warehouse commit and the audit
+    # write leaves a record to reconcile instead of no record at all.
+    sa.Column("status", sa.String(16), nullable=False, server_default="applied"),
+    sa.Column("error", sa.Text, nullable=True),
 )
 
 
@@ -91,7 +96,16 @@ def _v2_pg_stat_statements(conn: Connection) -> None:
     metadata.create_all(conn, tables=[pgss_snapshots, pgss_calls])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_pg_stat_statements]
+def _v3_apply_status(conn: Connection) -> None:
+    # Fresh stores got these columns from _v1's create_all; older ones need them added.
+    have = {c["name"] for c in sa.inspect(conn).get_columns("applies")}
+    if "status" not in have:
+        conn.execute(sa.text("ALTER TABLE applies ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'applied'"))
+    if "error" not in have:
+        conn.execute(sa.text("ALTER TABLE applies ADD COLUMN error TEXT"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_pg_stat_statements, _v3_apply_status]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -119,6 +133,8 @@ class ApplyRecord:
     before: dict[str, Any]
     after: dict[str, Any]
     rolled_back_by: str | None
+    status: str = "applied"          # pending | applied | failed | not applied
+    error: str | None = None
 
 
 def resolve_url(url: str, root: Path) -> str:
@@ -206,6 +222,7 @@ class StateStore:
         after: dict[str, Any],
         kind: str = "apply",
         rollback_of: str | None = None,
+        status: str = "applied",
     ) -> str:
         apply_id = _now().strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
         with self.engine.begin() as conn:
@@ -213,10 +230,24 @@ class StateStore:
                 id=apply_id, created_at=_now(), actor=_actor(), warehouse=warehouse, kind=kind,
                 rollback_of=rollback_of, statements=json.dumps(list(statements)),
                 before=json.dumps(before, default=str), after=json.dumps(after, default=str),
+                status=status,
             ))
-            if rollback_of:
+            if rollback_of and status == "applied":
                 conn.execute(sa.update(applies).where(applies.c.id == rollback_of).values(rolled_back_by=apply_id))
         return apply_id
+
+    def finish_apply(self, apply_id: str, *, status: str, after: dict[str, Any] | None = None,
+                     error: str | None = None) -> None:
+        """Settle a pending apply: ``applied`` (with the after-state), ``failed`` or ``not applied``."""
+        values: dict[str, Any] = {"status": status, "error": error}
+        if after is not None:
+            values["after"] = json.dumps(after, default=str)
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(applies).where(applies.c.id == apply_id).values(**values))
+            if status == "applied":
+                rec = conn.execute(sa.select(applies.c.rollback_of).where(applies.c.id == apply_id)).scalar()
+                if rec:
+                    conn.execute(sa.update(applies).where(applies.c.id == rec).values(rolled_back_by=apply_id))
 
     def get_apply(self, apply_id: str) -> ApplyRecord:
         with self.engine.connect() as conn:
@@ -236,7 +267,8 @@ class StateStore:
 
 def _apply_record(r: Any) -> ApplyRecord:
     return ApplyRecord(r.id, r.created_at, r.actor, r.warehouse, r.kind, r.rollback_of,
-                       json.loads(r.statements), json.loads(r.before), json.loads(r.after), r.rolled_back_by)
+                       json.loads(r.statements), json.loads(r.before), json.loads(r.after), r.rolled_back_by,
+                       r.status, r.error)
 
 
 def _actor() -> str:

@@ -167,7 +167,9 @@ def test_failing_statement_rolls_back_everything(env):
     assert e.value.statement == bad
     assert bad in str(e.value) and "nothing was changed" in str(e.value)
     assert master(env.db) == before
-    assert env.state.list_applies() == []
+    # The journal keeps the attempt, settled as failed, with the failing statement.
+    [rec] = env.state.list_applies()
+    assert rec.status == "failed" and bad in rec.error
 
 
 def test_verification_failure_rolls_back(env):
@@ -287,3 +289,54 @@ def test_replacement_changed_since_the_plan_is_stale(env):
     assert ("view main.direct_v would now be blocked instead of rewrite: "
             "column name does not exist in the replacement main.entity_customers") in e.value.changes
     assert master(env.db) == before
+
+
+class Stop(BaseException):
+    """Stands in for the process dying: nothing after it runs."""
+
+
+def test_apply_interrupted_after_commit_is_reconciled_from_the_journal(env, monkeypatch):
+    from deprecator.apply import reconcile_pending
+
+    plan = env.plan()
+    real_finish = StateStore.finish_apply
+
+    def die_before_settling(self, apply_id, *, status, **kw):
+        if status == "applied":
+            raise Stop()
+        return real_finish(self, apply_id, status=status, **kw)
+
+    monkeypatch.setattr(StateStore, "finish_apply", die_before_settling)
+    with pytest.raises(Stop):
+        apply_plan(plan, env.wh, env.registry, env.state)
+    monkeypatch.setattr(StateStore, "finish_apply", real_finish)
+
+    [rec] = env.state.list_applies()
+    assert rec.status == "pending"                  # committed, but nobody settled it
+    assert reconcile_pending(env.wh, env.state) == [(rec.id, "applied")]
+    settled = env.state.get_apply(rec.id)
+    assert settled.status == "applied"
+    assert {n: a["definition"] for n, a in settled.after.items()} == {v.name: v.after for v in plan.changes}
+    # ...and the reconciled record is good enough to roll back from.
+    before = {v.name: v.before for v in plan.changes}
+    rollback_apply(rec.id, env.wh, env.state)
+    now = {v.relation: v.definition for v in env.wh.list_views()}
+    assert {v.name: now[v.relation] for v in plan.changes} == before
+
+
+def test_apply_interrupted_before_commit_is_settled_as_not_applied(env, monkeypatch):
+    from deprecator.apply import reconcile_pending
+
+    plan = env.plan()
+    before = master(env.db)
+    env.state.record_apply(warehouse=env.wh.display_url, statements=plan.statements(), kind="apply",
+                           status="pending",
+                           before={v.name: {"relation": [v.relation.catalog, v.relation.schema, v.relation.name],
+                                            "definition": v.before, "fingerprint": v.fingerprint}
+                                   for v in plan.changes},
+                           after={v.name: {"definition": v.after} for v in plan.changes})
+    [rec] = env.state.list_applies()
+    assert reconcile_pending(env.wh, env.state) == [(rec.id, "not applied")]
+    assert master(env.db) == before
+    with pytest.raises(DeprecatorError, match="not applied"):
+        rollback_apply(rec.id, env.wh, env.state)

@@ -47,8 +47,9 @@ def build(db: Path) -> None:
 
 
 def run(tmp: Path, db: Path, kill_after: float | None) -> str:
+    """Apply in a child process (state store beside ``db``), SIGKILLed after ``kill_after`` s."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), str(tmp / "deprecations.yml"), str(tmp / "state.db")],
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(db), str(tmp / "deprecations.yml"), str(db) + ".state"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -62,6 +63,24 @@ def run(tmp: Path, db: Path, kill_after: float | None) -> str:
         assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
         return f"{time.perf_counter() - t0:.3f}"
     return "killed" if proc.returncode == -signal.SIGKILL else "finished"
+
+
+def assert_journal_matches(db: Path, registry_path: Path, changed: bool) -> None:
+    """No audit gap: once reconciled, the journal says applied exactly when the warehouse changed."""
+    from deprecator.apply import reconcile_pending
+    from deprecator.state import StateStore
+    from deprecator.warehouse.sqlite import SQLiteWarehouse
+
+    store = StateStore("sqlite:///" + str(db) + ".state")
+    wh = SQLiteWarehouse("sqlite:///" + str(db))
+    try:
+        reconcile_pending(wh, store)
+        statuses = [r.status for r in store.list_applies()]
+    finally:
+        wh.close()
+        store.close()
+    assert "pending" not in statuses, statuses
+    assert statuses.count("applied") == (1 if changed else 0), (changed, statuses)
 
 
 @pytest.mark.slow
@@ -88,6 +107,7 @@ def test_kill_during_apply_leaves_all_or_nothing(tmp_path):
         state = master(db)        # opening the file rolls a hot journal back
         assert state in (before, after), f"partial state after a kill at {delay:.3f}s"
         outcomes.append((outcome, "after" if state == after else "before"))
+        assert_journal_matches(db, tmp_path / "deprecations.yml", state == after)
     # The kills must have landed inside the apply at least once, or the test proved nothing.
     print("kill outcomes:", outcomes, f"apply took {duration:.3f}s")
     assert ("killed", "before") in outcomes, outcomes

@@ -201,17 +201,27 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
     Example:
       deprecator applies --format json
     """
-    from deprecator.apply import open_state
+    from deprecator.apply import open_state, reconcile_pending
 
-    state = open_state(_config(ctx))
+    config = _config(ctx)
+    state = open_state(config)
     try:
+        if any(r.status == "pending" for r in state.list_applies()) and config.warehouse.url:
+            from deprecator.warehouse import connect
+
+            warehouse = connect(config)
+            try:
+                for apply_id, status in reconcile_pending(warehouse, state):
+                    echo(f"Reconciled interrupted apply {apply_id}: {status}", err=True)
+            finally:
+                warehouse.close()
         records = state.list_applies()
     finally:
         state.close()
     if fmt == "json":
         echo_json([
             {"id": r.id, "created_at": r.created_at.isoformat(), "actor": r.actor, "warehouse": r.warehouse,
-             "kind": r.kind, "rollback_of": r.rollback_of, "rolled_back_by": r.rolled_back_by,
+             "kind": r.kind, "status": r.status, "error": r.error, "rollback_of": r.rollback_of, "rolled_back_by": r.rolled_back_by,
              "views": list(r.before), "statements": r.statements}
             for r in records
         ])
@@ -225,6 +235,8 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
             note = f" (rollback of {r.rollback_of})"
         elif r.rolled_back_by:
             note = f" (rolled back by {r.rolled_back_by})"
+        if r.status != "applied":
+            note += f" [{r.status}{': ' + r.error if r.error else ''}]"
         echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {len(r.before)} views{note}")
         echo(f"    {', '.join(r.before)}")
 
