@@ -210,7 +210,7 @@ class ParsePool:
     def _dispatch(self) -> None:
         while len(self._pool) < self.workers and self._queue:
             self._pool.append(self._spawn())
-        for w in self._pool:
+        for w in list(self._pool):  # a failed send removes the worker
             if not self._queue:
                 return
             if w.busy:
