@@ -14,9 +14,10 @@ from deprecator.redact import redact
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  success, nothing to report
-  1  findings (check: new references; plan --detailed-exitcode uses 2 for changes)
+  0  success
+  1  findings that fail a gate
   2  usage, configuration or infrastructure error
+  plan --detailed-exitcode follows terraform: 0 no changes, 1 error, 2 changes
 """
 
 
