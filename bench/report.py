@@ -1,0 +1,81 @@
+"""Render bench/results/latest.json as the Markdown tables of BENCHMARKS.md.
+
+    python3 -m bench.report [results.json]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+
+
+def render(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    out = [f"Run started {r['started']} UTC on {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, "
+           f"sqlglot {m['sqlglot']}, {m['platform']}; load average at start {tuple(round(x, 2) for x in m['loadavg_at_start'] or ())}.",
+           ""]
+    if "a" in r:
+        a, s = r["a"], r["a"]["scan"]
+        st, d = s["stats"], a["data"]
+        out += [
+            f"### (a) Scan of a {d['rows']:,}-row JSONL history export ({d['bytes'] / 1e6:.0f} MB)",
+            "",
+            "| | value | target |",
+            "|---|---|---|",
+            f"| wall time, end to end (`run_scan`: read, dedupe, prefilter, parse, match, record snapshot) | **{s['wall_s']} s** | < 10 s |",
+            f"| peak memory, whole process tree (sampled RSS sum) | **{s['peak_tree_rss_mb']} MB** | < 500 MB |",
+            f"| peak RSS main process / largest worker (getrusage) | {s['maxrss_self_mb']} MB / {s['maxrss_largest_child_mb']} MB | |",
+            f"| CPU time main process / workers | {s['cpu_self_s']} s / {s['cpu_children_s']} s | |",
+            f"| rows read / distinct texts | {st['texts_read']:,} / {st['distinct_texts']:,} | |",
+            f"| ruled out by the prefilter / parsed / fallback / error | {st['prefiltered_out']:,} / {st['parsed']:,} / {st['fallback']} / {st['error']} | |",
+            f"| findings (distinct text x user x deprecation) / uses counted | {s['findings']:,} / {s['deprecated_uses']:,} | |",
+            f"| generated: texts mentioning a deprecated name / near-miss names / users | {d['mentioning']:,} / {d['near_misses']:,} / {d['users']:,} | |",
+            "",
+        ]
+    if "b" in r:
+        b, s, n = r["b"], r["b"]["scan"], r["b"]["naive"]
+        ext = b["naive_extrapolated_to_rows_s (linear, an estimate)"]
+        out += [
+            f"### (b) Naive baseline vs scan, same {b['data']['rows']:,}-row file, same run",
+            "",
+            "| | naive (parse every row, 1 process) | scan |",
+            "|---|---|---|",
+            f"| wall time | {n['wall_s']} s ({n['ms_per_row']} ms/row) | {s['wall_s']} s |",
+            f"| CPU time | {n['cpu_self_s']} s | {round(s['cpu_self_s'] + s['cpu_children_s'], 2)} s |",
+            f"| parses | {n['rows']:,} | {s['stats']['parsed'] + s['stats']['fallback'] + s['stats']['error']:,} |",
+            f"| uses of deprecated relations found | {n['deprecated_uses']:,} | {s['deprecated_uses']:,} |",
+            "",
+            f"Speedup: **{b['speedup']}x** (target >= 50x). Same answer: {b['same_answer']}. "
+            f"Naive at {', '.join(f'{int(k):,}' for k in ext)} rows, extrapolated linearly (an estimate, not run): "
+            f"{', '.join(f'{v:,.0f} s' for v in ext.values())}.",
+            "",
+        ]
+    if "c" in r:
+        c = r["c"]
+        out += [
+            "### (c) Reference finding and rewrite on the bigquery-etl corpus",
+            "",
+            "| | value |",
+            "|---|---|",
+            f"| .sql files / Jinja (skipped) / unreadable / analysed | {c['files']:,} / {c['jinja_skipped']} / {c['unreadable']} / {c['analysed']:,} |",
+            f"| status of analysed files | {', '.join(f'{k} {v}' for k, v in sorted(c['status'].items()))} |",
+            f"| worker crashes | {c['worker_crashes']} |",
+            f"| reference finding | {c['find_wall_s']} s, **{c['find_files_per_s']} files/s** |",
+            f"| rewrite (5 most-referenced relations -> `*_v2`) | {c['rewrite_files']} files in {c['rewrite_wall_s']} s, **{c['rewrite_files_per_s']} files/s** |",
+            f"| rewrite outcomes | {', '.join(f'{k} {v}' for k, v in sorted(c['rewrite_outcomes'].items()))} |",
+            f"| peak memory (process tree) | {c['peak_tree_rss_mb']} MB |",
+            "",
+        ]
+        if c.get("top_errors"):
+            out += ["Most common non-parsed reasons: " + "; ".join(f"{e} ({n})" for e, n in c["top_errors"]), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "results" / "latest.json"
+    print(render(orjson.loads(path.read_bytes())))
