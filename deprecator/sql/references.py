@@ -378,6 +378,10 @@ class _StatementAnalyzer:
             if isinstance(item, exp.Table):
                 self.source(item, scope or _Scope(None, False), ctes)
                 continue
+            if isinstance(item, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and (
+                    scope is None or not isinstance(item.parent, exp.When)):
+                self.dml(item, ctes)
+                continue
             stack.extend(reversed(list(item.iter_expressions())))
 
     # -- queries -------------------------------------------------------
@@ -415,6 +419,10 @@ class _StatementAnalyzer:
             self.query(node.expression, parent, ctes, correlated)
             self.visit_rest(node, ("this", "expression", "with_"), None, ctes)
             return left
+        if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+            # data-modifying CTE (Postgres): its own target and sources
+            self.dml(node, ctes, ctes)
+            return None
         self.visit_rest(node, ("with_",), parent, ctes)
         return None
 
@@ -514,6 +522,8 @@ class _StatementAnalyzer:
 
     def source(self, node: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
                role: str = "source") -> None:
+        if not isinstance(node, exp.Expression):
+            return
         if isinstance(node, exp.Table):
             this = node.this
             if isinstance(this, exp.Identifier):
@@ -657,7 +667,8 @@ class _StatementAnalyzer:
                 self.an.columns.append(ColumnUse(col, ident, name, None, refs, True, projection and is_bare,
                                                  aliased))
             return
-        self.unqualified(col, names[0], scope, projection, aliased, ident=parts[0])
+        if self.dialect in STRUCT_DOT_DIALECTS:
+            self.unqualified(col, names[0], scope, projection, aliased, ident=parts[0])
 
     def unqualified(self, col: exp.Column, name: str, scope: _Scope, projection: bool, aliased: bool,
                     ident: exp.Expression | None = None) -> None:
@@ -703,19 +714,25 @@ class _StatementAnalyzer:
             self.sweep(stmt)
             return
         ctes = self.with_(stmt, {})
-        if isinstance(stmt, exp.Insert):
-            self.insert(stmt, ctes)
-        elif isinstance(stmt, exp.Update):
-            self.update(stmt, ctes)
-        elif isinstance(stmt, exp.Delete):
-            self.delete(stmt, ctes)
-        elif isinstance(stmt, exp.Merge):
-            self.merge(stmt, ctes)
+        if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+            self.dml(stmt, {}, ctes)
         elif isinstance(stmt, exp.Create):
             self.create(stmt, ctes)
         else:
             self.other(stmt, ctes)
         self.sweep(stmt)
+
+    def dml(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None],
+            env: dict[str, tuple[str, ...] | None] | None = None) -> None:
+        env = env if env is not None else self.with_(stmt, ctes)
+        if isinstance(stmt, exp.Insert):
+            self.insert(stmt, env)
+        elif isinstance(stmt, exp.Update):
+            self.update(stmt, env)
+        elif isinstance(stmt, exp.Delete):
+            self.delete(stmt, env)
+        elif isinstance(stmt, exp.Merge):
+            self.merge(stmt, env)
 
     def target(self, node: exp.Expression, scope: _Scope) -> int | None:
         """Register the written-to relation (maybe inside a Schema column list)."""
@@ -751,7 +768,17 @@ class _StatementAnalyzer:
             self.query(expr, None, ctes, correlated=False)
         else:
             self.visit(expr, None, ctes)
-        self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
+        conflict = stmt.args.get("conflict")
+        if isinstance(conflict, exp.OnConflict):
+            # conflict keys and SET targets are the target's columns; EXCLUDED is the proposed row
+            for key in conflict.args.get("conflict_keys") or []:
+                node = key.this if isinstance(key, exp.Ordered) else key
+                if not self._target_column(node, ref):
+                    self.visit(node, scope, ctes)
+            upsert = _Scope(None, False, [*scope.sources, _Source("excluded", "other", outputs=None)])
+            self._assignments(conflict.expressions, ref, upsert, ctes)
+            self.visit_rest(conflict, ("expressions", "conflict_keys"), upsert, ctes)
+        self.visit_rest(stmt, ("this", "expression", "with_", "conflict"), scope, ctes)
 
     def _target_column(self, lhs: exp.Expression, target: int | None) -> bool:
         """An assigned column (SET lhs, MERGE INSERT list) belongs to the target."""
@@ -786,7 +813,7 @@ class _StatementAnalyzer:
         scope = _Scope(None, False)
         self.target(stmt.this, scope)
         using = stmt.args.get("using")
-        for u in (using if isinstance(using, list) else [using] if using is not None else []):
+        for u in (using if isinstance(using, list) else [using] if isinstance(using, exp.Expression) else []):
             self.source(u, scope, ctes)
         for j in stmt.args.get("joins") or []:
             self.join(j, scope, ctes)
@@ -796,7 +823,7 @@ class _StatementAnalyzer:
         scope = _Scope(None, False)
         target = self.target(stmt.this, scope)
         using = stmt.args.get("using")
-        if using is not None:
+        if isinstance(using, exp.Expression):
             self.source(using, scope, ctes)
         self.visit(stmt.args.get("on"), scope, ctes)
         whens = stmt.args.get("whens")
@@ -840,9 +867,10 @@ class _StatementAnalyzer:
 
     def other(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> None:
         direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
+        role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
         for t in direct:
-            if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier):
-                self.add_ref(t, "target", None)
+            if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier) and id(t) not in self.handled:
+                self.add_ref(t, role, None)
         for t in stmt.find_all(exp.Table):
             if id(t) not in self.handled and isinstance(t.this, exp.Identifier):
                 self.add_ref(t, "source", None)
@@ -870,6 +898,16 @@ class _StatementAnalyzer:
                 return True
             node = node.parent
         return False
+
+
+_ACTS_ON_RELATION = tuple(
+    getattr(exp, name) for name in ("Drop", "Alter", "TruncateTable", "Copy", "Comment", "AlterRename",
+                                    "RenameTable", "Analyze", "Refresh")
+    if hasattr(exp, name)
+)
+
+# Dialects where `a.b` with `a` not a relation in scope is a struct field access.
+STRUCT_DOT_DIALECTS = frozenset({"bigquery", "duckdb", "spark", "databricks", "hive", "trino", "presto", "athena"})
 
 
 def statement_kind(stmt: exp.Expression) -> str:

@@ -1,0 +1,1 @@
+SELECT s.address.city, address.zip FROM customer_facts s

@@ -1,0 +1,1 @@
+SELECT x.y, cf.name FROM customer_facts cf
