@@ -321,6 +321,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             "is held; nothing was changed",
             hint="wait for the other apply to finish, then run apply again",
         )
+    t_start = time.perf_counter()
     needed = estimate_locks(statements, verify)
     capacity, in_use, per_tx = lock_capacity(cur)
     stats.update(locks_estimated=needed, lock_capacity=capacity, max_locks_per_transaction=per_tx)
@@ -344,6 +345,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
         if changes:
             raise StalePlanError(changes)
     before = list_relations(conn)
+    t_checked = time.perf_counter()
     total = len(statements)
     for i, stmt in enumerate(statements, 1):
         try:
@@ -362,6 +364,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
                 ) from None
             raise ApplyError(f"statement {i} of {total} failed: {msg}; nothing was changed",
                              statement=stmt) from None
+    t_ran = time.perf_counter()
     missing = sorted(str(r) for r in before - list_relations(conn))
     if missing:
         raise ApplyError(
@@ -369,12 +372,13 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             hint="these views depend on a replaced view but were not found by the AST engine; "
                  "check `deprecator plan` and the pg_depend cross-check",
         )
-    for rel in verify:
-        probe = f"SELECT * FROM {qualified(rel)} LIMIT 0"
-        cur.execute("SELECT c.relispopulated FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(%s)",
-                    (qualified(rel),))
-        row = cur.fetchone()
-        if row is not None and not row[0]:
+    names = [qualified(rel) for rel in verify]
+    cur.execute("SELECT n FROM unnest(%s::text[]) n JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n) "
+                "WHERE NOT c.relispopulated", (names,))
+    unpopulated = {r[0] for r in cur.fetchall()}
+    for rel, name in zip(verify, names):
+        probe = f"SELECT * FROM {name} LIMIT 0"
+        if name in unpopulated:
             # a materialized view created WITH NO DATA cannot be read; its query compiled on CREATE
             probe = "EXPLAIN " + probe
         try:
@@ -383,6 +387,9 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             msg = (getattr(e, "pgerror", None) or str(e)).strip()
             raise ApplyError(f"verification failed: {rel} does not answer after the change: {msg}; "
                              "nothing was changed", statement=probe) from None
+    t_verified = time.perf_counter()
     cur.execute("SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid()")
     stats["locks_held"] = int(cur.fetchone()[0])
+    stats["seconds"] = {"checks": round(t_checked - t_start, 3), "statements": round(t_ran - t_checked, 3),
+                        "verification": round(t_verified - t_ran, 3)}
     raw.commit()

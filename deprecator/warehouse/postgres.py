@@ -88,6 +88,7 @@ class PostgresWarehouse:
         self._types_cache: dict[str, tuple[str, ...] | None] = {}
         self._graph: tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]] | None = None
         self._probe: Connection | None = None
+        self._current: dict[RelationName, tuple[str, tuple[str, ...]]] = {}
         self.url = url
         self.dbt_manifest = Path(root or ".", dbt_manifest) if dbt_manifest is not None else None
         self.display_url = mask_url(url)
@@ -177,7 +178,9 @@ class PostgresWarehouse:
         self._types_cache.clear()
         with self.read() as conn:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
-            return self._mark(_build_views(conn, rows))
+            views = self._mark(_build_views(conn, rows))
+        self._current = {v.relation: (v.definition, tuple(t for _, t in v.columns)) for v in views}
+        return views
 
     def get_views(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
         """The views among ``relations`` (in the given order); relations that are not views are skipped."""
@@ -301,13 +304,20 @@ class PostgresWarehouse:
         self._types_cache[definition] = types
         return types
 
+    def _types_of(self, relation: RelationName, definition: str) -> tuple[str, ...] | None:
+        """Column types of ``definition``: from the catalog when it is the view's current one, else compiled."""
+        current = self._current.get(relation)
+        if current is not None and current[0] == definition:
+            return current[1]
+        return self.column_types(definition)
+
     def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
         """CREATE OR REPLACE when the columns keep names, order and types; else drop and recreate
         (with the views built on it). Options, owner, grants, comments and indexes are restated."""
         from deprecator.warehouse.pg_apply import Dependent, view_statements
 
-        old_types = self.column_types(view.definition)
-        new_types = old_types if new_definition == view.definition else self.column_types(new_definition)
+        old_types = self._types_of(view.relation, view.definition)
+        new_types = old_types if new_definition == view.definition else self._types_of(view.relation, new_definition)
         return view_statements(view, new_definition, old_types=old_types, new_types=new_types,
                                dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(view.relation)])
 
@@ -327,9 +337,16 @@ class PostgresWarehouse:
         )
         self._graph = None
         self._types_cache.clear()
+        self._current = {}
 
     def _fingerprints_in(self, conn: Connection, relations: Sequence[RelationName]) -> dict[RelationName, str]:
-        oids = [o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None]
+        qualified_rels = [r for r in relations if r.schema is not None]
+        oids = [int(o) for o in conn.execute(sa.text(
+            "SELECT c.oid FROM unnest(CAST(:s AS text[]), CAST(:n AS text[])) AS r(s, n) "
+            "JOIN pg_catalog.pg_namespace ns ON ns.nspname = r.s "
+            "JOIN pg_catalog.pg_class c ON c.relnamespace = ns.oid AND c.relname = r.n"),
+            {"s": [r.schema for r in qualified_rels], "n": [r.name for r in qualified_rels]}).scalars()]
+        oids += [o for o in (self._resolve_oid(conn, r) for r in relations if r.schema is None) if o is not None]
         return {v.relation: v.fingerprint() for v in _views_by_oid(conn, oids)}
 
     def _relations_in(self, conn: Connection) -> set[RelationName]:
