@@ -214,6 +214,7 @@ class Analysis:
     joins: list[JoinUse] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
     unplaced: int = 0     # tables found only by the safety sweep (a gap in the walk)
+    name_clashes: int = 0  # FROM clauses exposing one name twice (a rewrite must not add any)
 
     def position(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.line_starts, offset) - 1
@@ -441,6 +442,8 @@ class _StatementAnalyzer:
             self.source(from_.this, scope, ctes)
         for join in node.args.get("joins") or []:
             self.join(join, scope, ctes)
+        exposed = [src.name for src in scope.sources if src.name]
+        self.an.name_clashes += len(exposed) - len(set(exposed))
         outputs: list[str] | None = []
         order_aliases: set[str] = set()
         renamed: set[str] = set()     # explicit aliases that are not the same column's name
@@ -554,9 +557,19 @@ class _StatementAnalyzer:
             return
         if isinstance(node, exp.Subquery):
             alias = node.args.get("alias")
-            if not isinstance(node.this, exp.Query):
+            if isinstance(node.this, (exp.Table, exp.Subquery)):
                 # a parenthesized join: its sources belong to this scope
                 self.source(node.this, scope, ctes)
+                for j in node.args.get("joins") or []:
+                    self.join(j, scope, ctes)
+                return
+            if not isinstance(node.this, exp.Query):
+                # (VALUES ...) AS v(a, b)
+                self.visit(node.this, scope, ctes)
+                cols = self.alias_columns(node) or self.alias_columns(node.this)
+                scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
+                                             and alias.this else "", "derived",
+                                             outputs=tuple(self.norm_alias(c) or "" for c in cols) if cols else None))
                 for j in node.args.get("joins") or []:
                     self.join(j, scope, ctes)
                 return
@@ -593,11 +606,13 @@ class _StatementAnalyzer:
                 outs = outs + (self.norm_alias(off.name) or "",)
             scope.sources.append(_Source(name or "", "other", outputs=outs))
             return
-        # table functions and anything else: a source of unknown columns
+        # VALUES, table functions and anything else: columns known only from an alias list
         self.visit(node, scope, ctes)
-        alias = node.args.get("alias") if isinstance(node, exp.Expression) else None
+        alias = node.args.get("alias")
+        cols = self.alias_columns(node)
         scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
-                                     and alias.this else "", "other", outputs=None))
+                                     and alias.this else "", "other",
+                                     outputs=tuple(self.norm_alias(c) or "" for c in cols) if cols else None))
 
     # -- columns -------------------------------------------------------
     def star(self, item: exp.Expression, scope: _Scope) -> None:

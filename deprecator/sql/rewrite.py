@@ -313,18 +313,21 @@ def rewrite(
         return RewriteResult(text=sql, status="parsed", blockers=(
             Blocker("internal: overlapping edits; rewrite by hand"),))
     edits = tuple(Edit(s, e, sql[s:e], new) for (s, e), new in sorted(rw.edits.items()))
-    problem = _verify(text, dialect, rules, default_schema, default_catalog) if edits else None
+    problem = _verify(text, dialect, rules, default_schema, default_catalog, an) if edits else None
     if problem:
         return RewriteResult(text=sql, status="parsed", blockers=(Blocker(problem),))
     return RewriteResult(text=text, status="parsed", edits=edits)
 
 
 def _verify(text: str, dialect: str, rules: Sequence[RewriteRule], default_schema: Sequence[str] | str | None,
-            default_catalog: str | None) -> str | None:
-    """The rewritten text must parse and must no longer name any old relation."""
+            default_catalog: str | None, before: Analysis) -> str | None:
+    """The rewritten text must parse, name no old relation and expose no name twice in a FROM."""
     an = analyze(text, dialect, default_schema, default_catalog)
     if an.status != "parsed":
         return f"the rewritten text does not parse: {an.error}"
+    if an.name_clashes > before.name_clashes:
+        return ("the replacement's name collides with another relation in the same FROM clause; "
+                "give one of them an alias")
     for ref in an.refs:
         for rule in rules:
             if rule.old.matches(ref.relation) and not rule.new.matches(ref.relation):
