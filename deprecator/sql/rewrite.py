@@ -85,8 +85,8 @@ class _Rewriter:
                                      ref.table.args.get("this")) if p is not None]
         count = ref.parts
         new_catalog = new.catalog if new.catalog is not None else old.catalog
-        if new.catalog is not None and old.catalog is not None and new.catalog != old.catalog:
-            count = 3
+        if new.catalog is not None and new.catalog != old.catalog:
+            count = 3   # another database/project (or one the text's defaults cannot confirm)
         elif new.schema != old.schema:
             count = max(count, 2)
         values: list[str | None] = [new_catalog, new.schema, new.name][3 - count:]
