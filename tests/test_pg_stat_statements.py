@@ -167,3 +167,37 @@ def test_state_store_upgrades_from_v1(tmp_path):
     assert {"pgss_snapshots", "pgss_calls"} <= set(sa.inspect(store.engine).get_table_names())
     assert {"pgss_snapshots", "pgss_calls"} <= set(metadata.tables)
     store.close()
+
+
+def test_scan_from_deprecator_yml_reports_call_deltas(db, in_tmp):
+    import json
+
+    from tests.helpers import invoke
+
+    url, roles = db
+    (in_tmp / "deprecations.yml").write_text(
+        "deprecations:\n  - model: analytics.customer_facts\n    replacement: analytics.entity_customers\n"
+        "    sunset: 2027-03-31\n")
+    (in_tmp / "deprecator.yml").write_text(
+        "warehouse:\n"
+        f"  url: {url}\n"
+        "  default_schema: analytics\n"
+        "registry: deprecations.yml\n"
+        "history:\n"
+        "  - type: pg_stat_statements\n"
+        "state:\n  url: sqlite:///.deprecator/state.db\n")
+    q = "SELECT id FROM analytics.customer_facts WHERE id < 4"
+
+    def alice_counts():
+        report = json.loads(invoke(["scan", "--format", "json"]).stdout)
+        return [f["count"] for f in report["findings"]
+                if f["source"] == "pg_stat_statements" and f["user"] == roles["alice"]]
+
+    run_as(url, roles["alice"], q, q, q)
+    assert alice_counts() == [3]
+    run_as(url, roles["alice"], q, q)
+    assert alice_counts() == [2]           # calls since the previous scan, from the state store
+    (in_tmp / "deprecator.yml").write_text((in_tmp / "deprecator.yml").read_text().replace(
+        "  - type: pg_stat_statements\n", "  - type: pg_stat_statements\n    bogus: 1\n"))
+    out = invoke(["scan"], code=2)
+    assert "bogus" in out.output
