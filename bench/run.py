@@ -116,8 +116,8 @@ def _print(title: str, data: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", action="append", choices=["a", "b", "c"],
-                    help="run only this part (repeatable); default: all")
+    ap.add_argument("--only", action="append", choices=["a", "b", "c", "pg-scan", "pg-apply"],
+                    help="run only this part (repeatable); default: a, b, c (pg-*: bench/pg_run.py)")
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows in the (a) history export")
     ap.add_argument("--baseline-rows", type=int, default=100_000, help="rows in the (b) baseline comparison")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="SQL corpus for (c)")
@@ -156,6 +156,13 @@ def main(argv: list[str] | None = None) -> None:
         else:
             results["c"] = measure(["corpus", str(a.corpus), *workers])
             _print(f"(c) reference finding and rewrite on {a.corpus}", results["c"])
+
+    if parts & {"pg-scan", "pg-apply"}:   # PostgreSQL parts: own database, results in results/pg_latest.json
+        from bench.pg_run import run_parts
+
+        run_parts(sorted(parts & {"pg-scan", "pg-apply"}))
+        if not parts & {"a", "b", "c"}:
+            return
 
     out = HERE / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)

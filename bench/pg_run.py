@@ -1,0 +1,229 @@
+"""PostgreSQL benchmarks of issue 3 (also reachable as ``python3 -m bench --only pg-scan --only pg-apply``).
+
+    python3 -m bench.pg_run                        # both parts
+    python3 -m bench.pg_run --only pg-scan --rows 200000
+    python3 -m bench.pg_run --only pg-apply --views 1,100,1000
+
+pg-scan: a 1,000,000-row history table in PostgreSQL, scanned end to end by
+``run_scan`` through the configured ``history: - type: sql`` source (the
+pushed-down query) and, in the same run, through a source that fetches every
+row and lets deprecator scan them locally. The findings must be identical.
+Each measurement runs in a fresh child process whose peak RSS (process tree,
+sampled every 20 ms) is reported.
+
+pg-apply: plan + apply for 1, 100 and 1,000 dependent views against the bare
+DDL for the same views in one transaction; end states compared.
+
+The database (default ``deprecator_bench`` on 127.0.0.1:5432) is created at
+the start and dropped at the end (``--keep-db`` keeps it). Results go to
+stdout and bench/results/pg_latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_SERVER = os.environ.get("DEPRECATOR_BENCH_PG_SERVER", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+DEFAULT_DB = "deprecator_bench"
+
+
+def child(args: list[str]) -> dict[str, Any]:
+    """Run ``python3 -m bench.pg_measure ARGS``; sample its process tree's RSS every 20 ms."""
+    from bench.run import _tree_rss_kb
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench.pg_measure", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, _ = proc.communicate()
+    t.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"bench.pg_measure {' '.join(args)} failed with exit code {proc.returncode}")
+    result = orjson.loads(out.strip().splitlines()[-1])
+    result["peak_tree_rss_mb"] = round(peak[0] / 1024, 1)
+    return result
+
+
+def _admin(server: str, *stmts: str) -> list[Any]:
+    eng = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            rows: list[Any] = []
+            for s in stmts:
+                r = c.exec_driver_sql(s)
+                rows = r.all() if r.returns_rows else []
+            return rows
+    finally:
+        eng.dispose()
+
+
+def server_info(server: str) -> dict[str, Any]:
+    rows = _admin(server, "SELECT version(), current_setting('max_parallel_workers_per_gather'), "
+                          "current_setting('work_mem'), current_setting('shared_buffers'), "
+                          "current_setting('max_locks_per_transaction'), current_setting('max_connections')")
+    v, par, wm, sb, locks, conns = rows[0]
+    return {"version": v, "max_parallel_workers_per_gather": par, "work_mem": wm, "shared_buffers": sb,
+            "max_locks_per_transaction": locks, "max_connections": conns}
+
+
+def _commit() -> str | None:
+    if os.environ.get("DEPRECATOR_BENCH_COMMIT"):
+        return os.environ["DEPRECATOR_BENCH_COMMIT"]
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _dirty() -> list[str] | None:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", "deprecator"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None   # not a git checkout (e.g. a `git archive` export): nothing uncommitted
+    return [line[3:] for line in out.splitlines()]
+
+
+def _print(title: str, data: Any) -> None:
+    print(f"\n== {title}")
+    if isinstance(data, dict):
+        for k, v in data.items():
+            print(f"  {k}: {v}")
+    else:
+        print(data)
+    sys.stdout.flush()
+
+
+def run_scan_part(url: str, rows: int, repeat: int, workers: int | None) -> dict[str, Any]:
+    from bench.pg_scan import explain, setup
+
+    data = setup(url, rows)
+    _print(f"pg-scan data ({rows:,} rows)", data)
+    w = [] if workers is None else ["--workers", str(workers)]
+    reads = {m: child(["scan", f"{m}:read", url]) for m in ("fetchall", "pushdown")}
+    _print("pg-scan: history read alone (no parsing)", reads)
+    runs: dict[str, list[dict[str, Any]]] = {"pushdown": [], "fetchall": []}
+    for _ in range(repeat):           # alternate, so load from other processes hits both alike
+        for mode in ("pushdown", "fetchall"):
+            r = child(["scan", mode, url, *w])
+            runs[mode].append(r)
+            _print(f"pg-scan {mode}", {k: r[k] for k in ("wall_s", "rows_transferred", "text_mb_transferred",
+                                                         "findings", "findings_sha256", "peak_tree_rss_mb",
+                                                         "loadavg") if k in r})
+    best = {m: min(rs, key=lambda r: r["wall_s"]) for m, rs in runs.items()}
+    digests = {r["findings_sha256"] for rs in runs.values() for r in rs}
+    same = len(digests) == 1 and len({r["findings"] for rs in runs.values() for r in rs}) == 1
+    if not same:
+        raise SystemExit(f"pg-scan: the pushed-down and the fetch-all scans disagree: {digests}")
+    speedup = best["fetchall"]["wall_s"] / best["pushdown"]["wall_s"]
+    # Sizing the suggested filter (lower(text COLLATE "C") LIKE ANY) in the same run: not the shipped code.
+    variant = child(["scan", "pushdown-c", url, *w])
+    variant_read = child(["scan", "pushdown-c:read", url])
+    if variant["findings_sha256"] not in digests:
+        raise SystemExit("pg-scan: the suggested filter variant gives different findings")
+    out = {
+        "data": data, "read_only": reads, "runs": runs,
+        "best": {m: {k: r[k] for k in ("wall_s", "rows_transferred", "text_mb_transferred", "peak_tree_rss_mb",
+                                       "maxrss_self_mb", "maxrss_largest_child_mb", "cpu_self_s", "cpu_children_s")}
+                 for m, r in best.items()},
+        "same_findings": same, "findings": best["pushdown"]["findings"],
+        "uses_by_deprecation": best["pushdown"]["uses_by_deprecation"],
+        "speedup": round(speedup, 2),
+        "targets": {"speedup >= 10": speedup >= 10, "pushdown wall < 10 s": best["pushdown"]["wall_s"] < 10},
+        "suggested_filter_variant": {"scan": {k: variant[k] for k in ("wall_s", "rows_transferred", "peak_tree_rss_mb")},
+                                     "read_only_s": variant_read["wall_s"],
+                                     "speedup_vs_fetchall": round(best["fetchall"]["wall_s"] / variant["wall_s"], 2)},
+        "explain_shipped": explain(url),
+        "explain_variant": explain(url, "pushdown-c"),
+    }
+    _print("pg-scan result", {k: v for k, v in out.items() if k not in ("runs", "explain_shipped", "explain_variant")})
+    _print("pg-scan EXPLAIN ANALYZE of the shipped pushed-down query", out["explain_shipped"])
+    return out
+
+
+def run_apply_part(url: str, sizes: list[int]) -> dict[str, Any]:
+    from bench.pg_views import drop_roles, ensure_roles
+
+    ensure_roles(url)
+    out: dict[str, Any] = {}
+    try:
+        for n in sizes:
+            r = child(["views", str(n), url])
+            out[str(n)] = r
+            _print(f"pg-apply {n} views", r)
+    finally:
+        drop_roles(url)
+    big = out.get(str(max(sizes)))
+    if big:
+        out["target_within_1.5x_at_max"] = big["ratio_total_vs_bare"] <= 1.5
+    return out
+
+
+def run_parts(parts: list[str], *, server: str = DEFAULT_SERVER, db: str = DEFAULT_DB, rows: int = 1_000_000,
+              sizes: list[int] | None = None, repeat: int = 2, workers: int | None = None,
+              keep_db: bool = False) -> dict[str, Any]:
+    from bench.run import machine
+
+    results: dict[str, Any] = {"machine": machine(), "postgres": server_info(server), "commit": _commit(),
+                               "uncommitted_deprecator_files": _dirty(),
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    _print("machine", {**results["machine"], "postgres": results["postgres"]["version"],
+                       "commit": results["commit"], "uncommitted": results["uncommitted_deprecator_files"]})
+    _admin(server, f'DROP DATABASE IF EXISTS "{db}"', f'CREATE DATABASE "{db}"')
+    url = f"{server}/{db}"
+    try:
+        if "pg-scan" in parts:
+            results["pg_scan"] = run_scan_part(url, rows, repeat, workers)
+        if "pg-apply" in parts:
+            results["pg_apply"] = run_apply_part(url, sizes or [1, 100, 1000])
+    finally:
+        if not keep_db:
+            _admin(server, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["loadavg_at_end"] = os.getloadavg()
+    out = HERE / "results" / "pg_latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str))
+    print(f"\nwrote {out}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python3 -m bench.pg_run", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", action="append", choices=["pg-scan", "pg-apply"])
+    ap.add_argument("--server", default=DEFAULT_SERVER, help="SQLAlchemy URL of the server, without database")
+    ap.add_argument("--db", default=DEFAULT_DB, help="database created for the run and dropped after")
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--views", default="1,100,1000", help="comma-separated view counts")
+    ap.add_argument("--repeat", type=int, default=2, help="alternating runs of each scan (best is compared)")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--keep-db", action="store_true")
+    a = ap.parse_args(argv)
+    run_parts(a.only or ["pg-scan", "pg-apply"], server=a.server, db=a.db, rows=a.rows,
+              sizes=[int(x) for x in a.views.split(",") if x.strip()], repeat=a.repeat, workers=a.workers,
+              keep_db=a.keep_db)
+
+
+if __name__ == "__main__":
+    main()
