@@ -51,7 +51,8 @@ def _setup(url: str, roles: list[str], *, new_id_type: str = "int") -> None:
             f'GRANT SELECT (name) ON analytics.names TO "{colreader}"',
             "COMMENT ON VIEW analytics.names IS 'customer names'",
             "COMMENT ON COLUMN analytics.names.cust_id IS 'the id'",
-            "CREATE VIEW analytics.names_upper AS SELECT cust_id, upper(name) AS uname FROM analytics.names",
+            "CREATE VIEW analytics.names_upper WITH (security_invoker = true) AS "
+            "SELECT cust_id, upper(name) AS uname FROM analytics.names WHERE cust_id < 100 WITH CASCADED CHECK OPTION",
             f'GRANT SELECT ON analytics.names_upper TO "{reader}"',
             "COMMENT ON VIEW analytics.names_upper IS 'a view on a view'",
             "CREATE MATERIALIZED VIEW analytics.counts AS SELECT count(*) AS n FROM analytics.customer_facts",
@@ -134,12 +135,15 @@ def test_changed_column_types_drop_and_recreate_dependents(pg_db, pg_roles, tmp_
                                names_stmts[2])
     assert names_stmts[2].startswith('CREATE VIEW "analytics"."names" ("cust_id", "name") WITH (security_barrier')
     assert by["analytics.names_upper"].action == "recreate"
-    apply_plan(plan, wh, registry, state)
+    result = apply_plan(plan, wh, registry, state)
     after = _views(wh)
     assert after["analytics.names"].columns == (("cust_id", "bigint"), ("name", "text"))
     assert after["analytics.names_upper"].columns[0] == ("cust_id", "bigint")
     for name in ("analytics.names", "analytics.names_upper"):
         assert _kept(after[name]) == _kept(before[name]), name
+    # rolling back changes the types back: drop and recreate again, everything as before
+    rollback_apply(result.apply_id, wh, state)
+    assert {k: v.fingerprint() for k, v in _views(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
     wh.close()
     state.close()
 
