@@ -19,6 +19,7 @@ def get_dialect(dialect: str) -> Dialect:
     return Dialect.get_or_raise(dialect)
 
 
+@lru_cache(maxsize=65536)
 def normalize_part(name: str, quoted: bool, dialect: str, *, table_part: bool = True) -> str:
     """Normalize one identifier as ``dialect`` resolves it.
 
