@@ -185,6 +185,7 @@ class ColumnUse:
     qualifier_ref: int | None = None  # the qualifier names this un-aliased reference
     qualifier: tuple[exp.Expression, ...] = ()   # the identifiers of that qualifier
     alias_conflict: bool = False   # the name is also an output alias of the same SELECT
+    output_item: exp.Expression | None = None   # the unaliased SELECT expression containing it
 
 
 @dataclass
@@ -297,6 +298,7 @@ class _StatementAnalyzer:
         self.handled: set[int] = set()
         self.projection_items: dict[int, bool] = {}   # id(column) -> aliased
         self.alias_or_column: set[int] = set()         # ids of columns that may name an output alias
+        self.named_by_expression: dict[int, exp.Expression] = {}  # id(column) -> unaliased SELECT item
 
     # -- names ---------------------------------------------------------
     def norm_alias(self, ident: exp.Expression | str | None) -> str | None:
@@ -452,6 +454,10 @@ class _StatementAnalyzer:
                 self.projection_items[id(item)] = False
             elif isinstance(item, exp.Alias) and isinstance(item.this, exp.Column):
                 self.projection_items[id(item.this)] = True
+            elif not isinstance(item, (exp.Alias, exp.Star, exp.Column)):
+                # an unaliased expression: its output name may be derived from its columns
+                for col in item.find_all(exp.Column):
+                    self.named_by_expression[id(col)] = item
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
                 self.star(item, scope)
                 outputs = None
@@ -632,6 +638,12 @@ class _StatementAnalyzer:
             self.an.refs[r].unknown_columns = True
         self.an.stars.append(StarUse(item, tuple(r for r in refs if r is not None)))
 
+    def _mark_outputs(self, start: int) -> None:
+        for use in self.an.columns[start:]:
+            item = self.named_by_expression.get(id(use.node))
+            if item is not None:
+                use.output_item = item
+
     def lookup(self, scope: _Scope | None, name: str) -> list[_Source]:
         while scope is not None:
             found = scope.find(name)
@@ -643,6 +655,11 @@ class _StatementAnalyzer:
     def column(self, col: exp.Column, scope: _Scope | None) -> None:
         if id(col) in self.handled or scope is None:
             return
+        start = len(self.an.columns)
+        self._column(col, scope)
+        self._mark_outputs(start)
+
+    def _column(self, col: exp.Column, scope: _Scope) -> None:
         self.handled.add(id(col))
         if isinstance(col.this, exp.Star):
             self.star(col, scope)

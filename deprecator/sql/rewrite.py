@@ -198,6 +198,10 @@ class _Rewriter:
             if s < 0 or use.ident.name not in self.sql[s:e]:
                 self.block(f"no exact position for column {use.name!r}", str(rule.old), None)
                 continue
+            if use.output_item is not None and _output_name_follows(use.output_item, use.node, self.dialect):
+                self.block(f"renaming column {use.name!r} inside an unaliased SELECT expression would change "
+                           "the output column name; give the expression an alias", str(rule.old), where)
+                continue
             text = self.column_text(use.ident, new)
             if use.projection and not use.aliased and use.ident is getattr(use.node, "this", None):
                 text = f"{text} AS {self.sql[s:e]}"
@@ -279,6 +283,26 @@ class _Rewriter:
             pos = e
         out.append(self.sql[pos:])
         return "".join(out)
+
+
+def _output_name_follows(item: exp.Expression, col: exp.Expression, dialect: str) -> bool:
+    """Whether an unaliased SELECT expression's output name is derived from ``col``.
+
+    Postgres names ``x::text`` and ``(x)`` after the column (other expressions after
+    the function, or ``?column?``); BigQuery names expressions ``f0_``; most other
+    engines use the expression's text, which any rename changes.
+    """
+    chain = []
+    node: exp.Expression | None = col.parent
+    while node is not None and node is not item:
+        chain.append(node)
+        node = node.parent
+    chain.append(item)
+    if dialect in ("postgres", "redshift"):
+        return all(isinstance(n, (exp.Cast, exp.Paren)) for n in chain)
+    if dialect == "bigquery":
+        return all(isinstance(n, exp.Paren) for n in chain)
+    return True
 
 
 def rewrite(

@@ -1,0 +1,1 @@
+SELECT upper(customer_id) AS up, name FROM entity_customers

@@ -1,0 +1,1 @@
+SELECT upper(cust_id) AS up, name FROM customer_facts

@@ -1,0 +1,1 @@
+SELECT upper(cust_id), name FROM customer_facts
