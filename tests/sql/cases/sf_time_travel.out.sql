@@ -1,0 +1,1 @@
+select customer_id AS cust_id from entity_customers at(offset => -60*5)

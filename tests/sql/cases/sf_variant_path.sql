@@ -1,0 +1,1 @@
+select cf.payload:customer.id::string as pid, cf.cust_id from customer_facts cf
