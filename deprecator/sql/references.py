@@ -277,10 +277,15 @@ def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
     # every part must appear, in order, in the written text
     pos = 0
     for p in parts:
-        k = written.find(p.name, pos)
+        k = -1
+        # an embedded quote is written doubled ("a""b") or backslash-escaped
+        for form in (p.name, p.name.replace('"', '""'), p.name.replace("`", "``"), p.name.replace("`", "\\`")):
+            k = written.find(form, pos)
+            if k >= 0:
+                pos = k + len(form)
+                break
         if k < 0:
             return start, end, False
-        pos = k + len(p.name)
     if "--" in written or "/*" in written:
         return start, end, False
     return start, end, True

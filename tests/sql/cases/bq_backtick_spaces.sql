@@ -1,0 +1,1 @@
+SELECT a FROM `my-project.my_dataset.daily events` AS e

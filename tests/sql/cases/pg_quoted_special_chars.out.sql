@@ -1,0 +1,1 @@
+SELECT x."Total Amount" FROM "we""ird"."New Table" AS x

@@ -1,0 +1,1 @@
+SELECT x."Total Amount" FROM "we""ird"."My Table" AS x
