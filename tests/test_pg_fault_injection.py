@@ -1,11 +1,12 @@
 """Fault injection: SIGKILL `deprecator apply` at many points inside its transaction.
 
-Each run works on a fresh copy of one template database: a `deprecator apply
---auto-approve` process starts, the test waits until it holds the apply's
-advisory lock (its transaction has begun), sleeps a different delay each time
-and kills it with SIGKILL. Afterwards every view's definition, owner, grants,
-comments, options and indexes must be exactly as before (or, if the kill came
-after the commit, exactly as a completed apply leaves them): never in between.
+Each run works on a fresh copy of one template database. To stop the apply at
+a known point, a reader holds a lock on one view (a different one each run,
+spread over the plan's order); the apply's transaction runs every statement
+before the first one touching that view, then waits for the lock, and the test
+kills it there with SIGKILL. Afterwards every view's definition, owner,
+grants, comments, options and indexes must be exactly as before. One run
+without a reader completes, and must leave exactly the applied state.
 """
 
 from __future__ import annotations
@@ -73,7 +74,14 @@ def _wait_idle(admin_url: str, db: str, timeout: float = 20) -> None:
     eng.dispose()
 
 
-def _holds_lock(conn: sa.Connection, db: str) -> bool:
+def _child_waiting(conn: sa.Connection, db: str, reader_pid: int) -> bool:
+    """True when a backend of ``db`` other than the reader waits for a lock (the apply is stuck inside)."""
+    return bool(conn.execute(sa.text(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = :d AND l.pid <> :r"), {"d": db, "r": reader_pid}).scalar())
+
+
+def _holds_apply_lock(conn: sa.Connection, db: str) -> bool:
     return bool(conn.execute(sa.text(
         "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
         "WHERE l.locktype = 'advisory' AND d.datname = :d AND l.objid = :k AND l.granted"),
@@ -84,17 +92,14 @@ def test_sigkill_during_apply_leaves_everything_as_before(pg_url, tmp_path):
     tmpl = "dep_tmpl_" + uuid.uuid4().hex[:8]
     _template(pg_url, tmpl)
     copies: list[str] = []
+    (tmp_path / "deprecations.yml").write_text(
+        "deprecations:\n  - model: analytics.customer_facts\n    replacement: analytics.entity_customers\n"
+        "    sunset: 2027-03-31\n    columns:\n      cust_id: customer_id\n")
     try:
         tmpl_url = make_url(pg_url).set(database=tmpl).render_as_string(hide_password=False)
         before = _state(tmpl_url)
-        # one complete apply gives the "after" state and the transaction's duration
-        results = {"before": 0, "after": 0}
-        durations = []
-        (tmp_path / "deprecations.yml").write_text(
-            "deprecations:\n  - model: analytics.customer_facts\n    replacement: analytics.entity_customers\n"
-            "    sunset: 2027-03-31\n    columns:\n      cust_id: customer_id\n")
 
-        def run(delay: float | None) -> str:
+        def run(block_view: str | None) -> tuple[str, dict[str, str]]:
             name = "dep_kill_" + uuid.uuid4().hex[:8]
             run_sql(pg_url, f'CREATE DATABASE "{name}" TEMPLATE "{tmpl}"')
             copies.append(name)
@@ -103,29 +108,28 @@ def test_sigkill_during_apply_leaves_everything_as_before(pg_url, tmp_path):
             cfg.write_text(f"warehouse:\n  url: {db_url}\n  default_schema: analytics\n"
                            "registry: deprecations.yml\n"
                            f"state:\n  url: sqlite:///{tmp_path}/{name}.db\n")
+            reader_engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+            reader = reader_engine.connect()
+            reader.begin()
+            reader_pid = reader.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            if block_view is not None:
+                reader.exec_driver_sql(f"SELECT * FROM analytics.{block_view} LIMIT 0").all()
             proc = subprocess.Popen([sys.executable, "-m", "deprecator", "--config", str(cfg), "apply", "--auto-approve"],
                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             watcher = _admin(pg_url)
             outcome = "completed"
             with watcher.connect() as c:
-                started = None
-                while proc.poll() is None:
-                    if _holds_lock(c, name):
-                        started = time.monotonic()
-                        break
-                    time.sleep(0.002)
-                if delay is not None and started is not None:
-                    while proc.poll() is None and time.monotonic() - started < delay:
-                        time.sleep(0.001)
-                    if proc.poll() is None:
+                while proc.poll() is None and block_view is not None:
+                    if _holds_apply_lock(c, name) and _child_waiting(c, name, reader_pid):
                         proc.send_signal(signal.SIGKILL)
                         outcome = "killed"
+                        break
+                    time.sleep(0.005)
                 proc.wait(timeout=120)
-                if delay is None and started is not None:
-                    while _holds_lock(c, name):
-                        time.sleep(0.002)
-                    durations.append(time.monotonic() - started)
             watcher.dispose()
+            reader.rollback()
+            reader.close()
+            reader_engine.dispose()
             if outcome == "completed":
                 assert proc.returncode == 0, proc.stderr.read().decode()
             _wait_idle(pg_url, name)
@@ -136,23 +140,19 @@ def test_sigkill_during_apply_leaves_everything_as_before(pg_url, tmp_path):
 
         outcome, after = run(None)
         assert outcome == "completed" and after != before
-        tx = durations[0]
-        kills_inside = 0
-        for k in range(KILL_POINTS):
-            delay = tx * k / KILL_POINTS
-            outcome, state = run(delay)
-            if state == before:
-                results["before"] += 1
-            elif state == after:
-                results["after"] += 1
-            else:
-                changed = sorted(n for n in before if state.get(n) != before[n])
-                pytest.fail(f"kill at {delay:.3f}s left a partial state: {changed[:5]}")
-            kills_inside += outcome == "killed"
-        print(f"\nfault injection: {KILL_POINTS} kill points over a {tx:.3f}s apply transaction, "
-              f"{kills_inside} killed inside it; states: {results}")
-        # most kills land inside the transaction (the last ones may come just after the commit)
-        assert kills_inside >= KILL_POINTS // 2 and results["before"] >= KILL_POINTS // 2
+        changed_views = sorted(n for n in before if after.get(n) != before[n])
+        step = max(1, len(changed_views) // KILL_POINTS)
+        targets = [n.split(".", 1)[1] for n in changed_views[::step][:KILL_POINTS]]
+        killed = 0
+        for view in targets:
+            outcome, state = run(view)
+            assert outcome == "killed", f"the apply finished although {view} was locked"
+            partial = sorted(n for n in before if state.get(n) != before[n])
+            assert not partial, f"SIGKILL while waiting on {view} left changed views: {partial[:5]}"
+            killed += 1
+        print(f"\nfault injection: SIGKILL at {killed} points inside the apply transaction "
+              f"(waiting on {', '.join(targets)}); every view, grant and comment as before each time")
+        assert killed == len(targets) >= min(KILL_POINTS, len(changed_views))
     finally:
         for name in copies:
             run_sql(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
