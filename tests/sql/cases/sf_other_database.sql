@@ -1,0 +1,1 @@
+select cust_id from customer_facts
