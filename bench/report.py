@@ -67,6 +67,7 @@ def render(r: dict[str, Any]) -> str:
             f"| worker crashes | {c['worker_crashes']} |",
             f"| reference finding | {c['find_wall_s']} s, **{c['find_files_per_s']} files/s** |",
             f"| rewrite (5 most-referenced relations -> `*_v2`) | {c['rewrite_files']} files in {c['rewrite_wall_s']} s, **{c['rewrite_files_per_s']} files/s** |",
+            f"| reference finding alone on those same files | {c.get('find_on_rewrite_files_wall_s')} s |",
             f"| rewrite outcomes | {', '.join(f'{k} {v}' for k, v in sorted(c['rewrite_outcomes'].items()))} |",
             f"| peak memory (process tree) | {c['peak_tree_rss_mb']} MB |",
             "",

@@ -129,6 +129,13 @@ class ParsePool:
         self._ready: list[tuple[Hashable, ParseResult]] = []
         self._pool: list[_Worker] = []
         self._ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context("spawn")
+        if self.workers and self._ctx.get_start_method() == "fork" and parse_fn is None:
+            # Import the engine and load the dialect once here; forked workers inherit both
+            # instead of each paying for it (and every respawn after a crash).
+            _default_parse_fn()
+            from deprecator.sql.names import get_dialect
+
+            get_dialect(dialect)
         self._closed = False
 
     # -- public ---------------------------------------------------------------
