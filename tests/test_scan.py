@@ -239,3 +239,15 @@ def test_same_text_with_different_search_paths_is_parsed_per_path(project):
     assert report.stats["queries_read"] == 14
     snap = {s.deprecation: s for s in report.snapshots}["analytics.customer_facts"]
     assert (snap.queries, snap.per_user, snap.window_start) == (9, {"ann": 7, "cy": 2}, t0)
+
+
+def test_fallback_keeps_the_references_it_found_and_is_reported(project):
+    config, registry = project
+    (config.root / "models" / "mixed.sql").write_text(
+        "select cust_id from analytics.customer_facts;\nVACUUM FULL analytics.customer_facts;\n")
+    report = run_scan(config, registry, workers=1, record=False,
+                      sources=[FileSource(("models/mixed.sql",), root=config.root)])
+    assert [(f.path, f.line, f.column) for f in report.findings] == [("models/mixed.sql", 1, 21)]
+    assert [(u.object, u.status) for u in report.unparsed] == [("models/mixed.sql", "fallback")]
+    assert "not understood" in report.unparsed[0].error
+    assert report.stats["fallback"] == 1 and report.stats["parsed"] == 0
