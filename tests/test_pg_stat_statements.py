@@ -201,3 +201,19 @@ def test_scan_from_deprecator_yml_reports_call_deltas(db, in_tmp):
         "  - type: pg_stat_statements\n", "  - type: pg_stat_statements\n    bogus: 1\n"))
     out = invoke(["scan"], code=2)
     assert "bogus" in out.output
+
+
+def test_statements_hidden_from_an_unprivileged_role_are_reported(db):
+    url, roles = db
+    run_as(url, roles["alice"], "SELECT id FROM analytics.customer_facts WHERE id = 7")
+    run_as(url, roles["carol"], "SELECT id FROM analytics.customer_facts WHERE id = 8")
+    carol_url = make_url(url).set(username=roles["carol"]).render_as_string(hide_password=False)
+    items, problems = _items(PgStatStatementsSource(carol_url))
+    assert {i.user for i in items} == {roles["carol"]}
+    assert len(problems) == 1 and "pg_read_all_stats" in problems[0].reason
+    hidden = int(problems[0].reason.split()[0])
+    assert hidden >= 1
+    # granted the role, nothing is hidden any more
+    run_sql(url, f'GRANT pg_read_all_stats TO "{roles["carol"]}"')
+    items, problems = _items(PgStatStatementsSource(carol_url))
+    assert problems == [] and roles["alice"] in {i.user for i in items}
