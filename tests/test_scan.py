@@ -251,3 +251,10 @@ def test_fallback_keeps_the_references_it_found_and_is_reported(project):
     assert [(u.object, u.status) for u in report.unparsed] == [("models/mixed.sql", "fallback")]
     assert "not understood" in report.unparsed[0].error
     assert report.stats["fallback"] == 1 and report.stats["parsed"] == 0
+
+
+def test_progress_callback_sees_every_row(project):
+    config, registry = project
+    calls = []
+    run_scan(config, registry, workers=1, record=False, progress=lambda phase, n: calls.append((phase, n)))
+    assert ("read", 16) in calls  # 4 files + 12 good rows
