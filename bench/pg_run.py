@@ -192,7 +192,10 @@ def run_parts(parts: list[str], *, server: str = DEFAULT_SERVER, db: str = DEFAU
               keep_db: bool = False) -> dict[str, Any]:
     from bench.run import machine
 
-    results: dict[str, Any] = {"machine": machine(), "postgres": server_info(server), "commit": _commit(),
+    import sqlglot.parser
+
+    mach = {**machine(), "sqlglot_compiled (sqlglotc)": sqlglot.parser.__file__.endswith(".so")}
+    results: dict[str, Any] = {"machine": mach, "postgres": server_info(server), "commit": _commit(),
                                "uncommitted_deprecator_files": _dirty(),
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     _print("machine", {**results["machine"], "postgres": results["postgres"]["version"],
