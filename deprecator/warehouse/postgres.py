@@ -9,8 +9,8 @@ them as parameters and DDL quotes them with :func:`quote_ident`.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -21,9 +21,6 @@ from deprecator.errors import WarehouseError
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
-
-# Schemas that belong to the server, never to a user's warehouse.
-_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
 _KIND = {"v": "view", "m": "materialized_view"}
 
@@ -59,7 +56,7 @@ class DependencyDisagreement:
 
 
 class PostgresWarehouse:
-    """Catalog reader (and later executor) for one PostgreSQL database."""
+    """One PostgreSQL database: its views and dependencies, the DDL to rewrite them, the apply."""
 
     dialect = "postgres"
 
@@ -137,7 +134,6 @@ class PostgresWarehouse:
     def close(self) -> None:
         if self._probe is not None:
             try:
-                self._probe.rollback()
                 self._probe.close()
             except sa.exc.SQLAlchemyError:
                 pass
@@ -281,11 +277,12 @@ class PostgresWarehouse:
             return self._types_cache[definition]
         if self._probe is None:
             self._probe = self.engine.connect()
-            self._probe.begin()
-            self._probe.exec_driver_sql("SET LOCAL search_path = ''")
         conn = self._probe
-        sp = conn.begin_nested()
+        # A short transaction per probe: never an idle open transaction while someone reads the plan.
+        trans = conn.begin()
         try:
+            conn.exec_driver_sql("SET LOCAL search_path = ''")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")   # unknown types only cost a recreate
             conn.connection.dbapi_connection.cursor().execute(
                 "CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
             types: tuple[str, ...] | None = tuple(conn.execute(sa.text(
@@ -300,7 +297,7 @@ class PostgresWarehouse:
             else:
                 raise
         finally:
-            sp.rollback()
+            trans.rollback()
         self._types_cache[definition] = types
         return types
 
