@@ -404,3 +404,43 @@ def test_lock_estimate_covers_what_the_apply_holds(pg_db, tmp_path, new_type):
     held, estimated = wh.last_stats["locks_held"], wh.last_stats["locks_estimated"]
     assert held <= estimated <= 2 * held, wh.last_stats
     wh.close()
+
+
+def test_two_real_concurrent_applies_one_proceeds_one_fails_fast(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles)
+    wh_a, registry, state = _target(pg_db, tmp_path, lock_timeout_ms=5000, lock_retries=0)
+    wh_b = PostgresWarehouse(pg_db, default_schema=["analytics"])
+    plan, _ = plan_warehouse(wh_a, registry)
+    eng = sa.create_engine(pg_db)
+    reader = eng.connect()
+    reader.begin()
+    reader.exec_driver_sql("SELECT * FROM analytics.names_upper").all()   # keeps apply A inside its transaction
+    outcome: dict[str, object] = {}
+
+    def apply_a() -> None:
+        try:
+            outcome["a"] = apply_plan(plan, wh_a, registry, state).apply_id
+        except Exception as e:  # reported by the assertion below
+            outcome["a"] = e
+
+    t = threading.Thread(target=apply_a)
+    t.start()
+    probe = eng.connect()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not probe.exec_driver_sql(
+            f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = {ADVISORY_LOCK_KEY} AND granted"
+    ).scalar():
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    with pytest.raises(LockError, match="another apply is running"):
+        wh_b.execute_atomically(plan.statements(), verify=[], expected=plan.fingerprints())
+    assert time.monotonic() - t0 < 1
+    reader.rollback()
+    t.join(timeout=30)
+    assert isinstance(outcome["a"], str), outcome
+    assert "entity_customers" in _views(wh_b)["analytics.names"].definition
+    probe.close()
+    reader.close()
+    eng.dispose()
+    wh_a.close()
+    wh_b.close()
