@@ -444,3 +444,15 @@ def test_two_real_concurrent_applies_one_proceeds_one_fails_fast(pg_db, pg_roles
     eng.dispose()
     wh_a.close()
     wh_b.close()
+
+
+def test_compile_error_names_why_a_rewritten_definition_would_fail(pg_db):
+    run_sql(pg_db, "CREATE TABLE t (a int)")
+    wh = PostgresWarehouse(pg_db)
+    assert wh.compile_error("SELECT a FROM public.t") is None
+    assert wh.column_types("SELECT a, a::text AS b FROM public.t") == ("integer", "text")
+    err = wh.compile_error("SELECT nope FROM public.t")
+    assert err is not None and 'column "nope" does not exist' in err
+    # probing leaves nothing behind
+    assert wh.relation_columns(RelationName(None, "pg_temp", "deprecator_probe")) is None
+    wh.close()

@@ -83,6 +83,7 @@ class PostgresWarehouse:
 
         self.apply_settings = ApplySettings(lock_timeout_ms, lock_retries, lock_backoff_s)
         self._types_cache: dict[str, tuple[str, ...] | None] = {}
+        self._probe_errors: dict[str, str] = {}
         self._graph: tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]] | None = None
         self._probe: Connection | None = None
         self._current: dict[RelationName, tuple[str, tuple[str, ...]]] = {}
@@ -172,6 +173,7 @@ class PostgresWarehouse:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
         self._graph = None              # a fresh read: DDL made later uses the catalog as of now
         self._types_cache.clear()
+        self._probe_errors.clear()
         with self.read() as conn:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
             views = self._mark(_build_views(conn, rows))
@@ -289,17 +291,26 @@ class PostgresWarehouse:
                 "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
                 "WHERE a.attrelid = 'pg_temp.deprecator_probe'::pg_catalog.regclass AND a.attnum > 0 "
                 "AND NOT a.attisdropped ORDER BY a.attnum")).scalars())
-        except sa.exc.DBAPIError:
+        except sa.exc.DBAPIError as e:
             types = None
+            self._probe_errors[definition] = str(e.orig).strip()
         except Exception as e:  # psycopg2 errors raised by the raw cursor
-            if e.__class__.__module__.startswith("psycopg2"):
-                types = None
-            else:
+            if not e.__class__.__module__.startswith("psycopg2"):
                 raise
+            types = None
+            self._probe_errors[definition] = (getattr(e, "pgerror", None) or str(e)).strip()
         finally:
             trans.rollback()
         self._types_cache[definition] = types
         return types
+
+    def compile_error(self, definition: str) -> str | None:
+        """Why ``definition`` does not compile against the warehouse now (None when it does).
+
+        The planner can turn this into a blocker instead of letting apply fail on it.
+        """
+        self.column_types(definition)
+        return self._probe_errors.get(definition)
 
     def _types_of(self, relation: RelationName, definition: str) -> tuple[str, ...] | None:
         """Column types of ``definition``: from the catalog when it is the view's current one, else compiled."""
