@@ -7,7 +7,12 @@ a state store, each read stores the counters it saw, and the texts it yields
 carry the number of calls since the previous snapshot (``count``), with
 ``first_seen``/``last_seen`` the bounds of that window. A
 ``pg_stat_statements_reset()`` (a changed ``stats_reset`` or a counter lower
-than last time) restarts the count from zero: deltas are never negative.
+than last time) restarts the count from zero: deltas are never negative. A
+text that did not run since the last snapshot is still yielded, with
+``count`` 0 (someone has that query; it was idle in the window). Limitation
+before PG 17 (no per-entry ``stats_since``): an entry evicted and re-created
+that has run more times than the last snapshot saw cannot be told apart from
+one that kept counting.
 
 Unqualified names in a text resolve with the search path of the role that ran
 it: the role's setting in ``pg_db_role_setting`` (role-in-database, then role,
