@@ -456,3 +456,29 @@ def test_compile_error_names_why_a_rewritten_definition_would_fail(pg_db):
     # probing leaves nothing behind
     assert wh.relation_columns(RelationName(None, "pg_temp", "deprecator_probe")) is None
     wh.close()
+
+
+def test_cli_plan_apply_rollback_on_postgres(pg_db, pg_roles, in_tmp):
+    import json
+
+    from tests.helpers import invoke
+
+    _setup(pg_db, pg_roles)
+    (in_tmp / "deprecations.yml").write_text(REGISTRY)
+    (in_tmp / "deprecator.yml").write_text(
+        f"warehouse:\n  url: {pg_db}\n  default_schema: analytics\nregistry: deprecations.yml\n"
+        "state:\n  url: sqlite:///.deprecator/state.db\n")
+    wh = PostgresWarehouse(pg_db)
+    before = {k: v.fingerprint() for k, v in _views(wh).items()}
+    invoke(["plan", "--out", "plan.json", "--detailed-exitcode"], code=2)
+    plan = json.loads((in_tmp / "plan.json").read_text())
+    assert {v["name"] for v in plan["views"] if v["action"] == "rewrite"} >= {"analytics.names", "analytics.counts"}
+    out = json.loads(invoke(["apply", "plan.json", "--format", "json"]).stdout)
+    apply_id = out["apply_id"]
+    assert "entity_customers" in _views(wh)["analytics.names"].definition
+    # the same saved plan is now stale
+    stale = invoke(["apply", "plan.json"], code=2)
+    assert "stale" in stale.output
+    invoke(["rollback", apply_id, "--auto-approve"])
+    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    wh.close()
