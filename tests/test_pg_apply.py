@@ -482,3 +482,40 @@ def test_cli_plan_apply_rollback_on_postgres(pg_db, pg_roles, in_tmp):
     invoke(["rollback", apply_id, "--auto-approve"])
     assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
     wh.close()
+
+
+def test_least_privilege_applier_member_of_the_owner_role(pg_db, pg_roles, pg_url, tmp_path):
+    owner, reader, _ = pg_roles
+    applier = f"{owner}_applier"
+    run_sql(pg_url, f'CREATE ROLE "{applier}" LOGIN IN ROLE "{owner}"')
+    try:
+        run_sql(pg_db,
+                "CREATE SCHEMA analytics",
+                "CREATE TABLE analytics.customer_facts (cust_id int, name text)",
+                "CREATE TABLE analytics.entity_customers (customer_id bigint, name text)",
+                f'ALTER TABLE analytics.customer_facts OWNER TO "{owner}"',
+                f'ALTER TABLE analytics.entity_customers OWNER TO "{owner}"',
+                f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{owner}"',
+                "CREATE VIEW analytics.names AS SELECT cust_id, name FROM analytics.customer_facts",
+                "CREATE VIEW analytics.upper_names AS SELECT cust_id, upper(name) AS u FROM analytics.names",
+                "CREATE MATERIALIZED VIEW analytics.n AS SELECT count(*) AS c FROM analytics.customer_facts",
+                *[f'ALTER {k} analytics.{v} OWNER TO "{owner}"'
+                  for k, v in (("VIEW", "names"), ("VIEW", "upper_names"), ("MATERIALIZED VIEW", "n"))],
+                f'GRANT SELECT ON analytics.names, analytics.upper_names, analytics.n TO "{reader}"',
+                "COMMENT ON VIEW analytics.names IS 'kept'")
+        applier_url = sa.engine.make_url(pg_db).set(username=applier).render_as_string(hide_password=False)
+        wh, registry, state = _target(applier_url, tmp_path)
+        before = _views(wh)
+        plan, _ = plan_warehouse(wh, registry)
+        result = apply_plan(plan, wh, registry, state)
+        after = _views(wh)
+        for name in before:
+            assert _kept(after[name]) == _kept(before[name]), name
+        assert after["analytics.names"].columns[0] == ("cust_id", "bigint")     # recreated, as a non-superuser
+        rollback_apply(result.apply_id, wh, state)
+        assert {k: v.fingerprint() for k, v in _views(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
+        wh.close()
+        state.close()
+    finally:
+        run_sql(pg_db, f'DROP OWNED BY "{applier}" CASCADE')
+        run_sql(pg_url, f'DROP ROLE IF EXISTS "{applier}"')
