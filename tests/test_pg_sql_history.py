@@ -112,3 +112,14 @@ def test_user_query_with_percent_signs_and_casts(pg_db):
          "WHERE query_text NOT LIKE '%orders%' AND start_time > '2026-11-01 09:00:00+00'")
     items = _read(SqlHistorySource(pg_db, q, ["customer_facts"]))
     assert sorted((i.user, i.count) for i in items) == [("alice", 1), ("bob", 1), ("carol", 1)]
+
+
+def test_history_query_runs_read_only(pg_db):
+    _history(pg_db)
+    eng = sa.create_engine(pg_db)
+    with eng.begin() as c:
+        c.exec_driver_sql("CREATE SEQUENCE side_effect")
+    eng.dispose()
+    q = "SELECT query_text, user_name, start_time FROM hist, LATERAL (SELECT nextval('side_effect')) AS w"
+    with pytest.raises(SourceError, match="read-only transaction"):
+        _read(SqlHistorySource(pg_db, q, ["orders"]))
