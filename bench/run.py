@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         results["b"] = {
             "data": meta, "scan": ours, "naive": naive,
             "speedup": round(speedup, 1) if speedup else None,
+            "speedup_cpu": round(naive["cpu_self_s"] / max(ours["cpu_self_s"] + ours["cpu_children_s"], 0.01), 1),
             "same_answer": ours["deprecated_uses"] == naive["deprecated_uses"],
             "naive_extrapolated_to_rows_s (linear, an estimate)": {
                 str(a.rows): round(naive["ms_per_row"] * a.rows / 1000, 0)},
