@@ -241,6 +241,7 @@ def run_scan(
                      workers=workers, parse_fn=parse_fn, max_chars=max_chars)
     try:
         n = queries = 0
+        seen_get, may_reference, poll_every = seen.get, prefilter.may_reference, _POLL_EVERY
         for source in sources:
             if source.kind in QUERY_SOURCE_KINDS:
                 query_kinds_read = True
@@ -251,9 +252,9 @@ def run_scan(
                         continue
                 n += 1
                 text = item.text
-                passes = seen.get(text)
+                passes = seen_get(text)
                 if passes is None:
-                    passes = seen[text] = prefilter.may_reference(text)
+                    passes = seen[text] = may_reference(text)
                 queries += item.count
                 if passes:
                     schema = _search_path(item)
@@ -264,7 +265,7 @@ def run_scan(
                         cands.append(_Candidate(text))
                         pool.submit(idx, text, schema)
                     _aggregate(cands[idx], item)
-                if n % _POLL_EVERY == 0:
+                if not n % poll_every:
                     for key, res in pool.poll():
                         cands[key].result = res  # type: ignore[index]
                     if report_progress:
