@@ -142,3 +142,8 @@ def test_parse_timestamp():
     for bad in ("soon", True, [1]):
         with pytest.raises(ValueError):
             parse_timestamp(bad)
+
+
+def test_missing_history_file_is_an_error_not_an_empty_history(tmp_path):
+    with pytest.raises(SourceError, match="h.jsonl: cannot read the history export: No such file"):
+        list(HistoryFileSource(tmp_path / "h.jsonl", object_name="h.jsonl").read())

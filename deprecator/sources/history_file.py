@@ -74,8 +74,10 @@ class HistoryFileSource:
         try:
             fh = open(self.path, "rb") if fmt == "jsonl" else open(self.path, encoding="utf-8", newline="")
         except OSError as e:
-            yield SourceProblem(self.kind, self.name, f"cannot read: {e.strerror or e}")
-            return
+            # A configured history that cannot be read must not look like a history
+            # without uses: that would record a misleading zero-usage snapshot.
+            raise SourceError(f"{self.name}: cannot read the history export: {e.strerror or e}",
+                              hint="check `history:` in deprecator.yml") from None
         with fh:
             if fmt == "jsonl":
                 yield from self._read_jsonl(fh)
