@@ -11,8 +11,8 @@ from deprecator.parallel import DEFAULT_MAX_CHARS
 
 @main.command("scan")
 @click.option("--path", "paths", multiple=True, metavar="PATH",
-              help="SQL file, folder (recursive *.sql) or glob; repeatable. Replaces sql_paths from the config; "
-                   "history files and warehouse views are still scanned.")
+              help="SQL file, folder (recursive *.sql) or glob; repeatable. Replaces `paths:` of deprecator.yml; "
+                   "the query history and warehouse views are still scanned.")
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -26,8 +26,8 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
 
     Findings are grouped by deprecation: queries and users from the history,
     views, and files with file:line:column. Texts the parser could not fully
-    analyse are listed with the reason. Each scan records a usage snapshot in
-    the state store. Exit code is 0 whether or not references are found (use
+    analyse are listed with the reason. When a query history is read, a usage
+    snapshot per deprecation is recorded in the state store. Exit code is 0 whether or not references are found (use
     `deprecator check` to fail a build); 2 on a configuration or source error.
 
     \b
