@@ -171,12 +171,19 @@ def run_apply_part(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
     try:
         for n in sizes:
             runs = [child(["views", str(n), url]) for _ in range(repeat)]
-            r = min(runs, key=lambda x: x["ratio_total_vs_bare"])   # the run most favourable to deprecator
-            r["all_runs"] = [{"bare_s": x["bare"]["wall_s"], "plan_s": x["deprecator"]["plan_s"],
-                              "apply_s": x["deprecator"]["apply_s"], "ratio": x["ratio_total_vs_bare"],
-                              "same_end_state": x["same_end_state"], "loadavg": x["loadavg"]} for x in runs]
             if not all(x["same_end_state"] for x in runs):
                 raise SystemExit(f"pg-apply {n}: deprecator and the bare DDL left different views")
+            # best of each contender independently (the machine is shared: the minimum is the least disturbed)
+            bare = min(runs, key=lambda x: x["bare"]["wall_s"])["bare"]
+            dep = min(runs, key=lambda x: x["deprecator"]["total_s"])["deprecator"]
+            r = {"views": n, "kinds": runs[0]["kinds"], "bare": bare, "deprecator": dep,
+                 "ratio_total_vs_bare": round(dep["total_s"] / bare["wall_s"], 2),
+                 "ratio_apply_vs_bare": round(dep["apply_s"] / bare["wall_s"], 2),
+                 "ratio_in_transaction_vs_bare": round(dep["apply_breakdown_s"]["execute_atomically"] / bare["wall_s"], 2),
+                 "same_end_state": True,
+                 "all_runs": [{"bare_s": x["bare"]["wall_s"], "plan_s": x["deprecator"]["plan_s"],
+                               "apply_s": x["deprecator"]["apply_s"], "total_s": x["deprecator"]["total_s"],
+                               "peak_tree_rss_mb": x["peak_tree_rss_mb"], "loadavg": x["loadavg"]} for x in runs]}
             out[str(n)] = r
             _print(f"pg-apply {n} views", r)
     finally:
