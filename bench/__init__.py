@@ -1,0 +1,1 @@
+"""Benchmarks: `python3 -m bench` (see BENCHMARKS.md)."""
