@@ -210,12 +210,17 @@ def measure(mode: str, url: str, workers: int | None = None) -> dict[str, Any]:
         sources, _ = build_sources(config)
         assert len(sources) == 1 and sources[0].kind == "sql", sources   # only the history, no views/files
         configured = sources[0]
-        base, _, read_only = mode.partition(":")
-        if base == "pushdown-c":
+        # MODE[+c][+client][:read]; +c and +client are the suggested changes, sized in this child process only
+        spec, _, read_only = mode.partition(":")
+        base, *tweaks = spec.split("+")
+        if "c" in tweaks:        # filter: lower(text COLLATE "C") LIKE ANY (...) instead of ILIKE per needle
             import deprecator.sources.sql_history as sh
 
-            sh.pushed_down_query = pushed_down_query_c   # this child process only: the suggested variant
-            base = "pushdown"
+            sh.pushed_down_query = pushed_down_query_c
+        if "client" in tweaks:   # no server-side cursor: PostgreSQL never runs a cursor's query in parallel
+            engine = sa.create_engine(url)
+            engine.dialect.supports_server_side_cursors = False
+            configured.engine = engine
         if base == "pushdown":
             src: Any = _Counting(configured)
         elif base == "fetchall":
@@ -283,7 +288,7 @@ def explain(url: str, variant: str = "pushdown") -> str:
     from deprecator.sources.sql_history import pushed_down_query
 
     reg = parse_registry(REGISTRY_YAML, "bench-deprecations.yml", "postgres", ("analytics",))
-    make = pushed_down_query_c if variant == "pushdown-c" else pushed_down_query
+    make = pushed_down_query_c if "+c" in variant else pushed_down_query
     stmt = make(USER_QUERY, sorted(reg.names_for_prefilter()))
     engine = sa.create_engine(url)
     try:
