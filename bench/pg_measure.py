@@ -1,8 +1,9 @@
 """One PostgreSQL measurement in a fresh process (so its peak memory is its own).
 
     python3 -m bench.pg_measure scan MODE URL [--workers N]
-        MODE: pushdown | fetchall | pushdown-c, optionally suffixed ":read"
-              (the history read alone, nothing parsed)
+        MODE: pushdown | fetchall, then optionally +c (C-collation filter) and/or
+              +client (no server-side cursor), both suggested changes sized in this
+              process only, then optionally :read (the history read alone, nothing parsed)
     python3 -m bench.pg_measure views N URL
 
 Prints one JSON object on stdout (the last line).
