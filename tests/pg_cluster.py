@@ -41,8 +41,20 @@ def pg_db(pg_url: str) -> Iterator[str]:
         yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as c:
+            # FORCE ends whatever a failed test left connected, so teardown never waits on it
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def terminate_others(url: str) -> None:
+    """End the connections a failed test left open to this test database (never any other database)."""
+    eng = _admin(url)
+    try:
+        with eng.connect() as c:
+            c.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    finally:
+        eng.dispose()
 
 
 @pytest.fixture
@@ -57,8 +69,10 @@ def pg_roles(pg_url: str, pg_db: str) -> Iterator[list[str]]:
     try:
         yield names
     finally:
+        terminate_others(pg_db)       # a lock a failed test still holds would make DROP OWNED wait forever
         db = _admin(pg_db)
         with db.connect() as c:
+            c.exec_driver_sql("SET lock_timeout = '30s'")
             for n in names:
                 c.exec_driver_sql(f'DROP OWNED BY "{n}" CASCADE')
         db.dispose()

@@ -152,15 +152,19 @@ def test_second_apply_fails_fast_on_the_advisory_lock(pg_db, pg_roles, tmp_path)
     _setup(pg_db, pg_roles)
     wh, registry, state = _target(pg_db, tmp_path)
     plan, _ = plan_warehouse(wh, registry)
-    holder = sa.create_engine(pg_db).connect()
-    holder.begin()
-    holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
-    t0 = time.monotonic()
-    with pytest.raises(LockError, match="another apply is running"):
-        apply_plan(plan, wh, registry, state)
-    assert time.monotonic() - t0 < 2
-    holder.rollback()
-    holder.close()
+    holder_engine = sa.create_engine(pg_db)
+    holder = holder_engine.connect()
+    try:
+        holder.begin()
+        holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+        t0 = time.monotonic()
+        with pytest.raises(LockError, match="another apply is running"):
+            apply_plan(plan, wh, registry, state)
+        assert time.monotonic() - t0 < 15     # the holder never lets go: waiting would never end
+        holder.rollback()
+    finally:
+        holder.close()
+        holder_engine.dispose()
     assert "customer_facts" in _views(wh)["analytics.names"].definition      # nothing changed
     apply_plan(plan, wh, registry, state)                                     # and it works once free
     wh.close()
@@ -171,29 +175,32 @@ def test_reader_lock_times_out_then_retry_succeeds_or_fails_cleanly(pg_db, pg_ro
     wh, registry, state = _target(pg_db, tmp_path, lock_timeout_ms=200, lock_retries=2, lock_backoff_s=0.3)
     plan, _ = plan_warehouse(wh, registry)
     eng = sa.create_engine(pg_db)
-
-    # a reader that never lets go: every attempt times out, nothing changes
     reader = eng.connect()
-    reader.begin()
-    reader.exec_driver_sql("SELECT * FROM analytics.names").all()
-    t0 = time.monotonic()
-    with pytest.raises(LockError, match="gave up after 3 attempts") as ei:
-        apply_plan(plan, wh, registry, state)
-    assert time.monotonic() - t0 < 5
-    assert ei.value.statement and "analytics" in ei.value.statement
-    reader.rollback()
-    assert "customer_facts" in _views(wh)["analytics.names"].definition
+    try:
+        # a reader that never lets go: every attempt times out, nothing changes
+        reader.begin()
+        reader.exec_driver_sql("SELECT * FROM analytics.names").all()
+        t0 = time.monotonic()
+        with pytest.raises(LockError, match="gave up after 3 attempts") as ei:
+            apply_plan(plan, wh, registry, state)
+        assert time.monotonic() - t0 < 30     # 3 x 200 ms lock waits + 0.9 s backoff, plus a loaded machine
+        assert ei.value.statement and "analytics" in ei.value.statement
+        reader.rollback()
+        assert "customer_facts" in _views(wh)["analytics.names"].definition
 
-    # a reader that finishes during the backoff: the retry succeeds
-    reader.begin()
-    reader.exec_driver_sql("SELECT * FROM analytics.names").all()
-    threading.Timer(0.4, reader.rollback).start()
-    apply_plan(plan, wh, registry, state)
-    assert wh.last_attempts >= 2
-    assert "entity_customers" in _views(wh)["analytics.names"].definition
-    reader.close()
-    eng.dispose()
-    wh.close()
+        # a reader that finishes during the backoff: the retry succeeds
+        reader.begin()
+        reader.exec_driver_sql("SELECT * FROM analytics.names").all()
+        timer = threading.Timer(0.4, reader.rollback)
+        timer.start()
+        apply_plan(plan, wh, registry, state)
+        timer.join()
+        assert wh.last_attempts >= 2
+        assert "entity_customers" in _views(wh)["analytics.names"].definition
+    finally:
+        reader.close()
+        eng.dispose()
+        wh.close()
 
 
 def test_concurrent_ddl_between_plan_and_apply_is_stale(pg_db, pg_roles, tmp_path):
@@ -408,42 +415,50 @@ def test_lock_estimate_covers_what_the_apply_holds(pg_db, tmp_path, new_type):
 
 def test_two_real_concurrent_applies_one_proceeds_one_fails_fast(pg_db, pg_roles, tmp_path):
     _setup(pg_db, pg_roles)
-    wh_a, registry, state = _target(pg_db, tmp_path, lock_timeout_ms=5000, lock_retries=0)
+    # A waits on a reader's lock for up to 60 s, holding the apply lock all that time
+    wh_a, registry, state = _target(pg_db, tmp_path, lock_timeout_ms=60000, lock_retries=0)
     wh_b = PostgresWarehouse(pg_db, default_schema=["analytics"])
     plan, _ = plan_warehouse(wh_a, registry)
     eng = sa.create_engine(pg_db)
+    watch = sa.create_engine(pg_db, isolation_level="AUTOCOMMIT")
     reader = eng.connect()
-    reader.begin()
-    reader.exec_driver_sql("SELECT * FROM analytics.names_upper").all()   # keeps apply A inside its transaction
     outcome: dict[str, object] = {}
+    t = None
+    try:
+        reader.begin()
+        reader.exec_driver_sql("SELECT * FROM analytics.names_upper").all()   # keeps apply A inside its transaction
 
-    def apply_a() -> None:
-        try:
-            outcome["a"] = apply_plan(plan, wh_a, registry, state).apply_id
-        except Exception as e:  # reported by the assertion below
-            outcome["a"] = e
+        def apply_a() -> None:
+            try:
+                outcome["a"] = apply_plan(plan, wh_a, registry, state).apply_id
+            except Exception as e:  # reported by the assertion below
+                outcome["a"] = e
 
-    t = threading.Thread(target=apply_a)
-    t.start()
-    probe = eng.connect()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not probe.exec_driver_sql(
-            f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = {ADVISORY_LOCK_KEY} AND granted"
-    ).scalar():
-        time.sleep(0.01)
-    t0 = time.monotonic()
-    with pytest.raises(LockError, match="another apply is running"):
-        wh_b.execute_atomically(plan.statements(), verify=[], expected=plan.fingerprints())
-    assert time.monotonic() - t0 < 1
-    reader.rollback()
-    t.join(timeout=30)
-    assert isinstance(outcome["a"], str), outcome
-    assert "entity_customers" in _views(wh_b)["analytics.names"].definition
-    probe.close()
-    reader.close()
-    eng.dispose()
-    wh_a.close()
-    wh_b.close()
+        t = threading.Thread(target=apply_a)
+        t.start()
+        with watch.connect() as probe:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not probe.exec_driver_sql(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    f"WHERE l.locktype = 'advisory' AND l.objid = {ADVISORY_LOCK_KEY} AND l.granted "
+                    "AND a.datname = current_database()").scalar():
+                time.sleep(0.01)
+        t0 = time.monotonic()
+        with pytest.raises(LockError, match="another apply is running"):
+            wh_b.execute_atomically(plan.statements(), verify=[], expected=plan.fingerprints())
+        assert time.monotonic() - t0 < 30     # had it waited, it would wait for A, i.e. for the reader: forever
+        reader.rollback()
+        t.join(timeout=120)
+        assert isinstance(outcome["a"], str), outcome
+        assert "entity_customers" in _views(wh_b)["analytics.names"].definition
+    finally:
+        reader.close()
+        if t is not None:
+            t.join(timeout=120)
+        eng.dispose()
+        watch.dispose()
+        wh_a.close()
+        wh_b.close()
 
 
 def test_compile_error_names_why_a_rewritten_definition_would_fail(pg_db):
