@@ -29,11 +29,17 @@ Action = Literal["rewrite", "recreate", "unchanged", "blocked"]
 class ViewLike(Protocol):
     """What the planner reads from a view (``deprecator.warehouse.base.ViewInfo``)."""
 
-    relation: RelationName
-    definition: str
-    definition_is_create: bool
-    kind: str
-    managed_by: str | None
+    # Read-only members, so frozen dataclasses (ViewInfo) satisfy the protocol.
+    @property
+    def relation(self) -> RelationName: ...
+    @property
+    def definition(self) -> str: ...
+    @property
+    def definition_is_create(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def managed_by(self) -> str | None: ...
 
     def fingerprint(self) -> str: ...
 
@@ -390,8 +396,8 @@ def build_plan(
 
     # A view we cannot parse is affected when its text could name anything affected.
     readers: dict[RelationName, list[RelationName]] = {}
-    for rel, srcs in reads.items():
-        for src in srcs:
+    for rel, read in reads.items():
+        for src in read:
             readers.setdefault(src, []).append(rel)
     affected: set[RelationName] = set()
     todo = list(direct)
@@ -413,7 +419,7 @@ def build_plan(
         via = tuple(sorted(str(u) for u in reads[rel] & affected))
         rel_rules = direct.get(rel, [])
         deprecated = tuple(r.label or str(r.old) for r in rel_rules)
-        base = dict(relation=rel, before=v.definition, after=v.definition, fingerprint=v.fingerprint(),
+        base: dict[str, Any] = dict(relation=rel, before=v.definition, after=v.definition, fingerprint=v.fingerprint(),
                     deprecated=deprecated, via=via)
         blockers: list[PlanBlocker] = []
         if rel in unparsed:
@@ -477,9 +483,9 @@ def build_plan(
             entries.append(ViewPlan(action="blocked", blockers=tuple(blockers), **base))
             continue
         after = rr.text
-        stmts: tuple[str, ...] = ()
+        stmts = ()
         inverse: tuple[str, ...] = ()
-        drop: tuple[str, ...] = ()
+        drop = ()
         inverse_drop: tuple[str, ...] = ()
         if ddl is not None:
             drop, stmts = _ddl(ddl, v, after)

@@ -519,6 +519,7 @@ def _resolve_chains(
 ) -> tuple[list[Deprecation], list[tuple[str, int | None]]]:
     """Follow replacement chains to their end; report cycles (A -> B -> A)."""
     by_name: dict[tuple[Any, Any], list[int]] = {}
+    i: int | None
     for i, (_, old, _) in enumerate(entries):
         by_name.setdefault((old.schema, old.name), []).append(i)
 
@@ -536,7 +537,7 @@ def _resolve_chains(
     for start in range(len(entries)):
         path: list[int] = []
         pos: dict[int, int] = {}
-        i: int | None = start
+        i = start
         while i is not None and i not in pos and i not in in_cycle:
             pos[i] = len(path)
             path.append(i)

@@ -13,7 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -188,9 +188,10 @@ class StateStore:
     def record_scan(self, started_at: _dt.datetime, stats: dict[str, Any], snapshots: Iterable[UsageSnapshot]) -> int:
         finished = _now()
         with self.engine.begin() as conn:
-            scan_id = conn.execute(
+            # inserted_primary_key is typed Optional; an INSERT always has one
+            scan_id = cast(Any, conn.execute(
                 sa.insert(scans).values(started_at=started_at, finished_at=finished, stats=json.dumps(stats, default=str))
-            ).inserted_primary_key[0]
+            ).inserted_primary_key)[0]
             rows = [
                 dict(scan_id=scan_id, deprecation=s.deprecation, taken_at=s.taken_at or finished, queries=s.queries,
                      distinct_users=s.distinct_users, per_user=json.dumps(s.per_user, sort_keys=True),

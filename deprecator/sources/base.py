@@ -30,7 +30,7 @@ class SqlText(NamedTuple):
     path: str | None = None                  # set for file sources
     line: int = 1                            # 1-based line of the text's first character in ``path``
     user: str | None = None
-    count: int = 1                           # times ``user`` ran it
+    count: int = 1  # type: ignore[assignment]  # times ``user`` ran it (shadows tuple.count on purpose)
     first_seen: _dt.datetime | None = None   # naive UTC
     last_seen: _dt.datetime | None = None    # naive UTC
     extra: Mapping[str, Any] | None = None   # columns the source had beyond the standard ones
@@ -60,8 +60,11 @@ SourceItem = Union[SqlText, SourceProblem]
 class Source(Protocol):
     """Anything that yields SQL texts. Implementations stream; none loads everything at once."""
 
-    kind: str            # the ``source`` value of the texts it yields
-    name: str            # shown in messages (a path, a masked URL, ...)
+    # Read-only members, so sources exposing them as properties satisfy the protocol.
+    @property
+    def kind(self) -> str: ...            # the ``source`` value of the texts it yields
+    @property
+    def name(self) -> str: ...            # shown in messages (a path, a masked URL, ...)
 
     def read(self) -> Iterator[SourceItem]: ...
 

@@ -12,7 +12,7 @@ import bisect
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, cast
 
 import sqlglot
 from sqlglot import exp
@@ -153,7 +153,7 @@ class _RefInfo:
 
 @dataclass
 class _Source:
-    name: str                      # normalized name the scope exposes
+    name: str | None               # normalized name the scope exposes (None / "": none)
     kind: str                      # table | cte | derived | other
     ref: int | None = None         # index into refs for kind == table
     outputs: tuple[str, ...] | None = None   # known output columns, None = unknown
@@ -262,7 +262,7 @@ def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
     if any(s is None for s in spans):
         # BigQuery INFORMATION_SCHEMA names are re-assembled by the parser without an
         # end offset; the name is exact only when it is one backtick-quoted token
-        starts = [p.meta.get("start") for p in parts if isinstance(p.meta.get("start"), int)]
+        starts = cast("list[int]", [p.meta.get("start") for p in parts if isinstance(p.meta.get("start"), int)])
         if not starts:
             return 0, 0, False
         start = min(starts)
@@ -393,7 +393,7 @@ class _StatementAnalyzer:
             stack.extend(reversed(list(item.iter_expressions())))
 
     # -- queries -------------------------------------------------------
-    def with_(self, node: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
+    def with_(self, node: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
         w = node.args.get("with_")
         if not isinstance(w, exp.With):
             return ctes
@@ -408,7 +408,7 @@ class _StatementAnalyzer:
             env[name] = self.alias_columns(c) or outs
         return env
 
-    def query(self, node: exp.Expression, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+    def query(self, node: exp.Expr, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
               correlated: bool) -> tuple[str, ...] | None:
         ctes = self.with_(node, ctes)
         if isinstance(node, exp.Subquery):
@@ -434,7 +434,7 @@ class _StatementAnalyzer:
         self.visit_rest(node, ("with_",), parent, ctes)
         return None
 
-    def visit_rest(self, node: exp.Expression, skip: Sequence[str], scope: _Scope | None,
+    def visit_rest(self, node: exp.Expr, skip: Sequence[str], scope: _Scope | None,
                    ctes: dict[str, tuple[str, ...] | None]) -> None:
         for key, value in node.args.items():
             if key in skip:
@@ -478,7 +478,8 @@ class _StatementAnalyzer:
                 order_aliases.add(self.norm_column(item.this))
             if outputs is not None:
                 if name:
-                    outputs.append(self.norm_alias(item.args["alias"]) if isinstance(item, exp.Alias)
+                    # an Alias's alias is an Identifier, which always normalizes to a str
+                    outputs.append(cast(str, self.norm_alias(item.args["alias"])) if isinstance(item, exp.Alias)
                                    else self.norm_column(item.this) if isinstance(item, exp.Column)
                                    else self.norm_alias(name) or "")
                 else:
@@ -520,15 +521,15 @@ class _StatementAnalyzer:
         using = join.args.get("using")
         if using:
             names = tuple(self.norm_column(u if not isinstance(u, exp.Column) else u.this) for u in using)
-            refs = []
+            using_refs: list[int] = []
             for s in left + right:
                 if s.ref is None:
                     continue
                 for n in names:
                     if s.kind == "table":
                         self.an.refs[s.ref].columns.add(n)
-                refs.append(s.ref)
-            self.an.joins.append(JoinUse("using", join, tuple(refs), names))
+                using_refs.append(s.ref)
+            self.an.joins.append(JoinUse("using", join, tuple(using_refs), names))
         for key, value in join.args.items():
             if key in ("this", "using"):
                 continue
@@ -541,7 +542,7 @@ class _StatementAnalyzer:
         if isinstance(node, exp.Table):
             this = node.this
             if isinstance(this, exp.Identifier):
-                name = self.norm_alias(this) or ""
+                name: str | None = self.norm_alias(this) or ""
                 single = node.args.get("db") is None and node.args.get("catalog") is None
                 if single and name in ctes:
                     self.handled.add(id(node))
@@ -745,7 +746,7 @@ class _StatementAnalyzer:
         return False
 
     # -- statements ----------------------------------------------------
-    def statement(self, stmt: exp.Expression) -> None:
+    def statement(self, stmt: exp.Expr) -> None:
         if isinstance(stmt, exp.Query):
             self.query(stmt, None, {}, correlated=False)
             self.sweep(stmt)
@@ -902,7 +903,7 @@ class _StatementAnalyzer:
             self.visit(expr, None, ctes)
         self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
 
-    def other(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def other(self, stmt: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> None:
         direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
         role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
         for t in direct:
@@ -912,7 +913,7 @@ class _StatementAnalyzer:
             if id(t) not in self.handled and isinstance(t.this, exp.Identifier):
                 self.add_ref(t, "source", None)
 
-    def sweep(self, stmt: exp.Expression) -> None:
+    def sweep(self, stmt: exp.Expr) -> None:
         """Safety net: a relation-shaped Table the walk did not place is still a reference."""
         for t in stmt.find_all(exp.Table):
             if id(t) in self.handled or not isinstance(t.this, exp.Identifier):
@@ -928,7 +929,7 @@ class _StatementAnalyzer:
         if table.args.get("db") is not None or table.args.get("catalog") is not None:
             return False
         name = self.norm_alias(table.this)
-        node: exp.Expression | None = table.parent
+        node: exp.Expr | None = table.parent
         while node is not None:
             w = node.args.get("with_")
             if isinstance(w, exp.With) and any(self.norm_alias(c.args["alias"].this) == name for c in w.expressions):
@@ -947,7 +948,7 @@ _ACTS_ON_RELATION = tuple(
 STRUCT_DOT_DIALECTS = frozenset({"bigquery", "duckdb", "spark", "databricks", "hive", "trino", "presto", "athena"})
 
 
-def statement_kind(stmt: exp.Expression) -> str:
+def statement_kind(stmt: exp.Expr) -> str:
     if isinstance(stmt, exp.Query):
         return "select"
     if isinstance(stmt, exp.Create):
@@ -962,7 +963,7 @@ def statement_kind(stmt: exp.Expression) -> str:
     return {"truncatetable": "truncate"}.get(name, name)
 
 
-def _parse(sql: str, dialect: str) -> list[exp.Expression | None]:
+def _parse(sql: str, dialect: str) -> list[exp.Expr | None]:
     text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
     return sqlglot.parse(text, read=dialect)
 

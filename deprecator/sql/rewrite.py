@@ -292,8 +292,8 @@ def _output_name_follows(item: exp.Expression, col: exp.Expression, dialect: str
     the function, or ``?column?``); BigQuery names expressions ``f0_``; most other
     engines use the expression's text, which any rename changes.
     """
-    chain = []
-    node: exp.Expression | None = col.parent
+    chain: list[exp.Expr] = []
+    node: exp.Expr | None = col.parent
     while node is not None and node is not item:
         chain.append(node)
         node = node.parent
