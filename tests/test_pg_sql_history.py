@@ -28,6 +28,7 @@ ROWS = [
     ('select 1 from "100%_done"', "frank", 3),
     ("select 1 from \"100abc_done\"", "frank", 4),                            # `%` must not act as a wildcard
     ("select * from orders", "alice", 6),
+    ('select 1 from "ÜberFacts"', "gina", 9),                              # non-ASCII name, other case
     ("select * from orders", "bob", 7),
     (None, "nobody", 8),
 ]
@@ -49,7 +50,7 @@ def _read(src):
 
 def test_pushed_down_filter_and_grouping(pg_db):
     _history(pg_db)
-    names = [RelationName(None, "analytics", "customer_facts"), 'Odd"Name', "100%_done"]
+    names = [RelationName(None, "analytics", "customer_facts"), 'Odd"Name', "100%_done", "überfacts"]
     items = _read(SqlHistorySource(pg_db, "SELECT query_text, user_name, start_time FROM hist", names))
     assert all(isinstance(i, SqlText) and i.source == "sql" for i in items)
     got = sorted((i.text, i.user, i.count, i.first_seen, i.last_seen) for i in items)
@@ -59,6 +60,7 @@ def test_pushed_down_filter_and_grouping(pg_db):
         ("SELECT id FROM ANALYTICS.CUSTOMER_FACTS WHERE x = 1", "carol", 1, T0 + dt.timedelta(minutes=5), T0 + dt.timedelta(minutes=5)),
         ('select 1 from "Odd""Name"', "dave", 1, T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(minutes=1)),
         ('select 1 from "100%_done"', "frank", 1, T0 + dt.timedelta(minutes=3), T0 + dt.timedelta(minutes=3)),
+        ('select 1 from "ÜberFacts"', "gina", 1, T0 + dt.timedelta(minutes=9), T0 + dt.timedelta(minutes=9)),
     ])
     assert "hist" not in items[0].object or "***" not in items[0].object
 
@@ -68,7 +70,7 @@ def test_no_names_means_no_filter_and_empty_list_means_nothing(pg_db):
     q = "SELECT query_text, user_name, start_time FROM hist"
     everything = _read(SqlHistorySource(pg_db, q, None))
     assert sum(i.count for i in everything) == len(ROWS) - 1          # the NULL text is dropped
-    assert len(everything) == 9                                        # distinct (text, user) pairs
+    assert len(everything) == 10                                       # distinct (text, user) pairs
     assert _read(SqlHistorySource(pg_db, q, [])) == []
 
 
@@ -85,12 +87,17 @@ def test_user_query_bind_parameters_and_hostile_values(pg_db):
 
 
 def test_one_query_with_bound_needles_is_sent():
-    stmt = pushed_down_query("select query_text, user_name, start_time from h", ["customer_facts", "a%b"])
-    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    sql = str(stmt.compile(dialect=postgresql.dialect()))
-    assert "ILIKE" in sql and "GROUP BY" in sql
-    assert "customer_facts" not in sql and "a%b" not in sql           # values travel as bind parameters
+    q = "select query_text, user_name, start_time from h"
+    pg = pushed_down_query(q, ["customer_facts", "a%b", "überfacts"], "postgresql").compile(dialect=postgresql.dialect())
+    assert 'lower(deprecator_history.query_text COLLATE "C") LIKE ANY' in str(pg) and "GROUP BY" in str(pg)
+    assert "ILIKE" in str(pg)                                          # the non-ASCII name keeps ILIKE
+    assert pg.params["deprecator_needles"] == ["%a\\%b%", "%customer\\_facts%"]
+    generic = str(pushed_down_query(q, ["customer_facts", "a%b"], "sqlite").compile(dialect=sqlite.dialect()))
+    assert "lower(" in generic and "LIKE" in generic and "COLLATE" not in generic
+    for sql in (str(pg), generic):
+        assert "customer_facts" not in sql and "a%b" not in sql        # values travel as bind parameters
 
 
 def test_needles():

@@ -52,11 +52,22 @@ def name_needles(names: Iterable[str | RelationName]) -> list[str]:
     return sorted(n for n in out if not any(o != n and o in n for o in out))
 
 
-def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | None) -> sa.Select[Any]:
+def _like_pattern(needle: str) -> str:
+    """``%needle%`` for PostgreSQL's LIKE, whose default escape character is the backslash."""
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | None,
+                      dialect: str | None = None) -> sa.Select[Any]:
     """The wrapping query: filter on the bare names, group by text and user.
 
     ``names`` None means no filter (every text, grouped). Values are bind
     parameters; the user's query is embedded as a subquery, unchanged.
+    ``dialect`` is SQLAlchemy's name for the warehouse (``postgresql``, ...):
+    on PostgreSQL the filter is ``lower(query_text COLLATE "C") LIKE ANY
+    (patterns)``, one ASCII-only fold per row, as PostgreSQL folds unquoted
+    identifiers (several times faster than one Unicode ILIKE per name under a
+    non-C locale); names with non-ASCII characters keep ILIKE.
     """
     inner = sa.text(user_query.strip().rstrip(";")).columns(
         sa.column("query_text"), sa.column("user_name"), sa.column("start_time"),
@@ -70,8 +81,18 @@ def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | Non
         needles = name_needles(names)
         if not needles:
             return stmt.where(sa.false()).group_by(qt, user)
+        conds: list[Any] = []
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            ascii_needles = [n for n in needles if n.isascii()]
+            if ascii_needles:
+                conds.append(sa.func.lower(qt.collate("C")).like(sa.any_(sa.bindparam(
+                    "deprecator_needles", [_like_pattern(n) for n in ascii_needles], type_=ARRAY(sa.Text)))))
+            needles = [n for n in needles if not n.isascii()]
         # icontains: ILIKE on PostgreSQL, lower() LIKE lower() elsewhere; autoescape escapes % and _
-        stmt = stmt.where(sa.or_(*(qt.icontains(n, autoescape=True) for n in needles)))
+        conds.extend(qt.icontains(n, autoescape=True) for n in needles)
+        stmt = stmt.where(sa.or_(*conds))
     return stmt.group_by(qt, user)
 
 
@@ -84,7 +105,6 @@ class SqlHistorySource:
     names: Iterable[str | RelationName] | None      # deprecated relations (bare names are used)
     params: Mapping[str, Any] | None = None         # bind parameters the user's query takes
     engine: Engine | None = None
-    batch_size: int = 5000
     kind: str = "sql"
 
     @property
@@ -96,14 +116,15 @@ class SqlHistorySource:
             raise SourceError(f"{self.name}: the history query is empty",
                               hint="set `query:` to a SELECT returning query_text, user_name, start_time")
         names = list(self.names) if self.names is not None else None
-        stmt = pushed_down_query(self.query, names)
         engine = self.engine or create_engine(self.url)
+        stmt = pushed_down_query(self.query, names, engine.dialect.name)
         obj = f"sql history ({self.name})"
         try:
             with engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
                     conn = conn.execution_options(postgresql_readonly=True)
-                conn = conn.execution_options(stream_results=True, yield_per=self.batch_size)
+                # No server-side cursor: the grouped candidates are small by design, and PostgreSQL
+                # never runs a cursor's query in parallel (measured 2x slower in bench/PG_RESULTS.md).
                 with conn.begin():
                     result = conn.execute(stmt, dict(self.params or {}))
                     for row in result:
