@@ -90,7 +90,12 @@ def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_
     plan, _ = plan_warehouse(wh, registry)
     by = {v.name: v for v in plan.views}
     assert by["analytics.names"].action == "rewrite"
-    assert by["analytics.names"].statements[0].startswith('CREATE OR REPLACE VIEW "analytics"."names" ("cust_id", "name") WITH (security_barrier = \'true\')')
+    # nothing upstream is dropped: a guard, then CREATE OR REPLACE, which keeps owner, grants and comments
+    assert by["analytics.names"].statements[0] == 'COMMENT ON VIEW "analytics"."names" IS \'customer names\''
+    assert by["analytics.names"].statements[1].startswith('CREATE OR REPLACE VIEW "analytics"."names" ("cust_id", "name") WITH (security_barrier = \'true\')')
+    assert len(by["analytics.names"].statements) == 2
+    # a view on it whose own definition does not change needs nothing but the guard
+    assert by["analytics.names_upper"].statements == ('COMMENT ON VIEW "analytics"."names_upper" IS \'a view on a view\'',)
     assert by["analytics.counts"].statements[0].startswith('DROP MATERIALIZED VIEW IF EXISTS "analytics"."counts"')
     assert "analytics.untouched" not in by
 
@@ -534,3 +539,41 @@ def test_least_privilege_applier_member_of_the_owner_role(pg_db, pg_roles, pg_ur
     finally:
         run_sql(pg_db, f'DROP OWNED BY "{applier}" CASCADE')
         run_sql(pg_url, f'DROP ROLE IF EXISTS "{applier}"')
+
+
+def test_guard_fails_the_apply_if_a_view_without_restatement_was_dropped(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles, new_id_type="bigint")
+    wh = PostgresWarehouse(pg_db, default_schema=["analytics"])
+    views = _views(wh)
+    before = {k: v.fingerprint() for k, v in views.items()}
+    names, upper = views["analytics.names"], views["analytics.names_upper"]
+    # asked out of dependency order, the dependent cannot know its upstream view will be dropped
+    upper_stmts = wh.replace_view_statements(upper, upper.definition)
+    assert upper_stmts == ['COMMENT ON VIEW "analytics"."names_upper" IS \'a view on a view\'']
+    names_stmts = wh.replace_view_statements(
+        names, "SELECT cust_id::bigint AS cust_id, name FROM analytics.customer_facts WHERE cust_id > 0")
+    assert names_stmts[0] == 'DROP VIEW IF EXISTS "analytics"."names_upper"'
+    with pytest.raises(ApplyError, match='"analytics.names_upper" does not exist') as ei:
+        wh.execute_atomically(names_stmts + upper_stmts, verify=[names.relation, upper.relation])
+    assert ei.value.statement == upper_stmts[0]
+    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    wh.close()
+
+
+def test_acl_reads_the_same_after_drop_and_recreate(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles, new_id_type="bigint")
+
+    def acl() -> str:
+        eng = sa.create_engine(pg_db)
+        with eng.connect() as c:
+            out = c.exec_driver_sql("SELECT relacl::text FROM pg_class WHERE oid = 'analytics.names'::regclass").scalar()
+        eng.dispose()
+        return out
+
+    before = acl()
+    wh, registry, state = _target(pg_db, tmp_path)
+    plan, _ = plan_warehouse(wh, registry)
+    assert {v.name: v for v in plan.views}["analytics.names"].statements[1] == 'DROP VIEW IF EXISTS "analytics"."names"'
+    apply_plan(plan, wh, registry, state)
+    assert acl() == before          # same entries in the same order: pg_dump and \\dp show no diff
+    wh.close()

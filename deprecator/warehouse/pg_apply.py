@@ -114,7 +114,8 @@ def restore_statements(view: ViewInfo) -> list[str]:
     )
     # one GRANT per grantee, column set and grant option (the order of ``grants`` is stable)
     groups: dict[tuple[str, str, str], list[str]] = {}
-    for grantee, privilege, column, grantable in view.grants:
+    # the owner's own privileges first, so the ACL reads in the order PostgreSQL itself writes it
+    for grantee, privilege, column, grantable in sorted(view.grants, key=lambda g: g[0] != view.owner):
         if privilege not in _PRIVILEGES:
             raise ApplyError(f"unexpected privilege {privilege!r} on {view.relation}")
         groups.setdefault((grantee, column, grantable), []).append(privilege)
@@ -137,12 +138,17 @@ def view_statements(
     old_types: Sequence[str] | None,
     new_types: Sequence[str] | None,
     dependents: Sequence[Dependent] | Callable[[], Sequence[Dependent]],
+    restore: bool = True,
 ) -> list[str]:
     """DDL giving ``view`` the definition ``new_definition`` with everything else kept.
 
     ``old_types``/``new_types`` are the column types the old and new definitions
     produce (None: unknown, which forces drop and recreate); ``dependents`` are
-    the views built on it, transitively, deepest first.
+    the views built on it, transitively, deepest first. ``restore`` False is
+    for a view no earlier statement of the plan drops: CREATE OR REPLACE keeps
+    its owner, grants and comments, so only a guard (``COMMENT ON``, which fails
+    if the view is unexpectedly gone) and, for a changed definition, the
+    CREATE OR REPLACE are emitted.
     """
     rel = qualified(view.relation)
     kw = _keyword(view.kind)
@@ -155,6 +161,12 @@ def view_statements(
         and len(new_types) >= len(old_types) and list(new_types[: len(old_types)]) == list(old_types)
     )
     out: list[str] = []
+    if keeps_columns and not restore:
+        comment = "NULL" if view.comment is None else quote_literal(view.comment)
+        out.append(f"COMMENT ON VIEW {rel} IS {comment}")
+        if body != view.definition.strip().rstrip(";").rstrip():
+            out.append(f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+        return out
     if keeps_columns:
         out.append(f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
     else:

@@ -84,7 +84,8 @@ class PostgresWarehouse:
         self.apply_settings = ApplySettings(lock_timeout_ms, lock_retries, lock_backoff_s)
         self._types_cache: dict[str, tuple[str, ...] | None] = {}
         self._probe_errors: dict[str, str] = {}
-        self._graph: tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]] | None = None
+        self._graph: tuple[Any, Any, Any] | None = None
+        self._drops: dict[tuple[RelationName, str], bool] = {}   # (view, direction) -> its DDL drops it
         self._probe: Connection | None = None
         self._current: dict[RelationName, tuple[str, tuple[str, ...]]] = {}
         self.url = url
@@ -173,6 +174,7 @@ class PostgresWarehouse:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
         self._graph = None              # a fresh read: DDL made later uses the catalog as of now
         self._types_cache.clear()
+        self._drops.clear()
         self._probe_errors.clear()
         with self.read() as conn:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
@@ -234,23 +236,26 @@ class PostgresWarehouse:
             return self._mark([infos[oid_of[o]] for o in order if oid_of[o] in infos])
 
     # -- writing --------------------------------------------------------------
-    def _dependency_graph(self) -> tuple[dict[RelationName, set[RelationName]], dict[RelationName, str]]:
-        """(relation -> views reading it directly, view -> kind), cached until the next list_views()."""
+    def _dependency_graph(self) -> tuple[dict[RelationName, set[RelationName]], dict[RelationName, str],
+                                         dict[RelationName, set[RelationName]]]:
+        """(relation -> views reading it, view -> kind, view -> relations it reads), cached until list_views()."""
         if self._graph is None:
             with self.read() as conn:
                 readers: dict[RelationName, set[RelationName]] = {}
+                reads: dict[RelationName, set[RelationName]] = {}
                 for v, deps in _edges(conn).items():
+                    reads[_rel(v)] = set(deps)
                     for d in deps:
                         readers.setdefault(d, set()).add(_rel(v))
                 kinds = {RelationName(None, s, n): _KIND[k] for s, n, k in conn.execute(sa.text(
                     "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c "
                     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')"))}
-            self._graph = (readers, kinds)
+            self._graph = (readers, kinds, reads)
         return self._graph
 
     def dependents_deepest_first(self, relation: RelationName) -> list[tuple[RelationName, str]]:
         """Views built on ``relation`` (transitively), each after every view built on it: the DROP order."""
-        readers, kinds = self._dependency_graph()
+        readers, kinds, _ = self._dependency_graph()
         order: list[RelationName] = []
         state: dict[RelationName, int] = {}          # 1 = in progress, 2 = done
         stack: list[tuple[RelationName, Iterator[RelationName]]] = [(relation, iter(sorted(readers.get(relation, ()))))]
@@ -324,10 +329,39 @@ class PostgresWarehouse:
         (with the views built on it). Options, owner, grants, comments and indexes are restated."""
         from deprecator.warehouse.pg_apply import Dependent, view_statements
 
-        old_types = self._types_of(view.relation, view.definition)
-        new_types = old_types if new_definition == view.definition else self._types_of(view.relation, new_definition)
+        rel = view.relation
+        same = new_definition == view.definition
+        old_types = self._types_of(rel, view.definition)
+        new_types = old_types if same else self._types_of(rel, new_definition)
+        keeps = (view.kind == "view" and old_types is not None and new_types is not None
+                 and list(new_types[: len(old_types)]) == list(old_types) and len(new_types) >= len(old_types))
+        # build_plan asks for a view's DDL after the DDL of every view it reads, forward then inverse
+        # (a definition that is the catalog's current one is forward). A view none of whose upstream
+        # views is dropped in the same direction keeps owner, grants and comments through CREATE OR
+        # REPLACE; the emitted COMMENT guard makes the apply fail if that ever proves wrong.
+        current = self._current.get(rel)
+        direction = "forward" if current is not None and current[0] == view.definition else "inverse"
+        directions = ("forward", "inverse") if same else (direction,)   # a recreate's DDL serves both ways
+        upstream = self._upstream_views(rel)
+        dropped_upstream = not self._current or any(
+            self._drops.get((a, d), False) for a in upstream for d in directions)
+        for d in directions:
+            self._drops[(rel, d)] = not keeps
         return view_statements(view, new_definition, old_types=old_types, new_types=new_types,
-                               dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(view.relation)])
+                               dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(rel)],
+                               restore=dropped_upstream or not keeps)
+
+    def _upstream_views(self, relation: RelationName) -> set[RelationName]:
+        """Views ``relation`` reads, directly or through other views."""
+        _, kinds, reads = self._dependency_graph()
+        seen: set[RelationName] = set()
+        stack = [relation]
+        while stack:
+            for r in reads.get(stack.pop(), ()):
+                if r not in seen and r in kinds:
+                    seen.add(r)
+                    stack.append(r)
+        return seen
 
     def execute_atomically(
         self,
