@@ -26,8 +26,32 @@ class WarehouseConfig:
     dialect: str | None = None           # sqlglot dialect; inferred from the URL when omitted
     default_schema: tuple[str, ...] = () # search path; first entry qualifies unqualified names
     default_catalog: str | None = None
+    # Apply locking (PostgreSQL): None = the adapter's default.
+    lock_timeout_ms: int | None = None   # how long one DDL statement waits for a lock before the try fails
+    lock_retries: int | None = None      # tries after the first one when a lock wait times out
+    lock_backoff_s: float | None = None  # wait before the first retry, doubled after each
+    line: int | None = None              # 1-based line of the `warehouse:` section in deprecator.yml
 
     __repr__ = _masked_repr
+
+    def lock_options(self) -> dict[str, Any]:
+        """The configured lock settings as adapter keywords (only those set)."""
+        out: dict[str, Any] = {}
+        if self.lock_timeout_ms is not None:
+            out["lock_timeout_ms"] = self.lock_timeout_ms
+        if self.lock_retries is not None:
+            out["lock_retries"] = self.lock_retries
+        if self.lock_backoff_s is not None:
+            out["lock_backoff_s"] = self.lock_backoff_s
+        return out
+
+
+@dataclass(frozen=True)
+class DbtConfig:
+    """The `dbt:` section: the dbt project deprecator works beside."""
+
+    manifest: Path | None = None         # target/manifest.json, resolved from the config folder
+    line: int | None = None              # 1-based line of `manifest:` in deprecator.yml
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,7 @@ class Config:
     sql_paths: tuple[str, ...] = ()      # files / folders / globs scanned by default
     state_url: str = "sqlite:///.deprecator/state.db"
     extra: dict[str, Any] = field(default_factory=dict)   # sections later issues add (owners, slack, dbt)
+    dbt: DbtConfig = field(default_factory=DbtConfig)
 
     __repr__ = _masked_repr
 
@@ -68,7 +93,9 @@ class Config:
 
 TOP_LEVEL_KEYS = ("warehouse", "registry", "history", "paths", "state")
 RESERVED_SECTIONS = ("owners", "slack", "dbt", "notify", "check")
-WAREHOUSE_KEYS = ("url", "dialect", "default_schema", "default_catalog")
+WAREHOUSE_KEYS = ("url", "dialect", "default_schema", "default_catalog", "lock_timeout", "lock_retries",
+                  "lock_backoff")
+DBT_KEYS = ("manifest",)
 HISTORY_TYPES = ("file", "pg_stat_statements", "sql")
 DEFAULT_CONFIG_NAME = "deprecator.yml"
 DEFAULT_REGISTRY_NAME = "deprecations.yml"
@@ -311,7 +338,34 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         s = text(wh, "default_schema", "warehouse.default_schema") or ""
         schema = tuple(x.strip() for x in s.split(",") if x.strip())
     catalog = text(wh, "default_catalog", "warehouse.default_catalog") or None
-    warehouse = WarehouseConfig(url=url, dialect=dialect, default_schema=schema, default_catalog=catalog)
+    lock_timeout = _duration(wh, "lock_timeout", spath, minimum_ms=1)
+    lock_backoff = _duration(wh, "lock_backoff", spath, minimum_ms=0)
+    lock_retries = None
+    if wh.get("lock_retries") is not None:
+        raw = wh["lock_retries"]
+        if isinstance(raw, str):
+            raw = interpolate(raw, path=spath, line=value_line(wh, "lock_retries"), field="warehouse.lock_retries")
+            raw = int(raw.strip()) if raw.strip().isdigit() else raw
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0 or raw > 100:
+            raise err(f"expected a whole number of retries from 0 to 100, got {raw!r}",
+                      value_line(wh, "lock_retries"), "warehouse.lock_retries",
+                      hint="e.g. lock_retries: 3 (0 = fail at the first lock timeout)")
+        lock_retries = raw
+    warehouse = WarehouseConfig(
+        url=url, dialect=dialect, default_schema=schema, default_catalog=catalog,
+        lock_timeout_ms=None if lock_timeout is None else max(1, round(lock_timeout * 1000)),
+        lock_retries=lock_retries, lock_backoff_s=lock_backoff,
+        line=key_line(data, "warehouse") if "warehouse" in data else None,
+    )
+
+    # dbt
+    dbt_node = mapping(data, "dbt")
+    unknown_keys(dbt_node, DBT_KEYS, "dbt.")
+    manifest_text = text(dbt_node, "manifest", "dbt.manifest") or None
+    dbt = DbtConfig(
+        manifest=(root / os.path.expanduser(manifest_text)).resolve() if manifest_text else None,
+        line=value_line(dbt_node, "manifest") if manifest_text else None,
+    )
 
     # registry
     reg = data.get("registry")
@@ -395,7 +449,40 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         sql_paths=tuple(sql_paths),
         state_url=state_url,
         extra=extra,
+        dbt=dbt,
     )
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)\s*\Z", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0}
+
+
+def _duration(node: Any, key: str, path: str, *, minimum_ms: int) -> float | None:
+    """``2s``, ``500ms``, ``1.5s`` or ``1min`` -> seconds (None when the key is absent).
+
+    A bare number is refused: PostgreSQL reads one as milliseconds, people often
+    mean seconds, and a wrong guess is a 1000x error.
+    """
+    from deprecator.yamlio import value_line
+
+    raw = node.get(key)
+    if raw is None:
+        return None
+    fld, line = f"warehouse.{key}", value_line(node, key)
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise ConfigError(f"expected a duration such as 2s or 500ms, got {raw!r}", path=path, line=line, field=fld)
+    s = interpolate(raw, path=path, line=line, field=fld) if isinstance(raw, str) else str(raw)
+    m = _DURATION.match(s)
+    if m is None:
+        hint = f"write {s.strip()}ms or {s.strip()}s" if re.fullmatch(r"\s*\d+(\.\d+)?\s*", s) else None
+        raise ConfigError(f"expected a duration with a unit (ms, s or min), got {s.strip()!r}", path=path,
+                          line=line, field=fld, hint=hint or "e.g. 2s, 500ms, 1.5s, 1min")
+    seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+    if seconds * 1000 < minimum_ms:
+        raise ConfigError(f"{s.strip()} is too short: at least {minimum_ms} ms", path=path, line=line, field=fld,
+                          hint="a lock_timeout of 0 would mean waiting forever, the opposite of its purpose"
+                          if key == "lock_timeout" else None)
+    return seconds
 
 
 def _plain(value: Any, path: str, line: int | None, fld: str, require_env: bool = True) -> Any:

@@ -46,6 +46,10 @@ class Finding:
     first_seen: _dt.datetime | None = None
     last_seen: _dt.datetime | None = None
     columns: tuple[str, ...] | None = None   # None: cannot be known (SELECT *)
+    # An unqualified name the search path leaves open (several schemas): ``relation``
+    # is the first candidate, which may not be the one the query read.
+    ambiguous: bool = False
+    note: str | None = None           # how the name was resolved, when that is a guess
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +58,7 @@ class Finding:
             "user": self.user, "count": self.count,
             "first_seen": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
             "columns": list(self.columns) if self.columns is not None else None,
+            "ambiguous": self.ambiguous, "note": self.note,
         }
 
 
@@ -168,13 +173,15 @@ class _Occurrence:
 class _Candidate:
     """A distinct text that passed the prefilter, with every place it occurred."""
 
-    __slots__ = ("text", "occurrences", "result")
+    __slots__ = ("text", "occurrences", "result", "origins")
 
     def __init__(self, text: str) -> None:
         self.text = text
         # (source, object, path, line, user) -> _Occurrence
         self.occurrences: dict[tuple[Any, ...], _Occurrence] = {}
         self.result: ParseResult | None = None
+        # occurrence key -> where its search path came from (pg_stat_statements: "role", "default", ...)
+        self.origins: dict[tuple[Any, ...], str] | None = None
 
 
 def _matches(registry: Any, relation: RelationName) -> list[Any]:
@@ -325,6 +332,11 @@ def _aggregate(cand: _Candidate, item: SqlText) -> None:
     occ = cand.occurrences.get(key)
     if occ is None:
         occ = cand.occurrences[key] = _Occurrence()
+        extra = item.extra
+        if extra is not None and "search_path_origin" in extra:
+            if cand.origins is None:
+                cand.origins = {}
+            cand.origins[key] = str(extra["search_path_origin"])
     occ.count += item.count
     first, last = item.first_seen, item.last_seen
     if first is not None and (occ.first is None or first < occ.first):
@@ -383,14 +395,18 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> t
             continue
         for key, occ in cand.occurrences.items():
             source, obj, path, line0, user = key
+            origin = cand.origins.get(key) if cand.origins is not None else None
             if path is not None:
                 for ref, dep in matched:
+                    note = _resolution_note(ref, origin, user)
                     findings.append(Finding(
                         dep.model, str(ref.relation), source, obj, path, ref.line + line0 - 1, ref.column,
-                        user, occ.count, occ.first, occ.last, _cols(ref.columns)))
+                        user, occ.count, occ.first, occ.last, _cols(ref.columns), len(ref.candidates) > 1, note))
                 continue
             # Not a file: one finding per (deprecation, relation) for this text and user.
             merged: dict[tuple[str, str], tuple[str, ...] | None] = {}
+            notes: dict[tuple[str, str], list[str]] = {}
+            ambiguous: set[tuple[str, str]] = set()
             for ref, dep in matched:
                 if source == "view" and ref.role == "target" and obj == str(ref.relation):
                     continue  # the view's own CREATE statement, not a use
@@ -400,9 +416,15 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> t
                     merged[k] = None if prev is None or now is None else tuple(sorted(set(prev) | set(now)))
                 else:
                     merged[k] = _cols(ref.columns)
+                if len(ref.candidates) > 1:
+                    ambiguous.add(k)
+                note = _resolution_note(ref, origin, user)
+                if note is not None and note not in notes.setdefault(k, []):
+                    notes[k].append(note)
             for (model, rel), cols in merged.items():
+                k = (model, rel)
                 findings.append(Finding(model, rel, source, obj, None, None, None, user, occ.count,
-                                        occ.first, occ.last, cols))
+                                        occ.first, occ.last, cols, k in ambiguous, "; ".join(notes.get(k, ())) or None))
             if source in QUERY_SOURCE_KINDS:
                 for model in {m for m, _ in merged}:
                     usage.setdefault(model, []).append((user, occ.count, occ.first, occ.last))
@@ -410,6 +432,22 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> t
                                  f.relation))
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
     return findings, unparsed, usage
+
+
+def _resolution_note(ref: Reference, origin: str | None, user: str | None) -> str | None:
+    """Why the relation of an unqualified name is a guess (None when it is not)."""
+    if ref.qualified_as_written > 1:
+        return None
+    parts = []
+    if len(ref.candidates) > 1:
+        schemas = ", ".join(c.schema or "" for c in ref.candidates)
+        parts.append(f"ambiguous: `{ref.written}` is unqualified and the search path has several schemas "
+                     f"({schemas}); it is the first of {', '.join(str(c) for c in ref.candidates)} that exists "
+                     f"when the query runs (reported as {ref.relation})")
+    if origin == "default":
+        parts.append(f"`{ref.written}` is unqualified and role {user or '(unknown)'} sets no search_path: the "
+                     "configured default was assumed (a SET search_path inside a session is not visible)")
+    return "; ".join(parts) or None
 
 
 def _cols(columns: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -455,6 +493,12 @@ def _progress_fn(progress: bool | ProgressFn) -> ProgressFn | None:
 
 
 # -- text rendering -------------------------------------------------------------
+def _where(f: Finding) -> str:
+    if f.path is not None:
+        return f"{f.path}:{f.line}:{f.column}"
+    return f"{f.source} {f.object}" + (f" ({f.user})" if f.user else "")
+
+
 def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50, max_unparsed: int = 50) -> str:
     """The human summary: per deprecation queries/users, views, files; then the unparsed list."""
     lines: list[str] = []
@@ -485,6 +529,13 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
         others = sorted({(f.source, f.object) for f in fs
                          if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file")})
         lines += [f"  {s}: {o}" for s, o in others]
+        noted = sorted({(_where(f), f.note) for f in fs if f.note})
+        if noted:
+            n_amb = len({(_where(f), f.note) for f in fs if f.note and f.ambiguous})
+            lines.append(f"  {len(noted)} name resolution notes" + (f" ({n_amb} ambiguous)" if n_amb else "") + ":")
+            lines += [f"    {w}: {n}" for w, n in noted[:max_files]]
+            if len(noted) > max_files:
+                lines.append(f"    ... and {len(noted) - max_files} more (use --format json)")
     if report.unparsed:
         lines.append("")
         lines.append(f"Not fully analysed ({len(report.unparsed)}); references in these may be missed:")

@@ -61,7 +61,7 @@ def test_scan_json_contract(in_tmp):
     doc = json.loads(invoke(["scan", "--format", "json", "--quiet"]).stdout)
     assert set(doc) == {"findings", "unparsed", "stats"}
     keys = {"deprecation", "relation", "source", "object", "path", "line", "column", "user", "count",
-            "first_seen", "last_seen", "columns"}
+            "first_seen", "last_seen", "columns", "ambiguous", "note"}   # ambiguous/note: issue 3, additive
     assert all(set(f) == keys for f in doc["findings"])
     files = [f for f in doc["findings"] if f["source"] == "file"]
     assert [(f["path"], f["line"], f["column"]) for f in files] == [("models/a.sql", 2, 15)]

@@ -21,14 +21,25 @@ def _color() -> bool:
     return sys.stdout.isatty()
 
 
-def _make_plan(ctx: click.Context):  # -> Plan
+def _make_plan(ctx: click.Context):  # -> (Plan, cross-check disagreements)
     from deprecator.apply import open_target, plan_warehouse
+    from deprecator.warehouse import cross_check_plan
 
     warehouse, registry = open_target(_config(ctx))
     try:
-        return plan_warehouse(warehouse, registry)[0]
+        plan, views = plan_warehouse(warehouse, registry)
+        rules = registry.rewrite_rules(warehouse.dialect, tuple(warehouse.default_schema), warehouse.default_catalog)
+        checks = cross_check_plan(warehouse, [r.old for r in rules], [v.relation for v in plan.views], views)
+        return plan, checks
     finally:
         warehouse.close()
+
+
+def _cross_check_text(checks) -> str:
+    lines = [f"\nwarning: the AST engine and the warehouse's dependency catalog disagree about {len(checks)} "
+             f"reference{'s' if len(checks) != 1 else ''}:"]
+    lines += [f"  warning: {c.describe()}" for c in checks]
+    return "\n".join(lines)
 
 
 @main.command("plan")
@@ -43,7 +54,9 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
 
     Views are listed in dependency order, each rewrite as a unified diff; views
     that cannot be rewritten safely are listed as blocked, with the reason and
-    what would unblock them. Nothing is written to the warehouse.
+    what would unblock them. On PostgreSQL the references found in each view
+    are cross-checked with pg_depend; disagreements are printed as warnings
+    (`cross_check` in --format json). Nothing is written to the warehouse.
 
     \b
     Example:
@@ -53,7 +66,7 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
     from deprecator.plan import render_text
 
     try:
-        plan = _make_plan(ctx)
+        plan, checks = _make_plan(ctx)
         if out is not None:
             try:
                 out.write_text(plan.to_json(), encoding="utf-8")
@@ -65,9 +78,11 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
         echo(f"error: {e}", err=True)
         ctx.exit(1)
     if fmt == "json":
-        echo_json(plan.to_dict())
+        echo_json({**plan.to_dict(), "cross_check": [c.to_dict() for c in checks]})
     else:
         echo(render_text(plan, color=_color()))
+        if checks:
+            echo(_cross_check_text(checks))
         if out is not None and plan.has_changes:
             echo(f"\nSaved the plan to {out}. Apply exactly this plan with: deprecator apply {out}")
         elif not plan.has_changes:

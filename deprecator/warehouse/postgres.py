@@ -54,6 +54,19 @@ class DependencyDisagreement:
     only_in: str                    # "ast" | "pg_depend" | "parse"
     detail: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"view": str(self.view), "relation": None if self.relation is None else str(self.relation),
+                "only_in": self.only_in, "detail": self.detail}
+
+    def describe(self) -> str:
+        if self.relation is None:
+            return f"{self.view}: the AST engine could not check it against pg_depend ({self.detail})"
+        if self.only_in == "pg_depend":
+            return (f"{self.view}: pg_depend records that it reads {self.relation}, the AST engine finds no "
+                    "reference (e.g. a ::regclass constant or a function body); review it by hand")
+        return (f"{self.view}: the AST engine finds a reference to {self.relation} that pg_depend does not record; "
+                "review it by hand")
+
 
 class PostgresWarehouse:
     """One PostgreSQL database: its views and dependencies, the DDL to rewrite them, the apply."""
@@ -394,6 +407,22 @@ class PostgresWarehouse:
     def _relations_in(self, conn: Connection) -> set[RelationName]:
         rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
         return {RelationName(None, s, n) for s, n in _names(conn, [int(r[0]) for r in rows])}
+
+    def cross_check_relations(
+        self,
+        relations: Iterable[RelationName],
+        views: Sequence[ViewInfo],
+    ) -> list[DependencyDisagreement]:
+        """:meth:`cross_check` over the views a plan for ``relations`` is about.
+
+        Those are ``views`` (the ones the plan lists) plus every view pg_depend
+        says reads one of ``relations`` directly or through other views, so a
+        dependent only pg_depend knows about is reported, not missed.
+        """
+        chosen = {v.relation: v for v in views}
+        for v in self.dependents(list(relations)):
+            chosen.setdefault(v.relation, v)
+        return self.cross_check(sorted(chosen.values(), key=lambda v: (v.relation.schema or "", v.relation.name)))
 
     def cross_check(
         self,
