@@ -227,3 +227,29 @@ def test_plan_shows_where_the_ast_and_pg_depend_disagree(pg_db, in_tmp):
     run_sql(pg_db, "DROP VIEW analytics.sneaky")
     assert "warning" not in invoke(["plan"]).stdout
     assert json.loads(invoke(["plan", "--format", "json"]).stdout)["cross_check"] == []
+
+
+def test_the_documented_configuration_loads(tmp_path, monkeypatch):
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "postgresql.md").read_text(encoding="utf-8")
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "deprecator.yml").write_text(example)
+    monkeypatch.setenv("DEPRECATOR_WAREHOUSE_URL", "postgresql+psycopg2://scanner@db:5432/warehouse")
+    cfg = load_config(tmp_path / "deprecator.yml")
+    wh = cfg.warehouse
+    assert (wh.lock_timeout_ms, wh.lock_retries, wh.lock_backoff_s) == (2000, 3, 0.5)
+    assert cfg.dbt.manifest == (tmp_path / "target" / "manifest.json").resolve()
+
+
+def test_the_init_template_documents_the_settings(in_tmp):
+    invoke(["init", "--dialect", "postgres"])
+    text = (in_tmp / "deprecator.yml").read_text()
+    assert "# lock_timeout: 2s" in text and "#   manifest: target/manifest.json" in text
+    # uncommented as written, they load
+    text = (text.replace("url: ${DEPRECATOR_WAREHOUSE_URL}", "url: postgresql://h/db")
+            .replace("  # lock_timeout: 2s", "  lock_timeout: 2s").replace("  # lock_retries: 3", "  lock_retries: 3")
+            .replace("  # lock_backoff: 0.5s", "  lock_backoff: 0.5s")
+            .replace("# dbt:\n#   manifest:", "dbt:\n  manifest:"))
+    (in_tmp / "deprecator.yml").write_text(text)
+    cfg = load_config(in_tmp / "deprecator.yml")
+    assert (cfg.warehouse.lock_timeout_ms, cfg.warehouse.lock_retries, cfg.warehouse.lock_backoff_s) == (2000, 3, 0.5)
+    assert cfg.dbt.manifest == (in_tmp / "target" / "manifest.json").resolve()
