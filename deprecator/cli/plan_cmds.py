@@ -23,16 +23,20 @@ def _color() -> bool:
 
 def _make_plan(ctx: click.Context):  # -> (Plan, cross-check disagreements)
     from deprecator.apply import open_target, plan_warehouse
-    from deprecator.warehouse import cross_check_plan
 
     warehouse, registry = open_target(_config(ctx))
     try:
         plan, views = plan_warehouse(warehouse, registry)
-        rules = registry.rewrite_rules(warehouse.dialect, tuple(warehouse.default_schema), warehouse.default_catalog)
-        checks = cross_check_plan(warehouse, [r.old for r in rules], [v.relation for v in plan.views], views)
-        return plan, checks
+        return plan, _cross_check(warehouse, registry, plan, views)
     finally:
         warehouse.close()
+
+
+def _cross_check(warehouse, registry, plan, views) -> list:  # -> [DependencyDisagreement]
+    from deprecator.warehouse import cross_check_plan
+
+    rules = registry.rewrite_rules(warehouse.dialect, tuple(warehouse.default_schema), warehouse.default_catalog)
+    return cross_check_plan(warehouse, [r.old for r in rules], [v.relation for v in plan.views], views)
 
 
 def _cross_check_text(checks) -> str:
@@ -124,10 +128,13 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         if plan_file is not None:
             plan = Plan.from_json(plan_file.read_text(encoding="utf-8"), source=str(plan_file))
         else:
-            plan = plan_warehouse(warehouse, registry)[0]
+            plan, views = plan_warehouse(warehouse, registry)
             human = fmt == "text"
             # With --format json, stdout carries only the result; the plan and question go to stderr.
             echo(render_text(plan, color=_color() and human), err=not human)
+            checks = _cross_check(warehouse, registry, plan, views)
+            if checks:   # before the question: a view only pg_depend knows about is worth a look first
+                echo(_cross_check_text(checks), err=True)
             if plan.has_changes and not auto_approve:
                 echo(err=not human)
                 if not _confirm("Apply these changes?", err=not human):
