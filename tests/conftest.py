@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+from typing import Iterator
 
 import pytest
+
+DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
@@ -12,7 +16,38 @@ def in_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _answers(url: str) -> bool:
+    import sqlalchemy as sa
+
+    from deprecator.db import create_engine
+
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    """URL of the PostgreSQL server the suite uses (CI always has one)."""
-    return os.environ.get("DEPRECATOR_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+def pg_url() -> Iterator[str]:
+    """URL of a real PostgreSQL server (superuser) for the suite.
+
+    ``DEPRECATOR_TEST_PG_URL`` when set; else the local server CI always has;
+    else, on a machine with a Docker engine and no local server, a throwaway
+    testcontainers PostgreSQL. Never a mock.
+    """
+    explicit = os.environ.get("DEPRECATOR_TEST_PG_URL")
+    if explicit or _answers(DEFAULT_PG_URL):
+        yield explicit or DEFAULT_PG_URL
+        return
+    if shutil.which("docker") and os.path.exists("/var/run/docker.sock"):
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:15", driver="psycopg2") as pg:
+            yield pg.get_connection_url()
+        return
+    pytest.fail(f"no PostgreSQL at {DEFAULT_PG_URL} (set DEPRECATOR_TEST_PG_URL, start the server, or run Docker)")
