@@ -21,3 +21,16 @@ def test_bare_postgresql_url_uses_the_installed_driver(pg_url):
         assert engine.dialect.driver == "psycopg2"
     finally:
         engine.dispose()
+
+
+def test_warehouse_adapter_accepts_a_bare_postgresql_url(pg_url):
+    from sqlalchemy.engine import make_url
+
+    from deprecator.warehouse import connect
+
+    bare = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    wh = connect(bare)
+    try:
+        assert isinstance(wh.list_views(), list)
+    finally:
+        wh.close()

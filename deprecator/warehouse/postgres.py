@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from deprecator.config import WarehouseConfig
+from deprecator.db import create_engine
 from deprecator.errors import WarehouseError
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
@@ -111,7 +112,7 @@ class PostgresWarehouse:
             default_schema = (default_schema,)
         self._default_schema = tuple(default_schema) if default_schema else None
         try:
-            self.engine = engine or sa.create_engine(url, pool_pre_ping=True)
+            self.engine = engine or create_engine(url, pool_pre_ping=True)
         except Exception as e:  # bad URL or missing driver
             raise WarehouseError(f"cannot open {self.display_url}: {redact(str(e))}") from None
 
