@@ -338,19 +338,15 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         s = text(wh, "default_schema", "warehouse.default_schema") or ""
         schema = tuple(x.strip() for x in s.split(",") if x.strip())
     catalog = text(wh, "default_catalog", "warehouse.default_catalog") or None
-    lock_timeout = _duration(wh, "lock_timeout", spath, minimum_ms=1)
-    lock_backoff = _duration(wh, "lock_backoff", spath, minimum_ms=0)
-    lock_retries = None
-    if wh.get("lock_retries") is not None:
-        raw = wh["lock_retries"]
-        if isinstance(raw, str):
-            raw = interpolate(raw, path=spath, line=value_line(wh, "lock_retries"), field="warehouse.lock_retries")
-            raw = int(raw.strip()) if raw.strip().isdigit() else raw
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0 or raw > 100:
-            raise err(f"expected a whole number of retries from 0 to 100, got {raw!r}",
-                      value_line(wh, "lock_retries"), "warehouse.lock_retries",
-                      hint="e.g. lock_retries: 3 (0 = fail at the first lock timeout)")
-        lock_retries = raw
+    try:
+        lock_timeout = _duration(wh, "lock_timeout", spath, minimum_ms=1)
+        lock_backoff = _duration(wh, "lock_backoff", spath, minimum_ms=0)
+        lock_retries = _retries(wh, spath)
+    except MissingVariable:
+        if require_env:
+            raise
+        lock_timeout = lock_backoff = None   # commands that never apply do not need them
+        lock_retries = None
     warehouse = WarehouseConfig(
         url=url, dialect=dialect, default_schema=schema, default_catalog=catalog,
         lock_timeout_ms=None if lock_timeout is None else max(1, round(lock_timeout * 1000)),
@@ -455,6 +451,23 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)\s*\Z", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0}
+
+
+def _retries(node: Any, path: str) -> int | None:
+    """``lock_retries``: a whole number from 0 to 100 (None when absent)."""
+    from deprecator.yamlio import value_line
+
+    raw = node.get("lock_retries")
+    if raw is None:
+        return None
+    line = value_line(node, "lock_retries")
+    if isinstance(raw, str):
+        raw = interpolate(raw, path=path, line=line, field="warehouse.lock_retries")
+        raw = int(raw.strip()) if raw.strip().isdigit() else raw
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0 or raw > 100:
+        raise ConfigError(f"expected a whole number of retries from 0 to 100, got {raw!r}", path=path, line=line,
+                          field="warehouse.lock_retries", hint="e.g. lock_retries: 3 (0 = fail at the first lock timeout)")
+    return raw
 
 
 def _duration(node: Any, key: str, path: str, *, minimum_ms: int) -> float | None:

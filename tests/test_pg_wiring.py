@@ -258,3 +258,13 @@ def test_the_init_template_documents_the_settings(in_tmp):
     cfg = load_config(in_tmp / "deprecator.yml")
     assert (cfg.warehouse.lock_timeout_ms, cfg.warehouse.lock_retries, cfg.warehouse.lock_backoff_s) == (2000, 3, 0.5)
     assert cfg.dbt.manifest == (in_tmp / "target" / "manifest.json").resolve()
+
+
+def test_an_unset_lock_variable_only_matters_to_commands_that_connect(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEP_LOCK_T", raising=False)
+    p = tmp_path / "deprecator.yml"
+    p.write_text("warehouse:\n  url: postgresql://h/db\n  lock_timeout: ${DEP_LOCK_T}\n")
+    assert load_config(p, require_env=False).warehouse.lock_timeout_ms is None
+    with pytest.raises(ConfigError, match="DEP_LOCK_T") as ei:
+        load_config(p)
+    assert ei.value.line == 3 and ei.value.field == "warehouse.lock_timeout"
