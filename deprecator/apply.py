@@ -1,21 +1,32 @@
 """The executor: plan against a live warehouse, apply a plan, roll an apply back.
 
-Apply re-reads the warehouse and refuses a stale plan, runs every statement in
-one transaction (``Warehouse.execute_atomically``, which re-checks the
-fingerprints after taking the write lock and verifies each view answers), and
-records before/after definitions in the state store. Rollback runs the recorded
-inverse statements the same way.
+Apply reads the warehouse catalog once and refuses a stale plan, saying what
+changed: per view, which of its fields (definition, owner, grants, comments,
+options, columns, indexes) differ from the plan's fingerprints; which
+deprecation of the registry changed; whether a replacement's columns changed;
+and which new views read a deprecated or planned relation (only views whose
+text names one are parsed). It does not plan again unless a replacement's
+columns changed (then a fresh plan names the views affected) or the plan is
+of format 1. It runs every statement in one transaction
+(``Warehouse.execute_atomically``, which re-checks the fingerprints after
+taking the write lock and verifies each view answers), and records
+before/after definitions, owner, grants, comments and options in the state
+store, with who ran it. Rollback runs the recorded inverse statements the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.redact import redact
-from deprecator.plan import Plan, build_plan, ordered_statements, unified_diff
+from deprecator.plan import (Plan, _needles, _rule_for, build_plan, describe_view_change, ordered_statements,
+                             registry_changes, unified_diff, view_parts)
+from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
 from deprecator.warehouse import connect
@@ -58,20 +69,131 @@ def open_state(config: Config) -> StateStore:
     return StateStore(config.state_url, config.root)
 
 
-def plan_warehouse(warehouse: Warehouse, registry: RegistryLike) -> tuple[Plan, list[ViewInfo]]:
-    """Read the warehouse and build the plan (also returns the views read)."""
-    dialect = warehouse.dialect
-    schema, catalog = tuple(warehouse.default_schema), warehouse.default_catalog
-    rules = registry.rewrite_rules(dialect, schema, catalog)
-    views = warehouse.list_views()
+def registry_parts(registry: Any) -> dict[str, str]:
+    """A fingerprint per deprecation (the fields ``Registry.fingerprint`` covers), keyed by model."""
+    out: dict[str, str] = {}
+    for d in getattr(registry, "deprecations", ()):
+        content = {k: getattr(d, k, None) for k in ("model", "replacement", "target", "sunset", "announced",
+                                                    "columns", "removed_columns", "target_columns",
+                                                    "target_removed_columns", "origin")}
+        raw = json.dumps(content, sort_keys=True, default=lambda o: sorted(o) if isinstance(o, (set, frozenset))
+                         else o.isoformat() if hasattr(o, "isoformat") else str(o))
+        out[str(d.model)] = hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return out
+
+
+def _rules(warehouse: Warehouse, registry: RegistryLike) -> list[RewriteRule]:
+    return registry.rewrite_rules(warehouse.dialect, tuple(warehouse.default_schema), warehouse.default_catalog)
+
+
+def _relation_columns(warehouse: Warehouse, rules: Sequence[RewriteRule]) -> dict[RelationName, list[tuple[str, str]] | None]:
     columns: dict[RelationName, list[tuple[str, str]] | None] = {}
     for rule in rules:
         for rel in (rule.old, rule.new):
             if rel not in columns:
                 columns[rel] = warehouse.relation_columns(rel)
+    return columns
+
+
+def _planning(warehouse: Warehouse) -> tuple[Any, dict[str, str] | None]:
+    """(DDL maker, type categories): on PostgreSQL, batched compile checks and typcategory."""
+    if warehouse.dialect == "postgres" and hasattr(warehouse, "column_types") and hasattr(warehouse, "read"):
+        from deprecator.warehouse.pg_apply import PlanningDdl, type_categories
+
+        return PlanningDdl(warehouse), type_categories(warehouse)
+    return warehouse, None
+
+
+def plan_warehouse(warehouse: Warehouse, registry: RegistryLike) -> tuple[Plan, list[ViewInfo]]:
+    """Read the warehouse and build the plan (also returns the views read)."""
+    dialect = warehouse.dialect
+    schema, catalog = tuple(warehouse.default_schema), warehouse.default_catalog
+    rules = _rules(warehouse, registry)
+    views = warehouse.list_views()
+    columns = _relation_columns(warehouse, rules)
+    ddl, categories = _planning(warehouse)
     plan = build_plan(views, rules, dialect, registry.fingerprint(), schema, catalog, warehouse.display_url,
-                      relation_columns=columns, ddl=warehouse)
+                      relation_columns=columns, ddl=ddl, registry_parts=registry_parts(registry),
+                      type_categories=categories)
     return plan, views
+
+
+def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
+               views_now: Sequence[ViewInfo]) -> list[str]:
+    """What changed between ``plan`` and now, by name; empty when the plan still holds.
+
+    One catalog read (``views_now``) and the rules' relations' columns; views are
+    parsed only when they are not in the plan and their text names a deprecated or
+    planned relation. A plan of format 1 (no field fingerprints) or whose
+    replacements' columns changed is compared with a fresh plan instead.
+    """
+    if plan.format_version < 2:
+        fresh, views_now = plan_warehouse(warehouse, registry)
+        return stale_changes(plan, fresh, views_now, registry.fingerprint())
+    changes: list[str] = []
+    if plan.warehouse and warehouse.display_url and plan.warehouse != warehouse.display_url:
+        changes.append(f"the plan was made for the warehouse {plan.warehouse}, not {warehouse.display_url}")
+    if plan.dialect != warehouse.dialect:
+        changes.append(f"the plan was made for dialect {plan.dialect}, the warehouse is {warehouse.dialect}")
+    if plan.registry_fingerprint != registry.fingerprint():
+        changes.extend(registry_changes(plan.registry_parts, registry_parts(registry)))
+    for name in plan.edited():
+        changes.append(f"view {name} would now be rewritten differently: its entry was edited after the plan was made")
+    now = {v.relation: v for v in views_now}
+    for v in plan.views:
+        cur = now.get(v.relation)
+        if cur is None:
+            changes.append(f"view {v.name} was dropped")
+        elif cur.fingerprint() != v.fingerprint:
+            changes.append(describe_view_change(v.name, v.parts, view_parts(cur)))
+    rules = _rules(warehouse, registry)
+    columns_now = _relation_columns(warehouse, rules)
+    moved = []
+    for rel, cols in plan.relations:
+        cur_cols = columns_now[rel] if rel in columns_now else warehouse.relation_columns(rel)
+        if (None if cur_cols is None else tuple(tuple(c) for c in cur_cols)) != cols:
+            moved.append(rel)
+            changes.append(f"the columns of {rel} changed since the plan"
+                           if cur_cols is not None and cols is not None
+                           else f"{rel} was {'dropped' if cur_cols is None else 'created'} since the plan")
+    if moved:
+        # A replacement changed: a fresh plan says which views that affects (and how).
+        fresh, fresh_views = plan_warehouse(warehouse, registry)
+        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry.fingerprint()) if c not in changes)
+    changes.extend(_new_readers(plan, warehouse, rules, views_now))
+    return changes
+
+
+def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
+                 views_now: Sequence[ViewInfo]) -> list[str]:
+    """Views not in the plan that now read a deprecated relation (or, where dependents are
+    recreated, a planned view). Only views whose text names one are parsed."""
+    planned = {v.relation for v in plan.views}
+    needles = {n for r in rules for n in _needles(r.old.name)}
+    if warehouse.recreate_dependents:
+        needles |= {n for rel in planned for n in _needles(rel.name)}
+    out = []
+    for v in views_now:
+        if v.relation in planned:
+            continue
+        text = v.definition.lower()
+        if not any(n in text for n in needles):
+            continue
+        pr = find_references(v.definition, warehouse.dialect, default_schema=tuple(warehouse.default_schema),
+                             default_catalog=warehouse.default_catalog)
+        srcs = [r.relation for r in pr.references if r.role == "source"]
+        hits = sorted({str(r.label or r.old) for s in srcs if (r := _rule_for(s, rules)) is not None})
+        if hits:
+            out.append(f"view {v.relation} now needs rewriting (reads {', '.join(hits)}) and is not in the plan")
+        elif pr.status != "parsed":
+            out.append(f"view {v.relation} may read a deprecated or planned view (its definition could not be "
+                       "parsed) and is not in the plan")
+        elif warehouse.recreate_dependents:
+            reads = sorted({str(p) for s in srcs for p in planned if p == s or p.matches(s)} - {str(v.relation)})
+            if reads:
+                out.append(f"view {v.relation} now reads {', '.join(reads)}, which the plan replaces, "
+                           "and is not in the plan")
+    return out
 
 
 def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], registry_fingerprint: str) -> list[str]:
@@ -113,10 +235,12 @@ def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], regist
 def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: StateStore) -> ApplyResult:
     """Apply exactly ``plan``'s statements in one transaction; record the apply; return its id."""
     reconcile_pending(warehouse, state)
-    fresh, views_now = plan_warehouse(warehouse, registry)
-    changes = stale_changes(plan, fresh, views_now, registry.fingerprint())
+    views_now = warehouse.list_views()
+    changes = check_plan(plan, warehouse, registry, views_now)
     if changes:
         raise StalePlanError(changes)
+    if plan.format_version < 2:
+        views_now = warehouse.list_views()   # check_plan re-planned; read the catalog as of now
     blocked = tuple(v.name for v in plan.blocked)
     if not plan.has_changes:
         return ApplyResult(None, "apply", blocked=blocked)
@@ -127,16 +251,22 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
               if v.action in ("rewrite", "recreate") or (v.action == "unchanged" and v.relation not in broken)]
     before: dict[str, Any] = {}
     planned: dict[str, Any] = {}
+    by_rel = {v.relation: v for v in views_now}
     for v in plan.changes:
         before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
                           "statements": list(v.statements), "inverse": list(v.inverse),
-                          "drop": list(v.drop), "inverse_drop": list(v.inverse_drop)}
+                          "drop": list(v.drop), "inverse_drop": list(v.inverse_drop),
+                          **_snapshot(by_rel.get(v.relation))}
         planned[v.name] = {"relation": _rel(v.relation), "definition": v.after, "fingerprint": None}
     # Journal first: a record exists before the warehouse can change, so a process
     # killed after the warehouse commit leaves a pending record to reconcile.
     apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
                        after=planned, kind="apply", status="pending")
-    _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
+    try:
+        _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
+    except StalePlanError as e:
+        # Changed between the check above and the write lock: say what changed, field by field.
+        raise StalePlanError(_describe(plan, warehouse) or e.changes) from None
 
     after_views = {v.relation: v for v in warehouse.list_views()}
     after: dict[str, Any] = {}
@@ -144,12 +274,33 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     for v in plan.changes:
         now = after_views.get(v.relation)
         after[v.name] = {"relation": _rel(v.relation), "definition": now.definition if now else None,
-                         "fingerprint": now.fingerprint() if now else None}
+                         "fingerprint": now.fingerprint() if now else None, **_snapshot(now)}
         if now is None or now.definition != v.after:
             mismatches.append(v.name)
     _settle(state, apply_id, after)
     return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes), blocked, tuple(statements),
                        tuple(mismatches))
+
+
+def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
+    """What the audit record keeps of a view besides its definition."""
+    if view is None:
+        return {}
+    return {"kind": view.kind, "owner": view.owner, "grants": [list(g) for g in view.grants],
+            "comment": view.comment, "column_comments": dict(view.column_comments), "options": dict(view.options),
+            "columns": [list(c) for c in view.columns], "extra": dict(view.extra)}
+
+
+def _describe(plan: Plan, warehouse: Warehouse) -> list[str]:
+    now = {v.relation: v for v in warehouse.list_views()}
+    out = []
+    for v in plan.views:
+        cur = now.get(v.relation)
+        if cur is None:
+            out.append(f"view {v.name} was dropped")
+        elif cur.fingerprint() != v.fingerprint:
+            out.append(describe_view_change(v.name, v.parts, view_parts(cur)))
+    return out
 
 
 def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, statements: Sequence[str],
@@ -234,7 +385,9 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
     statements = ordered_statements(per_view)
     planned = {name: {"relation": b["relation"], "definition": b["definition"], "fingerprint": None}
                for name, b in rec.before.items()}
-    journal_before = {name: {"relation": b["relation"], "definition": rec.after[name]["definition"],
+    journal_before = {name: {**{k: x for k, x in rec.after[name].items()
+                                if k not in ("relation", "definition", "fingerprint")},
+                             "relation": b["relation"], "definition": rec.after[name]["definition"],
                              "fingerprint": rec.after[name]["fingerprint"],
                              "statements": list(b["inverse"]), "inverse": list(b["statements"]),
                              "drop": list(b.get("inverse_drop", [])), "inverse_drop": list(b.get("drop", []))}
@@ -249,7 +402,7 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
     for name, b in rec.before.items():
         v = restored.get(_unrel(b["relation"]))
         new_after[name] = {"relation": b["relation"], "definition": v.definition if v else None,
-                           "fingerprint": v.fingerprint() if v else None}
+                           "fingerprint": v.fingerprint() if v else None, **_snapshot(v)}
         if v is None or v.definition != b["definition"]:
             mismatches.append(name)
     _settle(state, new_id, new_after)

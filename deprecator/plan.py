@@ -13,15 +13,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping, Protocol, Sequence
 
 from deprecator.errors import DeprecatorError
-from deprecator.sql import find_references, rewrite
+from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
+from deprecator.sql.references import analyze, to_references
 
-FORMAT_VERSION = 1
+# 2: per-view field fingerprints (``parts``), a per-view seal, per-deprecation
+# registry fingerprints and the replacement columns the plan relied on.
+FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (1, 2)
+
+# What a view's fingerprint covers, field by field (the names stale messages use).
+VIEW_FIELDS = ("definition", "owner", "grants", "comments", "options", "columns", "indexes", "status")
 
 Action = Literal["rewrite", "recreate", "unchanged", "blocked"]
 
@@ -50,6 +59,21 @@ class DdlMaker(Protocol):
     recreate_dependents: bool
 
     def replace_view_statements(self, view: Any, new_definition: str) -> list[str]: ...
+
+
+class CheckingDdl(DdlMaker, Protocol):
+    """Engines that can compile a definition without changing anything (optional methods).
+
+    ``prepare`` gets every rewritten definition before any DDL is asked for (so
+    the engine can compile them in one batch); ``compile_error`` says why one
+    does not compile (None: it does); ``column_types`` gives its output types.
+    """
+
+    def prepare(self, definitions: Sequence[str]) -> None: ...
+
+    def compile_error(self, definition: str) -> str | None: ...
+
+    def column_types(self, definition: str) -> tuple[str, ...] | None: ...
 
 
 class TwoPhaseDdl(DdlMaker, Protocol):
@@ -94,10 +118,18 @@ class ViewPlan:
     via: tuple[str, ...] = ()            # affected views it reads from
     blockers: tuple[PlanBlocker, ...] = ()
     note: str = ""
+    parts: Mapping[str, str] = field(default_factory=dict)   # per-field fingerprints (VIEW_FIELDS)
+    seal: str = ""                       # hash of this entry as planned: an edited entry no longer matches
 
     @property
     def name(self) -> str:
         return str(self.relation)
+
+    def sealed(self) -> str:
+        """The seal this entry should carry (over its action, texts and statements)."""
+        payload = [_rel_to_json(self.relation), self.action, self.before, self.after, self.fingerprint,
+                   list(self.statements), list(self.inverse), list(self.drop), list(self.inverse_drop)]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -110,6 +142,9 @@ class Plan:
     default_catalog: str | None = None
     created_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION
+    registry_parts: Mapping[str, str] = field(default_factory=dict)    # deprecation -> fingerprint
+    # The rules' old and new relations with the columns the plan relied on (None: did not exist).
+    relations: tuple[tuple[RelationName, tuple[tuple[str, str], ...] | None], ...] = ()
 
     # -- views by action --------------------------------------------------------
     def _with(self, *actions: str) -> list[ViewPlan]:
@@ -147,6 +182,10 @@ class Plan:
     def fingerprints(self) -> dict[RelationName, str]:
         return {v.relation: v.fingerprint for v in self.views}
 
+    def edited(self) -> list[str]:
+        """Views whose entry no longer matches its seal (the plan was edited after it was made)."""
+        return [v.name for v in self.views if v.seal and v.seal != v.sealed()]
+
     def summary(self) -> str:
         text = f"Plan: {len(self.rewrites)} views to rewrite, {len(self.blocked)} blocked, {len(self.unchanged)} unchanged"
         if self.recreates:
@@ -157,9 +196,13 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["default_schema"] = list(self.default_schema)
+        d["registry_parts"] = dict(self.registry_parts)
+        d["relations"] = [[_rel_to_json(r), None if cols is None else [list(c) for c in cols]]
+                          for r, cols in self.relations]
         for v, src in zip(d["views"], self.views):
             v["relation"] = _rel_to_json(src.relation)
             v["name"] = src.name
+            v["parts"] = dict(src.parts)
         return d
 
     def to_json(self) -> str:
@@ -173,7 +216,7 @@ class Plan:
             raise DeprecatorError(f"{source}: not a deprecator plan (invalid JSON: {e})") from None
         if not isinstance(d, dict) or "format_version" not in d:
             raise DeprecatorError(f"{source}: not a deprecator plan (no format_version)")
-        if d["format_version"] != FORMAT_VERSION:
+        if d["format_version"] not in SUPPORTED_FORMAT_VERSIONS:
             raise DeprecatorError(
                 f"{source}: plan format version {d['format_version']} is not supported (this deprecator writes {FORMAT_VERSION})",
                 hint="make the plan again with this version of deprecator",
@@ -186,15 +229,23 @@ class Plan:
                     drop=tuple(v.get("drop", ())), inverse_drop=tuple(v.get("inverse_drop", ())),
                     diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
                     blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
+                    # version 1 plans have neither: their staleness check re-plans in full
+                    parts={str(k): str(x) for k, x in v.get("parts", {}).items()}, seal=v.get("seal", ""),
                 )
                 for v in d["views"]
+            )
+            relations = tuple(
+                (_rel_from_json(r), None if cols is None else tuple((str(c), str(t)) for c, t in cols))
+                for r, cols in d.get("relations", [])
             )
             return cls(
                 dialect=d["dialect"], warehouse=d["warehouse"], registry_fingerprint=d["registry_fingerprint"],
                 views=views, default_schema=tuple(d["default_schema"]), default_catalog=d["default_catalog"],
                 created_at=d["created_at"], format_version=d["format_version"],
+                registry_parts={str(k): str(x) for k, x in d.get("registry_parts", {}).items()},
+                relations=relations,
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
 
 
@@ -213,6 +264,132 @@ def _rel_from_json(v: Sequence[str | None]) -> RelationName:
     if not isinstance(name, str):
         raise TypeError("relation name must be a string")
     return RelationName(catalog, schema, name)
+
+
+# -- what changed ---------------------------------------------------------------
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def view_parts(view: Any) -> dict[str, str]:
+    """A fingerprint per field of a view (``VIEW_FIELDS``), so a stale plan can say what changed."""
+    extra = dict(getattr(view, "extra", None) or {})
+    indexes = extra.pop("indexes", None)
+    return {
+        "definition": _hash(view.definition),
+        "owner": _hash(getattr(view, "owner", None)),
+        "grants": _hash([list(g) for g in getattr(view, "grants", ())]),
+        "comments": _hash([getattr(view, "comment", None), getattr(view, "column_comments", None) or {}]),
+        "options": _hash(getattr(view, "options", None) or {}),
+        "columns": _hash([list(c) for c in getattr(view, "columns", ())]),
+        "indexes": _hash(indexes),
+        "status": _hash(extra),        # populated, or why it does not answer
+    }
+
+
+def changed_fields(planned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """The fields whose fingerprint differs (in ``VIEW_FIELDS`` order)."""
+    return [f for f in VIEW_FIELDS if planned.get(f) != now.get(f)]
+
+
+def describe_view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -> str:
+    """``"grants of analytics.v changed"``; a plan without field fingerprints says only that it changed."""
+    fields = changed_fields(planned, now) if planned else []
+    if not fields:
+        return f"view {name} was changed"
+    text = fields[0] if len(fields) == 1 else ", ".join(fields[:-1]) + " and " + fields[-1]
+    return f"{text} of view {name} changed"
+
+
+def registry_changes(planned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """Which deprecations were changed, added or removed since the plan."""
+    if not planned:
+        return ["the registry (deprecations.yml) changed"]
+    out = []
+    for label in planned:
+        if label not in now:
+            out.append(f"the registry changed: deprecation {label} was removed")
+        elif now[label] != planned[label]:
+            out.append(f"the registry changed: deprecation {label} changed")
+    out += [f"the registry changed: deprecation {label} was added" for label in now if label not in planned]
+    return out or ["the registry (deprecations.yml) changed"]
+
+
+# -- type compatibility -------------------------------------------------------------
+
+_TYPMOD = re.compile(r"\(\s*\d+\s*(?:,\s*-?\d+\s*)?\)")
+
+
+def base_type(type_name: str) -> str:
+    """A type name without its modifier: ``numeric(10,2)`` -> ``numeric``."""
+    return " ".join(_TYPMOD.sub("", type_name).split()).lower()
+
+
+def type_category(type_name: str, categories: Mapping[str, str]) -> str | None:
+    """The engine's category of a type (PostgreSQL ``typcategory``), None when unknown."""
+    return categories.get(base_type(type_name))
+
+
+def incompatible(old_type: str, new_type: str, categories: Mapping[str, str]) -> bool:
+    """True when both types are known and belong to different categories (e.g. integer vs text).
+
+    Types of one category (integer -> bigint, timestamp -> timestamptz) are compatible:
+    the view keeps working and is dropped and recreated if its output types change.
+    """
+    if base_type(old_type) == base_type(new_type):
+        return False
+    a, b = type_category(old_type, categories), type_category(new_type, categories)
+    return a is not None and b is not None and a != b
+
+
+def _type_blockers(
+    refs: Iterable[Any], rule: RewriteRule, old_cols: Sequence[tuple[str, str]] | None,
+    new_cols: Sequence[tuple[str, str]] | None, categories: Mapping[str, str],
+) -> list[PlanBlocker]:
+    """Columns the view uses whose replacement (after the ``columns:`` mapping) has an incompatible type."""
+    if not categories or not old_cols or not new_cols:
+        return []
+    label = rule.label or str(rule.old)
+    old_t = {c.casefold(): t for c, t in old_cols}
+    new_t = {c.casefold(): (c, t) for c, t in new_cols}
+    mapping = {k.casefold(): v for k, v in rule.columns.items()}
+    out: list[PlanBlocker] = []
+    seen: set[str] = set()
+    for ref in refs:
+        for col in sorted(ref.columns or ()):
+            key = col.casefold()
+            target = mapping.get(key, col)
+            if key in seen or key not in old_t or target.casefold() not in new_t:
+                continue
+            new_name, new_type = new_t[target.casefold()]
+            if incompatible(old_t[key], new_type, categories):
+                seen.add(key)
+                renamed = f" (mapped to {new_name})" if new_name.casefold() != key else ""
+                out.append(PlanBlocker(
+                    reason=(f"column {col}{renamed} has an incompatible type in the replacement {rule.new}: "
+                            f"{old_t[key]} in {rule.old}, {new_type} in {rule.new}"),
+                    unblock=(f"give {new_name} a compatible type in {rule.new}, cast it in the view by hand, "
+                             f"or map {col} to another column under `columns:` of {label}"),
+                    deprecation=label, line=ref.line, column=ref.column,
+                ))
+    return out
+
+
+def _output_type_blockers(view: Any, new_types: Sequence[str] | None,
+                          categories: Mapping[str, str]) -> list[PlanBlocker]:
+    """Output columns of the rewritten view whose type changes category."""
+    if not categories or new_types is None:
+        return []
+    out = []
+    for (col, old_type), new_type in zip(getattr(view, "columns", ()), new_types):
+        if incompatible(old_type, new_type, categories):
+            out.append(PlanBlocker(
+                reason=f"after the rewrite, column {col} of the view would change type from {old_type} to {new_type}",
+                unblock=f"cast {col} back to {old_type} in the view by hand, or give the replacement a compatible type",
+            ))
+    return out
 
 
 # -- building -----------------------------------------------------------------
@@ -337,6 +514,12 @@ def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[Re
     return order
 
 
+def _needles(name: str) -> tuple[str, ...]:
+    """Lowercased spellings of a name as it appears in SQL text (quoted names double their quotes)."""
+    low = name.lower()
+    return (low, low.replace('"', '""')) if '"' in low else (low,)
+
+
 def build_plan(
     views: Sequence[ViewLike],
     rules: Sequence[RewriteRule],
@@ -348,15 +531,22 @@ def build_plan(
     *,
     relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None] | None = None,
     ddl: DdlMaker | None = None,
+    registry_parts: Mapping[str, str] | None = None,
+    type_categories: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan the rewrite of every view reading a deprecated relation, directly or through other views.
 
     ``relation_columns`` maps the rules' old and new relations to their columns
     (None: does not exist); relations missing from it are not checked.
-    ``ddl`` makes the statements; without it the plan has diffs but no DDL.
+    ``ddl`` makes the statements; without it the plan has diffs but no DDL. When
+    it also compiles definitions (``CheckingDdl``), a rewritten view that would
+    not compile is a blocker. ``type_categories`` maps base type names to the
+    engine's category (PostgreSQL ``typcategory``): a column whose type changes
+    category is a blocker. ``registry_parts``: a fingerprint per deprecation.
     """
     default_schema = tuple(default_schema)
     relation_columns = dict(relation_columns or {})
+    categories = dict(type_categories or {})
     rules = enrich_rules(rules, relation_columns)
     by_rel = {v.relation: v for v in views}
     by_name: dict[tuple[str | None, str], list[RelationName]] = {}
@@ -372,55 +562,70 @@ def build_plan(
                 return cand
         return rel
 
-    # What each view reads, from its AST.
+    # A view can read a deprecated or affected relation only if its text names it, so
+    # only those views are parsed (each once); the set grows as views become affected.
     reads: dict[RelationName, set[RelationName]] = {}
     refs_of: dict[RelationName, tuple[Any, ...]] = {}
     unparsed: dict[RelationName, str] = {}
-    for v in views:
-        pr = find_references(v.definition, dialect, default_schema=default_schema, default_catalog=default_catalog)
-        if pr.status != "parsed":
-            unparsed[v.relation] = pr.error or f"the parser could not fully read the definition ({pr.status})"
-        srcs = tuple(r for r in pr.references if r.role == "source")
-        refs_of[v.relation] = srcs
-        reads[v.relation] = {resolve(r.relation) for r in srcs} - {v.relation}
-
-    direct: dict[RelationName, list[RewriteRule]] = {}
-    for rel, srcs in refs_of.items():
-        hit = []
-        for r in srcs:
-            rule = _rule_for(r.relation, rules)
-            if rule is not None and rule not in hit:
-                hit.append(rule)
-        if hit:
-            direct[rel] = hit
-
-    # A view we cannot parse is affected when its text could name anything affected.
+    analyses: dict[RelationName, Any] = {}
     readers: dict[RelationName, list[RelationName]] = {}
-    for rel, read in reads.items():
-        for src in read:
-            readers.setdefault(src, []).append(rel)
+    direct: dict[RelationName, list[RewriteRule]] = {}
+    lowered: dict[RelationName, str] = {}
+    needles: set[str] = {n for r in rules for n in _needles(r.old.name)}
+    searched: set[str] = set()
     affected: set[RelationName] = set()
-    todo = list(direct)
     while True:
-        while todo:  # everything reading an affected view, transitively
-            rel = todo.pop()
+        fresh = needles - searched
+        if not fresh:
+            break
+        searched |= fresh
+        todo = []
+        for v in views:
+            if v.relation in analyses:
+                continue
+            text = lowered.get(v.relation)
+            if text is None:
+                text = lowered[v.relation] = v.definition.lower()
+            if any(n in text for n in fresh):
+                todo.append(v)
+        for v in todo:
+            an = analyze(v.definition, dialect, default_schema, default_catalog)
+            analyses[v.relation] = an
+            if an.status != "parsed":
+                unparsed[v.relation] = an.error or f"the parser could not fully read the definition ({an.status})"
+            srcs = tuple(r for r in to_references(an) if r.role == "source")
+            refs_of[v.relation] = srcs
+            reads[v.relation] = {resolve(r.relation) for r in srcs} - {v.relation}
+            for src in reads[v.relation]:
+                readers.setdefault(src, []).append(v.relation)
+            hit: list[RewriteRule] = []
+            for r in srcs:
+                rule = _rule_for(r.relation, rules)
+                if rule is not None and rule not in hit:
+                    hit.append(rule)
+            if hit:
+                direct[v.relation] = hit
+        # everything reading an affected view, transitively; a view we cannot parse is
+        # affected when its text could name anything affected (it mentions a needle)
+        stack = list(direct) + list(unparsed) + [v.relation for v in todo if reads[v.relation] & affected]
+        while stack:
+            rel = stack.pop()
             if rel not in affected:
                 affected.add(rel)
-                todo.extend(readers.get(rel, ()))
-        names = [r.old.name.lower() for r in rules] + [a.name.lower() for a in affected]
-        todo = [rel for rel in unparsed
-                if rel not in affected and any(n in by_rel[rel].definition.lower() for n in names)]
-        if not todo:
-            break
+                stack.extend(readers.get(rel, ()))
+        for rel in affected:
+            needles.update(_needles(rel.name))
 
-    entries: list[ViewPlan] = []
-    for rel in _toposort(affected, reads):
+    # First pass, in dependency order: blockers and the rewritten text of each view.
+    order = _toposort(affected, reads)
+    pending: dict[RelationName, tuple[dict[str, Any], list[PlanBlocker], Any]] = {}
+    for rel in order:
         v = by_rel[rel]
         via = tuple(sorted(str(u) for u in reads[rel] & affected))
         rel_rules = direct.get(rel, [])
         deprecated = tuple(r.label or str(r.old) for r in rel_rules)
         base: dict[str, Any] = dict(relation=rel, before=v.definition, after=v.definition, fingerprint=v.fingerprint(),
-                    deprecated=deprecated, via=via)
+                                    deprecated=deprecated, via=via, parts=view_parts(v))
         blockers: list[PlanBlocker] = []
         if rel in unparsed:
             blockers.append(PlanBlocker(
@@ -438,16 +643,8 @@ def build_plan(
                 reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",
                 unblock=f"change the model in {v.managed_by} instead",
             ))
-        if blockers:
-            entries.append(ViewPlan(action="blocked", blockers=tuple(blockers), **base))
-            continue
-        if not rel_rules:
-            if ddl is not None and ddl.recreate_dependents:
-                drop, stmts = _ddl(ddl, v, v.definition)
-                entries.append(ViewPlan(action="recreate", statements=stmts, inverse=stmts, drop=drop, inverse_drop=drop,
-                                        note="recreated because a view it reads is replaced", **base))
-            else:
-                entries.append(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
+        if blockers or not rel_rules:
+            pending[rel] = (base, blockers, None)
             continue
 
         for rule in rel_rules:
@@ -462,7 +659,10 @@ def build_plan(
             rule_refs = [r for r in refs_of[rel] if r.relation == rule.old or rule.old.matches(r.relation)]
             known = rule.new in relation_columns
             blockers.extend(_column_blockers(rule_refs, rule, relation_columns.get(rule.new), known))
-        rr = rewrite(v.definition, dialect, rules, default_schema=default_schema, default_catalog=default_catalog)
+            blockers.extend(_type_blockers(rule_refs, rule, relation_columns.get(rule.old),
+                                           relation_columns.get(rule.new), categories))
+        rr = rewrite(v.definition, dialect, rules, default_schema=default_schema, default_catalog=default_catalog,
+                     analysis=analyses[rel])
         if rr.status != "parsed":
             blockers.append(PlanBlocker(
                 reason=f"the rewriter could not parse the definition: {rr.error or rr.status}",
@@ -479,25 +679,73 @@ def build_plan(
                 reason="the view reads " + ", ".join(deprecated) + " but the rewriter found nothing to change",
                 unblock="rewrite this view by hand, then run `deprecator plan` again",
             ))
+        pending[rel] = (base, blockers, rr)
+
+    # The engine may compile every rewritten definition at once before being asked for DDL.
+    prepare = getattr(ddl, "prepare", None)
+    if prepare is not None:
+        prepare([rr.text for _, b, rr in pending.values() if rr is not None and not b])
+    compile_error = getattr(ddl, "compile_error", None)
+    column_types = getattr(ddl, "column_types", None)
+
+    # Second pass, in dependency order: compile checks, then the DDL.
+    entries: list[ViewPlan] = []
+    for rel in order:
+        v = by_rel[rel]
+        base, blockers, rr = pending[rel]
+        if rr is None and not blockers:
+            via = base["via"]
+            if ddl is not None and ddl.recreate_dependents:
+                r_drop, r_stmts = _ddl(ddl, v, v.definition)
+                entries.append(_sealed(ViewPlan(action="recreate", statements=r_stmts, inverse=r_stmts, drop=r_drop,
+                                                inverse_drop=r_drop, note="recreated because a view it reads is replaced",
+                                                **base)))
+            else:
+                entries.append(_sealed(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via),
+                                                **base)))
+            continue
+        if not blockers and compile_error is not None:
+            error = compile_error(rr.text)
+            if error:
+                # the first line is the engine's message; the rest points into the probe's text
+                message = error.strip().splitlines()[0].strip()
+                message = re.sub(r"^ERROR:\s+", "", message) or error.strip()
+                blockers.append(PlanBlocker(
+                    reason=f"the rewritten definition does not compile on the warehouse: {message}",
+                    unblock="make the replacement provide what the view needs (columns, types), "
+                            "or rewrite this view by hand, then plan again",
+                ))
+            elif column_types is not None:
+                blockers.extend(_output_type_blockers(v, column_types(rr.text), categories))
         if blockers:
-            entries.append(ViewPlan(action="blocked", blockers=tuple(blockers), **base))
+            entries.append(_sealed(ViewPlan(action="blocked", blockers=tuple(blockers), **base)))
             continue
         after = rr.text
-        stmts = ()
+        stmts: tuple[str, ...] = ()
         inverse: tuple[str, ...] = ()
-        drop = ()
+        drop: tuple[str, ...] = ()
         inverse_drop: tuple[str, ...] = ()
         if ddl is not None:
             drop, stmts = _ddl(ddl, v, after)
             inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition)  # type: ignore[type-var]
         base["after"] = after
-        entries.append(ViewPlan(action="rewrite", statements=stmts, inverse=inverse, drop=drop, inverse_drop=inverse_drop,
-                                diff=unified_diff(v.definition, after, str(rel)), **base))
+        entries.append(_sealed(ViewPlan(action="rewrite", statements=stmts, inverse=inverse, drop=drop,
+                                        inverse_drop=inverse_drop, diff=unified_diff(v.definition, after, str(rel)),
+                                        **base)))
 
+    relations = tuple(
+        (rel, None if cols is None else tuple((str(c), str(t)) for c, t in cols))
+        for rel, cols in sorted(relation_columns.items(), key=lambda kv: str(kv[0]))
+    )
     return Plan(
         dialect=dialect, warehouse=warehouse_label, registry_fingerprint=registry_fingerprint,
         views=tuple(entries), default_schema=default_schema, default_catalog=default_catalog,
+        registry_parts=dict(registry_parts or {}), relations=relations,
     )
+
+
+def _sealed(v: ViewPlan) -> ViewPlan:
+    return dataclasses.replace(v, seal=v.sealed())
 
 
 def _rule_for_label(relation: str | None, rules: Sequence[RewriteRule]) -> RewriteRule | None:

@@ -112,9 +112,9 @@ def test_stale_plan_refused_naming_what_changed(env):
     with pytest.raises(StalePlanError) as e:
         apply_plan(plan, env.wh, env.registry, env.state)
     assert e.value.changes == [
-        "view main.side_v was changed",
+        "definition and columns of view main.side_v changed",
         "view main.on_on was dropped",
-        "view main.newcomer now needs rewriting (rewrite) and is not in the plan",
+        "view main.newcomer now needs rewriting (reads customer_facts) and is not in the plan",
     ]
     assert "main.newcomer" in str(e.value) and "deprecator plan" in str(e.value)
     assert master(env.db) == changed != before
@@ -124,8 +124,34 @@ def test_stale_plan_refused_naming_what_changed(env):
 def test_registry_change_makes_the_plan_stale(env):
     plan = env.plan()
     env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
-    with pytest.raises(StalePlanError, match="the registry"):
+    with pytest.raises(StalePlanError) as e:
         apply_plan(plan, env.wh, env.registry, env.state)
+    assert e.value.changes == ["the registry changed: deprecation customer_facts changed"]
+
+
+def test_registry_additions_and_removals_are_named(env):
+    plan = env.plan()
+    env.registry_path.write_text(REGISTRY.replace("customer_facts", "other_facts"))
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(plan, env.wh, env.registry, env.state)
+    assert e.value.changes[:2] == ["the registry changed: deprecation customer_facts was removed",
+                                   "the registry changed: deprecation other_facts was added"]
+
+
+def test_a_view_the_plan_does_not_name_is_not_parsed_at_apply(env, monkeypatch):
+    """The staleness check parses only views whose text names a deprecated or planned relation."""
+    import deprecator.apply as apply_mod
+    from deprecator.sql import find_references
+
+    ddl(env.db, "CREATE VIEW unrelated_two AS SELECT 1 AS x", "CREATE VIEW mentions AS SELECT 'customer_facts' AS x")
+    plan = env.plan()
+    parsed = []
+    monkeypatch.setattr(apply_mod, "find_references", lambda sql, *a, **k: parsed.append(sql) or find_references(sql, *a, **k))
+    monkeypatch.setattr(apply_mod, "plan_warehouse", None)   # apply must not plan again
+    assert apply_plan(plan, env.wh, env.registry, env.state).apply_id
+    # only the views outside the plan whose text names customer_facts (a CTE of that name, a string)
+    assert sorted(parsed) == ["CREATE VIEW cte_only AS WITH customer_facts AS (SELECT 1 AS cust_id) SELECT cust_id "
+                              "FROM customer_facts", "CREATE VIEW mentions AS SELECT 'customer_facts' AS x"]
 
 
 def test_plan_for_another_warehouse_is_refused(env, tmp_path):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from deprecator.errors import DeprecatorError
-from deprecator.plan import Plan, build_plan, render_text
+from deprecator.plan import VIEW_FIELDS, Plan, build_plan, render_text
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.warehouse.base import ViewInfo
 from deprecator.warehouse.sqlite import SQLiteWarehouse
@@ -180,9 +182,30 @@ def test_serialization_round_trip(wh):
     assert again == plan
     assert again.to_json() == text
     d = plan.to_dict()
-    assert d["format_version"] == 1 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
+    assert d["format_version"] == 2 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
     assert d["warehouse"].startswith("sqlite:///") and d["created_at"]
     assert all(len(v["fingerprint"]) == 64 for v in d["views"])
+    assert all(set(v["parts"]) == set(VIEW_FIELDS) and v["seal"] for v in d["views"])
+
+
+def test_a_format_1_plan_still_loads_without_field_fingerprints(wh):
+    d = plan_for(wh).to_dict()
+    d["format_version"] = 1
+    for key in ("registry_parts", "relations"):
+        del d[key]
+    for v in d["views"]:
+        del v["parts"], v["seal"]
+    old = Plan.from_json(json.dumps(d))
+    assert old.format_version == 1 and old.views and all(v.parts == {} and v.seal == "" for v in old.views)
+    assert old.edited() == []
+
+
+def test_an_edited_entry_no_longer_matches_its_seal(wh):
+    plan = plan_for(wh)
+    v = plan.rewrites[0]
+    edited = dataclasses.replace(v, statements=v.statements + ("DROP TABLE customer_facts",))
+    assert dataclasses.replace(plan, views=(edited,)).edited() == [v.name]
+    assert plan.edited() == []
 
 
 @pytest.mark.parametrize("text,msg", [

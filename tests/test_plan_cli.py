@@ -58,7 +58,7 @@ def test_detailed_exitcode_errors_exit_1_not_2(project):
 
 def test_plan_json_and_out(project):
     data = json.loads(invoke(["plan", "--format", "json"]).stdout)
-    assert data["format_version"] == 1 and data["dialect"] == "sqlite"
+    assert data["format_version"] == 2 and data["dialect"] == "sqlite"
     assert [v["name"] for v in data["views"]][:3] == ["main.blocked_v", "main.cte_over_table", "main.direct_v"]
     out = invoke(["plan", "--out", "plan.json"]).stdout
     assert "deprecator apply plan.json" in out
@@ -107,7 +107,7 @@ def test_stale_saved_plan_is_refused(project):
     conn.close()
     changed = master(project / "wh.db")
     r = invoke(["apply", "plan.json"], 2)
-    assert "stale" in r.stderr and "view main.direct_v was changed" in r.stderr
+    assert "stale" in r.stderr and "definition and columns of view main.direct_v changed" in r.stderr
     assert master(project / "wh.db") == changed
 
 

@@ -311,16 +311,21 @@ def rewrite(
     rules: Sequence[RewriteRule],
     default_schema: Sequence[str] | str | None = (),
     default_catalog: str | None = None,
+    *,
+    analysis: Analysis | None = None,
 ) -> RewriteResult:
     """Rewrite references to ``rule.old`` into ``rule.new`` in place.
 
     Returns the original text with blockers when the rewrite cannot be proven
-    safe; ``rewrite(sql, d, [])`` is always the identity.
+    safe; ``rewrite(sql, d, [])`` is always the identity. ``analysis``: the
+    result of ``analyze`` on the same text and settings, to avoid parsing twice.
     """
+    if analysis is not None and analysis.sql != sql:
+        analysis = None
     if not rules:
-        an_status = analyze(sql, dialect, default_schema, default_catalog)
+        an_status = analysis or analyze(sql, dialect, default_schema, default_catalog)
         return RewriteResult(text=sql, status=an_status.status, error=an_status.error)  # type: ignore[arg-type]
-    an = analyze(sql, dialect, default_schema, default_catalog)
+    an = analysis or analyze(sql, dialect, default_schema, default_catalog)
     if an.status != "parsed":
         blocker = Blocker(f"could not parse ({an.status}): {an.error}", None, None, None)
         return RewriteResult(text=sql, status=an.status, blockers=(blocker,), error=an.error)  # type: ignore[arg-type]

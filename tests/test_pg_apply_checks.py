@@ -1,0 +1,215 @@
+"""PostgreSQL: stale plans say what changed, the audit record, replacement type checks, batched probes."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from deprecator.apply import apply_plan, plan_warehouse, rollback_apply
+from deprecator.errors import StalePlanError
+from deprecator.plan import Plan
+from deprecator.warehouse.pg_apply import prime_column_types, type_categories
+from deprecator.warehouse.postgres import PostgresWarehouse
+from tests.pg_cluster import pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.test_pg_apply import REGISTRY, _setup, _target, _views
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.mark.parametrize("change,expected", [
+    ('GRANT SELECT ON analytics.names TO "{r2}"', "grants of view analytics.names changed"),
+    ('ALTER VIEW analytics.names OWNER TO "{r1}"', "owner and grants of view analytics.names changed"),
+    ("COMMENT ON COLUMN analytics.names.name IS 'new'", "comments of view analytics.names changed"),
+    ("ALTER VIEW analytics.names SET (security_barrier = false)", "options of view analytics.names changed"),
+    ("CREATE OR REPLACE VIEW analytics.names_upper WITH (security_invoker = true) AS SELECT cust_id, upper(name) "
+     "AS uname FROM analytics.names WHERE cust_id < 50 WITH CASCADED CHECK OPTION",
+     "definition of view analytics.names_upper changed"),
+    ("CREATE INDEX counts_extra ON analytics.counts (n)", "indexes of view analytics.counts changed"),
+    ("REFRESH MATERIALIZED VIEW analytics.ids_later", "status of view analytics.ids_later changed"),
+])
+def test_a_stale_plan_names_the_field_that_changed(pg_db, pg_roles, tmp_path, change, expected):
+    _setup(pg_db, pg_roles)
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        plan = Plan.from_json(plan_warehouse(wh, registry)[0].to_json())     # as saved by `plan --out`
+        before = {k: v.fingerprint() for k, v in _views(wh).items()}
+        run_sql(pg_db, change.format(r1=pg_roles[1], r2=pg_roles[2]))
+        with pytest.raises(StalePlanError) as e:
+            apply_plan(plan, wh, registry, state)
+        assert e.value.changes == [expected]
+        assert sum(1 for k, v in _views(wh).items() if v.fingerprint() != before.get(k)) == 1   # nothing applied
+        assert state.list_applies() == []
+    finally:
+        wh.close()
+        state.close()
+
+
+def test_registry_and_replacement_changes_are_named(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles)
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        plan, _ = plan_warehouse(wh, registry)
+        (tmp_path / "deprecations.yml").write_text(REGISTRY.replace("2027-03-31", "2027-09-30"))
+        from deprecator.registry import load_registry
+        changed = load_registry(tmp_path / "deprecations.yml", "postgres", ("analytics",))
+        with pytest.raises(StalePlanError) as e:
+            apply_plan(plan, wh, changed, state)
+        assert e.value.changes == ["the registry changed: deprecation analytics.customer_facts changed"]
+
+        run_sql(pg_db, "ALTER TABLE analytics.entity_customers RENAME COLUMN name TO full_name")
+        with pytest.raises(StalePlanError) as e:
+            apply_plan(plan, wh, registry, state)
+        assert e.value.changes[0] == "the columns of analytics.entity_customers changed since the plan"
+        assert ("view analytics.names would now be blocked instead of rewrite: column name does not exist in the "
+                "replacement analytics.entity_customers") in e.value.changes
+    finally:
+        wh.close()
+        state.close()
+
+
+class RacingWarehouse(PostgresWarehouse):
+    """A real warehouse where another session changes a grant after apply's check, before its lock."""
+
+    race: str = ""
+
+    def execute_atomically(self, statements, verify=(), expected=None):
+        if self.race:
+            run_sql(self.url, self.race)
+        return super().execute_atomically(statements, verify, expected)
+
+
+def test_a_change_landing_after_the_check_is_caught_in_the_transaction_and_named(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles)
+    _, registry, state = _target(pg_db, tmp_path)
+    wh = RacingWarehouse(pg_db, default_schema=["analytics"])
+    try:
+        plan, _ = plan_warehouse(wh, registry)
+        wh.race = "COMMENT ON VIEW analytics.names_upper IS 'changed meanwhile'"
+        with pytest.raises(StalePlanError) as e:
+            apply_plan(plan, wh, registry, state)
+        assert e.value.changes == ["comments of view analytics.names_upper changed"]
+        assert "customer_facts" in _views(wh)["analytics.names"].definition
+        [rec] = state.list_applies()
+        assert rec.status == "failed"
+    finally:
+        wh.close()
+        state.close()
+
+
+def test_the_audit_record_holds_before_and_after_grants_and_who_ran_it(pg_db, pg_roles, tmp_path):
+    # bigint: analytics.names keeps CREATE OR REPLACE? no: its type changes, so it is dropped and recreated
+    _setup(pg_db, pg_roles, new_id_type="bigint")
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        before = _views(wh)
+        plan, _ = plan_warehouse(wh, registry)
+        result = apply_plan(plan, wh, registry, state)
+        rec = state.get_apply(result.apply_id)
+        assert rec.actor and rec.actor != "" and rec.kind == "apply" and rec.status == "applied"
+        owner, reader, colreader = pg_roles
+        names = rec.before["analytics.names"]
+        assert names["definition"] == before["analytics.names"].definition
+        assert [tuple(g) for g in names["grants"]] == list(before["analytics.names"].grants)
+        assert (reader, "SELECT", "", "YES") in {tuple(g) for g in names["grants"]}
+        assert (colreader, "SELECT", "name", "NO") in {tuple(g) for g in names["grants"]}
+        assert names["owner"] == owner and names["comment"] == "customer names"
+        assert names["column_comments"] == {"cust_id": "the id"} and names["options"] == {"security_barrier": "true"}
+        after_now = _views(wh)
+        after = rec.after["analytics.names"]
+        assert after["definition"] == after_now["analytics.names"].definition != names["definition"]
+        assert [tuple(g) for g in after["grants"]] == list(after_now["analytics.names"].grants)
+        assert after["owner"] == owner and after["options"] == {"security_barrier": "true"}
+        assert rec.before["analytics.counts"]["extra"]["indexes"][0]["name"] == "counts_n"
+
+        rolled = rollback_apply(result.apply_id, wh, state)
+        restored = _views(wh)
+        rb = state.get_apply(rolled.apply_id)
+        assert rb.actor and rb.rollback_of == result.apply_id
+        for name, b in rec.before.items():
+            assert [tuple(g) for g in b["grants"]] == list(restored[name].grants), name   # exactly, grant options too
+            assert restored[name].owner == b["owner"] and restored[name].comment == b["comment"], name
+            assert restored[name].options == b["options"], name
+            assert rb.after[name]["grants"] == b["grants"], name
+            assert restored[name].fingerprint() == before[name].fingerprint(), name
+    finally:
+        wh.close()
+        state.close()
+
+
+def test_a_replacement_column_of_an_incompatible_type_blocks_the_view(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles, new_id_type="text")
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        plan, _ = plan_warehouse(wh, registry)
+        by = {v.name: v for v in plan.views}
+        names = by["analytics.names"]
+        assert names.action == "blocked"
+        reasons = [b.reason for b in names.blockers]
+        assert ("column cust_id (mapped to customer_id) has an incompatible type in the replacement "
+                "analytics.entity_customers: integer in analytics.customer_facts, text in analytics.entity_customers"
+                ) in reasons
+        assert names.blockers[0].deprecation == "analytics.customer_facts" and names.blockers[0].line is not None
+        assert not names.statements
+        # a view that does not use the column is still rewritten
+        run_sql(pg_db, "CREATE VIEW analytics.only_names AS SELECT name FROM analytics.customer_facts")
+        plan, _ = plan_warehouse(wh, registry)
+        assert {v.name: v.action for v in plan.views}["analytics.only_names"] == "rewrite"
+    finally:
+        wh.close()
+        state.close()
+
+
+def test_a_rewritten_definition_that_would_not_compile_blocks_the_view(pg_db, pg_roles, tmp_path):
+    # integer -> numeric is one type category, but `&` exists only for integers
+    _setup(pg_db, pg_roles, new_id_type="numeric")
+    run_sql(pg_db, "CREATE VIEW analytics.odd AS SELECT cust_id & 1 AS bit FROM analytics.customer_facts")
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        plan, _ = plan_warehouse(wh, registry)
+        odd = {v.name: v for v in plan.views}["analytics.odd"]
+        assert odd.action == "blocked" and not odd.statements
+        [b] = odd.blockers
+        assert b.reason == ("the rewritten definition does not compile on the warehouse: "
+                            "operator does not exist: numeric & integer")
+        # the other views are planned as usual and apply
+        assert {v.name: v.action for v in plan.views}["analytics.names"] == "rewrite"
+        result = apply_plan(plan, wh, registry, state)
+        assert "analytics.odd" in result.blocked and "customer_facts" in _views(wh)["analytics.odd"].definition
+    finally:
+        wh.close()
+        state.close()
+
+
+def test_batched_probes_give_the_same_types_and_errors_as_one_at_a_time(pg_db):
+    run_sql(pg_db, "CREATE TABLE t (a int, b text, c timestamptz)")
+    defs = [f"SELECT a + {i} AS x, b, c FROM public.t" for i in range(5)] + [
+        "SELECT nope FROM public.t", "SELECT a::numeric(10,2) AS n FROM public.t", "SELECT a FROM public.t;"]
+    batched = PostgresWarehouse(pg_db)
+    single = PostgresWarehouse(pg_db)
+    try:
+        import deprecator.warehouse.pg_apply as pg_apply
+        old = pg_apply.PROBE_BATCH
+        pg_apply.PROBE_BATCH = 3          # several batches, one of them with a failing definition
+        try:
+            prime_column_types(batched, defs)
+        finally:
+            pg_apply.PROBE_BATCH = old
+        for d in defs:
+            assert batched._types_cache[d] == single.column_types(d), d
+            # the same message (the context lines quote each probe's own name)
+            first = [(w.compile_error(d) or "").splitlines()[:1] for w in (batched, single)]
+            assert first[0] == first[1], d
+        assert batched._types_cache[defs[0]] == ("integer", "text", "timestamp with time zone")
+        assert batched._types_cache[defs[6]] == ("numeric(10,2)",)
+        assert 'column "nope" does not exist' in (batched.compile_error(defs[5]) or "")
+        # nothing is left behind, and the categories are PostgreSQL's
+        eng = sa.create_engine(pg_db)
+        with eng.connect() as c:
+            assert c.execute(sa.text("SELECT count(*) FROM pg_class WHERE relname LIKE 'deprecator_probe%'")).scalar() == 0
+        eng.dispose()
+        cats = type_categories(batched)
+        assert cats["integer"] == cats["bigint"] == cats["numeric"] == "N" and cats["text"] == "S"
+        assert cats["timestamp with time zone"] == cats["timestamp without time zone"] == "D"
+    finally:
+        batched.close()
+        single.close()
