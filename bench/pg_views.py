@@ -221,22 +221,32 @@ def run_deprecator(url: str, n: int, tmp: Path) -> dict[str, Any]:
                 phases[key] = phases.get(key, 0.0) + time.perf_counter() - t
         return run
 
+    import deprecator.warehouse.pg_apply as pg_apply_mod
+
     t0 = time.perf_counter()
     wh = PostgresWarehouse(url, default_schema=["analytics"])
     wh.execute_atomically = timed("execute_atomically", wh.execute_atomically)  # type: ignore[method-assign]
+    wh.list_views = timed("list_views", wh.list_views)  # type: ignore[method-assign]
     registry = load_registry(reg_path, "postgres", ("analytics",))
     state = StateStore(f"sqlite:///{tmp}/state-{n}.db")
+    patched = [(apply_mod, "plan_warehouse", "replan_for_staleness"), (apply_mod, "check_plan", "staleness_check"),
+               (pg_apply_mod, "prime_column_types", "type_probes"), (pg_apply_mod, "type_categories", "type_categories")]
+    originals = [getattr(m, name) for m, name, _ in patched]
     try:
+        for (m, name, key), fn in zip(patched[2:], originals[2:]):
+            setattr(m, name, timed(key, fn))
         plan, _ = plan_warehouse(wh, registry)
         t1 = time.perf_counter()
-        original = apply_mod.plan_warehouse
-        apply_mod.plan_warehouse = timed("replan_for_staleness", original)  # type: ignore[assignment]
-        try:
-            result = apply_plan(plan, wh, registry, state)
-        finally:
-            apply_mod.plan_warehouse = original  # type: ignore[assignment]
+        plan_phases = {k: round(v, 3) for k, v in phases.items()}
+        plan_phases["plan_other"] = round(t1 - t0 - sum(phases.values()), 3)
+        phases.clear()
+        for (m, name, key), fn in zip(patched[:2], originals[:2]):
+            setattr(m, name, timed(key, fn))
+        result = apply_plan(plan, wh, registry, state)
         t2 = time.perf_counter()
     finally:
+        for (m, name, _), fn in zip(patched, originals):
+            setattr(m, name, fn)
         wh.close()
         state.close()
     apply_s = t2 - t1
@@ -251,7 +261,7 @@ def run_deprecator(url: str, n: int, tmp: Path) -> dict[str, Any]:
             "create_or_replace": sum(1 for s in stmts if s.startswith("CREATE OR REPLACE VIEW")),
             "drop": sum(1 for s in stmts if s.startswith("DROP ")),
             "actions": actions, "blocked": len(result.blocked), "changed": len(result.changed),
-            "mismatches": list(result.mismatches), "apply_breakdown_s": breakdown,
+            "mismatches": list(result.mismatches), "plan_breakdown_s": plan_phases, "apply_breakdown_s": breakdown,
             "apply_stats": getattr(wh, "last_stats", None)}
 
 
