@@ -420,14 +420,30 @@ class PostgresWarehouse:
         says reads one of ``relations`` directly or through other views, so a
         dependent only pg_depend knows about is reported, not missed.
         """
+        edges = self.dependency_edges()
+        readers: dict[RelationName, set[RelationName]] = {}
+        for view, deps in edges.items():
+            for d in deps:
+                readers.setdefault(d, set()).add(view)
+        affected: set[RelationName] = set()
+        stack = [RelationName(None, r.schema, r.name) for r in relations]
+        while stack:
+            for v in readers.get(stack.pop(), ()):
+                if v not in affected:
+                    affected.add(v)
+                    stack.append(v)
         chosen = {v.relation: v for v in views}
-        for v in self.dependents(list(relations)):
-            chosen.setdefault(v.relation, v)
-        return self.cross_check(sorted(chosen.values(), key=lambda v: (v.relation.schema or "", v.relation.name)))
+        missing = sorted(affected - set(chosen))
+        if missing:
+            chosen.update((v.relation, v) for v in self.get_views(missing))
+        return self.cross_check(sorted(chosen.values(), key=lambda v: (v.relation.schema or "", v.relation.name)),
+                                edges=edges)
 
     def cross_check(
         self,
         views: Sequence[ViewInfo] | None = None,
+        *,
+        edges: Mapping[RelationName, set[RelationName]] | None = None,
     ) -> list[DependencyDisagreement]:
         """Compare the AST engine's references in each view with pg_depend's direct dependencies.
 
@@ -438,7 +454,8 @@ class PostgresWarehouse:
 
         if views is None:
             views = self.list_views()
-        edges = self.dependency_edges()
+        if edges is None:
+            edges = self.dependency_edges()
         out: list[DependencyDisagreement] = []
         for v in views:
             result = find_references(v.definition, "postgres", default_schema=self.default_schema)
