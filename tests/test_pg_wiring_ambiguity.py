@@ -60,33 +60,39 @@ def test_pg_stat_statements_roles_search_paths_in_findings(pgss_cluster, in_tmp)
     run_sql(pgss_cluster.url, f'CREATE DATABASE "{name}"')
     url = make_url(pgss_cluster.url).set(database=name).render_as_string(hide_password=False)
     tag = uuid.uuid4().hex[:6]
-    alice, carol = f"alice_{tag}", f"carol_{tag}"
+    alice, carol, dave = f"alice_{tag}", f"carol_{tag}", f"dave_{tag}"
     try:
         run_sql(url,
                 "CREATE EXTENSION pg_stat_statements",
                 "CREATE SCHEMA analytics", "CREATE TABLE analytics.customer_facts (id int)",
-                *[f'CREATE ROLE "{r}" LOGIN' for r in (alice, carol)],
-                *[f'GRANT USAGE ON SCHEMA analytics TO "{r}"' for r in (alice, carol)],
-                *[f'GRANT SELECT ON analytics.customer_facts TO "{r}"' for r in (alice, carol)],
+                *[f'CREATE ROLE "{r}" LOGIN' for r in (alice, carol, dave)],
+                *[f'GRANT USAGE ON SCHEMA analytics TO "{r}"' for r in (alice, carol, dave)],
+                *[f'GRANT SELECT ON analytics.customer_facts TO "{r}"' for r in (alice, carol, dave)],
                 f'ALTER ROLE "{alice}" SET search_path = analytics, public')
         for role, stmt in ((alice, "SELECT id FROM customer_facts WHERE id = 7"),
                            (carol, "SELECT count(*) FROM analytics.customer_facts")):
             run_sql(make_url(url).set(username=role).render_as_string(hide_password=False), stmt)
+        # dave sets his search path inside the session: the catalog cannot know
+        run_sql(make_url(url).set(username=dave).render_as_string(hide_password=False),
+                "SET search_path = analytics", "SELECT name_of_nothing FROM (SELECT id AS name_of_nothing FROM customer_facts) x")
         (in_tmp / "deprecations.yml").write_text(REGISTRY)
         (in_tmp / "deprecator.yml").write_text(
             "warehouse:\n  dialect: postgres\n  default_schema: analytics\nregistry: deprecations.yml\n"
             f"history:\n  - type: pg_stat_statements\n    url: {url}\n"
             "state:\n  url: sqlite:///.deprecator/state.db\n")
         data = json.loads(invoke(["scan", "--workers", "0", "--format", "json"]).stdout)
-        ours = [f for f in data["findings"] if f["source"] == "pg_stat_statements" and f["user"] in (alice, carol)]
+        ours = [f for f in data["findings"] if f["source"] == "pg_stat_statements" and f["user"] in (alice, carol, dave)]
         found = {f["user"]: f for f in ours}
-        assert len(ours) == 2 and set(found) == {alice, carol}, data["findings"]
+        assert len(ours) == 3 and set(found) == {alice, carol, dave}, data["findings"]
         # alice's own search_path (analytics, public) leaves `customer_facts` open
         assert found[alice]["ambiguous"] is True
         assert "search path has several schemas (analytics, public)" in found[alice]["note"]
         # carol wrote the schema: nothing to guess
         assert found[carol]["ambiguous"] is False and found[carol]["note"] is None
+        # dave's role has no search_path setting: the configured default (analytics) is assumed, and said so
+        assert found[dave]["ambiguous"] is False and found[dave]["relation"] == "analytics.customer_facts"
+        assert f"role {dave} sets no search_path: the configured default was assumed" in found[dave]["note"]
         out = invoke(["scan", "--workers", "0"]).stdout
         assert f"({alice}): ambiguous: `customer_facts` is unqualified" in out
     finally:
-        run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)', f'DROP ROLE "{alice}"', f'DROP ROLE "{carol}"')
+        run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)', *[f'DROP ROLE "{r}"' for r in (alice, carol, dave)])
