@@ -213,3 +213,31 @@ def test_batched_probes_give_the_same_types_and_errors_as_one_at_a_time(pg_db):
     finally:
         batched.close()
         single.close()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 100])
+def test_a_failing_statement_inside_a_batch_is_named_and_nothing_changes(pg_db, pg_roles, tmp_path, batch_size):
+    import dataclasses
+
+    from deprecator.errors import ApplyError
+
+    _setup(pg_db, pg_roles)
+    wh, registry, state = _target(pg_db, tmp_path)
+    wh.apply_settings = dataclasses.replace(wh.apply_settings, batch_size=batch_size)
+    try:
+        before = {k: v.fingerprint() for k, v in _views(wh).items()}
+        plan, _ = plan_warehouse(wh, registry)
+        stmts = plan.statements()
+        bad = "CREATE VIEW analytics.broken AS SELECT nope FROM analytics.customer_facts"
+        k = len(stmts) // 2
+        stmts = stmts[:k] + [bad] + stmts[k:]
+        with pytest.raises(ApplyError, match=f"statement {k + 1} of {len(stmts)} failed") as ei:
+            wh.execute_atomically(stmts, verify=[])
+        assert ei.value.statement == bad
+        assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+        # and the same statements without the bad one apply in batches
+        wh.execute_atomically(plan.statements(), verify=[v.relation for v in plan.changes])
+        assert "entity_customers" in _views(wh)["analytics.names"].definition
+    finally:
+        wh.close()
+        state.close()

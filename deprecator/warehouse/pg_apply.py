@@ -247,6 +247,7 @@ class ApplySettings:
     retries: int = 3                   # attempts after the first one when a lock times out
     backoff_s: float = 0.5             # doubled after every attempt
     check_lock_budget: bool = True     # refuse up front when the lock table cannot hold the apply
+    batch_size: int = 100              # statements per round trip (1: one at a time)
 
 
 def execute(
@@ -359,7 +360,8 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
     before = list_relations(conn)
     t_checked = time.perf_counter()
     total = len(statements)
-    for i, stmt in enumerate(statements, 1):
+
+    def one(i: int, stmt: str) -> None:
         try:
             cur.execute(stmt)
         except psycopg2.Error as e:
@@ -376,6 +378,28 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
                 ) from None
             raise ApplyError(f"statement {i} of {total} failed: {msg}; nothing was changed",
                              statement=stmt) from None
+
+    # Statements go in batches (one round trip each) under a savepoint; a batch that fails
+    # is rolled back to it and run again one statement at a time, to name the failing one.
+    size = max(1, settings.batch_size)
+    for start in range(0, total, size):
+        batch = statements[start:start + size]
+        waited = False
+        if len(batch) > 1:
+            try:
+                cur.execute("SAVEPOINT deprecator_batch;\n" + ";\n".join(batch)
+                            + ";\nRELEASE SAVEPOINT deprecator_batch")
+                continue
+            except psycopg2.Error as e:
+                cur.execute("ROLLBACK TO SAVEPOINT deprecator_batch")
+                waited = getattr(e, "pgcode", None) == LOCK_NOT_AVAILABLE
+            if waited:
+                # the batch already waited the full lock timeout: find the statement without waiting again
+                cur.execute("SET LOCAL lock_timeout = '10ms'")
+        for k, stmt in enumerate(batch, start + 1):
+            one(k, stmt)
+        if len(batch) > 1 and waited:
+            cur.execute("SET LOCAL lock_timeout = %s", (f"{int(settings.lock_timeout_ms)}ms",))
     t_ran = time.perf_counter()
     missing = sorted(str(r) for r in before - list_relations(conn))
     if missing:
