@@ -24,7 +24,7 @@ from typing import Any, Protocol, Sequence
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.redact import redact
-from deprecator.plan import (Plan, _needles, _rule_for, build_plan, describe_view_change, ordered_statements,
+from deprecator.plan import (Plan, TextIndex, _needles, _rule_for, build_plan, describe_view_change, ordered_statements,
                              registry_changes, unified_diff, view_parts)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
@@ -173,11 +173,9 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
     if warehouse.recreate_dependents:
         needles |= {n for rel in planned for n in _needles(rel.name)}
     out = []
+    index = TextIndex()
     for v in views_now:
-        if v.relation in planned:
-            continue
-        text = v.definition.lower()
-        if not any(n in text for n in needles):
+        if v.relation in planned or not index.mentions(v.relation, v.definition, needles):
             continue
         pr = find_references(v.definition, warehouse.dialect, default_schema=tuple(warehouse.default_schema),
                              default_catalog=warehouse.default_catalog)

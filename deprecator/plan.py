@@ -520,6 +520,35 @@ def _needles(name: str) -> tuple[str, ...]:
     return (low, low.replace('"', '""')) if '"' in low else (low,)
 
 
+_WORD = re.compile(r"\w+")
+
+
+class TextIndex:
+    """Which texts could name a relation: a cheap prefilter before parsing.
+
+    A name made of word characters must appear as a whole word of the lowercased
+    text (a set lookup: ``customer_facts_v2`` does not name ``customer_facts``);
+    any other name (spaces, quotes, ``$``) as a substring.
+    """
+
+    def __init__(self) -> None:
+        self._words: dict[Any, tuple[str, frozenset[str]]] = {}
+
+    def mentions(self, key: Any, text: str, needles: Iterable[str]) -> bool:
+        entry = self._words.get(key)
+        if entry is None:
+            low = text.lower()
+            entry = self._words[key] = (low, frozenset(_WORD.findall(low)))
+        low, words = entry
+        for n in needles:
+            if _WORD.fullmatch(n):
+                if n in words:
+                    return True
+            elif n in low:
+                return True
+        return False
+
+
 def build_plan(
     views: Sequence[ViewLike],
     rules: Sequence[RewriteRule],
@@ -570,7 +599,7 @@ def build_plan(
     analyses: dict[RelationName, Any] = {}
     readers: dict[RelationName, list[RelationName]] = {}
     direct: dict[RelationName, list[RewriteRule]] = {}
-    lowered: dict[RelationName, str] = {}
+    index = TextIndex()
     needles: set[str] = {n for r in rules for n in _needles(r.old.name)}
     searched: set[str] = set()
     affected: set[RelationName] = set()
@@ -579,15 +608,7 @@ def build_plan(
         if not fresh:
             break
         searched |= fresh
-        todo = []
-        for v in views:
-            if v.relation in analyses:
-                continue
-            text = lowered.get(v.relation)
-            if text is None:
-                text = lowered[v.relation] = v.definition.lower()
-            if any(n in text for n in fresh):
-                todo.append(v)
+        todo = [v for v in views if v.relation not in analyses and index.mentions(v.relation, v.definition, fresh)]
         for v in todo:
             an = analyze(v.definition, dialect, default_schema, default_catalog)
             analyses[v.relation] = an

@@ -284,3 +284,32 @@ def test_two_phase_engines_drop_dependents_first_then_create_in_order(wh):
     assert drops == ["on_on", "top_v", "on_view", "side_v", "direct_v", "cte_over_table"]
     assert creates == list(reversed(drops))
     assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_text_index_matches_whole_words_and_falls_back_to_substrings():
+    from deprecator.plan import TextIndex
+
+    idx = TextIndex()
+    assert idx.mentions(1, "SELECT * FROM Analytics.Customer_Facts c", ["customer_facts"])
+    assert not idx.mentions(2, "SELECT * FROM customer_facts_v2", ["customer_facts"])
+    assert idx.mentions(3, 'SELECT * FROM "my table"', ["my table"])
+    assert idx.mentions(4, 'SELECT * FROM "a""b"', ['a""b'])
+    assert not idx.mentions(5, "SELECT 1", ["customer_facts", "my table"])
+
+
+def test_only_views_naming_an_affected_relation_are_parsed(wh, monkeypatch):
+    import deprecator.plan as plan_mod
+
+    parsed: list[str] = []
+    real = plan_mod.analyze
+    monkeypatch.setattr(plan_mod, "analyze", lambda sql, *a, **k: parsed.append(sql) or real(sql, *a, **k))
+    plan = plan_for(wh)
+    # every view in the plan was parsed exactly once; no view outside it that does not name one was
+    assert len(parsed) == len(set(parsed))
+    names = {v.relation.name for v in plan.views}
+    views = {v.relation.name: v.definition for v in wh.list_views()}
+    assert {views[n] for n in names} <= set(parsed)
+    for name, text in views.items():
+        if name not in names and text in parsed:
+            assert "customer_facts" in text.lower() or any(n in text.lower() for n in names), name
+    assert any(name not in names and text not in parsed for name, text in views.items())
