@@ -24,8 +24,8 @@ from typing import Any, Protocol, Sequence
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.redact import redact
-from deprecator.plan import (Plan, TextIndex, _needles, _rule_for, build_plan, describe_view_change, ordered_statements,
-                             registry_changes, unified_diff, view_parts)
+from deprecator.plan import (Plan, TextIndex, build_plan, describe_view_change, ordered_statements,
+                             name_needles, registry_changes, rule_for, unified_diff, view_parts)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
@@ -159,7 +159,8 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
     if moved:
         # A replacement changed: a fresh plan says which views that affects (and how).
         fresh, fresh_views = plan_warehouse(warehouse, registry)
-        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry.fingerprint()) if c not in changes)
+        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry.fingerprint())
+                       if c.startswith("view ") and (" would now be " in c or c.endswith("no longer needs rewriting")))
     changes.extend(_new_readers(plan, warehouse, rules, views_now))
     return changes
 
@@ -169,9 +170,9 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
     """Views not in the plan that now read a deprecated relation (or, where dependents are
     recreated, a planned view). Only views whose text names one are parsed."""
     planned = {v.relation for v in plan.views}
-    needles = {n for r in rules for n in _needles(r.old.name)}
+    needles = {n for r in rules for n in name_needles(r.old.name)}
     if warehouse.recreate_dependents:
-        needles |= {n for rel in planned for n in _needles(rel.name)}
+        needles |= {n for rel in planned for n in name_needles(rel.name)}
     out = []
     index = TextIndex()
     for v in views_now:
@@ -180,7 +181,7 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
         pr = find_references(v.definition, warehouse.dialect, default_schema=tuple(warehouse.default_schema),
                              default_catalog=warehouse.default_catalog)
         srcs = [r.relation for r in pr.references if r.role == "source"]
-        hits = sorted({str(r.label or r.old) for s in srcs if (r := _rule_for(s, rules)) is not None})
+        hits = sorted({str(r.label or r.old) for s in srcs if (r := rule_for(s, rules)) is not None})
         if hits:
             out.append(f"view {v.relation} now needs rewriting (reads {', '.join(hits)}) and is not in the plan")
         elif pr.status != "parsed":

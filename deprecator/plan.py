@@ -404,7 +404,7 @@ def unified_diff(before: str, after: str, label: str, states: tuple[str, str] = 
     return "\n".join(lines)
 
 
-def _rule_for(rel: RelationName, rules: Sequence[RewriteRule]) -> RewriteRule | None:
+def rule_for(rel: RelationName, rules: Sequence[RewriteRule]) -> RewriteRule | None:
     for r in rules:
         if r.old == rel or r.old.matches(rel):
             return r
@@ -514,7 +514,7 @@ def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[Re
     return order
 
 
-def _needles(name: str) -> tuple[str, ...]:
+def name_needles(name: str) -> tuple[str, ...]:
     """Lowercased spellings of a name as it appears in SQL text (quoted names double their quotes)."""
     low = name.lower()
     return (low, low.replace('"', '""')) if '"' in low else (low,)
@@ -600,7 +600,7 @@ def build_plan(
     readers: dict[RelationName, list[RelationName]] = {}
     direct: dict[RelationName, list[RewriteRule]] = {}
     index = TextIndex()
-    needles: set[str] = {n for r in rules for n in _needles(r.old.name)}
+    needles: set[str] = {n for r in rules for n in name_needles(r.old.name)}
     searched: set[str] = set()
     affected: set[RelationName] = set()
     while True:
@@ -621,7 +621,7 @@ def build_plan(
                 readers.setdefault(src, []).append(v.relation)
             hit: list[RewriteRule] = []
             for r in srcs:
-                rule = _rule_for(r.relation, rules)
+                rule = rule_for(r.relation, rules)
                 if rule is not None and rule not in hit:
                     hit.append(rule)
             if hit:
@@ -635,7 +635,7 @@ def build_plan(
                 affected.add(rel)
                 stack.extend(readers.get(rel, ()))
         for rel in affected:
-            needles.update(_needles(rel.name))
+            needles.update(name_needles(rel.name))
 
     # First pass, in dependency order: blockers and the rewritten text of each view.
     order = _toposort(affected, reads)
