@@ -366,3 +366,23 @@ def test_apply_interrupted_before_commit_is_settled_as_not_applied(env, monkeypa
     assert master(env.db) == before
     with pytest.raises(DeprecatorError, match="not applied"):
         rollback_apply(rec.id, env.wh, env.state)
+
+
+def test_a_format_1_plan_is_checked_by_planning_again_and_applies(env):
+    import json
+
+    d = env.plan().to_dict()
+    d["format_version"] = 1
+    for key in ("registry_parts", "relations"):
+        del d[key]
+    for v in d["views"]:
+        del v["parts"], v["seal"]
+    old = Plan.from_json(json.dumps(d))
+    stale = dataclasses.replace(old, views=tuple(
+        dataclasses.replace(v, statements=v.statements + ("DROP TABLE customer_facts",)) if v.relation.name == "side_v"
+        else v for v in old.views))
+    with pytest.raises(StalePlanError, match="view main.side_v would now be rewritten differently"):
+        apply_plan(stale, env.wh, env.registry, env.state)
+    result = apply_plan(old, env.wh, env.registry, env.state)
+    assert result.apply_id and result.mismatches == ()
+    assert definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]

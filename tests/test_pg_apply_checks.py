@@ -241,3 +241,22 @@ def test_a_failing_statement_inside_a_batch_is_named_and_nothing_changes(pg_db, 
     finally:
         wh.close()
         state.close()
+
+
+def test_a_new_view_on_a_planned_view_makes_the_plan_stale(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles)
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        plan, _ = plan_warehouse(wh, registry)
+        run_sql(pg_db, "CREATE VIEW analytics.late AS SELECT uname FROM analytics.names_upper",
+                "CREATE VIEW analytics.late_direct AS SELECT name FROM analytics.customer_facts",
+                "CREATE VIEW analytics.near_miss AS SELECT 1 AS customer_facts_v2")
+        with pytest.raises(StalePlanError) as e:
+            apply_plan(plan, wh, registry, state)
+        assert e.value.changes == [
+            "view analytics.late now reads analytics.names_upper, which the plan replaces, and is not in the plan",
+            "view analytics.late_direct now needs rewriting (reads analytics.customer_facts) and is not in the plan",
+        ]
+    finally:
+        wh.close()
+        state.close()
