@@ -260,3 +260,20 @@ def test_a_new_view_on_a_planned_view_makes_the_plan_stale(pg_db, pg_roles, tmp_
     finally:
         wh.close()
         state.close()
+
+
+def test_a_statement_ending_in_a_line_comment_does_not_swallow_the_next_one(pg_db, pg_roles, tmp_path):
+    _setup(pg_db, pg_roles)
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        wh.execute_atomically(["COMMENT ON VIEW analytics.names IS 'x' -- trailing comment",
+                               "COMMENT ON VIEW analytics.names_upper IS 'y'"])
+        views = _views(wh)
+        assert (views["analytics.names"].comment, views["analytics.names_upper"].comment) == ("x", "y")
+        run_sql(pg_db, "CREATE TABLE public.t (a int)")
+        defs = ["SELECT a FROM public.t -- why", "SELECT a::text AS b FROM public.t"]
+        prime_column_types(wh, defs)
+        assert [wh._types_cache[d] for d in defs] == [("integer",), ("text",)]
+    finally:
+        wh.close()
+        state.close()

@@ -387,8 +387,9 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
         waited = False
         if len(batch) > 1:
             try:
-                cur.execute("SAVEPOINT deprecator_batch;\n" + ";\n".join(batch)
-                            + ";\nRELEASE SAVEPOINT deprecator_batch")
+                # "\n;" so that a statement ending in a -- comment cannot swallow the separator
+                cur.execute("SAVEPOINT deprecator_batch;\n" + "\n;\n".join(batch)
+                            + "\n;\nRELEASE SAVEPOINT deprecator_batch")
                 continue
             except psycopg2.Error as e:
                 cur.execute("ROLLBACK TO SAVEPOINT deprecator_batch")
@@ -477,16 +478,16 @@ def prime_column_types(warehouse: Any, definitions: Sequence[str]) -> None:
             for start in range(0, len(todo), PROBE_BATCH):
                 batch = list(range(start, min(start + PROBE_BATCH, len(todo))))
                 try:
-                    cur.execute("SAVEPOINT deprecator_probe_batch; "
-                                + "; ".join(create(i) for i in batch) + "; RELEASE SAVEPOINT deprecator_probe_batch")
+                    cur.execute("SAVEPOINT deprecator_probe_batch;\n"
+                                + "\n;\n".join(create(i) for i in batch) + "\n;\nRELEASE SAVEPOINT deprecator_probe_batch")
                     ok.extend(batch)
                     continue
                 except psycopg2.Error:
                     cur.execute("ROLLBACK TO SAVEPOINT deprecator_probe_batch")
                 for i in batch:
                     try:
-                        cur.execute("SAVEPOINT deprecator_probe_one; " + create(i)
-                                    + "; RELEASE SAVEPOINT deprecator_probe_one")
+                        cur.execute("SAVEPOINT deprecator_probe_one;\n" + create(i)
+                                    + "\n;\nRELEASE SAVEPOINT deprecator_probe_one")
                         ok.append(i)
                     except psycopg2.Error as e:
                         cur.execute("ROLLBACK TO SAVEPOINT deprecator_probe_one")
