@@ -277,3 +277,57 @@ def test_a_statement_ending_in_a_line_comment_does_not_swallow_the_next_one(pg_d
     finally:
         wh.close()
         state.close()
+
+
+def test_revoke_blocks_map_to_the_function_only_when_they_are_exactly_ours():
+    from deprecator.warehouse.pg_apply import as_reset_call, quote_literal, revoke_all_block
+
+    for name in ['"analytics"."v"', '"a""b"."x y"', '"s"."$deprecator$ DROP"', "\"s\".\"it's\""]:
+        lit = quote_literal(name)
+        assert as_reset_call(revoke_all_block(lit)) == f"SELECT pg_temp.deprecator_reset_acl({lit})"
+        assert as_reset_call(revoke_all_block(lit).replace("REVOKE ALL", "GRANT ALL")) is None
+    assert as_reset_call("DO $deprecator$ BEGIN NULL; END $deprecator$") is None
+    assert as_reset_call("SELECT 1") is None
+
+
+@pytest.mark.parametrize("temp", [True, False])
+def test_recreated_views_keep_grants_with_and_without_the_temp_function(pg_db, pg_roles, pg_url, tmp_path, temp):
+    """An applier without TEMP on the database: no probes (no blockers from them), revoke blocks run as written."""
+    owner, reader, _ = pg_roles
+    applier = f"{owner}_applier"
+    run_sql(pg_url, f'CREATE ROLE "{applier}" LOGIN IN ROLE "{owner}"')
+    db = sa.engine.make_url(pg_db).database
+    try:
+        run_sql(pg_db,
+                "CREATE SCHEMA analytics",
+                "CREATE TABLE analytics.customer_facts (cust_id int, name text)",
+                "CREATE TABLE analytics.entity_customers (customer_id bigint, name text)",
+                f'ALTER TABLE analytics.customer_facts OWNER TO "{owner}"',
+                f'ALTER TABLE analytics.entity_customers OWNER TO "{owner}"',
+                f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{owner}"',
+                "CREATE VIEW analytics.names AS SELECT cust_id, name FROM analytics.customer_facts",
+                "CREATE VIEW analytics.upper_names AS SELECT cust_id, upper(name) AS u FROM analytics.names",
+                *[f'ALTER VIEW analytics.{v} OWNER TO "{owner}"' for v in ("names", "upper_names")],
+                f'GRANT SELECT ON analytics.names TO "{reader}" WITH GRANT OPTION',
+                f'GRANT SELECT (u) ON analytics.upper_names TO "{reader}"',
+                f'ALTER DEFAULT PRIVILEGES FOR ROLE "{applier}" IN SCHEMA analytics GRANT ALL ON TABLES TO PUBLIC',
+                *([] if temp else [f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC']))
+        applier_url = sa.engine.make_url(pg_db).set(username=applier).render_as_string(hide_password=False)
+        wh, registry, state = _target(applier_url, tmp_path)
+        before = _views(wh)
+        plan, _ = plan_warehouse(wh, registry)
+        assert not plan.blocked and plan.views[0].statements[0].startswith('DROP VIEW IF EXISTS "analytics"."upper')
+        result = apply_plan(plan, wh, registry, state)
+        assert (wh.last_stats["reset_calls"] > 0) is temp
+        after = _views(wh)
+        for name in before:
+            assert after[name].grants == before[name].grants, name     # the default PUBLIC grant was revoked
+            assert after[name].owner == before[name].owner, name
+        assert after["analytics.names"].columns[0] == ("cust_id", "bigint")
+        rollback_apply(result.apply_id, wh, state)
+        assert {k: v.fingerprint() for k, v in _views(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
+        wh.close()
+        state.close()
+    finally:
+        run_sql(pg_db, f'DROP OWNED BY "{applier}" CASCADE')
+        run_sql(pg_url, f'DROP ROLE IF EXISTS "{applier}"')
