@@ -280,13 +280,19 @@ def view_parts(view: Any) -> dict[str, str]:
     return {
         "definition": _hash(view.definition),
         "owner": _hash(getattr(view, "owner", None)),
-        "grants": _hash([list(g) for g in getattr(view, "grants", ())]),
+        "grants": _grants_part(view),
         "comments": _hash([getattr(view, "comment", None), getattr(view, "column_comments", None) or {}]),
         "options": _hash(getattr(view, "options", None) or {}),
         "columns": _hash([list(c) for c in getattr(view, "columns", ())]),
         "indexes": _hash(indexes),
         "status": _hash(extra),        # populated, or why it does not answer
     }
+
+
+def _grants_part(view: Any) -> str:
+    grants = [list(g) for g in getattr(view, "grants", ())]
+    # an explicit ACL with the default privileges reads the same as none: say which one it is
+    return _hash([grants, "default_acl"] if getattr(view, "default_acl", False) else grants)
 
 
 def changed_fields(planned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
@@ -479,6 +485,11 @@ def _column_blockers(
                     deprecation=label, line=ref.line, column=ref.column,
                 ))
     return out
+
+
+def only_checks(drop: Sequence[str], statements: Sequence[str]) -> bool:
+    """True when the DDL only checks a view (``COMMENT ON`` guards restating its comment) and changes nothing."""
+    return not drop and bool(statements) and all(s.startswith("COMMENT ON ") for s in statements)
 
 
 def _ddl(ddl: DdlMaker, view: Any, definition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -718,6 +729,12 @@ def build_plan(
             via = base["via"]
             if ddl is not None and ddl.recreate_dependents:
                 r_drop, r_stmts = _ddl(ddl, v, v.definition)
+                if only_checks(r_drop, r_stmts):
+                    # what it reads is replaced in place: nothing is recreated, the guard only checks it is there
+                    entries.append(_sealed(ViewPlan(
+                        action="unchanged", statements=r_stmts, inverse=r_stmts,
+                        note=f"checked, not changed (reads {', '.join(via)}, replaced in place)", **base)))
+                    continue
                 entries.append(_sealed(ViewPlan(action="recreate", statements=r_stmts, inverse=r_stmts, drop=r_drop,
                                                 inverse_drop=r_drop, note="recreated because a view it reads is replaced",
                                                 **base)))
@@ -813,7 +830,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         elif v.action == "recreate":
             out.append(f"~ {v.name}: recreate ({v.note})")
         elif v.action == "unchanged":
-            out.append(f"  {v.name}: {v.note}")
+            # "=": apply checks the view is there (a guard statement) but does not change it
+            out.append(f"{'=' if v.statements else ' '} {v.name}: {v.note}")
         else:
             out.append(_paint(f"! {v.name}: blocked", _YELLOW, color))
             # The same problem at several places reads once, with every line.

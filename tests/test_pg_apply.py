@@ -83,6 +83,25 @@ def _views(wh):
     return {str(v.relation): v for v in wh.list_views()}
 
 
+# _setup's ALTER DEFAULT PRIVILEGES adds a grant to every view apply recreates. analytics.ids_later
+# has a NULL ACL: apply revokes the added grant, which leaves the built-in privileges as an explicit
+# ACL (the limitation docs/postgresql.md states). Views with NULL ACLs and no default privileges
+# keep them NULL (tests/test_pg_apply_acl.py).
+MADE_EXPLICIT = ("analytics.ids_later",)
+
+
+def _fingerprints(wh, made_explicit=MADE_EXPLICIT) -> dict[str, str]:
+    """Fingerprint per view; a view in ``made_explicit`` must hold an explicit ACL (with the same grants)
+    and is fingerprinted as if its ACL were still NULL, so everything else is compared exactly."""
+    out = {}
+    for name, v in _views(wh).items():
+        if name in made_explicit:
+            assert not v.default_acl, name
+            v = dataclasses.replace(v, default_acl=True)
+        out[name] = v.fingerprint()
+    return out
+
+
 def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_path):
     _setup(pg_db, pg_roles)
     wh, registry, state = _target(pg_db, tmp_path)
@@ -119,10 +138,11 @@ def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_
 
     rolled = rollback_apply(result.apply_id, wh, state)
     restored = _views(wh)
+    fingerprints = _fingerprints(wh)
     for name in before:
         assert restored[name].definition == before[name].definition, name
         assert _kept(restored[name]) == _kept(before[name]), name
-        assert restored[name].fingerprint() == before[name].fingerprint(), name
+        assert fingerprints[name] == before[name].fingerprint(), name
     assert rolled.mismatches == ()
     wh.close()
     state.close()
@@ -148,7 +168,7 @@ def test_changed_column_types_drop_and_recreate_dependents(pg_db, pg_roles, tmp_
         assert _kept(after[name]) == _kept(before[name]), name
     # rolling back changes the types back: drop and recreate again, everything as before
     rollback_apply(result.apply_id, wh, state)
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
+    assert _fingerprints(wh) == {k: v.fingerprint() for k, v in before.items()}
     wh.close()
     state.close()
 
@@ -501,7 +521,7 @@ def test_cli_plan_apply_rollback_on_postgres(pg_db, pg_roles, in_tmp):
     stale = invoke(["apply", "plan.json"], code=2)
     assert "stale" in stale.output
     invoke(["rollback", apply_id, "--auto-approve"])
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    assert _fingerprints(wh) == before
     wh.close()
 
 

@@ -26,10 +26,13 @@ class ViewInfo:
     columns: tuple[tuple[str, str], ...] = ()     # (name, type) in order
     extra: dict[str, Any] = field(default_factory=dict)   # indexes, populated flag, ...
     managed_by: str | None = None        # e.g. "dbt" when a dbt manifest owns it
+    # The engine holds no explicit ACL (PostgreSQL relacl IS NULL: the built-in defaults, ``grants``
+    # lists them); a GRANT that leaves the same privileges still makes the ACL explicit.
+    default_acl: bool = False
 
     def fingerprint(self) -> str:
         """Hash of everything an apply would have to keep: definition, grants, options, comments, owner."""
-        payload = {
+        payload: dict[str, Any] = {
             "definition": self.definition,
             "owner": self.owner,
             "comment": self.comment,
@@ -39,6 +42,8 @@ class ViewInfo:
             "columns": [list(c) for c in self.columns],
             "extra": self.extra,
         }
+        if self.default_acl:  # only when set, so fingerprints of engines without it do not change
+            payload["default_acl"] = True
         raw = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(raw).hexdigest()
 

@@ -12,7 +12,8 @@ DDL per view (``view_statements``):
   plan recreates every view reading a replaced one), and the executor refuses to
   commit if any view that existed is missing at the end;
 * then owner, grants (every privilege revoked, including ones default
-  privileges add on creation, then the recorded ones granted), comments and
+  privileges add on creation, then the recorded ones granted; a view whose ACL
+  was NULL keeps a NULL ACL, see ``default_acl_block``), comments and
   materialized-view indexes are restored. Materialized views that were populated
   are created WITH DATA (refreshed), the others WITH NO DATA.
 
@@ -84,42 +85,93 @@ class Dependent:
     kind: str                      # "view" | "materialized_view"
 
 
-def _revoke_body(regclass: str) -> str:
-    """PL/pgSQL revoking every privilege on the relation named by the text expression ``regclass``."""
+def _grantee(alias: str) -> str:
+    return (f"CASE WHEN {alias}.grantee = 0 THEN 'PUBLIC' "
+            f"ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid({alias}.grantee)) END")
+
+
+def _revoke_loop(regclass: str) -> str:
+    """PL/pgSQL revoking every privilege (table and column) from every grantee; needs ``g text``."""
     return (
-        "DECLARE g text; BEGIN "
-        "FOR g IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
-        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END "
+        f"FOR g IN SELECT DISTINCT {_grantee('a')} "
         "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(pg_catalog.acldefault('r', c.relowner) "
         "OPERATOR(pg_catalog.||) COALESCE(c.relacl, '{}'::pg_catalog.aclitem[])) a "
         f"WHERE c.oid = {regclass}::pg_catalog.regclass "
-        "UNION SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
-        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END "
+        f"UNION SELECT DISTINCT {_grantee('a')} "
         "FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a "
         f"WHERE t.attrelid = {regclass}::pg_catalog.regclass AND t.attacl IS NOT NULL "
         f"LOOP EXECUTE 'REVOKE ALL ON TABLE ' || {regclass}::pg_catalog.regclass::text || ' FROM ' || g; "
-        "END LOOP; END"
+        "END LOOP;"
     )
+
+
+def _revoke_body(regclass: str) -> str:
+    """PL/pgSQL revoking every privilege on the relation named by the text expression ``regclass``."""
+    return f"DECLARE g text; BEGIN {_revoke_loop(regclass)} END"
+
+
+def _default_acl_body(regclass: str) -> str:
+    """PL/pgSQL for a relation whose recorded ACL was NULL (the built-in defaults).
+
+    A NULL ACL is left NULL: any table-level REVOKE or GRANT would make it
+    explicit. An ACL that default privileges made explicit on creation is set
+    back to the built-in defaults (every privilege revoked, then ALL granted to
+    the owner): the same privileges, but necessarily an explicit ACL. Column
+    privileges are revoked per column, which leaves a NULL table ACL NULL.
+    """
+    return (
+        "DECLARE g text; col text; BEGIN "
+        "IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+        f"WHERE c.oid = {regclass}::pg_catalog.regclass AND c.relacl IS NOT NULL) THEN "
+        f"{_revoke_loop(regclass)} "
+        f"EXECUTE 'GRANT ALL ON TABLE ' || {regclass}::pg_catalog.regclass::text || ' TO ' || "
+        "(SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)) FROM pg_catalog.pg_class c "
+        f"WHERE c.oid = {regclass}::pg_catalog.regclass); "
+        f"ELSE FOR g, col IN SELECT DISTINCT {_grantee('a')}, pg_catalog.quote_ident(t.attname) "
+        "FROM pg_catalog.pg_attribute t, pg_catalog.aclexplode(t.attacl) a "
+        f"WHERE t.attrelid = {regclass}::pg_catalog.regclass AND t.attacl IS NOT NULL "
+        f"LOOP EXECUTE 'REVOKE ALL (' || col || ') ON TABLE ' || {regclass}::pg_catalog.regclass::text "
+        "|| ' FROM ' || g; END LOOP; END IF; END"
+    )
+
+
+def _do_block(body: Callable[[str], str], regclass_literal: str) -> str:
+    tag = "$deprecator$"
+    while tag in regclass_literal:  # a name containing the dollar-quote tag must not end the block early
+        tag = tag[:-1] + "_$"
+    return f"DO {tag} {body(regclass_literal)} {tag}"
 
 
 def revoke_all_block(regclass_literal: str) -> str:
     """A self-contained ``DO`` block revoking every privilege on one relation (a quoted literal)."""
-    tag = "$deprecator$"
-    while tag in regclass_literal:  # a name containing the dollar-quote tag must not end the block early
-        tag = tag[:-1] + "_$"
-    return f"DO {tag} {_revoke_body(regclass_literal)} {tag}"
+    return _do_block(_revoke_body, regclass_literal)
 
 
-# The executor runs each revoke block as a call of one temporary function with the same
+def default_acl_block(regclass_literal: str) -> str:
+    """A self-contained ``DO`` block keeping one relation's ACL at the built-in defaults (``_default_acl_body``)."""
+    return _do_block(_default_acl_body, regclass_literal)
+
+
+# The executor runs each of these blocks as a call of a temporary function with the same
 # body (compiled once per transaction instead of once per block: about 5x cheaper).
 RESET_ACL_FUNCTION = "pg_temp.deprecator_reset_acl"
-_RESET_ACL_CREATE = (f"CREATE OR REPLACE FUNCTION {RESET_ACL_FUNCTION}(rel pg_catalog.text) RETURNS void "
-                     f"LANGUAGE plpgsql AS $deprecator_fn$ {_revoke_body('rel')} $deprecator_fn$")
+DEFAULT_ACL_FUNCTION = "pg_temp.deprecator_default_acl"
+_FUNCTIONS: dict[str, tuple[Callable[[str], str], Callable[[str], str]]] = {
+    RESET_ACL_FUNCTION: (revoke_all_block, _revoke_body),
+    DEFAULT_ACL_FUNCTION: (default_acl_block, _default_acl_body),
+}
+
+
+def _function_create(name: str) -> str:
+    return (f"CREATE OR REPLACE FUNCTION {name}(rel pg_catalog.text) RETURNS void "
+            f"LANGUAGE plpgsql AS $deprecator_fn$ {_FUNCTIONS[name][1]('rel')} $deprecator_fn$")
+
+
 _OID_PREFIX = "WHERE c.oid = "
 
 
-def as_reset_call(statement: str) -> str | None:
-    """The function call equivalent to ``statement`` when it is exactly a ``revoke_all_block``, else None."""
+def _as_call(statement: str) -> tuple[str, str] | None:
+    """(function, call) equivalent to ``statement`` when it is exactly one of our ACL blocks, else None."""
     if not statement.startswith("DO $deprecator"):
         return None
     at = statement.find(_OID_PREFIX)
@@ -135,9 +187,16 @@ def as_reset_call(statement: str) -> str | None:
             continue
         break
     literal = statement[at + len(_OID_PREFIX): j + 1]
-    if revoke_all_block(literal) != statement:   # only our own blocks, byte for byte
-        return None
-    return f"SELECT {RESET_ACL_FUNCTION}({literal})"
+    for name, (block, _) in _FUNCTIONS.items():
+        if block(literal) == statement:   # only our own blocks, byte for byte
+            return name, f"SELECT {name}({literal})"
+    return None
+
+
+def as_reset_call(statement: str) -> str | None:
+    """The function call equivalent to ``statement`` when it is exactly one of our ACL blocks, else None."""
+    found = _as_call(statement)
+    return None if found is None else found[1]
 
 
 def restore_statements(view: ViewInfo) -> list[str]:
@@ -147,14 +206,22 @@ def restore_statements(view: ViewInfo) -> list[str]:
     out: list[str] = []
     if view.owner:
         out.append(f"ALTER {kw} {rel} OWNER TO {quote_ident(view.owner)}")
-    # Revoke whatever is there now (the creator's default privileges, ALTER
-    # DEFAULT PRIVILEGES grants, or the old ACL), then grant what was recorded.
-    # Revoking a table privilege also revokes it on every column.
-    out.append(revoke_all_block(quote_literal(rel)))
+    grants = view.grants
+    if view.default_acl:
+        # The ACL was NULL: keep it NULL (or, if default privileges made it explicit on
+        # creation, back to the built-in defaults); the table-level ``grants`` are those
+        # defaults, so only column grants are made (they leave a NULL table ACL NULL).
+        out.append(default_acl_block(quote_literal(rel)))
+        grants = tuple(g for g in grants if g[2])
+    else:
+        # Revoke whatever is there now (the creator's default privileges, ALTER
+        # DEFAULT PRIVILEGES grants, or the old ACL), then grant what was recorded.
+        # Revoking a table privilege also revokes it on every column.
+        out.append(revoke_all_block(quote_literal(rel)))
     # one GRANT per grantee, column set and grant option (the order of ``grants`` is stable)
     groups: dict[tuple[str, str, str], list[str]] = {}
     # the owner's own privileges first, so the ACL reads in the order PostgreSQL itself writes it
-    for grantee, privilege, column, grantable in sorted(view.grants, key=lambda g: g[0] != view.owner):
+    for grantee, privilege, column, grantable in sorted(grants, key=lambda g: g[0] != view.owner):
         if privilege not in _PRIVILEGES:
             raise ApplyError(f"unexpected privilege {privilege!r} on {view.relation}")
         groups.setdefault((grantee, column, grantable), []).append(privilege)
@@ -287,7 +354,7 @@ class ApplySettings:
     backoff_s: float = 0.5             # doubled after every attempt
     check_lock_budget: bool = True     # refuse up front when the lock table cannot hold the apply
     batch_size: int = 100              # statements per round trip (1: one at a time)
-    reset_function: bool = True        # run revoke blocks through one temporary function
+    reset_function: bool = True        # run ACL blocks through temporary functions
 
 
 def execute(
@@ -398,11 +465,14 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
         if changes:
             raise StalePlanError(changes)
     before = list_relations(conn)
-    calls = {i: c for i, s in enumerate(statements) if (c := as_reset_call(s)) is not None}
+    found = {i: c for i, s in enumerate(statements) if (c := _as_call(s)) is not None}
+    functions = sorted({fn for fn, _ in found.values()})
+    calls = {i: call for i, (_, call) in found.items()}
     stats["reset_calls"] = 0
     if calls and settings.reset_function:
         try:
-            cur.execute(f"SAVEPOINT deprecator_fn;\n{_RESET_ACL_CREATE}\n;\nRELEASE SAVEPOINT deprecator_fn")
+            cur.execute("SAVEPOINT deprecator_fn;\n" + "\n;\n".join(_function_create(fn) for fn in functions)
+                        + "\n;\nRELEASE SAVEPOINT deprecator_fn")
         except psycopg2.Error:  # e.g. no TEMP privilege on the database: run the DO blocks as written
             cur.execute("ROLLBACK TO SAVEPOINT deprecator_fn")
             calls = {}
@@ -477,7 +547,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             raise ApplyError(f"verification failed: {rel} does not answer after the change: {msg}; "
                              "nothing was changed", statement=probe) from None
     if calls:
-        cur.execute(f"DROP FUNCTION {RESET_ACL_FUNCTION}(pg_catalog.text)")
+        cur.execute(";\n".join(f"DROP FUNCTION {fn}(pg_catalog.text)" for fn in functions))
     t_verified = time.perf_counter()
     cur.execute("SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid()")
     stats["locks_held"] = int(cur.fetchone()[0])

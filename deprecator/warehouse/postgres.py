@@ -567,6 +567,7 @@ def _columns(conn: Connection, oids: Sequence[int]) -> list[tuple[int, str, str,
     ]
 
 
+# A NULL relacl reads as the built-in defaults (what it means); ViewInfo.default_acl records that it was NULL.
 _GRANTS_SQL = """
 SELECT g.relid, CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(g.grantee) END,
        g.privilege_type, g.col, g.is_grantable
@@ -600,7 +601,7 @@ def _build_views(conn: Connection, rows: Sequence[Any]) -> list[ViewInfo]:
         for r in conn.execute(sa.text(
             "SELECT c.oid, n.nspname, c.relname, c.relkind, pg_catalog.pg_get_userbyid(c.relowner), "
             "pg_catalog.pg_get_viewdef(c.oid, true), c.reloptions, c.relispopulated, "
-            "pg_catalog.obj_description(c.oid, 'pg_class') "
+            "pg_catalog.obj_description(c.oid, 'pg_class'), c.relacl IS NULL "
             "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.oid = ANY(CAST(:oids AS oid[])) AND c.relkind IN ('v', 'm')"
         ), params)
@@ -627,7 +628,7 @@ def _build_views(conn: Connection, rows: Sequence[Any]) -> list[ViewInfo]:
         r = base.get(oid)
         if r is None:
             continue
-        _, schema, name, relkind, owner, definition, reloptions, populated, comment = r
+        _, schema, name, relkind, owner, definition, reloptions, populated, comment, acl_null = r
         kind = _KIND[relkind]
         extra: dict[str, Any] = {}
         if kind == "materialized_view":
@@ -644,6 +645,7 @@ def _build_views(conn: Connection, rows: Sequence[Any]) -> list[ViewInfo]:
             options=_parse_options(reloptions),
             columns=tuple(cols.get(oid, [])),
             extra=extra,
+            default_acl=bool(acl_null),
         ))
     return out
 
