@@ -197,3 +197,59 @@ def test_a_dependent_only_checked_is_shown_as_checked_not_recreated(pg_db, pg_ro
         eng.dispose()
     finally:
         wh.close()
+
+
+def test_default_acl_blocks_map_to_their_function_only_when_they_are_exactly_ours():
+    from deprecator.warehouse.pg_apply import as_reset_call, default_acl_block, quote_literal, revoke_all_block
+
+    for name in ['"analytics"."v"', '"a""b"."x y"', '"s"."$deprecator$ DROP"', "\"s\".\"it's\""]:
+        lit = quote_literal(name)
+        assert as_reset_call(default_acl_block(lit)) == f"SELECT pg_temp.deprecator_default_acl({lit})"
+        assert as_reset_call(revoke_all_block(lit)) == f"SELECT pg_temp.deprecator_reset_acl({lit})"
+        assert as_reset_call(default_acl_block(lit).replace("GRANT ALL", "GRANT SELECT")) is None
+
+
+@pytest.mark.parametrize("default_privileges", [False, True])
+def test_null_acl_with_hostile_names(pg_db, pg_roles, tmp_path, default_privileges):
+    from deprecator.warehouse.postgres import quote_ident as q
+
+    reader = pg_roles[0]
+    schema, view, col = 'S"; DROP TABLE victim; --', 'M"v $deprecator$', 'c"ol; DROP TABLE victim'
+    run_sql(pg_db,
+            "CREATE TABLE public.victim (x int)",
+            "CREATE SCHEMA analytics",
+            "CREATE TABLE analytics.customer_facts (cust_id int)",
+            "CREATE TABLE analytics.entity_customers (customer_id int)",
+            f"CREATE SCHEMA {q(schema)}",
+            f"CREATE MATERIALIZED VIEW {q(schema)}.{q(view)} AS SELECT cust_id AS {q(col)} FROM analytics.customer_facts",
+            f'GRANT SELECT ({q(col)}) ON {q(schema)}.{q(view)} TO "{reader}"',
+            *([f'ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO "{pg_roles[1]}"'] if default_privileges else []))
+    rel = f"{q(schema)}.{q(view)}"
+
+    def acl() -> tuple[str | None, str | None]:
+        eng = sa.create_engine(pg_db)
+        with eng.connect() as c:
+            out = c.exec_driver_sql(
+                "SELECT c.relacl::text, a.attacl::text FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                "AND a.attnum = 1 WHERE c.oid = %s::regclass", (rel,)).one()
+        eng.dispose()
+        return out[0], out[1]
+
+    before = acl()
+    assert before == (None, f"{{{reader}=r/postgres}}")
+    wh, registry, state = _target(pg_db, tmp_path)
+    try:
+        plan, _ = plan_warehouse(wh, registry)
+        assert [v.action for v in plan.views] == ["rewrite"]
+        result = apply_plan(plan, wh, registry, state)
+        expected = ("{postgres=arwdDxt/postgres}", before[1]) if default_privileges else before
+        assert acl() == expected
+        rollback_apply(result.apply_id, wh, state)
+        assert acl() == expected
+        eng = sa.create_engine(pg_db)
+        with eng.connect() as c:
+            assert c.exec_driver_sql("SELECT to_regclass('public.victim') IS NOT NULL").scalar()
+        eng.dispose()
+    finally:
+        wh.close()
+        state.close()
