@@ -49,6 +49,7 @@ class ApplyResult:
     statements: tuple[str, ...] = ()
     # Views whose definition after the run differs from what was intended (should be empty).
     mismatches: tuple[str, ...] = field(default_factory=tuple)
+    checked: tuple[str, ...] = ()        # dependents only checked inside the transaction, not changed
 
 
 def open_target(config: Config) -> tuple[Warehouse, Any]:
@@ -277,8 +278,9 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         if now is None or now.definition != v.after:
             mismatches.append(v.name)
     _settle(state, apply_id, after)
-    return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes), blocked, tuple(statements),
-                       tuple(mismatches))
+    return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes if v.action != "unchanged"), blocked,
+                       tuple(statements), tuple(mismatches),
+                       checked=tuple(v.name for v in plan.changes if v.action == "unchanged"))
 
 
 def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
@@ -286,6 +288,7 @@ def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
     if view is None:
         return {}
     return {"kind": view.kind, "owner": view.owner, "grants": [list(g) for g in view.grants],
+            "default_acl": view.default_acl,
             "comment": view.comment, "column_comments": dict(view.column_comments), "options": dict(view.options),
             "columns": [list(c) for c in view.columns], "extra": dict(view.extra)}
 

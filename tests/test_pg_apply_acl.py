@@ -189,7 +189,10 @@ def test_a_dependent_only_checked_is_shown_as_checked_not_recreated(pg_db, pg_ro
         eng = sa.create_engine(pg_db)
         with eng.connect() as c:
             oid = c.exec_driver_sql("SELECT 'analytics.cust_on_summary'::regclass::oid").scalar()
-        invoke(["apply", "--auto-approve"])
+        applied = invoke(["apply", "--auto-approve"]).output
+        assert "Applied: 1 views rewritten" in applied and "  ~ analytics.cust_summary" in applied
+        assert "~ analytics.cust_on_summary" not in applied
+        assert "Checked, not changed (they read a view replaced in place): analytics.cust_on_summary" in applied
         with eng.connect() as c:   # the same relation: it was not recreated
             assert c.exec_driver_sql("SELECT 'analytics.cust_on_summary'::regclass::oid").scalar() == oid
             assert "entity_customers" in c.exec_driver_sql(

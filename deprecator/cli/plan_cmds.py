@@ -155,6 +155,8 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     echo(f"Applied: {len(result.changed)} views rewritten in one transaction ({len(result.statements)} statements).")
     for name in result.changed:
         echo(f"  ~ {name}")
+    if result.checked:
+        echo(f"Checked, not changed (they read a view replaced in place): {', '.join(result.checked)}")
     if result.blocked:
         echo(f"Left alone (blocked): {', '.join(result.blocked)}")
     if result.mismatches:
@@ -165,7 +167,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
 
 def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape
     return {"apply_id": result.apply_id, "kind": result.kind, "changed": list(result.changed),
-            "blocked": list(result.blocked), "statements": list(result.statements),
+            "blocked": list(result.blocked), "checked": list(result.checked), "statements": list(result.statements),
             "mismatches": list(result.mismatches)}
 
 
