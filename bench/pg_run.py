@@ -136,19 +136,6 @@ def run_scan_part(url: str, rows: int, repeat: int, workers: int | None) -> dict
     if not same:
         raise SystemExit(f"pg-scan: the pushed-down and the fetch-all scans disagree: {digests}")
     speedup = best["fetchall"]["wall_s"] / best["pushdown"]["wall_s"]
-    # Sizing the suggested changes in the same run (not the shipped code): +c = the filter as
-    # lower(text COLLATE "C") LIKE ANY (...), +client = no server-side cursor (a cursor's query never runs
-    # in parallel on PostgreSQL).
-    variants: dict[str, Any] = {}
-    for v in ("pushdown+client", "pushdown+c", "pushdown+c+client"):
-        full = child(["scan", v, url, *w])
-        if full["findings_sha256"] not in digests:
-            raise SystemExit(f"pg-scan: the variant {v} gives different findings")
-        variants[v] = {"wall_s": full["wall_s"], "read_only_s": child(["scan", f"{v}:read", url])["wall_s"],
-                       "rows_transferred": full["rows_transferred"], "peak_tree_rss_mb": full["peak_tree_rss_mb"],
-                       "speedup_vs_fetchall": round(best["fetchall"]["wall_s"] / full["wall_s"], 2),
-                       "loadavg": full["loadavg"]}
-        _print(f"pg-scan variant {v} (suggested change, not shipped)", variants[v])
     out = {
         "data": data, "read_only": reads, "runs": runs,
         # peak_tree_rss_mb is the sampled figure to quote: getrusage's maxrss_self of a child carries
@@ -160,11 +147,9 @@ def run_scan_part(url: str, rows: int, repeat: int, workers: int | None) -> dict
         "uses_by_deprecation": best["pushdown"]["uses_by_deprecation"],
         "speedup": round(speedup, 2),
         "targets": {"speedup >= 10": speedup >= 10, "pushdown wall < 10 s": best["pushdown"]["wall_s"] < 10},
-        "suggested_variants": variants,
         "explain_shipped": explain(url),
-        "explain_variant": explain(url, "pushdown+c"),
     }
-    _print("pg-scan result", {k: v for k, v in out.items() if k not in ("runs", "explain_shipped", "explain_variant")})
+    _print("pg-scan result", {k: v for k, v in out.items() if k not in ("runs", "explain_shipped")})
     _print("pg-scan EXPLAIN ANALYZE of the shipped pushed-down query", out["explain_shipped"])
     return out
 

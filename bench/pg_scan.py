@@ -288,8 +288,9 @@ def explain(url: str, variant: str = "pushdown") -> str:
     from deprecator.sources.sql_history import pushed_down_query
 
     reg = parse_registry(REGISTRY_YAML, "bench-deprecations.yml", "postgres", ("analytics",))
-    make = pushed_down_query_c if "+c" in variant else pushed_down_query
-    stmt = make(USER_QUERY, sorted(reg.names_for_prefilter()))
+    names = sorted(reg.names_for_prefilter())
+    # The shipped query is dialect-aware: on PostgreSQL it filters with lower(... COLLATE "C") LIKE ANY.
+    stmt = pushed_down_query_c(USER_QUERY, names) if "+c" in variant else pushed_down_query(USER_QUERY, names, "postgresql")
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
