@@ -231,20 +231,11 @@ def load_config(path: str | os.PathLike[str], *, require_env: bool = True) -> Co
     options or in a later section (slack, ...) then leaves that value None
     instead of failing. Paths, dialect and schema are always required.
     """
-    from deprecator.yamlio import load_yaml_text
+    from deprecator.yamlio import load_yaml_text, read_config_file
 
     p = Path(path)
-    if not p.exists():
-        raise ConfigError("config file not found", path=str(p),
-                          hint="run `deprecator init` to create deprecator.yml, or pass --config PATH")
-    if p.is_dir():
-        raise ConfigError("config path is a folder, expected a YAML file", path=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(p)) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read the config: {e.strerror}", path=str(p)) from None
+    text = read_config_file(p, "config",
+                            "run `deprecator init` to create deprecator.yml, or pass --config PATH")
     data = load_yaml_text(text, str(p))
     try:
         return _build(data, p.resolve(), require_env)

@@ -310,21 +310,11 @@ def load_registry(
     default_catalog: str | None = None,
 ) -> Registry:
     """Load and validate deprecations.yml; raise RegistryError listing every problem."""
+    from deprecator.yamlio import read_config_file
+
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(
-            "registry file not found",
-            path=str(p),
-            hint="run `deprecator init` to create one, or set `registry:` in deprecator.yml",
-        )
-    if p.is_dir():
-        raise ConfigError("registry path is a folder, expected a YAML file", path=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(p)) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read the registry: {e.strerror}", path=str(p)) from None
+    text = read_config_file(p, "registry",
+                            "run `deprecator init` to create one, or set `registry:` in deprecator.yml")
     return parse_registry(text, str(p), dialect, default_schema, default_catalog, file_path=p)
 
 

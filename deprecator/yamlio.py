@@ -43,6 +43,20 @@ def make_yaml() -> YAML:
     return y
 
 
+def read_config_file(p: Path, what: str, missing_hint: str) -> str:
+    """Read a YAML file deprecator is configured with; every failure is a ConfigError naming it."""
+    if not p.exists():
+        raise ConfigError(f"{what} file not found", path=str(p), hint=missing_hint)
+    if p.is_dir():
+        raise ConfigError(f"{what} path is a folder, expected a YAML file", path=str(p))
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 text ({e.reason} at byte {e.start})", path=str(p)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the {what}: {e.strerror}", path=str(p)) from None
+
+
 def load_yaml_text(text: str, path: str) -> Any:
     """Parse YAML text; syntax errors become a ConfigError naming file and line."""
     try:
