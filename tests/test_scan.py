@@ -258,3 +258,26 @@ def test_progress_callback_sees_every_row(project):
     calls = []
     run_scan(config, registry, workers=1, record=False, progress=lambda phase, n: calls.append((phase, n)))
     assert ("read", 16) in calls  # 4 files + 12 good rows
+
+
+def test_a_broken_statement_keeps_the_others_findings_and_the_text_is_listed_as_error(project):
+    config, registry = project
+    # the second statement does not parse; the first and third still name deprecated relations
+    text = ("select cust_id from analytics.customer_facts where note <> 'a;b';\n"
+            "select cust_id from where;\n"
+            "select * from analytics.old_orders;\n")
+    (config.root / "models" / "partly.sql").write_text(text)
+    (config.root / "partly.jsonl").write_bytes(orjson.dumps(
+        {"query_text": text, "user_name": "ann", "start_time": "2026-11-04T00:00:00Z"}) + b"\n")
+    report = run_scan(config, registry, workers=1, record=False,
+                      sources=[FileSource(("models/partly.sql",), root=config.root),
+                               HistoryFileSource(config.root / "partly.jsonl", object_name="partly.jsonl")])
+    files = [(f.deprecation, f.path, f.line, f.column, f.columns) for f in report.findings if f.source == "file"]
+    assert files == [("analytics.customer_facts", "models/partly.sql", 1, 21, ("cust_id", "note")),
+                     ("analytics.old_orders", "models/partly.sql", 3, 15, None)]
+    hist = sorted((f.deprecation, f.user, f.count) for f in report.findings if f.source == "history")
+    assert hist == [("analytics.customer_facts", "ann", 1), ("analytics.old_orders", "ann", 1)]
+    listed = sorted((u.source, u.object, u.status) for u in report.unparsed)
+    assert listed == [("file", "models/partly.sql", "error"), ("history", "partly.jsonl", "error")]
+    assert all("statement 2 of 3 (line 2) did not parse" in u.error for u in report.unparsed)
+    assert report.stats["error"] == 1 and report.stats["parsed"] == 0

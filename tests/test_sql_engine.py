@@ -164,3 +164,60 @@ def test_registry_style_rule_keys_are_normalized() -> None:
                        columns={"cust_id": "customer_id"})
     result = rewrite("select c.cust_id from analytics.customer_facts c", "snowflake", [rule])
     assert result.text == "select c.customer_id AS cust_id from analytics.entity_customers c"
+
+
+# -- a text that does not parse whole: each statement on its own ----------------
+
+def test_a_broken_statement_does_not_hide_the_others_references() -> None:
+    sql = ("SELECT * FROM analytics.customer_facts WHERE x = $1;\n"
+           "SELECT FROM WHERE;\n  /* ; */ SELECT 'a;b' FROM s.t; -- trailing; comment\n")
+    result = find_references(sql, "postgres")
+    assert result.status == "error"
+    assert result.error is not None and result.error.startswith(
+        "statement 2 of 4 (line 2) did not parse: Expected table name")
+    # sqlglot's position (it points at the end of the offending WHERE), in the original text
+    assert "(line 2, column 17)" in result.error
+    assert [(str(r.relation), r.line, r.column, r.statement_index) for r in result.references] == [
+        ("analytics.customer_facts", 1, 15, 0), ("s.t", 3, 29, 2)]
+    assert all(sql[r.start:r.end] == r.written for r in result.references)
+    assert result.statements == 4   # the trailing comment's semicolon is a statement, as when parsed whole
+
+
+def test_every_failed_statement_is_named_and_all_failing_gives_no_references() -> None:
+    result = find_references("SELECT FROM WHERE; SELECT * FROM a.b WHERE (1;\nDELETE FROM WHERE", "postgres")
+    assert result.status == "error" and result.references == ()
+    assert result.error is not None
+    assert "statement 1 of 3 (line 1)" in result.error and "statement 2 of 3 (line 1)" in result.error
+    assert "statement 3 of 3 (line 2)" in result.error and "other statement" not in result.error
+
+
+def test_a_single_broken_statement_keeps_the_whole_text_message() -> None:
+    result = find_references("SELECT * FROM analytics.customer_facts WHERE (1;", "postgres")
+    assert (result.status, result.references, result.statements) == ("error", (), 0)
+    assert result.error == "Expecting ) (line 1, column 47)"
+
+
+def test_a_tokenizer_failure_keeps_todays_behaviour() -> None:
+    result = find_references("SELECT * FROM analytics.customer_facts; SELECT 'unterminated", "postgres")
+    assert (result.status, result.references, result.statements) == ("error", (), 0)
+    assert result.error is not None and result.error.startswith("Error tokenizing")
+
+
+def test_a_broken_statement_next_to_a_command_reports_both() -> None:
+    sql = "SELECT a FROM s.t;\nVACUUM FULL s.t;\nSELECT FROM WHERE;"
+    result = find_references(sql, "postgres")
+    assert result.status == "error"
+    assert result.error is not None
+    assert "statement 3 of 3 (line 3) did not parse" in result.error and "statement(s) 2 not understood" in result.error
+    assert [(str(r.relation), r.statement_index) for r in result.references] == [("s.t", 0)]
+
+
+def test_the_rewrite_refuses_a_partly_parsed_text() -> None:
+    sql = "SELECT * FROM analytics.customer_facts;\nSELECT FROM WHERE;\n"
+    assert find_references(sql, "postgres").references
+    rule = RewriteRule(old=normalize_relation("analytics.customer_facts", "postgres"),
+                       new=normalize_relation("analytics.entity_customers", "postgres"))
+    result = rewrite(sql, "postgres", [rule])
+    assert result.text == sql and not result.changed and result.status == "error"
+    assert len(result.blockers) == 1 and result.blockers[0].reason.startswith(
+        "could not parse (error): statement 2 of 2 (line 2) did not parse")

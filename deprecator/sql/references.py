@@ -16,7 +16,9 @@ from typing import Iterable, Sequence, cast
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from deprecator.sql.model import ParseResult, Reference, RelationName
 from deprecator.sql.names import normalize_part, relation_from_table
@@ -975,9 +977,106 @@ def _error_message(e: Exception) -> str:
     return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
+def _statement_chunks(sql: str, dialect: str) -> list[list[Token]]:
+    """The text's statements as token lists, split where sqlglot itself splits.
+
+    Tokens keep their offsets into the original text (the placeholder pre-pass keeps
+    every length), so whatever is parsed from a chunk has exact spans. A semicolon
+    is a separator only as a token: inside a string, comment, quoted identifier or
+    dollar-quoted body it is part of that token. Like sqlglot's own parser, every
+    semicolon token separates (not only those outside parentheses), so an unclosed
+    parenthesis in a broken statement cannot swallow the statements after it, and a
+    semicolon carrying a trailing comment is a statement of its own, so statement
+    indexes match those of a text that parses whole.
+    """
+    text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    tokens = Dialect.get_or_raise(dialect).tokenize(text)
+    chunks: list[list[Token]] = [[]]
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.SEMICOLON:
+            if token.comments:
+                chunks.append([token])
+            if i < len(tokens) - 1:
+                chunks.append([])
+        else:
+            chunks[-1].append(token)
+    return [c for c in chunks if c]
+
+
+def _parse_statements(sql: str, dialect: str) -> tuple[list[exp.Expr | None], list[tuple[int, int, str]]] | None:
+    """Parse each statement of a text that does not parse whole.
+
+    Returns the statements (None where one failed, so indexes stay those of the
+    text) and the failures as (index, line, message); None when the text cannot be
+    split (tokenizer failure) or holds a single statement, so today's whole-text
+    error stands.
+    """
+    try:
+        chunks = _statement_chunks(sql, dialect)
+    except Exception:  # TokenError or worse: nothing to split on
+        return None
+    text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    parser = Dialect.get_or_raise(dialect).parser()
+    statements: list[exp.Expr | None] = []
+    failures: list[tuple[int, int, str]] = []
+    for chunk in chunks:
+        try:
+            parsed = [s for s in parser.parse(chunk, text) if s is not None]
+        except RecursionError:
+            parsed = None
+            message = "too deeply nested for the parser (RecursionError)"
+        except ParseError as e:
+            parsed = None
+            message = _error_message(e)
+        except Exception as e:  # sqlglot raises assorted errors on hostile input
+            parsed = None
+            message = f"parser failure: {type(e).__name__}: {e}"
+        if parsed is None:
+            failures.append((len(statements), chunk[0].line, message))
+            statements.append(None)
+        else:
+            statements.extend(parsed)
+    if len(statements) < 2 or not failures:
+        return None
+    return statements, failures
+
+
+def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], default_schema: Sequence[str],
+                        default_catalog: str | None) -> list[int] | None:
+    """Resolve each statement into ``an``; the Command indexes, or None after a failure."""
+    commands = []
+    try:
+        for i, stmt in enumerate(statements):
+            if stmt is None:
+                continue
+            if isinstance(stmt, exp.Command):
+                commands.append(i)
+                continue
+            _StatementAnalyzer(an, i, statement_kind(stmt), default_schema, default_catalog).statement(stmt)
+    except RecursionError:
+        an.status, an.error = "error", "too deeply nested to analyze (RecursionError)"
+    except Exception as e:  # a bug here must cost one text, not the run
+        an.status, an.error = "error", f"internal analysis failure: {type(e).__name__}: {e}"
+    else:
+        return commands
+    an.refs.clear()
+    an.columns.clear()
+    return None
+
+
+def _commands_note(commands: Sequence[int]) -> str:
+    return "statement(s) {} not understood by the parser (opaque Command)".format(
+        ", ".join(str(i + 1) for i in commands))
+
+
 def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None = (),
             default_catalog: str | None = None) -> Analysis:
-    """Parse and resolve one text; the full picture that rewrite needs."""
+    """Parse and resolve one text; the full picture that rewrite needs.
+
+    When the text does not parse whole, each statement is parsed on its own: the
+    result keeps status ``error`` (naming the failed statements) but carries the
+    references of the statements that did parse.
+    """
     if isinstance(default_schema, str):
         default_schema = (default_schema,)
     default_schema = tuple(default_schema or ())
@@ -989,37 +1088,37 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
         return an
     try:
         statements = [s for s in _parse(sql, dialect) if s is not None]
-    except (ParseError, TokenError) as e:
+    except TokenError as e:
         an.status, an.error = "error", _error_message(e)
         return an
     except RecursionError:
         an.status, an.error = "error", "too deeply nested for the parser (RecursionError)"
         return an
-    except Exception as e:  # sqlglot raises assorted errors on hostile input
-        an.status, an.error = "error", f"parser failure: {type(e).__name__}: {e}"
+    except Exception as e:  # ParseError, or assorted errors sqlglot raises on hostile input
+        whole = _error_message(e) if isinstance(e, ParseError) else f"parser failure: {type(e).__name__}: {e}"
+        an.status, an.error = "error", whole
+        split = _parse_statements(sql, dialect)
+        if split is None:
+            return an
+        partial, failures = split
+        an.statements = len(partial)
+        commands = _analyze_statements(an, partial, default_schema, default_catalog)
+        if commands is None:
+            return an
+        failed = "; ".join(f"statement {i + 1} of {len(partial)} (line {line}) did not parse: {msg}"
+                           for i, line, msg in failures)
+        parsed = len(partial) - len(failures)
+        an.error = f"{failed}; references come from the {parsed} other statement(s) only" if parsed else failed
+        if commands:
+            an.error += "; " + _commands_note(commands)
         return an
     an.statements = len(statements)
-    commands = []
-    try:
-        for i, stmt in enumerate(statements):
-            if isinstance(stmt, exp.Command):
-                commands.append(i)
-                continue
-            _StatementAnalyzer(an, i, statement_kind(stmt), default_schema, default_catalog).statement(stmt)
-    except RecursionError:
-        an.status, an.error = "error", "too deeply nested to analyze (RecursionError)"
-        an.refs.clear()
-        an.columns.clear()
-        return an
-    except Exception as e:  # a bug here must cost one text, not the run
-        an.status, an.error = "error", f"internal analysis failure: {type(e).__name__}: {e}"
-        an.refs.clear()
-        an.columns.clear()
+    commands = _analyze_statements(an, statements, default_schema, default_catalog)
+    if commands is None:
         return an
     if commands:
         an.status = "fallback"
-        an.error = "statement(s) {} not understood by the parser (opaque Command)".format(
-            ", ".join(str(i + 1) for i in commands))
+        an.error = _commands_note(commands)
     return an
 
 
