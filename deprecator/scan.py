@@ -46,8 +46,8 @@ class Finding:
     first_seen: _dt.datetime | None = None
     last_seen: _dt.datetime | None = None
     columns: tuple[str, ...] | None = None   # None: cannot be known (SELECT *)
-    # An unqualified name the search path leaves open (several schemas): ``relation``
-    # is the first candidate, which may not be the one the query read.
+    # An unqualified name the search path leaves open (several schemas) that the
+    # warehouse could not settle: ``relation`` may not be the one the query read.
     ambiguous: bool = False
     note: str | None = None           # how the name was resolved, when that is a guess
 
@@ -204,6 +204,81 @@ def _deprecations_for(registry: Any, ref: Reference) -> list[Any]:
     return hits
 
 
+def _is_open(ref: Reference) -> bool:
+    """An unqualified name the search path leaves open (several candidate schemas)."""
+    return ref.qualified_as_written <= 1 and len(ref.candidates) > 1
+
+
+def _open_names(cands: list[_Candidate], registry: Any) -> set[RelationName]:
+    """Every candidate of an open name that might be a deprecated relation: what to look up."""
+    out: set[RelationName] = set()
+    for cand in cands:
+        res = cand.result
+        if res is None:
+            continue
+        for ref in res.references:
+            if _is_open(ref) and any(_matches(registry, c) for c in ref.candidates):
+                out.update(ref.candidates)
+    return out
+
+
+def _existing(config: Config, names: set[RelationName], closers: list[Any], built: bool) -> set[RelationName] | None:
+    """Which of ``names`` exist in the configured warehouse; None when it cannot say (no warehouse or adapter)."""
+    if not names or not config.warehouse.url:
+        return None
+    wh = next((c for c in closers if callable(getattr(c, "existing_relations", None))), None)
+    if wh is None and not built:
+        # The caller gave its own sources: open the configured warehouse just for the lookup.
+        from deprecator.warehouse import connect
+
+        wh = connect(config)
+        closers.append(wh)
+    lookup = getattr(wh, "existing_relations", None)
+    if not callable(lookup):
+        return None
+    return set(lookup(names))
+
+
+def _resolve(ref: Reference, registry: Any,
+             existing: set[RelationName] | None) -> list[tuple[Any, RelationName, bool, str | None]]:
+    """The deprecations a reference uses: (deprecation, relation, ambiguous, note) each.
+
+    An open unqualified name resolves, as PostgreSQL does, to the first candidate
+    in search-path order that exists in the warehouse; when no warehouse can say
+    (``existing`` is None) or no candidate exists, it stays ambiguous.
+    """
+    if not _is_open(ref):
+        return [(dep, ref.relation, False, None) for dep in _deprecations_for(registry, ref)]
+    schemas = ", ".join(c.schema or "" for c in ref.candidates)
+    if existing is None:
+        note = (f"ambiguous: `{ref.written}` is unqualified and the search path has several schemas "
+                f"({schemas}); it is the first of {', '.join(str(c) for c in ref.candidates)} that exists "
+                f"when the query runs (reported as {ref.relation})")
+        return [(dep, ref.relation, True, note) for dep in _deprecations_for(registry, ref)]
+    first = next((c for c in ref.candidates if c in existing), None)
+    if first is None:
+        for cand in ref.candidates:
+            hits = _matches(registry, cand)
+            if hits:
+                note = (f"ambiguous: `{ref.written}` is unqualified and none of "
+                        f"{', '.join(str(c) for c in ref.candidates)} exists in the warehouse now, so the search "
+                        f"path ({schemas}) cannot tell which one the query read (reported as {cand})")
+                return [(dep, cand, True, note) for dep in hits]
+        return []
+    hits = _matches(registry, first)
+    if not hits:
+        return []   # the name reads another schema's relation, not the deprecated one
+    missing = [str(c) for c in ref.candidates[: ref.candidates.index(first)]]
+    why = (f"{', '.join(missing)} {'does' if len(missing) == 1 else 'do'} not exist and {first} does"
+           if missing else f"{first.schema} is the first schema of the search path and {first} exists")
+    shadowed = [str(c) for c in ref.candidates[ref.candidates.index(first) + 1:] if c in existing]
+    also = (f"; {', '.join(shadowed)} also {'exists but comes' if len(shadowed) == 1 else 'exist but come'} later"
+            if shadowed else "")
+    note = (f"`{ref.written}` is unqualified: resolved via search path ({schemas}) to {first}: {why} "
+            f"(in the warehouse at scan time){also}")
+    return [(dep, first, False, note) for dep in hits]
+
+
 def _prefilter_names(registry: Any) -> list[str]:
     names = list(registry.names_for_prefilter())
     return [str(n) for n in names]
@@ -231,6 +306,7 @@ def run_scan(
     started_at = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
     t0 = time.perf_counter()
     closers: list[Any] = []
+    built = sources is None
     if sources is None:
         sources, closers = build_sources(config, paths)
     report_progress = _progress_fn(progress)
@@ -289,6 +365,7 @@ def run_scan(
                 report_progress("parsed", done)
         worker_count = pool.workers
         crashes = pool.crashes
+        existing = _existing(config, _open_names(cands, registry), closers, built)
     finally:
         pool.close()
         for c in closers:
@@ -300,7 +377,7 @@ def run_scan(
     stats["distinct_texts"] = len(seen)
     stats["prefiltered_out"] = sum(1 for v in seen.values() if not v)
     del seen, cand_index
-    findings, unparsed, usage = _collect(cands, registry, stats)
+    findings, unparsed, usage = _collect(cands, registry, stats, existing)
     stats["worker_crashes"] = crashes
     stats["findings"] = len(findings)
     stats["workers"] = worker_count
@@ -368,7 +445,8 @@ def _excerpt(text: str, limit: int = 120) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
-def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> tuple[list[Finding], list[Unparsed], dict]:
+def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
+             existing: set[RelationName] | None = None) -> tuple[list[Finding], list[Unparsed], dict]:
     findings: list[Finding] = []
     unparsed: list[Unparsed] = []
     # deprecation model -> list of (user, count, first, last) for query sources
@@ -387,38 +465,38 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> t
                                          line, _excerpt(cand.text)))
         if not res.references:
             continue
-        matched: list[tuple[Reference, Any]] = []
+        matched: list[tuple[Reference, Any, RelationName, bool, str | None]] = []
         for ref in res.references:
-            for dep in _deprecations_for(registry, ref):
-                matched.append((ref, dep))
+            for dep, rel, amb, how in _resolve(ref, registry, existing):
+                matched.append((ref, dep, rel, amb, how))
         if not matched:
             continue
         for key, occ in cand.occurrences.items():
             source, obj, path, line0, user = key
             origin = cand.origins.get(key) if cand.origins is not None else None
             if path is not None:
-                for ref, dep in matched:
-                    note = _resolution_note(ref, origin, user)
+                for ref, dep, rel, amb, how in matched:
+                    note = _resolution_note(ref, how, origin, user)
                     findings.append(Finding(
-                        dep.model, str(ref.relation), source, obj, path, ref.line + line0 - 1, ref.column,
-                        user, occ.count, occ.first, occ.last, _cols(ref.columns), len(ref.candidates) > 1, note))
+                        dep.model, str(rel), source, obj, path, ref.line + line0 - 1, ref.column,
+                        user, occ.count, occ.first, occ.last, _cols(ref.columns), amb, note))
                 continue
             # Not a file: one finding per (deprecation, relation) for this text and user.
             merged: dict[tuple[str, str], tuple[str, ...] | None] = {}
             notes: dict[tuple[str, str], list[str]] = {}
             ambiguous: set[tuple[str, str]] = set()
-            for ref, dep in matched:
+            for ref, dep, rel, amb, how in matched:
                 if source == "view" and ref.role == "target" and obj == str(ref.relation):
                     continue  # the view's own CREATE statement, not a use
-                k = (dep.model, str(ref.relation))
+                k = (dep.model, str(rel))
                 if k in merged:
                     prev, now = merged[k], _cols(ref.columns)
                     merged[k] = None if prev is None or now is None else tuple(sorted(set(prev) | set(now)))
                 else:
                     merged[k] = _cols(ref.columns)
-                if len(ref.candidates) > 1:
+                if amb:
                     ambiguous.add(k)
-                note = _resolution_note(ref, origin, user)
+                note = _resolution_note(ref, how, origin, user)
                 if note is not None and note not in notes.setdefault(k, []):
                     notes[k].append(note)
             for (model, rel), cols in merged.items():
@@ -434,16 +512,11 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any]) -> t
     return findings, unparsed, usage
 
 
-def _resolution_note(ref: Reference, origin: str | None, user: str | None) -> str | None:
-    """Why the relation of an unqualified name is a guess (None when it is not)."""
+def _resolution_note(ref: Reference, how: str | None, origin: str | None, user: str | None) -> str | None:
+    """How the relation of an unqualified name was resolved, when that took a search path (None otherwise)."""
     if ref.qualified_as_written > 1:
         return None
-    parts = []
-    if len(ref.candidates) > 1:
-        schemas = ", ".join(c.schema or "" for c in ref.candidates)
-        parts.append(f"ambiguous: `{ref.written}` is unqualified and the search path has several schemas "
-                     f"({schemas}); it is the first of {', '.join(str(c) for c in ref.candidates)} that exists "
-                     f"when the query runs (reported as {ref.relation})")
+    parts = [how] if how else []
     if origin == "default":
         parts.append(f"`{ref.written}` is unqualified and role {user or '(unknown)'} sets no search_path: the "
                      "configured default was assumed (a SET search_path inside a session is not visible)")

@@ -183,6 +183,28 @@ class PostgresWarehouse:
         with self.read() as conn:
             return self._resolve_oid(conn, relation) is not None
 
+    def existing_relations(self, names: Iterable[RelationName]) -> set[RelationName]:
+        """The schema-qualified ``names`` that exist now as a table, view, materialized view or foreign table.
+
+        One catalog query for all of them (read-only). Unqualified names are never
+        in the answer, nor names whose catalog is another database.
+        """
+        wanted = [n for n in set(names) if n.schema is not None]
+        if not wanted:
+            return set()
+        with self.read() as conn:
+            db = conn.exec_driver_sql("SELECT pg_catalog.current_database()").scalar()
+            wanted = [n for n in wanted if n.catalog is None or n.catalog == db]
+            if not wanted:
+                return set()
+            found = {(s, n) for s, n in conn.execute(sa.text(
+                "SELECT ns.nspname, c.relname FROM unnest(CAST(:s AS text[]), CAST(:n AS text[])) AS r(s, n) "
+                "JOIN pg_catalog.pg_namespace ns ON ns.nspname = r.s "
+                "JOIN pg_catalog.pg_class c ON c.relnamespace = ns.oid AND c.relname = r.n "
+                "WHERE c.relkind IN ('r','v','m','f','p')"),
+                {"s": [w.schema for w in wanted], "n": [w.name for w in wanted]}).all()}
+        return {w for w in wanted if (w.schema, w.name) in found}
+
     # -- views ------------------------------------------------------------------
     def list_views(self) -> list[ViewInfo]:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
