@@ -566,6 +566,11 @@ def _progress_fn(progress: bool | ProgressFn) -> ProgressFn | None:
 
 
 # -- text rendering -------------------------------------------------------------
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 view``, ``2 views``: a count with its noun in the right number."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
 def _where(f: Finding) -> str:
     if f.path is not None:
         return f"{f.path}:{f.line}:{f.column}"
@@ -588,14 +593,14 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
             top = sorted(snap.per_user.items(), key=lambda kv: (-kv[1], kv[0]))
             shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
             last = snap.window_end
-            lines.append(f"  {snap.queries:,} queries by {snap.distinct_users:,} users ({shown})"
+            lines.append(f"  {_n(snap.queries, 'query', 'queries')} by {_n(snap.distinct_users, 'user')} ({shown})"
                          + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
         views = sorted({f.object for f in fs if f.source == "view"})
         if views:
-            lines.append(f"  {len(views)} views: {', '.join(views)}")
+            lines.append(f"  {_n(len(views), 'view')}: {', '.join(views)}")
         files = sorted({(f.path or f.object, f.line or 0, f.column or 0) for f in fs if f.source == "file"})
         if files:
-            lines.append(f"  {len(files)} file references:")
+            lines.append(f"  {_n(len(files), 'file reference')}:")
             lines += [f"    {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
             if len(files) > max_files:
                 lines.append(f"    ... and {len(files) - max_files} more (use --format json)")
@@ -605,7 +610,7 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
         noted = sorted({(_where(f), f.note) for f in fs if f.note})
         if noted:
             n_amb = len({(_where(f), f.note) for f in fs if f.note and f.ambiguous})
-            lines.append(f"  {len(noted)} name resolution notes" + (f" ({n_amb} ambiguous)" if n_amb else "") + ":")
+            lines.append(f"  {_n(len(noted), 'name resolution note')}" + (f" ({n_amb} ambiguous)" if n_amb else "") + ":")
             lines += [f"    {w}: {n}" for w, n in noted[:max_files]]
             if len(noted) > max_files:
                 lines.append(f"    ... and {len(noted) - max_files} more (use --format json)")
@@ -621,9 +626,9 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
     s = report.stats
     lines.append("")
     lines.append(
-        f"Scanned {s['texts_read']:,} texts ({s['distinct_texts']:,} distinct, {s['prefiltered_out']:,} ruled out "
+        f"Scanned {_n(s['texts_read'], 'text')} ({s['distinct_texts']:,} distinct, {s['prefiltered_out']:,} ruled out "
         f"by the prefilter, {s['parsed']:,} parsed, {s['fallback']:,} fallback, {s['error']:,} error"
-        + (f", {s['malformed_rows']:,} malformed rows" if s.get("malformed_rows") else "")
-        + f") in {s['elapsed_seconds']:.1f}s with {s['workers']} workers."
+        + (f", {_n(s['malformed_rows'], 'malformed row')}" if s.get("malformed_rows") else "")
+        + f") in {s['elapsed_seconds']:.1f}s with {_n(s['workers'], 'worker')}."
     )
     return "\n".join(lines)

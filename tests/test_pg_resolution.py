@@ -105,7 +105,7 @@ def test_files_resolve_against_the_warehouse(pg_db, in_tmp):
     assert "none of staging.events, analytics.events exists" in ev["note"]
     assert by_line[4]["relation"] == "analytics.orders" and by_line[4]["note"] is None
     out = invoke(["scan", "--workers", "0"]).stdout
-    assert "1 name resolution notes (1 ambiguous):" in out, out
+    assert "1 name resolution note (1 ambiguous):" in out, out
     assert "models/a.sql:1:16: `customer_facts` is unqualified: resolved via search path" in out, out
 
     # the same file with orders dropped from staging: now it is a use of analytics.orders

@@ -43,7 +43,7 @@ def test_a_search_path_of_several_schemas_makes_unqualified_names_ambiguous(in_t
             "first_seen", "last_seen", "columns"} <= set(unq)
 
     out = invoke(["scan", "--workers", "0"]).stdout
-    assert "1 name resolution notes (1 ambiguous):" in out
+    assert "1 name resolution note (1 ambiguous):" in out
     assert "models/a.sql:2:6: ambiguous: `customer_facts` is unqualified" in out
 
 

@@ -49,7 +49,8 @@ def test_scan_text(in_tmp):
     out = invoke(["scan", "--workers", "1"]).stdout
     assert "analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)" in out
     assert "3 queries by 2 users (ann 2, bob 1), last seen 2026-11-03 08:00" in out
-    assert "models/a.sql:2:15" in out
+    assert "  1 file reference:\n    models/a.sql:2:15\n" in out
+    assert ", 1 malformed row) in " in out and " with 1 worker.\n" in out + "\n"
     assert "analytics.unused -> analytics.used (sunset 2027-03-31)\n  no references found" in out
     assert "file models/bad.sql: error: not UTF-8 (invalid byte 0xff at line 1)" in out
     assert "history history.jsonl:4: malformed: query_text is missing" in out
