@@ -17,6 +17,7 @@ from typing import Callable
 from urllib.parse import quote
 
 from deprecator.errors import DeprecatorError
+from deprecator.text import plural
 
 TABLES = """
 CREATE TABLE customer_facts (cust_id INTEGER PRIMARY KEY, name TEXT, country TEXT, lifetime_value REAL, legacy_flag INTEGER);
@@ -242,7 +243,7 @@ def run_demo(
             for f in hist:
                 per_user[f.user or "?"] = per_user.get(f.user or "?", 0) + f.count
             out(f"   {deprecation}:")
-            out(f"     {len(views)} views read it directly: {', '.join(views)}")
+            out(f"     {plural(len(views), 'view')} read it directly: {', '.join(views)}")
             out(f"     {sum(per_user.values())} queries in the history by {len(per_user)} users: "
                 + ", ".join(f"{u} ({c})" for u, c in sorted(per_user.items(), key=lambda x: (-x[1], x[0]))))
         for u in report.unparsed:

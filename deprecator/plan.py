@@ -23,6 +23,7 @@ from deprecator.errors import DeprecatorError
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
 from deprecator.sql.references import analyze, to_references
+from deprecator.text import plural
 
 # 2: per-view field fingerprints (``parts``), a per-view seal, per-deprecation
 # registry fingerprints and the replacement columns the plan relied on.
@@ -187,7 +188,7 @@ class Plan:
         return [v.name for v in self.views if v.seal and v.seal != v.sealed()]
 
     def summary(self) -> str:
-        text = f"Plan: {len(self.rewrites)} views to rewrite, {len(self.blocked)} blocked, {len(self.unchanged)} unchanged"
+        text = f"Plan: {plural(len(self.rewrites), 'view')} to rewrite, {len(self.blocked)} blocked, {len(self.unchanged)} unchanged"
         if self.recreates:
             text += f", {len(self.recreates)} to recreate"
         return text

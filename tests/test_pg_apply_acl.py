@@ -177,20 +177,20 @@ def test_a_dependent_only_checked_is_shown_as_checked_not_recreated(pg_db, pg_ro
         dep = by["analytics.cust_on_summary"]
         assert dep.action == "unchanged" and not dep.drop
         assert dep.statements == ("COMMENT ON VIEW \"analytics\".\"cust_on_summary\" IS NULL",)   # the guard stays
-        assert plan.summary() == "Plan: 1 views to rewrite, 0 blocked, 1 unchanged"
+        assert plan.summary() == "Plan: 1 view to rewrite, 0 blocked, 1 unchanged"
         assert "= analytics.cust_on_summary: checked, not changed (reads analytics.cust_summary, replaced in place)" \
             in render_text(plan).splitlines()
 
         out = invoke(["plan"]).output
         assert "= analytics.cust_on_summary: checked, not changed (reads analytics.cust_summary, replaced in place)" in out
         assert "recreate" not in out
-        assert "Plan: 1 views to rewrite, 0 blocked, 1 unchanged" in out
+        assert "Plan: 1 view to rewrite, 0 blocked, 1 unchanged" in out
 
         eng = sa.create_engine(pg_db)
         with eng.connect() as c:
             oid = c.exec_driver_sql("SELECT 'analytics.cust_on_summary'::regclass::oid").scalar()
         applied = invoke(["apply", "--auto-approve"]).output
-        assert "Applied: 1 views rewritten" in applied and "  ~ analytics.cust_summary" in applied
+        assert "Applied: 1 view rewritten" in applied and "  ~ analytics.cust_summary" in applied
         assert "~ analytics.cust_on_summary" not in applied
         assert "Checked, not changed (they read a view replaced in place): analytics.cust_on_summary" in applied
         with eng.connect() as c:   # the same relation: it was not recreated

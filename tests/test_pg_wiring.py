@@ -197,7 +197,7 @@ def test_apply_uses_the_configured_lock_timeout_and_retries(pg_db, in_tmp):
     assert 0.4 <= elapsed < 20   # 2 x 150 ms + 100 ms backoff, plus planning on a loaded machine
     # nothing changed, and with the reader gone the same command goes through
     out = invoke(["apply", "--auto-approve"]).stdout
-    assert "Applied: 1 views rewritten" in out
+    assert "Applied: 1 view rewritten" in out
 
 
 # -- cross-check --------------------------------------------------------------------

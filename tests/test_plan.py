@@ -12,6 +12,7 @@ import pytest
 from deprecator.errors import DeprecatorError
 from deprecator.plan import VIEW_FIELDS, Plan, build_plan, render_text
 from deprecator.sql.model import RelationName, RewriteRule
+from deprecator.text import plural
 from deprecator.warehouse.base import ViewInfo
 from deprecator.warehouse.sqlite import SQLiteWarehouse
 
@@ -173,6 +174,16 @@ def test_no_rules_no_plan(wh):
     plan = plan_for(wh, rules=())
     assert plan.views == () and not plan.has_changes
     assert plan.summary() == "Plan: 0 views to rewrite, 0 blocked, 0 unchanged"
+
+
+def test_summary_counts_one_view_in_the_singular(tmp_path):
+    with SQLiteWarehouse(f"sqlite:///{make_warehouse(tmp_path / 'one.db', {'side_v': VIEWS['side_v']})}") as one:
+        assert plan_for(one).summary() == "Plan: 1 view to rewrite, 0 blocked, 0 unchanged"
+
+
+def test_plural():
+    assert [plural(n, "view") for n in (0, 1, 2)] == ["0 views", "1 view", "2 views"]
+    assert plural(2, "query", "queries") == "2 queries" and plural(1, "query", "queries") == "1 query"
 
 
 def test_serialization_round_trip(wh):

@@ -9,6 +9,7 @@ import click
 
 from deprecator.cli.base import config_path, echo, echo_json, format_option, main
 from deprecator.errors import DeprecatorError
+from deprecator.text import plural
 
 
 def _config(ctx: click.Context):  # -> Config
@@ -40,8 +41,8 @@ def _cross_check(warehouse, registry, plan, views) -> list:  # -> [DependencyDis
 
 
 def _cross_check_text(checks) -> str:
-    lines = [f"\nwarning: the AST engine and the warehouse's dependency catalog disagree about {len(checks)} "
-             f"reference{'s' if len(checks) != 1 else ''}:"]
+    lines = [f"\nwarning: the AST engine and the warehouse's dependency catalog disagree about "
+             f"{plural(len(checks), 'reference')}:"]
     lines += [f"  warning: {c.describe()}" for c in checks]
     return "\n".join(lines)
 
@@ -152,7 +153,8 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     if result.apply_id is None:
         echo("Nothing to apply: no view needs rewriting.")
         return
-    echo(f"Applied: {len(result.changed)} views rewritten in one transaction ({len(result.statements)} statements).")
+    echo(f"Applied: {plural(len(result.changed), 'view')} rewritten in one transaction "
+         f"({plural(len(result.statements), 'statement')}).")
     for name in result.changed:
         echo(f"  ~ {name}")
     if result.checked:
@@ -194,7 +196,7 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str
         rec, diff = rollback_preview(apply_id, state)
         human = fmt == "text"
         echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
-             f"{len(rec.before)} views", err=not human)
+             f"{plural(len(rec.before), 'view')}", err=not human)
         if diff:
             echo(color_diff(diff, _color() and human), err=not human)
         if not auto_approve and not _confirm("Restore these definitions?", err=not human):
@@ -209,7 +211,7 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str
     if fmt == "json":
         echo_json(_result_json(result))
         return
-    echo(f"Rolled back: {len(result.changed)} views restored in one transaction.")
+    echo(f"Rolled back: {plural(len(result.changed), 'view')} restored in one transaction.")
     if result.mismatches:
         echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
     echo(f"Rollback id: {result.apply_id}")
@@ -261,7 +263,7 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
             note = f" (rolled back by {r.rolled_back_by})"
         if r.status != "applied":
             note += f" [{r.status}{': ' + r.error if r.error else ''}]"
-        echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {len(r.before)} views{note}")
+        echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {plural(len(r.before), 'view')}{note}")
         echo(f"    {', '.join(r.before)}")
 
 

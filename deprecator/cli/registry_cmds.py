@@ -10,6 +10,7 @@ from click.core import ParameterSource
 from deprecator.cli.base import config_path, echo, echo_json, format_option, main
 from deprecator.config import Config, init_project, load_config_or_default
 from deprecator.registry import add_deprecation, today
+from deprecator.text import plural
 
 
 def load_cli_config(ctx: click.Context, *, require_env: bool = True) -> Config:
@@ -157,4 +158,4 @@ def list_cmd(ctx: click.Context, fmt: str, today_: str | None) -> None:
     for r in rows:
         echo("  ".join(c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
     n = len(registry.deprecations)
-    echo(f"\n{n} deprecation{'s' if n != 1 else ''} in {_display(cfg.registry_path)} (today {now.isoformat()})")
+    echo(f"\n{plural(n, 'deprecation')} in {_display(cfg.registry_path)} (today {now.isoformat()})")
