@@ -340,7 +340,7 @@ def run_scan(
                     passes = seen[text] = may_reference(text)
                 queries += item.count
                 if passes:
-                    schema = _search_path(item)
+                    schema = item.default_schema
                     ckey = text if schema is None else (text, schema)
                     idx = cand_index.get(ckey)
                     if idx is None:
@@ -395,13 +395,6 @@ def run_scan(
         finally:
             store.close()
     return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id)
-
-
-def _search_path(item: SqlText) -> tuple[str, ...] | None:
-    if item.default_schema is not None:
-        return tuple(item.default_schema)
-    sp = item.extra.get("search_path") if item.extra else None
-    return tuple(sp) if sp else None
 
 
 def _aggregate(cand: _Candidate, item: SqlText) -> None:

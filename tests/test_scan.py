@@ -230,7 +230,7 @@ def test_same_text_with_different_search_paths_is_parsed_per_path(project):
         SqlText(text, "pg_stat_statements", "db", user="ann", count=7, first_seen=t0, last_seen=t0,
                 default_schema=("analytics",)),
         SqlText(text, "pg_stat_statements", "db", user="bob", count=5, default_schema=("public",)),
-        SqlText(text, "pg_stat_statements", "db", user="cy", count=2, extra={"search_path": ["public", "analytics"]}),
+        SqlText(text, "pg_stat_statements", "db", user="cy", count=2, default_schema=("public", "analytics")),
     ]
     report = run_scan(config, registry, sources=[_ListSource(items)], workers=1)
     # bob's path cannot reach analytics; cy's can (public first, but nothing says public has the table)
@@ -239,6 +239,18 @@ def test_same_text_with_different_search_paths_is_parsed_per_path(project):
     assert report.stats["queries_read"] == 14
     snap = {s.deprecation: s for s in report.snapshots}["analytics.customer_facts"]
     assert (snap.queries, snap.per_user, snap.window_start) == (9, {"ann": 7, "cy": 2}, t0)
+
+
+def test_a_history_column_named_search_path_is_data_not_a_search_path(project):
+    config, registry = project
+    text = "select cust_id from customer_facts"
+    items = [SqlText(text, "history", "h.jsonl", user="ann", extra={"search_path": "analytics"}),
+             SqlText(text, "history", "h.jsonl", user="bob", extra={"search_path": "public"})]
+    report = run_scan(config, registry, sources=[_ListSource(items)], workers=0, record=False)
+    # both resolve with the configured default schema (analytics), whatever the export's extra column says
+    assert [(f.user, f.relation) for f in report.findings] == [("ann", "analytics.customer_facts"),
+                                                               ("bob", "analytics.customer_facts")]
+    assert report.stats["parsed"] == 1
 
 
 def test_fallback_keeps_the_references_it_found_and_is_reported(project):

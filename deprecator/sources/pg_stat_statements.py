@@ -172,6 +172,7 @@ class PgStatStatementsSource:
                 count=count,
                 first_seen=start,
                 last_seen=snap.taken_at if count > 0 else None,
+                default_schema=sp.schemas,
                 extra={
                     "queryid": row["queryid"],
                     "database": row["datname"],
