@@ -185,12 +185,8 @@ class _Candidate:
 
 
 def _matches(registry: Any, relation: RelationName) -> list[Any]:
-    found = registry.by_relation(relation)
-    if found is None:
-        return []
-    if isinstance(found, (list, tuple)):
-        return list(found)
-    return [found]
+    found = registry.by_relation(relation)   # one Deprecation or None
+    return [] if found is None else [found]
 
 
 def _deprecations_for(registry: Any, ref: Reference) -> list[Any]:
