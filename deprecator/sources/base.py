@@ -49,10 +49,6 @@ class SourceProblem:
     kind: Literal["unreadable", "malformed"] = "unreadable"
     line: int | None = None                  # 1-based line of a malformed row
 
-    def describe(self) -> str:
-        where = f"line {self.line}: " if self.line is not None else ""
-        return where + self.reason
-
 
 SourceItem = Union[SqlText, SourceProblem]
 
