@@ -140,13 +140,7 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
         changes.extend(registry_changes(plan.registry_parts, registry_parts(registry)))
     for name in plan.edited():
         changes.append(f"view {name} would now be rewritten differently: its entry was edited after the plan was made")
-    now = {v.relation: v for v in views_now}
-    for v in plan.views:
-        cur = now.get(v.relation)
-        if cur is None:
-            changes.append(f"view {v.name} was dropped")
-        elif cur.fingerprint() != v.fingerprint:
-            changes.append(describe_view_change(v.name, v.parts, view_parts(cur)))
+    changes.extend(_view_changes(plan, views_now))
     rules = _rules(warehouse, registry)
     columns_now = _relation_columns(warehouse, rules)
     moved = []
@@ -266,7 +260,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
     except StalePlanError as e:
         # Changed between the check above and the write lock: say what changed, field by field.
-        raise StalePlanError(_describe(plan, warehouse) or e.changes) from None
+        raise StalePlanError(_view_changes(plan, warehouse.list_views()) or e.changes) from None
 
     after_views = {v.relation: v for v in warehouse.list_views()}
     after: dict[str, Any] = {}
@@ -293,8 +287,9 @@ def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
             "columns": [list(c) for c in view.columns], "extra": dict(view.extra)}
 
 
-def _describe(plan: Plan, warehouse: Warehouse) -> list[str]:
-    now = {v.relation: v for v in warehouse.list_views()}
+def _view_changes(plan: Plan, views_now: Sequence[ViewInfo]) -> list[str]:
+    """The plan's views that were dropped or changed since it was made, field by field."""
+    now = {v.relation: v for v in views_now}
     out = []
     for v in plan.views:
         cur = now.get(v.relation)
