@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
+from deprecator.errors import StalePlanError
 from deprecator.sql.model import RelationName
 
 
@@ -46,6 +47,24 @@ class ViewInfo:
             payload["default_acl"] = True
         raw = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(raw).hexdigest()
+
+
+def check_expected(expected: Mapping[RelationName, str | None], current: Mapping[RelationName, str]) -> None:
+    """Raise StalePlanError naming every view whose fingerprint in ``current`` is not the
+    ``expected`` one (None: the view must not exist)."""
+    changes = []
+    for rel, fp in expected.items():
+        now = current.get(rel)
+        if now == fp:
+            continue
+        if fp is None:
+            changes.append(f"view {rel} was created")
+        elif now is None:
+            changes.append(f"view {rel} was dropped")
+        else:
+            changes.append(f"view {rel} was changed")
+    if changes:
+        raise StalePlanError(changes)
 
 
 class Warehouse(Protocol):

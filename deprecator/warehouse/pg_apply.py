@@ -32,9 +32,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from deprecator.errors import ApplyError, LockError, StalePlanError
+from deprecator.errors import ApplyError, LockError
 from deprecator.sql.model import RelationName
-from deprecator.warehouse.base import ViewInfo
+from deprecator.warehouse.base import ViewInfo, check_expected
 
 # One advisory lock key per database for every deprecator apply (crc32 of the name).
 ADVISORY_LOCK_NAME = "deprecator.apply"
@@ -450,20 +450,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
     cur.execute("SET LOCAL lock_timeout = %s", (f"{int(settings.lock_timeout_ms)}ms",))
     cur.execute("SET LOCAL search_path = ''")
     if expected:
-        now = current_fingerprints(conn, list(expected))
-        changes = []
-        for rel, fp in expected.items():
-            have = now.get(rel)
-            if have == fp:
-                continue
-            if fp is None:
-                changes.append(f"view {rel} was created")
-            elif have is None:
-                changes.append(f"view {rel} was dropped")
-            else:
-                changes.append(f"view {rel} was changed")
-        if changes:
-            raise StalePlanError(changes)
+        check_expected(expected, current_fingerprints(conn, list(expected)))
     before = list_relations(conn)
     found = {i: c for i, s in enumerate(statements) if (c := _as_call(s)) is not None}
     functions = sorted({fn for fn, _ in found.values()})

@@ -21,11 +21,11 @@ from urllib.parse import quote
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from deprecator.errors import ApplyError, LockError, StalePlanError, WarehouseError
+from deprecator.errors import ApplyError, LockError, WarehouseError
 from deprecator.redact import mask_url
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_part
-from deprecator.warehouse.base import ViewInfo
+from deprecator.warehouse.base import ViewInfo, check_expected
 
 SCHEMA = "main"
 
@@ -144,7 +144,7 @@ class SQLiteWarehouse:
             ) from None
         try:
             if expected:
-                self._check_expected(expected)
+                check_expected(expected, {v.relation: v.fingerprint() for v in self.list_views()})
             for i, stmt in enumerate(statements, 1):
                 try:
                     conn.execute(stmt)
@@ -166,22 +166,6 @@ class SQLiteWarehouse:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-    def _check_expected(self, expected: Mapping[RelationName, str | None]) -> None:
-        current = {v.relation: v.fingerprint() for v in self.list_views()}
-        changes = []
-        for rel, fp in expected.items():
-            now = current.get(rel)
-            if now == fp:
-                continue
-            if fp is None:
-                changes.append(f"view {rel} was created")
-            elif now is None:
-                changes.append(f"view {rel} was dropped")
-            else:
-                changes.append(f"view {rel} was changed")
-        if changes:
-            raise StalePlanError(changes)
 
     def close(self) -> None:
         self._conn.close()
