@@ -275,11 +275,6 @@ def _resolve(ref: Reference, registry: Any,
     return [(dep, first, False, note) for dep in hits]
 
 
-def _prefilter_names(registry: Any) -> list[str]:
-    names = list(registry.names_for_prefilter())
-    return [str(n) for n in names]
-
-
 # -- the scan -----------------------------------------------------------------
 def run_scan(
     config: Config,
@@ -307,7 +302,7 @@ def run_scan(
         sources, closers = build_sources(config, paths)
     report_progress = _progress_fn(progress)
 
-    prefilter = Prefilter(_prefilter_names(registry))
+    prefilter = Prefilter(registry.names_for_prefilter())
     seen: dict[str, bool] = {}                 # distinct text -> may it mention a deprecated name
     cand_index: dict[Any, int] = {}            # text, or (text, search path) -> index in cands
     cands: list[_Candidate] = []
