@@ -23,12 +23,15 @@ def echo_or_die(text, dialect, default_schema=(), default_catalog=None):
     return ParseResult("parsed", error=f"{text}|{dialect}|{','.join(default_schema)}|{default_catalog}")
 
 
-def test_every_text_answered_in_order_of_keys():
+def test_every_text_answered_with_its_own_result():
     texts = [(i, f"select {i}") for i in range(40)]
     with ParsePool("postgres", ("analytics",), "prod", workers=2, parse_fn=echo_or_die, batch_size=4) as pool:
         out = pool.map(texts)
-    assert sorted(out) == list(range(40))
-    assert out[7].error == "select 7|postgres|analytics|prod"
+        pool.submit("own path", "select x", ("public", "analytics"))  # a per-text search path wins
+        out.update(pool.drain())
+    assert sorted(k for k in out if isinstance(k, int)) == list(range(40))
+    assert all(out[i].error == f"select {i}|postgres|analytics|prod" for i in range(40))
+    assert out["own path"].error == "select x|postgres|public,analytics|prod"
     assert pool.crashes == 0
 
 
@@ -76,4 +79,6 @@ def test_a_hanging_text_times_out_and_the_rest_finishes():
 def test_in_process_mode():
     with ParsePool("postgres", workers=0, parse_fn=echo_or_die) as pool:
         out = pool.map([(0, "a"), (1, "RAISE")])
-    assert out[0].status == "parsed" and out[1].status == "error"
+    assert out[0].status == "parsed" and out[0].error == "a|postgres||None"
+    assert out[1].status == "error" and out[1].error == "parser raised ValueError: boom"
+    assert pool.workers == 0 and pool.crashes == 0
