@@ -128,7 +128,8 @@ def test_custom_columns_and_unknown_format(tmp_path):
     path.write_bytes(orjson.dumps({"sql": "select 1", "who": "ann", "at": "2026-01-01"}) + b"\n")
     src = HistoryFileSource.from_options(path, {"text_column": "sql", "user_column": "who", "time_column": "at"})
     texts, problems = _split(list(src.read()))
-    assert problems == [] and texts[0].user == "ann" and texts[0].extra is None
+    assert problems == [] and [t.text for t in texts] == ["select 1"]
+    assert texts[0].user == "ann" and texts[0].first_seen == dt.datetime(2026, 1, 1) and texts[0].extra is None
     with pytest.raises(SourceError, match="unknown option"):
         HistoryFileSource.from_options(path, {"colour": "red"})
     with pytest.raises(SourceError, match="cannot tell the history format"):
