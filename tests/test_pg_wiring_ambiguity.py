@@ -51,7 +51,7 @@ def test_a_single_schema_search_path_is_not_ambiguous(in_tmp):
     _files_project(in_tmp, "analytics")
     data = json.loads(invoke(["scan", "--workers", "0", "--format", "json"]).stdout)
     assert [(f["line"], f["ambiguous"], f["note"]) for f in data["findings"]] == [(2, False, None), (3, False, None)]
-    assert "name resolution notes" not in invoke(["scan", "--workers", "0"]).stdout
+    assert "name resolution note" not in invoke(["scan", "--workers", "0"]).stdout
 
 
 @pytest.mark.postgres
