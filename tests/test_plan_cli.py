@@ -37,6 +37,8 @@ def test_plan_shows_diffs_blockers_and_summary(project):
     assert "+SELECT customer_id AS cust_id, name /* inline */ FROM entity_customers" in out
     assert "! main.blocked_v: blocked" in out and "to unblock:" in out
     assert "Plan: 3 views to rewrite, 1 blocked, 3 unchanged" in out
+    assert out.rstrip().endswith("Next: save it for review with `deprecator plan --out plan.json`, "
+                                 "then apply exactly it with `deprecator apply plan.json`.")
     assert "\x1b[" not in out                     # not a TTY: no colour
     assert master(project / "wh.db") == before    # planning writes nothing
 
@@ -82,6 +84,8 @@ def test_apply_saved_plan_then_rollback(project):
     assert "rollback cancelled" in r.stderr
     out = invoke(["rollback", apply_id, "--auto-approve"]).stdout
     assert "Rolled back: 3 views restored" in out
+    rollback_id = out.split("Rollback id: ")[1].split()[0]
+    assert f"Redo the apply with: deprecator rollback {rollback_id}" in out
     assert master(project / "wh.db") == original
     text = invoke(["applies"]).stdout
     assert "rolled back by" in text and f"rollback of {apply_id}" in text
@@ -108,6 +112,7 @@ def test_stale_saved_plan_is_refused(project):
     changed = master(project / "wh.db")
     r = invoke(["apply", "plan.json"], 2)
     assert "stale" in r.stderr and "definition and columns of view main.direct_v changed" in r.stderr
+    assert "hint: run `deprecator plan --out plan.json` again and review the new plan" in r.stderr
     assert master(project / "wh.db") == changed
 
 
@@ -155,3 +160,20 @@ def test_apply_and_rollback_json(project):
     back = json.loads(invoke(["rollback", data["apply_id"], "--auto-approve", "--format", "json"]).stdout)
     assert back["kind"] == "rollback" and sorted(back["changed"]) == sorted(data["changed"])
     assert back["mismatches"] == []
+
+
+def test_next_steps_name_the_users_config_and_plan_file(project):
+    (project / "my config.yml").write_text((project / "deprecator.yml").read_text())
+    cfg = ["--config", "my config.yml"]
+    out = invoke([*cfg, "plan"]).stdout
+    assert "`deprecator --config 'my config.yml' plan --out plan.json`" in out
+    out = invoke([*cfg, "plan", "--out", "review plan.json"]).stdout
+    assert "Apply exactly this plan with: deprecator --config 'my config.yml' apply 'review plan.json'" in out
+    conn = sqlite3.connect(project / "wh.db")
+    conn.executescript("DROP VIEW side_v; CREATE VIEW side_v AS SELECT cust_id FROM customer_facts;")
+    conn.close()
+    r = invoke([*cfg, "apply", "review plan.json"], 2)
+    assert "hint: run `deprecator --config 'my config.yml' plan --out 'review plan.json'` again" in r.stderr
+    out = invoke([*cfg, "apply", "--auto-approve"]).stdout
+    apply_id = out.split("Apply id: ")[1].split()[0]
+    assert f"Undo with: deprecator --config 'my config.yml' rollback {apply_id}" in out

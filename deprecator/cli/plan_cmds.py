@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
 from deprecator.cli.base import config_path, echo, echo_json, format_option, main
-from deprecator.errors import DeprecatorError
+from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.text import plural
 
 
@@ -16,6 +17,14 @@ def _config(ctx: click.Context):  # -> Config
     from deprecator.config import load_config
 
     return load_config(config_path(ctx))
+
+
+def _command(ctx: click.Context, *args: object) -> str:
+    """The command to run next, as the user would type it: their --config and names, shell-quoted."""
+    words = ["deprecator"]
+    if config_path(ctx) != Path("deprecator.yml"):
+        words += ["--config", str(config_path(ctx))]
+    return shlex.join(words + [str(a) for a in args])
 
 
 def _color() -> bool:
@@ -89,8 +98,11 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
         if checks:
             echo(_cross_check_text(checks))
         if out is not None and plan.has_changes:
-            echo(f"\nSaved the plan to {out}. Apply exactly this plan with: deprecator apply {out}")
-        elif not plan.has_changes:
+            echo(f"\nSaved the plan to {out}. Apply exactly this plan with: {_command(ctx, 'apply', out)}")
+        elif plan.has_changes:
+            echo(f"\nNext: save it for review with `{_command(ctx, 'plan', '--out', 'plan.json')}`, "
+                 f"then apply exactly it with `{_command(ctx, 'apply', 'plan.json')}`.")
+        else:
             echo("\nNo changes: no view needs rewriting.")
     if detailed_exitcode and plan.has_changes:
         ctx.exit(2)
@@ -143,6 +155,10 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         state = open_state(config)
         try:
             result = apply_plan(plan, warehouse, registry, state)
+        except StalePlanError as e:
+            if plan_file is not None:
+                e.hint = f"run `{_command(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
+            raise
         finally:
             state.close()
     finally:
@@ -164,7 +180,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     if result.mismatches:
         echo(f"warning: the warehouse now holds a different text than planned for: {', '.join(result.mismatches)}", err=True)
     echo(f"Apply id: {result.apply_id}")
-    echo(f"Undo with: deprecator rollback {result.apply_id}")
+    echo(f"Undo with: {_command(ctx, 'rollback', result.apply_id)}")
 
 
 def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape
@@ -215,6 +231,7 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str
     if result.mismatches:
         echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
     echo(f"Rollback id: {result.apply_id}")
+    echo(f"Redo the apply with: {_command(ctx, 'rollback', result.apply_id)}")
 
 
 @main.command("applies")
