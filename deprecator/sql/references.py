@@ -443,14 +443,18 @@ class _StatementAnalyzer:
                 continue
             self.visit(value, scope, ctes)
 
-    def select(self, node: exp.Select, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
-               correlated: bool) -> tuple[str, ...] | None:
-        scope = _Scope(parent, correlated)
+    def from_and_joins(self, node: exp.Expr, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        """Bring the FROM source and every JOIN of ``node`` (a SELECT or an UPDATE) into ``scope``."""
         from_ = node.args.get("from_")
         if isinstance(from_, exp.From):
             self.source(from_.this, scope, ctes)
         for join in node.args.get("joins") or []:
             self.join(join, scope, ctes)
+
+    def select(self, node: exp.Select, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+               correlated: bool) -> tuple[str, ...] | None:
+        scope = _Scope(parent, correlated)
+        self.from_and_joins(node, scope, ctes)
         exposed = [src.name for src in scope.sources if src.name]
         self.an.name_clashes += len(exposed) - len(set(exposed))
         outputs: list[str] | None = []
@@ -841,11 +845,7 @@ class _StatementAnalyzer:
     def update(self, stmt: exp.Update, ctes: dict[str, tuple[str, ...] | None]) -> None:
         scope = _Scope(None, False)
         target = self.target(stmt.this, scope)
-        from_ = stmt.args.get("from_")
-        if isinstance(from_, exp.From):
-            self.source(from_.this, scope, ctes)
-        for j in stmt.args.get("joins") or []:
-            self.join(j, scope, ctes)
+        self.from_and_joins(stmt, scope, ctes)
         self._assignments(stmt.expressions, target, scope, ctes)
         self.visit_rest(stmt, ("this", "from_", "joins", "expressions", "with_"), scope, ctes)
 
