@@ -308,6 +308,15 @@ class _StatementAnalyzer:
         self.named_by_expression: dict[int, exp.Expression] = {}  # id(column) -> unaliased SELECT item
 
     # -- names ---------------------------------------------------------
+    def alias_name(self, node: exp.Expression) -> str | None:
+        """The normalized name of ``node``'s table alias ("" when it has none)."""
+        alias = node.args.get("alias")
+        return self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias) and alias.this else ""
+
+    def norm_columns(self, cols: Sequence[str] | None) -> tuple[str, ...] | None:
+        """Normalized alias column names; None when there are none (the columns are unknown)."""
+        return tuple(self.norm_alias(c) or "" for c in cols) if cols else None
+
     def norm_alias(self, ident: exp.Expression | str | None) -> str | None:
         if ident is None:
             return None
@@ -448,6 +457,9 @@ class _StatementAnalyzer:
         from_ = node.args.get("from_")
         if isinstance(from_, exp.From):
             self.source(from_.this, scope, ctes)
+        self.joins(node, scope, ctes)
+
+    def joins(self, node: exp.Expr, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
         for join in node.args.get("joins") or []:
             self.join(join, scope, ctes)
 
@@ -560,12 +572,8 @@ class _StatementAnalyzer:
             else:
                 self.handled.add(id(node))
                 self.visit(this, scope, ctes)
-                alias = node.args.get("alias")
-                scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
-                                             and alias.this else "", "other", outputs=self.alias_columns(node)))
-            for key in ("joins",):
-                for j in node.args.get(key) or []:
-                    self.join(j, scope, ctes)
+                scope.sources.append(_Source(self.alias_name(node), "other", outputs=self.alias_columns(node)))
+            self.joins(node, scope, ctes)
             for lat in node.args.get("laterals") or []:
                 self.source(lat, scope, ctes)
             for key, value in node.args.items():
@@ -574,29 +582,23 @@ class _StatementAnalyzer:
                 self.visit(value, scope, ctes)
             return
         if isinstance(node, exp.Subquery):
-            alias = node.args.get("alias")
             if isinstance(node.this, (exp.Table, exp.Subquery)):
                 # a parenthesized join: its sources belong to this scope
                 self.source(node.this, scope, ctes)
-                for j in node.args.get("joins") or []:
-                    self.join(j, scope, ctes)
+                self.joins(node, scope, ctes)
                 return
             if not isinstance(node.this, exp.Query):
                 # (VALUES ...) AS v(a, b)
                 self.visit(node.this, scope, ctes)
                 cols = self.alias_columns(node) or self.alias_columns(node.this)
-                scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
-                                             and alias.this else "", "derived",
-                                             outputs=tuple(self.norm_alias(c) or "" for c in cols) if cols else None))
-                for j in node.args.get("joins") or []:
-                    self.join(j, scope, ctes)
+                scope.sources.append(_Source(self.alias_name(node), "derived",
+                                             outputs=self.norm_columns(cols)))
+                self.joins(node, scope, ctes)
                 return
             outs = self.query(node.this, None, self.with_(node, ctes), correlated=False)
-            scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
-                                         and alias.this else "", "derived",
+            scope.sources.append(_Source(self.alias_name(node), "derived",
                                          outputs=self.alias_columns(node) or outs))
-            for j in node.args.get("joins") or []:
-                self.join(j, scope, ctes)
+            self.joins(node, scope, ctes)
             return
         if isinstance(node, exp.Lateral):
             inner = node.this
@@ -605,18 +607,15 @@ class _StatementAnalyzer:
                 outs = self.query(inner.this, scope, ctes, correlated=True)
             else:
                 self.visit(inner, scope, ctes)
-            alias = node.args.get("alias")
-            scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
-                                         and alias.this else "", "derived",
+            scope.sources.append(_Source(self.alias_name(node), "derived",
                                          outputs=self.alias_columns(node) or outs))
             return
         if isinstance(node, exp.Unnest):
             for e in node.expressions:
                 self.visit(e, scope, ctes)
-            alias = node.args.get("alias")
             cols = self.alias_columns(node)
-            name = self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias) and alias.this else ""
-            outs = tuple(self.norm_alias(c) or "" for c in cols) if cols else None
+            name = self.alias_name(node)
+            outs = self.norm_columns(cols)
             if outs is not None and not name and self.dialect == "bigquery":
                 name = outs[0]
             off = node.args.get("offset")
@@ -626,11 +625,9 @@ class _StatementAnalyzer:
             return
         # VALUES, table functions and anything else: columns known only from an alias list
         self.visit(node, scope, ctes)
-        alias = node.args.get("alias")
         cols = self.alias_columns(node)
-        scope.sources.append(_Source(self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias)
-                                     and alias.this else "", "other",
-                                     outputs=tuple(self.norm_alias(c) or "" for c in cols) if cols else None))
+        scope.sources.append(_Source(self.alias_name(node), "other",
+                                     outputs=self.norm_columns(cols)))
 
     # -- columns -------------------------------------------------------
     def star(self, item: exp.Expression, scope: _Scope) -> None:
@@ -855,8 +852,7 @@ class _StatementAnalyzer:
         using = stmt.args.get("using")
         for u in (using if isinstance(using, list) else [using] if isinstance(using, exp.Expression) else []):
             self.source(u, scope, ctes)
-        for j in stmt.args.get("joins") or []:
-            self.join(j, scope, ctes)
+        self.joins(stmt, scope, ctes)
         self.visit_rest(stmt, ("this", "using", "joins", "with_"), scope, ctes)
 
     def merge(self, stmt: exp.Merge, ctes: dict[str, tuple[str, ...] | None]) -> None:
