@@ -239,18 +239,6 @@ def _meta_span(node: exp.Expression) -> tuple[int, int] | None:
     return meta["start"], meta["end"] + 1
 
 
-def identifier_span(sql: str, ident: exp.Expression) -> tuple[int, int] | None:
-    """Exact span of one identifier, verified against the text."""
-    span = _meta_span(ident)
-    if span is None:
-        return None
-    s, e = span
-    text = sql[s:e]
-    if not text or ident.name not in text:
-        return None
-    return s, e
-
-
 def _table_parts(table: exp.Table) -> list[exp.Expression]:
     return [p for p in (table.args.get("catalog"), table.args.get("db"), table.args.get("this")) if p is not None]
 
