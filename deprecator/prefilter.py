@@ -64,9 +64,6 @@ class Prefilter:
         low = text.casefold()
         return any(n in low for n in self.needles) and self._re.search(low) is not None
 
-    def __bool__(self) -> bool:
-        return bool(self.needles)
-
 
 def _pattern(needles: Iterable[str]) -> "re.Pattern[str] | None":
     parts = []
