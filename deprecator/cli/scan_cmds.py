@@ -35,12 +35,10 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
       deprecator scan
       deprecator scan --path models/ --path 'analyses/**/*.sql' --format json
     """
-    from deprecator.registry import load_registry
     from deprecator.scan import format_report_text, run_scan
 
     config = load_cli_config(ctx)
-    wh = config.warehouse
-    registry = load_registry(config.registry_path, config.dialect, wh.default_schema, wh.default_catalog)
+    registry = config.load_registry()
     progress = not quiet and stderr_is_tty()
     report = run_scan(config, registry, paths=paths, progress=progress, workers=workers, max_chars=max_chars)
     if progress:
