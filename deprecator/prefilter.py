@@ -14,7 +14,7 @@ False positives only cost a parse; false negatives would hide references.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 
 # Quote characters and how each dialect escapes them inside a quoted identifier.
 _ESCAPES = (('"', '""'), ("`", "``"), ("`", "\\`"), ("]", "]]"), ("'", "''"))
@@ -24,13 +24,13 @@ def _fold(s: str) -> str:
     return s.lower() if s.isascii() else s.casefold()
 
 
-def spellings(name: str) -> set[str]:
-    """Every case-folded way ``name`` can appear in SQL text."""
+def spellings(name: str, fold: Callable[[str], str] = _fold) -> set[str]:
+    """Every case-folded way ``name`` can appear in SQL text (``fold``: how to fold the case)."""
     out = {name}
     for quote, escaped in _ESCAPES:
         if quote in name:
             out |= {s.replace(quote, escaped) for s in list(out)}
-    return {_fold(s) for s in out if s}
+    return {fold(s) for s in out if s}
 
 
 class Prefilter:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from deprecator.errors import ConfigError, SourceError
+from deprecator.prefilter import spellings
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SqlText, parse_timestamp
 from deprecator.sql.model import RelationName
@@ -40,14 +41,8 @@ def name_needles(names: Iterable[str | RelationName]) -> list[str]:
     """Lower-cased substrings a text must contain (one of) to possibly reference ``names``."""
     out: set[str] = set()
     for n in names:
-        bare = n.name if isinstance(n, RelationName) else str(n)
-        if not bare:
-            continue
-        out.add(bare.lower())
-        if '"' in bare:  # written quoted, an embedded quote is doubled
-            out.add(bare.replace('"', '""').lower())
-        if "`" in bare:  # BigQuery / MySQL backtick quoting doubles the backtick
-            out.add(bare.replace("`", "``").lower())
+        # lower(), not casefold(): the warehouse's LIKE/ILIKE compares lower-cased text
+        out |= spellings(n.name if isinstance(n, RelationName) else str(n), str.lower)
     # a needle containing another is redundant (the shorter already matches)
     return sorted(n for n in out if not any(o != n and o in n for o in out))
 
