@@ -115,7 +115,7 @@ def test_fallback_is_not_logged_but_reported(caplog: pytest.LogCaptureFixture) -
     caplog.set_level(logging.WARNING)
     result = find_references("CREATE MATERIALIZED VIEW m AS SELECT 1 FROM t WITH NO DATA", "postgres")
     assert result.status == "fallback"
-    assert "statement(s) 1" in (result.error or "")
+    assert "statement 1 not understood" in (result.error or "")
     assert not [r for r in caplog.records if r.name.startswith("sqlglot")]
 
 
@@ -208,7 +208,7 @@ def test_a_broken_statement_next_to_a_command_reports_both() -> None:
     result = find_references(sql, "postgres")
     assert result.status == "error"
     assert result.error is not None
-    assert "statement 3 of 3 (line 3) did not parse" in result.error and "statement(s) 2 not understood" in result.error
+    assert "statement 3 of 3 (line 3) did not parse" in result.error and "statement 2 not understood" in result.error
     assert [(str(r.relation), r.statement_index) for r in result.references] == [("s.t", 0)]
 
 
@@ -221,3 +221,12 @@ def test_the_rewrite_refuses_a_partly_parsed_text() -> None:
     assert result.text == sql and not result.changed and result.status == "error"
     assert len(result.blockers) == 1 and result.blockers[0].reason.startswith(
         "could not parse (error): statement 2 of 2 (line 2) did not parse")
+
+
+def test_statement_counts_in_messages_agree_with_their_noun() -> None:
+    two_commands = find_references("SELECT a FROM s.t;\nVACUUM FULL s.t;\nVACUUM s.u;", "postgres")
+    assert two_commands.error == "statements 2, 3 not understood by the parser (opaque Command)"
+    one_left = find_references("SELECT a FROM s.t;\nSELECT FROM WHERE;", "postgres").error or ""
+    assert one_left.endswith("; references come from the 1 other statement only")
+    two_left = find_references("SELECT a FROM s.t; SELECT 1;\nSELECT FROM WHERE;", "postgres").error or ""
+    assert two_left.endswith("; references come from the 2 other statements only")

@@ -1049,8 +1049,8 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], def
 
 
 def _commands_note(commands: Sequence[int]) -> str:
-    return "statement(s) {} not understood by the parser (opaque Command)".format(
-        ", ".join(str(i + 1) for i in commands))
+    return "statement{} {} not understood by the parser (opaque Command)".format(
+        "" if len(commands) == 1 else "s", ", ".join(str(i + 1) for i in commands))
 
 
 def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None = (),
@@ -1092,7 +1092,7 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
         failed = "; ".join(f"statement {i + 1} of {len(partial)} (line {line}) did not parse: {msg}"
                            for i, line, msg in failures)
         parsed = len(partial) - len(failures)
-        an.error = f"{failed}; references come from the {parsed} other statement(s) only" if parsed else failed
+        an.error = f"{failed}; references come from the {parsed} other statement{'' if parsed == 1 else 's'} only" if parsed else failed
         if commands:
             an.error += "; " + _commands_note(commands)
         return an
