@@ -179,10 +179,6 @@ class PostgresWarehouse:
                 return None
             return [(r[1], r[2]) for r in _columns(conn, [oid])]
 
-    def relation_exists(self, relation: RelationName) -> bool:
-        with self.read() as conn:
-            return self._resolve_oid(conn, relation) is not None
-
     def existing_relations(self, names: Iterable[RelationName]) -> set[RelationName]:
         """The schema-qualified ``names`` that exist now as a table, view, materialized view or foreign table.
 
