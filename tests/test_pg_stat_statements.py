@@ -213,6 +213,8 @@ def test_statements_hidden_from_an_unprivileged_role_are_reported(db):
     assert len(problems) == 1 and "pg_read_all_stats" in problems[0].reason
     hidden = int(problems[0].reason.split()[0])
     assert hidden >= 1
+    noun = "statement of another role is" if hidden == 1 else "statements of other roles are"
+    assert problems[0].reason == f"{hidden} {noun} hidden from this role; grant it pg_read_all_stats to scan them"
     # granted the role, nothing is hidden any more
     run_sql(url, f'GRANT pg_read_all_stats TO "{roles["carol"]}"')
     items, problems = _items(PgStatStatementsSource(carol_url))

@@ -187,7 +187,8 @@ class PgStatStatementsSource:
         if hidden:
             yield SourceProblem(
                 self.kind, self.name,
-                f"{hidden} statement(s) of other roles are hidden from this role; "
+                f"{hidden} {'statement of another role is' if hidden == 1 else 'statements of other roles are'} "
+                "hidden from this role; "
                 "grant it pg_read_all_stats to scan them", kind="unreadable")
         if self.state is not None:
             self._store_snapshot(snap)
