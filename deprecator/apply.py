@@ -16,8 +16,6 @@ store, with who ran it. Rollback runs the recorded inverse statements the same w
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
@@ -71,16 +69,8 @@ def open_state(config: Config) -> StateStore:
 
 
 def registry_parts(registry: Any) -> dict[str, str]:
-    """A fingerprint per deprecation (the fields ``Registry.fingerprint`` covers), keyed by model."""
-    out: dict[str, str] = {}
-    for d in getattr(registry, "deprecations", ()):
-        content = {k: getattr(d, k, None) for k in ("model", "replacement", "target", "sunset", "announced",
-                                                    "columns", "removed_columns", "target_columns",
-                                                    "target_removed_columns", "origin")}
-        raw = json.dumps(content, sort_keys=True, default=lambda o: sorted(o) if isinstance(o, (set, frozenset))
-                         else o.isoformat() if hasattr(o, "isoformat") else str(o))
-        out[str(d.model)] = hashlib.sha256(raw.encode()).hexdigest()[:16]
-    return out
+    """A fingerprint per deprecation (the content ``Registry.fingerprint`` covers), keyed by model."""
+    return {str(d.model): d.fingerprint()[:16] for d in getattr(registry, "deprecations", ())}
 
 
 def _rules(warehouse: Warehouse, registry: RegistryLike) -> list[RewriteRule]:

@@ -52,6 +52,25 @@ class Deprecation:
         """The replacement to migrate to: the end of the chain."""
         return self.final_replacement or self.replacement
 
+    def plan_content(self) -> dict[str, Any]:
+        """What of this record shapes a plan (names, dates, columns); texts and position do not."""
+        return {
+            "model": self.model,
+            "replacement": self.replacement,
+            "final_replacement": self.target,
+            "sunset": self.sunset.isoformat(),
+            "announced": self.announced.isoformat() if self.announced else None,
+            "columns": sorted(self.columns.items()),
+            "removed_columns": sorted(self.removed_columns),
+            "final_columns": sorted(self.target_columns.items()),
+            "final_removed_columns": sorted(self.target_removed_columns),
+            "origin": self.origin,
+        }
+
+    def fingerprint(self) -> str:
+        """sha256 of ``plan_content``: changes exactly when this deprecation would plan differently."""
+        return _sha256_json(self.plan_content())
+
     @property
     def target_columns(self) -> Mapping[str, str]:
         """Old column -> column of the final replacement (composed along the chain)."""
@@ -105,6 +124,11 @@ ENTRY_KEYS = (
 REQUIRED_KEYS = ("model", "replacement", "sunset")
 TEXT_KEYS = ("reason", "owner", "contact", "migration_guide")
 TOP_LEVEL_KEYS = ("deprecations",)
+
+
+def _sha256_json(content: Any) -> str:
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def today(override: str | _dt.date | None = None) -> _dt.date:
@@ -217,23 +241,7 @@ class Registry:
 
         Comments, formatting, and the reason/owner/contact/guide texts do not change it.
         """
-        content = [
-            {
-                "model": d.model,
-                "replacement": d.replacement,
-                "final_replacement": d.target,
-                "sunset": d.sunset.isoformat(),
-                "announced": d.announced.isoformat() if d.announced else None,
-                "columns": sorted(d.columns.items()),
-                "removed_columns": sorted(d.removed_columns),
-                "final_columns": sorted(d.target_columns.items()),
-                "final_removed_columns": sorted(d.target_removed_columns),
-                "origin": d.origin,
-            }
-            for d in self.deprecations
-        ]
-        blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return _sha256_json([d.plan_content() for d in self.deprecations])
 
     def _schema_catalog(
         self, dialect: str | None, default_schema: Sequence[str] | str | None, default_catalog: str | None
