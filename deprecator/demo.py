@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import shlex
 import shutil
 import sqlite3
 import tempfile
@@ -244,7 +245,8 @@ def run_demo(
                 per_user[f.user or "?"] = per_user.get(f.user or "?", 0) + f.count
             out(f"   {deprecation}:")
             out(f"     {plural(len(views), 'view')} read it directly: {', '.join(views)}")
-            out(f"     {sum(per_user.values())} queries in the history by {len(per_user)} users: "
+            out(f"     {plural(sum(per_user.values()), 'query', 'queries')} in the history by "
+                f"{plural(len(per_user), 'user')}: "
                 + ", ".join(f"{u} ({c})" for u, c in sorted(per_user.items(), key=lambda x: (-x[1], x[0]))))
         for u in report.unparsed:
             out(f"   could not analyse {u.source} {u.object}: {u.status}: {u.error}")
@@ -275,7 +277,7 @@ def run_demo(
             warehouse.close()
         rows_after = _rows(directory / "warehouse.db", answering)
         same = [v for v in answering if rows_before[v] == rows_after[v]]
-        out(f"   Applied {len(result.changed)} rewrites; apply id {result.apply_id}")
+        out(f"   Applied {plural(len(result.changed), 'rewrite')}; apply id {result.apply_id}")
         out(f"   {len(same)} of {len(answering)} affected views return the same rows as before the apply.")
         if result.blocked:
             out(f"   Still reading customer_facts (blocked): {', '.join(result.blocked)}")
@@ -286,7 +288,7 @@ def run_demo(
             for line in color_diff(d, color).splitlines():
                 out("   " + line)
         out("")
-        where = f"cd {directory} && " if kept else ""
+        where = f"cd {shlex.quote(str(directory))} && " if kept else ""
         if result.apply_id:
             if kept:
                 out(f"Undo it: {where}deprecator rollback {result.apply_id}")
@@ -299,7 +301,7 @@ def run_demo(
             out(f"  {where}deprecator scan --format json")
             out(f"  {where}deprecator plan             # what is left: the blocked view")
         else:
-            out(f"  deprecator demo --dir demo     # keep the folder and explore it (the temporary one is removed)")
+            out("  deprecator demo --dir demo     # keep the folder and explore it (the temporary one is removed)")
         out("  deprecator init                 # set deprecator up for your own warehouse")
         return DemoResult(directory, kept, result.apply_id, len(report.findings),
                           tuple(result.changed), tuple(result.blocked))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +63,7 @@ def test_demo_end_to_end_in_a_named_folder(sandbox):
     assert "Plan: 3 views to rewrite, 1 blocked, 2 unchanged" in out
     assert "! main.flagged_customers: blocked" in out and "legacy_flag" in out
     assert "5 of 5 affected views return the same rows as before the apply." in out
+    assert "   Applied 3 rewrites; apply id " in out
     apply_id = out.split("Undo it: ")[1].split("deprecator rollback ")[1].split()[0]
 
     defs = views(folder / "warehouse.db")
@@ -111,3 +113,11 @@ def test_demo_refuses_a_non_empty_folder(sandbox):
 
 def test_committed_guide_is_the_demo_guide():
     assert (REPO / "migration_guides" / "customer_facts.md").read_text() == demo.GUIDE
+
+
+def test_demo_next_steps_quote_a_folder_with_a_space(sandbox):
+    cwd, home, tmp = sandbox
+    out = invoke(["demo", "--dir", "my demo"]).stdout
+    folder = shlex.quote(str((cwd / "my demo").resolve()))
+    assert f"Undo it: cd {folder} && deprecator rollback " in out and folder.startswith("'")
+    assert f"  cd {folder} && deprecator applies " in out
