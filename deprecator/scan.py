@@ -108,8 +108,7 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
 
     Returns the sources and the objects to close afterwards (warehouse connections).
     """
-    from deprecator.sources.files import FileSource, display_path
-    from deprecator.sources.history_file import HistoryFileSource
+    from deprecator.sources.files import FileSource
 
     sources: list[Source] = []
     closers: list[Any] = []
@@ -118,21 +117,14 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
     elif config.sql_paths:
         sources.append(FileSource(tuple(config.sql_paths), root=config.root))
     for h in config.history:
-        if h.type == "file":
-            if h.path is None:
-                raise SourceError("a history source of type file needs a path")
-            p = h.path if h.path.is_absolute() else config.root / h.path
-            shown = display_path(p, config.root)
-            sources.append(HistoryFileSource.from_options(p, h.options, object_name=shown))
-        else:
-            factory = HISTORY_SOURCE_TYPES.get(h.type)
-            if factory is None:
-                raise SourceError(f"unknown history source type {h.type!r}",
-                                  hint=f"known types: {', '.join(['file', *sorted(HISTORY_SOURCE_TYPES)])}")
-            src = factory(config, h)
-            sources.append(src)
-            if hasattr(src, "close"):
-                closers.append(src)
+        factory = HISTORY_SOURCE_TYPES.get(h.type)
+        if factory is None:
+            raise SourceError(f"unknown history source type {h.type!r}",
+                              hint=f"known types: {', '.join(sorted(HISTORY_SOURCE_TYPES))}")
+        src = factory(config, h)
+        sources.append(src)
+        if hasattr(src, "close"):
+            closers.append(src)
     if config.warehouse.url:
         from deprecator.sources.warehouse_views import WarehouseViewsSource
         from deprecator.warehouse import connect
@@ -143,9 +135,19 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
     return sources, closers
 
 
-# Later history types (pg_stat_statements, a pushed-down SQL query) register a
-# factory ``(config, HistorySourceConfig) -> Source`` here.
-HISTORY_SOURCE_TYPES: dict[str, Callable[[Config, Any], Source]] = {}
+def _history_file(config: Config, history: Any) -> Source:
+    """A history export (JSONL or CSV), its path relative to the config's folder."""
+    from deprecator.sources.files import display_path
+    from deprecator.sources.history_file import HistoryFileSource
+
+    if history.path is None:
+        raise SourceError("a history source of type file needs a path")
+    p = history.path if history.path.is_absolute() else config.root / history.path
+    return HistoryFileSource.from_options(p, history.options, object_name=display_path(p, config.root))
+
+
+# Each history type builds its source with a factory ``(config, HistorySourceConfig) -> Source``.
+HISTORY_SOURCE_TYPES: dict[str, Callable[[Config, Any], Source]] = {"file": _history_file}
 
 
 def _lazy_factory(module: str) -> Callable[[Config, Any], Source]:

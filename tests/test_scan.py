@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
@@ -13,7 +14,8 @@ import pytest
 
 from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
 from deprecator.registry import load_registry
-from deprecator.scan import run_scan
+from deprecator.errors import SourceError
+from deprecator.scan import build_sources, run_scan
 from deprecator.sources.base import SqlText
 from deprecator.sources.files import FileSource
 from deprecator.sources.history_file import HistoryFileSource
@@ -136,6 +138,18 @@ def test_files_only_scan_records_no_snapshots(project):
     store = StateStore(config.state_url, config.root)
     assert store.usage_history() == []
     store.close()
+
+
+def test_every_history_type_is_built_through_the_factory_table(project):
+    config, _ = project
+    sources, closers = build_sources(config)
+    assert [s.kind for s in sources] == ["file", "history"] and closers == []
+    assert sources[1].name == "history.jsonl"   # shown relative to the config's folder
+    with pytest.raises(SourceError, match="needs a path"):
+        build_sources(dataclasses.replace(config, history=(HistorySourceConfig("file"),)))
+    with pytest.raises(SourceError, match="unknown history source type 'nope'") as e:
+        build_sources(dataclasses.replace(config, history=(HistorySourceConfig("nope"),)))
+    assert e.value.hint == "known types: file, pg_stat_statements, sql"
 
 
 def test_paths_replace_sql_paths_and_history_is_still_read(project, in_tmp):
