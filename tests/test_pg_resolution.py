@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from deprecator.sql.model import RelationName
+from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.helpers import invoke
 from tests.pg_cluster import pg_db, pgss_cluster, run_sql  # noqa: F401  (fixtures)
@@ -164,5 +165,13 @@ def test_pg_stat_statements_role_search_path_resolves_against_the_warehouse(pgss
         # usage snapshots count only real uses: alice's orders query is not one
         out = invoke(["scan", "--workers", "0"]).stdout
         assert f"({alice}): `customer_facts` is unqualified: resolved via search path" in out, out
+        store = StateStore("sqlite:///.deprecator/state.db", in_tmp)
+        try:
+            orders = store.usage_history("analytics.orders")[-1]
+            customer_facts = store.usage_history("analytics.customer_facts")[-1]
+        finally:
+            store.close()
+        assert alice not in orders.per_user and carol in orders.per_user, orders
+        assert alice in customer_facts.per_user, customer_facts
     finally:
         run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)', *[f'DROP ROLE "{r}"' for r in (alice, carol)])
