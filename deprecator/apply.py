@@ -16,7 +16,7 @@ store, with who ran it. Rollback runs the recorded inverse statements the same w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 from deprecator.config import Config
@@ -46,7 +46,7 @@ class ApplyResult:
     blocked: tuple[str, ...] = ()        # views the plan left alone (blocked)
     statements: tuple[str, ...] = ()
     # Views whose definition after the run differs from what was intended (should be empty).
-    mismatches: tuple[str, ...] = field(default_factory=tuple)
+    mismatches: tuple[str, ...] = ()
     checked: tuple[str, ...] = ()        # dependents only checked inside the transaction, not changed
 
 
