@@ -17,6 +17,7 @@ store, with who ran it. Rollback runs the recorded inverse statements the same w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from deprecator.config import Config
@@ -73,6 +74,12 @@ def registry_parts(registry: Any) -> dict[str, str]:
     return {str(d.model): d.fingerprint()[:16] for d in getattr(registry, "deprecations", ())}
 
 
+def registry_name(registry: Any) -> str:
+    """The registry's file name as the user named it (messages say which file changed)."""
+    path = getattr(registry, "path", None)
+    return Path(path).name if path else "deprecations.yml"
+
+
 def _rules(warehouse: Warehouse, registry: RegistryLike) -> list[RewriteRule]:
     return registry.rewrite_rules(warehouse.dialect, tuple(warehouse.default_schema), warehouse.default_catalog)
 
@@ -120,14 +127,14 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
     """
     if plan.format_version < 2:
         fresh, views_now = plan_warehouse(warehouse, registry)
-        return stale_changes(plan, fresh, views_now, registry.fingerprint())
+        return stale_changes(plan, fresh, views_now, registry)
     changes: list[str] = []
     if plan.warehouse and warehouse.display_url and plan.warehouse != warehouse.display_url:
         changes.append(f"the plan was made for the warehouse {plan.warehouse}, not {warehouse.display_url}")
     if plan.dialect != warehouse.dialect:
         changes.append(f"the plan was made for dialect {plan.dialect}, the warehouse is {warehouse.dialect}")
     if plan.registry_fingerprint != registry.fingerprint():
-        changes.extend(registry_changes(plan.registry_parts, registry_parts(registry)))
+        changes.extend(registry_changes(plan.registry_parts, registry_parts(registry), registry_name(registry)))
     for name in plan.edited():
         changes.append(f"view {name} would now be rewritten differently: its entry was edited after the plan was made")
     changes.extend(_view_changes(plan, views_now))
@@ -144,7 +151,7 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
     if moved:
         # A replacement changed: a fresh plan says which views that affects (and how).
         fresh, fresh_views = plan_warehouse(warehouse, registry)
-        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry.fingerprint())
+        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry)
                        if c.startswith("view ") and (" would now be " in c or c.endswith("no longer needs rewriting")))
     changes.extend(_new_readers(plan, warehouse, rules, views_now))
     return changes
@@ -180,15 +187,15 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
     return out
 
 
-def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], registry_fingerprint: str) -> list[str]:
+def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], registry: RegistryLike) -> list[str]:
     """What changed between ``plan`` and now, by name; empty when the plan still holds."""
     changes: list[str] = []
     if plan.warehouse and fresh.warehouse and plan.warehouse != fresh.warehouse:
         changes.append(f"the plan was made for the warehouse {plan.warehouse}, not {fresh.warehouse}")
     if plan.dialect != fresh.dialect:
         changes.append(f"the plan was made for dialect {plan.dialect}, the warehouse is {fresh.dialect}")
-    if plan.registry_fingerprint != registry_fingerprint:
-        changes.append("the registry (deprecations.yml) changed")
+    if plan.registry_fingerprint != registry.fingerprint():
+        changes.append(f"the registry ({registry_name(registry)}) changed")
     now = {v.relation: v.fingerprint() for v in views_now}
     fresh_by_rel = {v.relation: v for v in fresh.views}
     for v in plan.views:

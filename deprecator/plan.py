@@ -310,10 +310,11 @@ def describe_view_change(name: str, planned: Mapping[str, str], now: Mapping[str
     return f"{text} of view {name} changed"
 
 
-def registry_changes(planned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+def registry_changes(planned: Mapping[str, str], now: Mapping[str, str],
+                     registry_name: str = "deprecations.yml") -> list[str]:
     """Which deprecations were changed, added or removed since the plan."""
     if not planned:
-        return ["the registry (deprecations.yml) changed"]
+        return [f"the registry ({registry_name}) changed"]
     out = []
     for label in planned:
         if label not in now:
@@ -321,7 +322,7 @@ def registry_changes(planned: Mapping[str, str], now: Mapping[str, str]) -> list
         elif now[label] != planned[label]:
             out.append(f"the registry changed: deprecation {label} changed")
     out += [f"the registry changed: deprecation {label} was added" for label in now if label not in planned]
-    return out or ["the registry (deprecations.yml) changed"]
+    return out or [f"the registry ({registry_name}) changed"]
 
 
 # -- type compatibility -------------------------------------------------------------

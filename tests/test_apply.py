@@ -386,3 +386,20 @@ def test_a_format_1_plan_is_checked_by_planning_again_and_applies(env):
     result = apply_plan(old, env.wh, env.registry, env.state)
     assert result.apply_id and result.mismatches == ()
     assert definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]
+
+
+def test_a_format_1_plan_names_the_users_registry_file_when_it_changed(env, tmp_path):
+    import json
+
+    env.registry_path = tmp_path / "retirements.yml"
+    env.registry_path.write_text(REGISTRY)
+    d = env.plan().to_dict()
+    d["format_version"] = 1
+    for key in ("registry_parts", "relations"):
+        del d[key]
+    for v in d["views"]:
+        del v["parts"], v["seal"]
+    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(Plan.from_json(json.dumps(d)), env.wh, env.registry, env.state)
+    assert e.value.changes == ["the registry (retirements.yml) changed"]
