@@ -28,7 +28,7 @@ from deprecator.plan import (Plan, TextIndex, build_plan, describe_view_change, 
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
-from deprecator.warehouse import connect
+from deprecator.warehouse import connect, cross_check_plan
 from deprecator.warehouse.base import ViewInfo, Warehouse
 
 
@@ -114,6 +114,13 @@ def plan_warehouse(warehouse: Warehouse, registry: RegistryLike) -> tuple[Plan, 
                       relation_columns=columns, ddl=ddl, registry_parts=registry_parts(registry),
                       type_categories=categories)
     return plan, views
+
+
+def cross_check(warehouse: Warehouse, registry: RegistryLike, plan: Plan, views: Sequence[ViewInfo]) -> list[Any]:
+    """Where the AST engine and the warehouse's dependency catalog disagree about ``plan``
+    (``deprecator.warehouse.cross_check_plan``; ``[]`` for engines without one)."""
+    return cross_check_plan(warehouse, [r.old for r in _rules(warehouse, registry)],
+                            [v.relation for v in plan.views], views)
 
 
 def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,

@@ -32,21 +32,14 @@ def _color() -> bool:
 
 
 def _make_plan(ctx: click.Context):  # -> (Plan, cross-check disagreements)
-    from deprecator.apply import open_target, plan_warehouse
+    from deprecator.apply import cross_check, open_target, plan_warehouse
 
     warehouse, registry = open_target(_config(ctx))
     try:
         plan, views = plan_warehouse(warehouse, registry)
-        return plan, _cross_check(warehouse, registry, plan, views)
+        return plan, cross_check(warehouse, registry, plan, views)
     finally:
         warehouse.close()
-
-
-def _cross_check(warehouse, registry, plan, views) -> list:  # -> [DependencyDisagreement]
-    from deprecator.warehouse import cross_check_plan
-
-    rules = registry.rewrite_rules(warehouse.dialect, tuple(warehouse.default_schema), warehouse.default_catalog)
-    return cross_check_plan(warehouse, [r.old for r in rules], [v.relation for v in plan.views], views)
 
 
 def _cross_check_text(checks) -> str:
@@ -132,7 +125,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
       deprecator apply plan.json
       deprecator apply --auto-approve
     """
-    from deprecator.apply import apply_plan, open_state, open_target, plan_warehouse
+    from deprecator.apply import apply_plan, cross_check, open_state, open_target, plan_warehouse
     from deprecator.plan import Plan, render_text
 
     config = _config(ctx)
@@ -145,7 +138,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
             human = fmt == "text"
             # With --format json, stdout carries only the result; the plan and question go to stderr.
             echo(render_text(plan, color=_color() and human), err=not human)
-            checks = _cross_check(warehouse, registry, plan, views)
+            checks = cross_check(warehouse, registry, plan, views)
             if checks:   # before the question: a view only pg_depend knows about is worth a look first
                 echo(_cross_check_text(checks), err=True)
             if plan.has_changes and not auto_approve:
