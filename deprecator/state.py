@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from deprecator.config import resolve_url_path
 from deprecator.errors import DeprecatorError
 from deprecator.db import create_engine
 
@@ -139,13 +140,10 @@ class ApplyRecord:
 
 def resolve_url(url: str, root: Path) -> str:
     """Resolve a relative SQLite path against ``root`` and create its folder."""
+    url = resolve_url_path(url, root)
     u = make_url(url)
     if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        p = Path(u.database)
-        if not p.is_absolute():
-            p = root / p
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return str(u.set(database=str(p)))
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
     return url
 
 
