@@ -125,6 +125,9 @@ def test_expected_fingerprints_checked_inside_the_transaction(wh, tmp_path):
         wh.execute_atomically(['DROP VIEW "main"."v1"'], expected={rel("v1"): "0" * 64, rel("v2"): fp[rel("v2")],
                                                                   rel("v9"): None, rel("v8"): "1" * 64})
     assert e.value.changes == ["view main.v1 was changed", "view main.v8 was dropped"]
+    with pytest.raises(StalePlanError) as e:    # None: the view must not exist
+        wh.execute_atomically(['DROP VIEW "main"."v1"'], expected={rel("v1"): fp[rel("v1")], rel("v2"): None})
+    assert e.value.changes == ["view main.v2 was created"]
     assert master(db) == before
     wh.execute_atomically(['DROP VIEW "main"."v2"', V2], expected=fp)
 
