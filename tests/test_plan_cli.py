@@ -48,6 +48,8 @@ def test_detailed_exitcode(project):
     invoke(["apply", "--auto-approve"])
     out = invoke(["plan", "--detailed-exitcode"], 0).stdout
     assert "Plan: 0 views to rewrite, 1 blocked, 0 unchanged" in out
+    assert out.rstrip().endswith("No changes to apply; blocked: main.blocked_v. "
+                                 "Do what each `to unblock` says, then run `deprecator plan` again.")
 
 
 def test_detailed_exitcode_errors_exit_1_not_2(project):
@@ -119,7 +121,8 @@ def test_stale_saved_plan_is_refused(project):
 def test_nothing_to_apply(project):
     invoke(["apply", "--auto-approve"])
     out = invoke(["apply"]).stdout                  # no changes: no question asked
-    assert "Nothing to apply" in out
+    assert out.rstrip().endswith("Nothing to apply; blocked: main.blocked_v. "
+                                 "`deprecator plan` says what unblocks each.")
 
 
 def test_bad_plan_file(project):

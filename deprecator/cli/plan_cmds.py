@@ -95,6 +95,9 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
         elif plan.has_changes:
             echo(f"\nNext: save it for review with `{_command(ctx, 'plan', '--out', 'plan.json')}`, "
                  f"then apply exactly it with `{_command(ctx, 'apply', 'plan.json')}`.")
+        elif plan.blocked:
+            echo(f"\nNo changes to apply; blocked: {', '.join(v.name for v in plan.blocked)}. "
+                 f"Do what each `to unblock` says, then run `{_command(ctx, 'plan')}` again.")
         else:
             echo("\nNo changes: no view needs rewriting.")
     if detailed_exitcode and plan.has_changes:
@@ -160,7 +163,11 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         echo_json(_result_json(result))
         return
     if result.apply_id is None:
-        echo("Nothing to apply: no view needs rewriting.")
+        if result.blocked:
+            echo(f"Nothing to apply; blocked: {', '.join(result.blocked)}. "
+                 f"`{_command(ctx, 'plan')}` says what unblocks each.")
+        else:
+            echo("Nothing to apply: no view needs rewriting.")
         return
     echo(f"Applied: {plural(len(result.changed), 'view')} rewritten in one transaction "
          f"({plural(len(result.statements), 'statement')}).")
