@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,14 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 def config_path(ctx: click.Context) -> Path:
     return ctx.find_root().obj["config_path"]
+
+
+def command_line(ctx: click.Context, *args: object) -> str:
+    """A command to run next, as the user would type it: their --config and names, shell-quoted."""
+    words = ["deprecator"]
+    if config_path(ctx) != Path("deprecator.yml"):
+        words += ["--config", str(config_path(ctx))]
+    return shlex.join(words + [str(a) for a in args])
 
 
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",

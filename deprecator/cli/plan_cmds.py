@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from deprecator.cli.base import config_path, echo, echo_json, format_option, main
+from deprecator.cli.base import command_line, config_path, echo, echo_json, format_option, main
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.text import plural
 
@@ -17,14 +16,6 @@ def _config(ctx: click.Context):  # -> Config
     from deprecator.config import load_config
 
     return load_config(config_path(ctx))
-
-
-def _command(ctx: click.Context, *args: object) -> str:
-    """The command to run next, as the user would type it: their --config and names, shell-quoted."""
-    words = ["deprecator"]
-    if config_path(ctx) != Path("deprecator.yml"):
-        words += ["--config", str(config_path(ctx))]
-    return shlex.join(words + [str(a) for a in args])
 
 
 def _color() -> bool:
@@ -91,13 +82,13 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
         if checks:
             echo(_cross_check_text(checks))
         if out is not None and plan.has_changes:
-            echo(f"\nSaved the plan to {out}. Apply exactly this plan with: {_command(ctx, 'apply', out)}")
+            echo(f"\nSaved the plan to {out}. Apply exactly this plan with: {command_line(ctx, 'apply', out)}")
         elif plan.has_changes:
-            echo(f"\nNext: save it for review with `{_command(ctx, 'plan', '--out', 'plan.json')}`, "
-                 f"then apply exactly it with `{_command(ctx, 'apply', 'plan.json')}`.")
+            echo(f"\nNext: save it for review with `{command_line(ctx, 'plan', '--out', 'plan.json')}`, "
+                 f"then apply exactly it with `{command_line(ctx, 'apply', 'plan.json')}`.")
         elif plan.blocked:
             echo(f"\nNo changes to apply; blocked: {', '.join(v.name for v in plan.blocked)}. "
-                 f"Do what each `to unblock` says, then run `{_command(ctx, 'plan')}` again.")
+                 f"Do what each `to unblock` says, then run `{command_line(ctx, 'plan')}` again.")
         else:
             echo("\nNo changes: no view needs rewriting.")
     if detailed_exitcode and plan.has_changes:
@@ -153,7 +144,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
             result = apply_plan(plan, warehouse, registry, state)
         except StalePlanError as e:
             if plan_file is not None:
-                e.hint = f"run `{_command(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
+                e.hint = f"run `{command_line(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
             raise
         finally:
             state.close()
@@ -165,7 +156,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     if result.apply_id is None:
         if result.blocked:
             echo(f"Nothing to apply; blocked: {', '.join(result.blocked)}. "
-                 f"`{_command(ctx, 'plan')}` says what unblocks each.")
+                 f"`{command_line(ctx, 'plan')}` says what unblocks each.")
         else:
             echo("Nothing to apply: no view needs rewriting.")
         return
@@ -180,7 +171,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     if result.mismatches:
         echo(f"warning: the warehouse now holds a different text than planned for: {', '.join(result.mismatches)}", err=True)
     echo(f"Apply id: {result.apply_id}")
-    echo(f"Undo with: {_command(ctx, 'rollback', result.apply_id)}")
+    echo(f"Undo with: {command_line(ctx, 'rollback', result.apply_id)}")
 
 
 def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape
@@ -231,7 +222,7 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str
     if result.mismatches:
         echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
     echo(f"Rollback id: {result.apply_id}")
-    echo(f"Redo the apply with: {_command(ctx, 'rollback', result.apply_id)}")
+    echo(f"Redo the apply with: {command_line(ctx, 'rollback', result.apply_id)}")
 
 
 @main.command("applies")
