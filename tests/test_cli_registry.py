@@ -58,7 +58,8 @@ def test_init_rejects_an_unknown_dialect(in_tmp):
 
 
 def test_init_next_to_an_explicit_config_path(in_tmp):
-    invoke(["--config", "conf/deprecator.yml", "init", "--dialect", "bigquery"])
+    out = invoke(["--config", "conf/deprecator.yml", "init", "--dialect", "bigquery"]).stdout
+    assert "  3. deprecator --config conf/deprecator.yml list\n" in out   # the next steps keep the user's --config
     assert (in_tmp / "conf" / "deprecator.yml").exists() and (in_tmp / "conf" / "deprecations.yml").exists()
     assert "# default_schema:" in (in_tmp / "conf" / "deprecator.yml").read_text()
 
@@ -74,6 +75,7 @@ def test_deprecate_then_list_text_and_json(in_tmp):
     ], env=URL_ENV).stdout
     assert "Registered analytics.customer_facts -> analytics.entity_customers, sunset 2027-03-31" in out
     assert "deprecations.yml:18" in out
+    assert "Next: `deprecator list` to see every deprecation, `deprecator scan` to find who still uses it." in out
     added = json.loads(invoke(["deprecate", "analytics.old_customers", "--replacement", "analytics.customer_facts",
                                "--sunset", "2026-10-01", "--format", "json"], env=URL_ENV).stdout)
     assert added["added"]["model"] == "analytics.old_customers" and added["added"]["line"] == 30

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from deprecator.cli.base import config_path, echo, echo_json, format_option, main
+from deprecator.cli.base import command_line, config_path, echo, echo_json, format_option, main
 from deprecator.config import Config, init_project, load_config_or_default
 from deprecator.registry import add_deprecation, today
 from deprecator.text import plural
@@ -58,10 +58,10 @@ def init_cmd(ctx: click.Context, dialect: str, force: bool, fmt: str) -> None:
     echo("Next:")
     echo("  1. export DEPRECATOR_WAREHOUSE_URL=<SQLAlchemy URL>   (scan, plan and apply read it; "
          "delete warehouse.url to scan files only)")
-    echo("  2. deprecator deprecate analytics.customer_facts --replacement analytics.entity_customers "
-         "--sunset 2027-03-31")
-    echo("  3. deprecator list")
-    echo("  4. deprecator scan")
+    echo(f"  2. {command_line(ctx, 'deprecate')} analytics.customer_facts "
+         "--replacement analytics.entity_customers --sunset 2027-03-31")
+    echo(f"  3. {command_line(ctx, 'list')}")
+    echo(f"  4. {command_line(ctx, 'scan')}")
 
 
 def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -118,7 +118,8 @@ def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str,
     where = _display(cfg.registry_path) + (f":{dep.line}" if dep.line else "")
     target = f" (final replacement: {dep.target})" if dep.target != dep.replacement else ""
     echo(f"Registered {dep.model} -> {dep.replacement}{target}, sunset {dep.sunset.isoformat()}, in {where}")
-    echo("Next: `deprecator list` to see every deprecation, `deprecator scan` to find who still uses it.")
+    echo(f"Next: `{command_line(ctx, 'list')}` to see every deprecation, "
+         f"`{command_line(ctx, 'scan')}` to find who still uses it.")
 
 
 @main.command("list")
@@ -147,7 +148,7 @@ def list_cmd(ctx: click.Context, fmt: str, today_: str | None) -> None:
         return
     if not registry.deprecations:
         echo(f"No deprecations in {_display(cfg.registry_path)}.")
-        echo("Add one: deprecator deprecate MODEL --replacement NEW --sunset YYYY-MM-DD")
+        echo(f"Add one: {command_line(ctx, 'deprecate')} MODEL --replacement NEW --sunset YYYY-MM-DD")
         return
     rows = [("MODEL", "REPLACEMENT", "STAGE", "SUNSET", "DAYS LEFT", "OWNER")]
     for d in registry.deprecations:
