@@ -581,6 +581,11 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
             last = snap.window_end
             lines.append(f"  {_n(snap.queries, 'query', 'queries')} by {_n(snap.distinct_users, 'user')} ({shown})"
                          + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
+        else:
+            # pg_stat_statements counts calls since the previous scan: a text can be there with none
+            idle = {(f.source, f.object) for f in fs if f.source in QUERY_SOURCE_KINDS}
+            if idle:
+                lines.append(f"  {_n(len(idle), 'query text')} in the history, none run since the last scan")
         views = sorted({f.object for f in fs if f.source == "view"})
         if views:
             lines.append(f"  {_n(len(views), 'view')}: {', '.join(views)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -165,6 +166,10 @@ def test_pg_stat_statements_role_search_path_resolves_against_the_warehouse(pgss
         # usage snapshots count only real uses: alice's orders query is not one
         out = invoke(["scan", "--workers", "0"]).stdout
         assert f"({alice}): `customer_facts` is unqualified: resolved via search path" in out, out
+        # the statements are in pg_stat_statements but none ran again since the previous scans
+        for model in ("customer_facts", "orders", "events"):
+            assert re.search(rf"^analytics\.{model} -> .*\n  \d+ query texts? in the history, none run since the "
+                             r"last scan$", out, re.M), out
         store = StateStore("sqlite:///.deprecator/state.db", in_tmp)
         try:
             orders = store.usage_history("analytics.orders")[-1]

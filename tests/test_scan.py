@@ -15,7 +15,7 @@ import pytest
 from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
 from deprecator.registry import load_registry
 from deprecator.errors import SourceError
-from deprecator.scan import build_sources, run_scan
+from deprecator.scan import build_sources, format_report_text, run_scan
 from deprecator.sources.base import SqlText
 from deprecator.sources.files import FileSource
 from deprecator.sources.history_file import HistoryFileSource
@@ -254,6 +254,17 @@ def test_same_text_with_different_search_paths_is_parsed_per_path(project):
     assert report.stats["queries_read"] == 14
     snap = {s.deprecation: s for s in report.snapshots}["analytics.customer_facts"]
     assert (snap.queries, snap.per_user, snap.window_start) == (9, {"ann": 7, "cy": 2}, t0)
+
+
+def test_text_report_says_when_history_texts_ran_no_query_since_the_last_scan(project):
+    config, registry = project
+    items = [SqlText("select cust_id from analytics.customer_facts", "pg_stat_statements", "db/queryid=1",
+                     user="ann", count=0)]
+    report = run_scan(config, registry, sources=[_ListSource(items)], workers=0, record=False)
+    text = format_report_text(report, registry)
+    assert ("analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)\n"
+            "  1 query text in the history, none run since the last scan\n"
+            "analytics.old_orders -> analytics.orders (sunset 2027-03-31)\n  no references found\n") in text
 
 
 def test_a_history_column_named_search_path_is_data_not_a_search_path(project):
