@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping, Protocol, Sequence
 
 from deprecator.errors import DeprecatorError
+from deprecator.prefilter import spellings
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
 from deprecator.sql.references import analyze, to_references
@@ -301,28 +302,72 @@ def changed_fields(planned: Mapping[str, str], now: Mapping[str, str]) -> list[s
     return [f for f in VIEW_FIELDS if planned.get(f) != now.get(f)]
 
 
-def describe_view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -> str:
-    """``"grants of analytics.v changed"``; a plan without field fingerprints says only that it changed."""
+StaleKind = Literal[
+    "warehouse",              # the plan was made for another warehouse
+    "dialect",                # ... or another SQL dialect
+    "registry",               # the registry (or one deprecation of it) changed
+    "view_dropped",           # a planned (or applied, for rollback) view is gone
+    "view_changed",           # its fingerprint (some of its fields) differs
+    "entry_edited",           # a view's entry in the saved plan was edited by hand
+    "replacement_columns",    # a rule's relation changed its columns, or was dropped or created
+    "action_changed",         # a fresh plan would rewrite/recreate/block the view differently
+    "rewritten_differently",  # a fresh plan keeps the action but emits other statements
+    "no_longer_needed",       # a fresh plan leaves the view alone
+    "new_reader",             # a view not in the plan now reads a deprecated or planned relation
+]
+
+
+@dataclass(frozen=True)
+class StaleChange:
+    """One reason a saved plan (or an apply to roll back) no longer holds.
+
+    ``kind`` is what callers filter on; ``str()`` is the sentence users read
+    (``StalePlanError`` lists these).
+    """
+
+    kind: StaleKind
+    view: str | None      # the view concerned, None for plan-wide changes
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -> StaleChange:
+    """``grants of view analytics.v changed``; a plan without field fingerprints says only that it changed."""
     fields = changed_fields(planned, now) if planned else []
     if not fields:
-        return f"view {name} was changed"
+        return StaleChange("view_changed", name, f"view {name} was changed")
     text = fields[0] if len(fields) == 1 else ", ".join(fields[:-1]) + " and " + fields[-1]
-    return f"{text} of view {name} changed"
+    return StaleChange("view_changed", name, f"{text} of view {name} changed")
+
+
+def describe_view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -> str:
+    """``"grants of analytics.v changed"``; a plan without field fingerprints says only that it changed."""
+    return str(view_change(name, planned, now))
+
+
+def registry_change_records(planned: Mapping[str, str], now: Mapping[str, str],
+                            registry_name: str = "deprecations.yml") -> list[StaleChange]:
+    """Which deprecations were changed, added or removed since the plan."""
+    whole = StaleChange("registry", None, f"the registry ({registry_name}) changed")
+    if not planned:
+        return [whole]
+    out = []
+    for label in planned:
+        if label not in now:
+            out.append(StaleChange("registry", None, f"the registry changed: deprecation {label} was removed"))
+        elif now[label] != planned[label]:
+            out.append(StaleChange("registry", None, f"the registry changed: deprecation {label} changed"))
+    out += [StaleChange("registry", None, f"the registry changed: deprecation {label} was added")
+            for label in now if label not in planned]
+    return out or [whole]
 
 
 def registry_changes(planned: Mapping[str, str], now: Mapping[str, str],
                      registry_name: str = "deprecations.yml") -> list[str]:
-    """Which deprecations were changed, added or removed since the plan."""
-    if not planned:
-        return [f"the registry ({registry_name}) changed"]
-    out = []
-    for label in planned:
-        if label not in now:
-            out.append(f"the registry changed: deprecation {label} was removed")
-        elif now[label] != planned[label]:
-            out.append(f"the registry changed: deprecation {label} changed")
-    out += [f"the registry changed: deprecation {label} was added" for label in now if label not in planned]
-    return out or [f"the registry ({registry_name}) changed"]
+    """Which deprecations were changed, added or removed since the plan (as sentences)."""
+    return [str(c) for c in registry_change_records(planned, now, registry_name)]
 
 
 # -- type compatibility -------------------------------------------------------------
@@ -528,9 +573,9 @@ def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[Re
 
 
 def name_needles(name: str) -> tuple[str, ...]:
-    """Lowercased spellings of a name as it appears in SQL text (quoted names double their quotes)."""
-    low = name.lower()
-    return (low, low.replace('"', '""')) if '"' in low else (low,)
+    """Lowercased spellings of a name as it can appear in SQL text, with every dialect's quote
+    escape (``prefilter.spellings``); lowercased the way ``TextIndex`` lowercases texts."""
+    return tuple(sorted(spellings(name, str.lower)))
 
 
 _WORD = re.compile(r"\w+")

@@ -323,3 +323,27 @@ def test_only_views_naming_an_affected_relation_are_parsed(wh, monkeypatch):
     # outside the plan, only cte_only names customer_facts (its CTE shadows it); unrelated is never parsed
     assert set(parsed) == {views[n] for n in names} | {views["cte_only"]}
     assert views["unrelated"] not in parsed
+
+
+def test_views_naming_relations_with_escaped_quotes_are_found(tmp_path):
+    # SQLite doubles a backtick inside a backtick-quoted name: `cust``facts` is cust`facts.
+    # The view texts never spell the bare names, only their escaped forms.
+    tables = ("CREATE TABLE \"cust`facts\" (cust_id INTEGER);"
+              "CREATE TABLE entity_customers (customer_id INTEGER);")
+    views = {
+        "a": "CREATE VIEW a AS SELECT cust_id FROM `cust``facts`",
+        "b`v": "CREATE VIEW `b``v` AS SELECT cust_id FROM a",
+        "c": "CREATE VIEW c AS SELECT cust_id FROM `b``v`",
+        "d": "CREATE VIEW d AS SELECT customer_id FROM entity_customers",
+    }
+    rule = RewriteRule(old=RelationName(None, "main", "cust`facts"), new=RelationName(None, "main", "entity_customers"),
+                       columns={"cust_id": "customer_id"}, label="cust`facts")
+    w = SQLiteWarehouse(f"sqlite:///{make_warehouse(tmp_path / 'esc.db', views, tables)}")
+    try:
+        plan = plan_for(w, (rule,))
+    finally:
+        w.close()
+    by_name = {v.relation.name: v for v in plan.views}
+    # a reads the deprecated table directly; c names the planned view b`v only as `b``v`
+    assert set(by_name) == {"a", "b`v", "c"}
+    assert "entity_customers" in by_name["a"].after
