@@ -5,7 +5,8 @@ changed: per view, which of its fields (definition, owner, grants, comments,
 options, columns, indexes) differ from the plan's fingerprints; which
 deprecation of the registry changed; whether a replacement's columns changed;
 and which new views read a deprecated or planned relation (only views whose
-text names one are parsed). It does not plan again unless a replacement's
+text names one are parsed). Each reason is a ``StaleChange`` (kind, view,
+message); callers filter on the kind, users read the message. It does not plan again unless a replacement's
 columns changed (then a fresh plan names the views affected) or the plan is
 of format 1. It runs every statement in one transaction
 (``Warehouse.execute_atomically``, which re-checks the fingerprints after
@@ -23,8 +24,8 @@ from typing import Any, Protocol, Sequence
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.redact import redact
-from deprecator.plan import (Plan, TextIndex, build_plan, describe_view_change, ordered_statements,
-                             name_needles, registry_changes, rule_for, unified_diff, view_parts)
+from deprecator.plan import (Plan, StaleChange, StaleKind, TextIndex, build_plan, name_needles, ordered_statements,
+                             registry_change_records, rule_for, unified_diff, view_change, view_parts)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
@@ -123,8 +124,18 @@ def cross_check(warehouse: Warehouse, registry: RegistryLike, plan: Plan, views:
                             [v.relation for v in plan.views], views)
 
 
+# What a fresh plan adds once a replacement's columns moved: how each planned view
+# would now be handled. Drops, field changes and new readers are found without it.
+_REPLAN_KINDS: frozenset[StaleKind] = frozenset({"action_changed", "rewritten_differently", "no_longer_needed"})
+
+
+def stale_error(changes: Sequence[StaleChange | str]) -> StalePlanError:
+    """The error listing ``changes`` (records or the warehouse's own sentences)."""
+    return StalePlanError([str(c) for c in changes])
+
+
 def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
-               views_now: Sequence[ViewInfo]) -> list[str]:
+               views_now: Sequence[ViewInfo]) -> list[StaleChange]:
     """What changed between ``plan`` and now, by name; empty when the plan still holds.
 
     One catalog read (``views_now``) and the rules' relations' columns; views are
@@ -135,15 +146,17 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
     if plan.format_version < 2:
         fresh, views_now = plan_warehouse(warehouse, registry)
         return stale_changes(plan, fresh, views_now, registry)
-    changes: list[str] = []
+    changes: list[StaleChange] = []
     if plan.warehouse and warehouse.display_url and plan.warehouse != warehouse.display_url:
-        changes.append(f"the plan was made for the warehouse {plan.warehouse}, not {warehouse.display_url}")
+        changes.append(_other_warehouse(plan.warehouse, warehouse.display_url))
     if plan.dialect != warehouse.dialect:
-        changes.append(f"the plan was made for dialect {plan.dialect}, the warehouse is {warehouse.dialect}")
+        changes.append(_other_dialect(plan.dialect, warehouse.dialect))
     if plan.registry_fingerprint != registry.fingerprint():
-        changes.extend(registry_changes(plan.registry_parts, registry_parts(registry), registry_name(registry)))
+        changes.extend(registry_change_records(plan.registry_parts, registry_parts(registry),
+                                               registry_name(registry)))
     for name in plan.edited():
-        changes.append(f"view {name} would now be rewritten differently: its entry was edited after the plan was made")
+        changes.append(StaleChange("entry_edited", name, f"view {name} would now be rewritten differently: "
+                                   "its entry was edited after the plan was made"))
     changes.extend(_view_changes(plan, views_now))
     rules = _rules(warehouse, registry)
     columns_now = _relation_columns(warehouse, rules)
@@ -152,27 +165,27 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
         cur_cols = columns_now[rel] if rel in columns_now else warehouse.relation_columns(rel)
         if (None if cur_cols is None else tuple(tuple(c) for c in cur_cols)) != cols:
             moved.append(rel)
-            changes.append(f"the columns of {rel} changed since the plan"
-                           if cur_cols is not None and cols is not None
-                           else f"{rel} was {'dropped' if cur_cols is None else 'created'} since the plan")
+            changes.append(StaleChange("replacement_columns", None,
+                                       f"the columns of {rel} changed since the plan"
+                                       if cur_cols is not None and cols is not None
+                                       else f"{rel} was {'dropped' if cur_cols is None else 'created'} since the plan"))
     if moved:
         # A replacement changed: a fresh plan says which views that affects (and how).
         fresh, fresh_views = plan_warehouse(warehouse, registry)
-        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry)
-                       if c.startswith("view ") and (" would now be " in c or c.endswith("no longer needs rewriting")))
+        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry) if c.kind in _REPLAN_KINDS)
     changes.extend(_new_readers(plan, warehouse, rules, views_now))
     return changes
 
 
 def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
-                 views_now: Sequence[ViewInfo]) -> list[str]:
+                 views_now: Sequence[ViewInfo]) -> list[StaleChange]:
     """Views not in the plan that now read a deprecated relation (or, where dependents are
     recreated, a planned view). Only views whose text names one are parsed."""
     planned = {v.relation for v in plan.views}
     needles = {n for r in rules for n in name_needles(r.old.name)}
     if warehouse.recreate_dependents:
         needles |= {n for rel in planned for n in name_needles(rel.name)}
-    out = []
+    out: list[StaleChange] = []
     index = TextIndex()
     for v in views_now:
         if v.relation in planned or not index.mentions(v.relation, v.definition, needles):
@@ -181,52 +194,70 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
                              default_catalog=warehouse.default_catalog)
         srcs = [r.relation for r in pr.references if r.role == "source"]
         hits = sorted({str(r.label or r.old) for s in srcs if (r := rule_for(s, rules)) is not None})
+        name = str(v.relation)
         if hits:
-            out.append(f"view {v.relation} now needs rewriting (reads {', '.join(hits)}) and is not in the plan")
+            out.append(StaleChange("new_reader", name, f"view {name} now needs rewriting "
+                                   f"(reads {', '.join(hits)}) and is not in the plan"))
         elif pr.status != "parsed":
-            out.append(f"view {v.relation} may read a deprecated or planned view (its definition could not be "
-                       "parsed) and is not in the plan")
+            out.append(StaleChange("new_reader", name, f"view {name} may read a deprecated or planned view "
+                                   "(its definition could not be parsed) and is not in the plan"))
         elif warehouse.recreate_dependents:
-            reads = sorted({str(p) for s in srcs for p in planned if p == s or p.matches(s)} - {str(v.relation)})
+            reads = sorted({str(p) for s in srcs for p in planned if p == s or p.matches(s)} - {name})
             if reads:
-                out.append(f"view {v.relation} now reads {', '.join(reads)}, which the plan replaces, "
-                           "and is not in the plan")
+                out.append(StaleChange("new_reader", name, f"view {name} now reads {', '.join(reads)}, "
+                                       "which the plan replaces, and is not in the plan"))
     return out
 
 
-def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo], registry: RegistryLike) -> list[str]:
-    """What changed between ``plan`` and now, by name; empty when the plan still holds."""
-    changes: list[str] = []
+def _other_warehouse(planned: str, now: str) -> StaleChange:
+    return StaleChange("warehouse", None, f"the plan was made for the warehouse {planned}, not {now}")
+
+
+def _other_dialect(planned: str, now: str) -> StaleChange:
+    return StaleChange("dialect", None, f"the plan was made for dialect {planned}, the warehouse is {now}")
+
+
+def _dropped(name: str, since: str = "") -> StaleChange:
+    return StaleChange("view_dropped", name, f"view {name} was dropped{since}")
+
+
+def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo],
+                  registry: RegistryLike) -> list[StaleChange]:
+    """What changed between ``plan`` and a ``fresh`` plan of now; empty when the plan still holds."""
+    changes: list[StaleChange] = []
     if plan.warehouse and fresh.warehouse and plan.warehouse != fresh.warehouse:
-        changes.append(f"the plan was made for the warehouse {plan.warehouse}, not {fresh.warehouse}")
+        changes.append(_other_warehouse(plan.warehouse, fresh.warehouse))
     if plan.dialect != fresh.dialect:
-        changes.append(f"the plan was made for dialect {plan.dialect}, the warehouse is {fresh.dialect}")
+        changes.append(_other_dialect(plan.dialect, fresh.dialect))
     if plan.registry_fingerprint != registry.fingerprint():
-        changes.append(f"the registry ({registry_name(registry)}) changed")
+        changes.append(StaleChange("registry", None, f"the registry ({registry_name(registry)}) changed"))
     now = {v.relation: v.fingerprint() for v in views_now}
     fresh_by_rel = {v.relation: v for v in fresh.views}
     for v in plan.views:
         fp = now.get(v.relation)
         if fp is None:
-            changes.append(f"view {v.name} was dropped")
+            changes.append(_dropped(v.name))
             continue
         if fp != v.fingerprint:
-            changes.append(f"view {v.name} was changed")
+            changes.append(StaleChange("view_changed", v.name, f"view {v.name} was changed"))
             continue
         # Same view text, different plan: the replacement or its columns changed.
         f = fresh_by_rel.get(v.relation)
         if f is None:
             if v.statements:
-                changes.append(f"view {v.name} no longer needs rewriting")
+                changes.append(StaleChange("no_longer_needed", v.name, f"view {v.name} no longer needs rewriting"))
         elif f.action != v.action:
             why = f": {f.blockers[0].reason}" if f.blockers else ""
-            changes.append(f"view {v.name} would now be {f.action} instead of {v.action}{why}")
+            changes.append(StaleChange("action_changed", v.name,
+                                       f"view {v.name} would now be {f.action} instead of {v.action}{why}"))
         elif (f.drop, f.statements) != (v.drop, v.statements):
-            changes.append(f"view {v.name} would now be rewritten differently")
+            changes.append(StaleChange("rewritten_differently", v.name,
+                                       f"view {v.name} would now be rewritten differently"))
     planned = {v.relation for v in plan.views}
     for v in fresh.views:
         if v.relation not in planned and v.action != "unchanged":
-            changes.append(f"view {v.name} now needs rewriting ({v.action}) and is not in the plan")
+            changes.append(StaleChange("new_reader", v.name,
+                                       f"view {v.name} now needs rewriting ({v.action}) and is not in the plan"))
     return changes
 
 
@@ -236,7 +267,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     views_now = warehouse.list_views()
     changes = check_plan(plan, warehouse, registry, views_now)
     if changes:
-        raise StalePlanError(changes)
+        raise stale_error(changes)
     if plan.format_version < 2:
         views_now = warehouse.list_views()   # check_plan re-planned; read the catalog as of now
     blocked = tuple(v.name for v in plan.blocked)
@@ -264,7 +295,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
     except StalePlanError as e:
         # Changed between the check above and the write lock: say what changed, field by field.
-        raise StalePlanError(_view_changes(plan, warehouse.list_views()) or e.changes) from None
+        raise stale_error(_view_changes(plan, warehouse.list_views()) or e.changes) from None
 
     after_views = {v.relation: v for v in warehouse.list_views()}
     after: dict[str, Any] = {}
@@ -291,16 +322,16 @@ def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
             "columns": [list(c) for c in view.columns], "extra": dict(view.extra)}
 
 
-def _view_changes(plan: Plan, views_now: Sequence[ViewInfo]) -> list[str]:
+def _view_changes(plan: Plan, views_now: Sequence[ViewInfo]) -> list[StaleChange]:
     """The plan's views that were dropped or changed since it was made, field by field."""
     now = {v.relation: v for v in views_now}
     out = []
     for v in plan.views:
         cur = now.get(v.relation)
         if cur is None:
-            out.append(f"view {v.name} was dropped")
+            out.append(_dropped(v.name))
         elif cur.fingerprint() != v.fingerprint:
-            out.append(describe_view_change(v.name, v.parts, view_parts(cur)))
+            out.append(view_change(v.name, v.parts, view_parts(cur)))
     return out
 
 
@@ -366,7 +397,7 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
     if rec.warehouse != warehouse.display_url:
         raise DeprecatorError(f"apply {apply_id} was made on {rec.warehouse}, not on {warehouse.display_url}")
     now = {v.relation: v for v in warehouse.list_views()}
-    changes = []
+    changes: list[StaleChange] = []
     expected: dict[RelationName, str | None] = {}
     per_view: list[tuple[list[str], list[str]]] = []
     verify: list[RelationName] = []
@@ -375,14 +406,14 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> Ap
         fp_after = rec.after.get(name, {}).get("fingerprint")
         cur = now.get(rel)
         if cur is None:
-            changes.append(f"view {name} was dropped since apply {apply_id}")
+            changes.append(_dropped(name, f" since apply {apply_id}"))
         elif cur.fingerprint() != fp_after:
-            changes.append(f"view {name} was changed since apply {apply_id}")
+            changes.append(StaleChange("view_changed", name, f"view {name} was changed since apply {apply_id}"))
         expected[rel] = fp_after
         per_view.append((b.get("inverse_drop", []), b["inverse"]))
         verify.append(rel)
     if changes:
-        raise StalePlanError(changes)
+        raise stale_error(changes)
     statements = ordered_statements(per_view)
     planned = {name: {"relation": b["relation"], "definition": b["definition"], "fingerprint": None}
                for name, b in rec.before.items()}

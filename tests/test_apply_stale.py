@@ -1,0 +1,81 @@
+"""Stale-plan reasons are records with a kind (deprecator.plan.StaleChange), on real SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from deprecator.apply import apply_plan, check_plan, rollback_apply
+from deprecator.errors import StalePlanError
+from deprecator.plan import StaleChange, registry_change_records, view_change
+from tests.test_apply import REGISTRY, Env, ddl
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = Env(tmp_path)
+    yield e
+    e.close()
+
+
+def test_a_stale_change_reads_as_its_message_and_is_a_value():
+    c = StaleChange("view_dropped", "main.v", "view main.v was dropped")
+    assert str(c) == "view main.v was dropped" and f"{c}" == str(c)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.kind = "view_changed"  # type: ignore[misc]
+    assert view_change("main.v", {"owner": "a", "grants": "g"}, {"owner": "b", "grants": "h"}) == StaleChange(
+        "view_changed", "main.v", "owner and grants of view main.v changed")
+    assert str(view_change("main.v", {}, {"owner": "b"})) == "view main.v was changed"
+    assert [(c.kind, str(c)) for c in registry_change_records({"a": "1", "b": "2"}, {"a": "9", "c": "3"}, "r.yml")] == [
+        ("registry", "the registry changed: deprecation a changed"),
+        ("registry", "the registry changed: deprecation b was removed"),
+        ("registry", "the registry changed: deprecation c was added")]
+    assert registry_change_records({}, {"a": "1"}, "r.yml") == [
+        StaleChange("registry", None, "the registry (r.yml) changed")]
+
+
+def test_check_plan_gives_each_reason_its_kind_and_view(env):
+    plan = env.plan()
+    ddl(env.db, "DROP VIEW side_v", "CREATE VIEW side_v AS SELECT c.cust_id, c.name FROM customer_facts c",
+        "DROP VIEW on_on", "CREATE VIEW newcomer AS SELECT cust_id FROM customer_facts")
+    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    changes = check_plan(plan, env.wh, env.registry, env.wh.list_views())
+    assert [(c.kind, c.view) for c in changes] == [
+        ("registry", None), ("view_changed", "main.side_v"), ("view_dropped", "main.on_on"),
+        ("new_reader", "main.newcomer")]
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(plan, env.wh, env.registry, env.state)
+    assert e.value.changes == [str(c) for c in changes]   # the error carries the sentences, unchanged
+
+
+def test_replacement_change_keeps_only_how_planned_views_would_now_be_handled(env):
+    """A new view whose NAME reads like a replan message is reported once, as a new reader
+    (filtering the fresh plan's sentences by their text reported it twice)."""
+    plan = env.plan()
+    ddl(env.db, "DROP TABLE entity_customers", "CREATE TABLE entity_customers (customer_id INTEGER)",
+        'CREATE VIEW "x would now be y" AS SELECT cust_id FROM customer_facts', "DROP VIEW on_on")
+    changes = check_plan(plan, env.wh, env.registry, env.wh.list_views())
+    assert [(c.kind, c.view) for c in changes] == [
+        ("view_dropped", "main.on_on"), ("replacement_columns", None), ("action_changed", "main.direct_v"),
+        ("new_reader", "main.x would now be y")]
+    assert str(changes[-1]) == ("view main.x would now be y now needs rewriting (reads customer_facts) "
+                                "and is not in the plan")
+
+
+def test_format_1_plan_is_compared_with_a_fresh_plan_as_records(env):
+    plan = dataclasses.replace(env.plan(), format_version=1)
+    ddl(env.db, "DROP VIEW on_on", "DROP VIEW side_v",
+        "CREATE VIEW side_v AS SELECT c.cust_id, c.name FROM customer_facts c")
+    changes = check_plan(plan, env.wh, env.registry, env.wh.list_views())
+    assert {(c.kind, c.view, str(c)) for c in changes} == {
+        ("view_dropped", "main.on_on", "view main.on_on was dropped"),
+        ("view_changed", "main.side_v", "view main.side_v was changed")}
+
+
+def test_rollback_refusal_lists_the_same_sentences(env):
+    applied = apply_plan(env.plan(), env.wh, env.registry, env.state)
+    ddl(env.db, "DROP VIEW direct_v")
+    with pytest.raises(StalePlanError) as e:
+        rollback_apply(applied.apply_id, env.wh, env.state)
+    assert e.value.changes == [f"view main.direct_v was dropped since apply {applied.apply_id}"]
