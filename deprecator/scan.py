@@ -395,11 +395,10 @@ def _aggregate(cand: _Candidate, item: SqlText) -> None:
     occ = cand.occurrences.get(key)
     if occ is None:
         occ = cand.occurrences[key] = _Occurrence()
-        extra = item.extra
-        if extra is not None and "search_path_origin" in extra:
+        if item.search_path_origin is not None:
             if cand.origins is None:
                 cand.origins = {}
-            cand.origins[key] = str(extra["search_path_origin"])
+            cand.origins[key] = item.search_path_origin
     occ.count += item.count
     first, last = item.first_seen, item.last_seen
     if first is not None and (occ.first is None or first < occ.first):

@@ -67,21 +67,21 @@ def test_texts_roles_and_search_paths(db):
     assert alice.text == "SELECT id FROM customer_facts WHERE id = $1"        # normalized with $n
     assert alice.count == 3 and alice.extra["calls_total"] == 3
     assert alice.extra["search_path"] == ["analytics", "public"]
-    assert alice.extra["search_path_origin"] == "role" and alice.extra["search_path_ambiguous"] is True
-    assert "analytics, public" in alice.extra["search_path_note"]
+    assert alice.search_path_origin == "role" and alice.extra["search_path_ambiguous"] is True
+    assert alice.default_schema == ("analytics", "public")
     assert alice.last_seen is not None and alice.first_seen is not None and alice.first_seen <= alice.last_seen
 
     bob = _one(items, roles["bob"], "customer_facts")
     assert bob.count == 2
     # "$user" becomes the role's own schema; a schema that does not exist is skipped as PostgreSQL does
     assert bob.extra["search_path"] == [roles["bob"], "reporting"]
-    assert bob.extra["search_path_origin"] == "role_in_database"
+    assert bob.search_path_origin == "role_in_database"
 
     carol = _one(items, roles["carol"], "customer_facts")
     assert carol.text == "SELECT $1 FROM analytics.customer_facts WHERE id IN ($2,$3)"
-    assert carol.extra["search_path"] == ["public"] and carol.extra["search_path_origin"] == "default"
+    assert carol.extra["search_path"] == ["public"] and carol.search_path_origin == "default"
     assert carol.extra["search_path_ambiguous"] is False
-    assert "configured default" in carol.extra["search_path_note"]
+    assert "search_path_origin" not in carol.extra and "search_path_note" not in carol.extra
     assert carol.object.endswith(f"queryid={carol.extra['queryid']}")
 
     # the engine resolves the normalized texts with each role's search path

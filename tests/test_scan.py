@@ -279,6 +279,22 @@ def test_a_history_column_named_search_path_is_data_not_a_search_path(project):
     assert report.stats["parsed"] == 1
 
 
+def test_a_default_search_path_origin_is_noted_on_the_finding(project):
+    config, registry = project
+    text = "select cust_id from customer_facts"
+    items = [SqlText(text, "pg_stat_statements", "db", user="ann", default_schema=("analytics",),
+                     search_path_origin="default"),
+             SqlText(text, "pg_stat_statements", "db", user="bob", default_schema=("analytics",),
+                     search_path_origin="role"),
+             # an extra column of the same name is the user's data, not an origin
+             SqlText(text, "history", "h.jsonl", user="cy", extra={"search_path_origin": "default"})]
+    report = run_scan(config, registry, sources=[_ListSource(items)], workers=0, record=False)
+    notes = {f.user: f.note for f in report.findings}
+    assert set(notes) == {"ann", "bob", "cy"}
+    assert notes["ann"] == ("`customer_facts` is unqualified and role ann sets no search_path: the configured "
+                            "default was assumed (a SET search_path inside a session is not visible)")
+    assert notes["bob"] is None and notes["cy"] is None
+
 def test_fallback_keeps_the_references_it_found_and_is_reported(project):
     config, registry = project
     (config.root / "models" / "mixed.sql").write_text(

@@ -37,6 +37,9 @@ class SqlText(NamedTuple):
     # Search path to resolve unqualified names in this text (e.g. the role's
     # search_path in pg_stat_statements); None = the configured default.
     default_schema: tuple[str, ...] | None = None
+    # Where ``default_schema`` came from (pg_stat_statements: "role_in_database" |
+    # "role" | "database" | "default"); "default" makes the scan say the default was assumed.
+    search_path_origin: str | None = None
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class HistoryFileSource:
                         yield SourceProblem(kind, obj, f"{scol}: {e}", "malformed", lineno)
                         continue
             yield new(SqlText, (text, kind, obj, None, 1, user or None, 1, ts, ts,
-                                (row or None) if keep_extra else None, None))
+                                (row or None) if keep_extra else None, None, None))
 
     def _read_csv(self, fh: Any) -> Iterator[SourceItem]:
         kind, obj = self.kind, self.name

@@ -17,8 +17,9 @@ one that kept counting.
 Unqualified names in a text resolve with the search path of the role that ran
 it: the role's setting in ``pg_db_role_setting`` (role-in-database, then role,
 then database) where set, else the configured default. Each text carries that
-path in ``extra`` and says when the resolution is ambiguous. A ``SET
-search_path`` inside a session is invisible to the catalog; the note says so.
+path (``default_schema``) and where it came from (``search_path_origin``). A
+``SET search_path`` inside a session is invisible to the catalog; when the
+default was assumed, the scan's finding note says so.
 """
 
 from __future__ import annotations
@@ -89,16 +90,6 @@ class RoleSearchPath:
     def ambiguous(self) -> bool:
         """More than one schema: an unqualified name resolves to whichever holds it first."""
         return len(self.schemas) > 1
-
-    def note(self, role: str) -> str | None:
-        parts = []
-        if self.origin == "default":
-            parts.append(f"role {role} sets no search_path; the configured default ({', '.join(self.schemas)}) is "
-                         "assumed (a SET search_path inside a session is not visible)")
-        if self.ambiguous:
-            parts.append("unqualified names resolve to the first of " + ", ".join(self.schemas)
-                         + " that holds the relation")
-        return "; ".join(parts) or None
 
 
 @dataclass
@@ -173,15 +164,14 @@ class PgStatStatementsSource:
                 first_seen=start,
                 last_seen=snap.taken_at if count > 0 else None,
                 default_schema=sp.schemas,
+                search_path_origin=sp.origin,
                 extra={
                     "queryid": row["queryid"],
                     "database": row["datname"],
                     "calls_total": calls,
                     "reset_detected": reset,
                     "search_path": list(sp.schemas),
-                    "search_path_origin": sp.origin,
                     "search_path_ambiguous": sp.ambiguous,
-                    "search_path_note": sp.note(role),
                 },
             )
         if hidden:
