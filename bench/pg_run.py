@@ -25,7 +25,6 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,27 +39,10 @@ DEFAULT_DB = "deprecator_bench"
 
 
 def child(args: list[str]) -> dict[str, Any]:
-    """Run ``python3 -m bench.pg_measure ARGS``; sample its process tree's RSS every 20 ms."""
-    from bench.run import _tree_rss_kb
+    """Run ``python3 -m bench.pg_measure ARGS`` in a fresh process, peak RSS sampled."""
+    from bench.run import run_child
 
-    proc = subprocess.Popen([sys.executable, "-m", "bench.pg_measure", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def sample() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            time.sleep(0.02)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    out, _ = proc.communicate()
-    t.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"bench.pg_measure {' '.join(args)} failed with exit code {proc.returncode}")
-    result = orjson.loads(out.strip().splitlines()[-1])
-    result["peak_tree_rss_mb"] = round(peak[0] / 1024, 1)
-    return result
+    return run_child("bench.pg_measure", args)
 
 
 def _admin(server: str, *stmts: str) -> list[Any]:

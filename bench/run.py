@@ -52,9 +52,12 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(args: list[str]) -> dict[str, Any]:
-    """Run ``python3 -m bench.measure ARGS`` and sample its process tree's RSS every 20 ms."""
-    proc = subprocess.Popen([sys.executable, "-m", "bench.measure", *args], cwd=REPO,
+def run_child(module: str, args: list[str]) -> dict[str, Any]:
+    """Run ``python3 -m MODULE ARGS`` and sample its process tree's RSS every 20 ms.
+
+    The child prints its result as JSON on its last line.
+    """
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
                             stdout=subprocess.PIPE, text=True)
     peak = [0]
 
@@ -68,10 +71,15 @@ def measure(args: list[str]) -> dict[str, Any]:
     out, _ = proc.communicate()
     t.join()
     if proc.returncode != 0:
-        raise SystemExit(f"bench.measure {' '.join(args)} failed with exit code {proc.returncode}")
+        raise SystemExit(f"{module} {' '.join(args)} failed with exit code {proc.returncode}")
     result = orjson.loads(out.strip().splitlines()[-1])
     result["peak_tree_rss_mb"] = round(peak[0] / 1024, 1)
     return result
+
+
+def measure(args: list[str]) -> dict[str, Any]:
+    """One measurement of (a)/(b)/(c) in a fresh child process (bench.measure)."""
+    return run_child("bench.measure", args)
 
 
 def history_file(rows: int, seed: int) -> tuple[Path, dict[str, Any]]:
