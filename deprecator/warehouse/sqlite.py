@@ -46,8 +46,10 @@ class SQLiteWarehouse:
     default_catalog: str | None = None
     recreate_dependents = False
 
-    def __init__(self, url: str, *, root: Path | None = None, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, root: Path | None = None, timeout: float = 5.0,
+                 dbt_manifest: str | Path | None = None) -> None:
         self.display_url = mask_url(url)
+        self.dbt_manifest = Path(root or ".", dbt_manifest) if dbt_manifest is not None else None
         try:
             u = make_url(url)
         except ArgumentError as e:
@@ -102,7 +104,22 @@ class SQLiteWarehouse:
                 relation=self._relation(name), definition=sql, definition_is_create=True,
                 columns=columns, extra=extra,
             ))
-        return views
+        return self._mark(views)
+
+    def _mark(self, views: list[ViewInfo]) -> list[ViewInfo]:
+        """Set managed_by="dbt" on views the configured dbt manifest builds (in schema ``main``)."""
+        if self.dbt_manifest is None:
+            return views
+        from dataclasses import replace
+
+        from deprecator.warehouse.pg_dbt import dbt_relations
+
+        # dbt-sqlite names the attached database in `database`; one file is one database, so no filter.
+        # SQLite resolves names case-insensitively, so the manifest's names are compared folded.
+        owned = {(r.schema or SCHEMA).lower() + "." + r.name.lower()
+                 for r in dbt_relations(self.dbt_manifest, dialect=self.dialect)}
+        return [replace(v, managed_by="dbt") if f"{SCHEMA}.{v.relation.name.lower()}" in owned else v
+                for v in views]
 
     def _lookup(self, relation: RelationName) -> str | None:
         if relation.schema not in (None, SCHEMA) or relation.catalog is not None:
