@@ -28,6 +28,8 @@ ProgressFn = Callable[[str, int], None]
 # At most this many malformed rows are listed per source; all are counted.
 MAX_LISTED_MALFORMED = 100
 _POLL_EVERY = 4096
+PG_CATALOG = "pg_catalog"
+_PG_DIALECTS = ("postgres", "postgresql")   # dialects whose unqualified names search pg_catalog first
 
 
 @dataclass(frozen=True)
@@ -207,23 +209,61 @@ def _is_open(ref: Reference) -> bool:
     return ref.qualified_as_written <= 1 and len(ref.candidates) > 1
 
 
-def _open_names(cands: list[_Candidate], registry: Any) -> set[RelationName]:
-    """Every candidate of an open name that might be a deprecated relation: what to look up."""
+def _open_names(cands: list[_Candidate], registry: Any, implicit_catalog: bool = False) -> set[RelationName]:
+    """Names to look up in the warehouse: every candidate of an open name that might be a
+    deprecated relation, and (``implicit_catalog``) the pg_catalog spelling of each such
+    unqualified name, which PostgreSQL searches first."""
     out: set[RelationName] = set()
     for cand in cands:
         res = cand.result
         if res is None:
             continue
         for ref in res.references:
-            if _is_open(ref) and any(_matches(registry, c) for c in ref.candidates):
+            if not any(_matches(registry, c) for c in (ref.relation, *ref.candidates)):
+                continue
+            if _is_open(ref):
                 out.update(ref.candidates)
+            system = _system_name(ref) if implicit_catalog else None
+            if system is not None:
+                out.add(system)
     return out
 
 
-def _existing(config: Config, names: set[RelationName], closers: list[Any], built: bool) -> set[RelationName] | None:
-    """Which of ``names`` exist in the configured warehouse; None when it cannot say (no warehouse or adapter)."""
-    if not names or not config.warehouse.url:
+def _system_name(ref: Reference) -> RelationName | None:
+    """The pg_catalog relation an unqualified name reads first when the search path does not list pg_catalog."""
+    if ref.qualified_as_written > 1:
         return None
+    cands = ref.candidates or (ref.relation,)
+    if any(c.schema == PG_CATALOG for c in cands):
+        return None       # listed explicitly: searched in its place in the path
+    return RelationName(cands[0].catalog, PG_CATALOG, ref.relation.name)
+
+
+def _roles_to_check(cands: list[_Candidate], registry: Any) -> tuple[set[str], set[str]]:
+    """The (roles, schemas) whose USAGE decides an open name: users of texts with open deprecated names."""
+    roles: set[str] = set()
+    schemas: set[str] = set()
+    for cand in cands:
+        res = cand.result
+        if res is None:
+            continue
+        found = False
+        for ref in res.references:
+            if _is_open(ref) and any(_matches(registry, c) for c in ref.candidates):
+                schemas.update(c.schema for c in ref.candidates if c.schema is not None)
+                found = True
+        if found:
+            roles.update(k[4] for k in cand.occurrences if k[4] is not None)
+    return roles, schemas
+
+
+def _existing(config: Config, names: set[RelationName], closers: list[Any], built: bool,
+              roles: set[str] | None = None, schemas: set[str] | None = None,
+              ) -> tuple[set[RelationName] | None, dict[tuple[str, str], bool] | None]:
+    """Which of ``names`` exist in the configured warehouse, and which ``roles`` have USAGE on
+    which ``schemas``; None for what it cannot say (no warehouse, or an adapter without the lookup)."""
+    if not names or not config.warehouse.url:
+        return None, None
     wh = next((c for c in closers if callable(getattr(c, "existing_relations", None))), None)
     if wh is None and not built:
         # The caller gave its own sources: open the configured warehouse just for the lookup.
@@ -233,47 +273,69 @@ def _existing(config: Config, names: set[RelationName], closers: list[Any], buil
         closers.append(wh)
     lookup = getattr(wh, "existing_relations", None)
     if not callable(lookup):
-        return None
-    return set(lookup(names))
+        return None, None
+    usage_of = getattr(wh, "schema_usage", None)
+    privileges = usage_of(roles, schemas) if roles and schemas and callable(usage_of) else None
+    return set(lookup(names)), privileges
 
 
-def _resolve(ref: Reference, registry: Any,
-             existing: set[RelationName] | None) -> list[tuple[Any, RelationName, bool, str | None]]:
+def _resolve(ref: Reference, registry: Any, existing: set[RelationName] | None,
+             usable: Callable[[RelationName], bool] | None = None,
+             implicit_catalog: bool = False) -> list[tuple[Any, RelationName, bool, str | None]]:
     """The deprecations a reference uses: (deprecation, relation, ambiguous, note) each.
 
     An open unqualified name resolves, as PostgreSQL does, to the first candidate
     in search-path order that exists in the warehouse; when no warehouse can say
-    (``existing`` is None) or no candidate exists, it stays ambiguous.
+    (``existing`` is None) or no candidate exists, it stays ambiguous. With
+    ``implicit_catalog`` pg_catalog is searched first unless the path lists it, so
+    a name that exists there reads the system relation (no use). ``usable`` says
+    which candidates the querying role may search (USAGE on the schema); PostgreSQL
+    skips the others.
     """
+    if existing is not None and implicit_catalog:
+        system = _system_name(ref)
+        if system is not None and system in existing:
+            return []     # the system relation shadows every search-path schema
     if not _is_open(ref):
         return [(dep, ref.relation, False, None) for dep in _deprecations_for(registry, ref)]
+    order = list(ref.candidates)
+    skipped: list[str] = []
+    if usable is not None:
+        allowed = [c for c in order if usable(c)]
+        if allowed:       # the role read something, so at least one schema was usable
+            skipped = [c.schema or "" for c in order if c not in allowed]
+            order = allowed
     schemas = ", ".join(c.schema or "" for c in ref.candidates)
     if existing is None:
         note = (f"ambiguous: `{ref.written}` is unqualified and the search path has several schemas "
                 f"({schemas}); it is the first of {', '.join(str(c) for c in ref.candidates)} that exists "
                 f"when the query runs (reported as {ref.relation})")
         return [(dep, ref.relation, True, note) for dep in _deprecations_for(registry, ref)]
-    first = next((c for c in ref.candidates if c in existing), None)
+    skip_note = (f"; the role has no USAGE on schema {', '.join(skipped)}, which PostgreSQL skips"
+                 if skipped else "")
+    first = next((c for c in order if c in existing), None)
     if first is None:
-        for cand in ref.candidates:
+        for cand in order:
             hits = _matches(registry, cand)
             if hits:
                 note = (f"ambiguous: `{ref.written}` is unqualified and none of "
-                        f"{', '.join(str(c) for c in ref.candidates)} exists in the warehouse now, so the search "
-                        f"path ({schemas}) cannot tell which one the query read (reported as {cand})")
+                        f"{', '.join(str(c) for c in order)} exists in the warehouse now, so the search "
+                        f"path ({schemas}) cannot tell which one the query read (reported as {cand}){skip_note}")
                 return [(dep, cand, True, note) for dep in hits]
         return []
     hits = _matches(registry, first)
     if not hits:
         return []   # the name reads another schema's relation, not the deprecated one
-    missing = [str(c) for c in ref.candidates[: ref.candidates.index(first)]]
+    missing = [str(c) for c in order[: order.index(first)]]
     why = (f"{', '.join(missing)} {'does' if len(missing) == 1 else 'do'} not exist and {first} does"
-           if missing else f"{first.schema} is the first schema of the search path and {first} exists")
-    shadowed = [str(c) for c in ref.candidates[ref.candidates.index(first) + 1:] if c in existing]
+           if missing else f"{first.schema} is the first schema of the search path and {first} exists"
+           if not skipped else f"{first.schema} is the first schema of the search path the role may use "
+           f"and {first} exists")
+    shadowed = [str(c) for c in order[order.index(first) + 1:] if c in existing]
     also = (f"; {', '.join(shadowed)} also {'exists but comes' if len(shadowed) == 1 else 'exist but come'} later"
             if shadowed else "")
     note = (f"`{ref.written}` is unqualified: resolved via search path ({schemas}) to {first}: {why} "
-            f"(in the warehouse at scan time){also}")
+            f"(in the warehouse at scan time){also}{skip_note}")
     return [(dep, first, False, note) for dep in hits]
 
 
@@ -358,7 +420,10 @@ def run_scan(
                 report_progress("parsed", done)
         worker_count = pool.workers
         crashes = pool.crashes
-        existing = _existing(config, _open_names(cands, registry), closers, built)
+        implicit_catalog = config.dialect in _PG_DIALECTS
+        roles, schemas = _roles_to_check(cands, registry) if implicit_catalog else (set(), set())
+        existing, privileges = _existing(config, _open_names(cands, registry, implicit_catalog), closers, built,
+                                         roles, schemas)
     finally:
         pool.close()
         for c in closers:
@@ -370,7 +435,7 @@ def run_scan(
     stats["distinct_texts"] = len(seen)
     stats["prefiltered_out"] = sum(1 for v in seen.values() if not v)
     del seen, cand_index
-    findings, unparsed, usage = _collect(cands, registry, stats, existing)
+    findings, unparsed, usage = _collect(cands, registry, stats, existing, privileges, implicit_catalog)
     stats["worker_crashes"] = crashes
     stats["findings"] = len(findings)
     stats["workers"] = worker_count
@@ -431,11 +496,14 @@ def _excerpt(text: str, limit: int = 120) -> str:
 
 
 def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
-             existing: set[RelationName] | None = None) -> tuple[list[Finding], list[Unparsed], dict]:
+             existing: set[RelationName] | None = None,
+             privileges: Mapping[tuple[str, str], bool] | None = None,
+             implicit_catalog: bool = False) -> tuple[list[Finding], list[Unparsed], dict]:
     findings: list[Finding] = []
     unparsed: list[Unparsed] = []
     # deprecation model -> list of (user, count, first, last) for query sources
     usage: dict[str, list[tuple[str | None, int, Any, Any]]] = {}
+    checked_roles = {r for r, _ in privileges} if privileges else set()
     for cand in cands:
         res = cand.result
         if res is None:  # cannot happen: drain answers every key; keep the scan honest if it does
@@ -450,14 +518,16 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                                          line, _excerpt(cand.text)))
         if not res.references:
             continue
-        matched: list[tuple[Reference, Any, RelationName, bool, str | None]] = []
-        for ref in res.references:
-            for dep, rel, amb, how in _resolve(ref, registry, existing):
-                matched.append((ref, dep, rel, amb, how))
-        if not matched:
-            continue
+        by_role: dict[str | None, list[tuple[Reference, Any, RelationName, bool, str | None]]] = {}
         for key, occ in cand.occurrences.items():
             source, obj, path, line0, user = key
+            # only a role whose USAGE the warehouse reported resolves on its own
+            role = user if user in checked_roles else None
+            matched = by_role.get(role)
+            if matched is None:
+                matched = by_role[role] = _match(res, registry, existing, role, privileges, implicit_catalog)
+            if not matched:
+                continue
             origin = cand.origins.get(key) if cand.origins is not None else None
             if path is not None:
                 for ref, dep, rel, amb, how in matched:
@@ -495,6 +565,22 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                                  f.relation))
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
     return findings, unparsed, usage
+
+
+def _match(res: ParseResult, registry: Any, existing: set[RelationName] | None, role: str | None,
+           privileges: Mapping[tuple[str, str], bool] | None, implicit_catalog: bool,
+           ) -> list[tuple[Reference, Any, RelationName, bool, str | None]]:
+    """Every (reference, deprecation, relation, ambiguous, note) a parsed text uses, as ``role`` runs it."""
+    usable: Callable[[RelationName], bool] | None = None
+    if role is not None and privileges is not None:
+        known = privileges
+        # an unknown (role, schema) pair: cannot say, so the schema stays in the path
+        usable = lambda c: known.get((role, c.schema or ""), True)  # noqa: E731
+    out = []
+    for ref in res.references:
+        for dep, rel, amb, how in _resolve(ref, registry, existing, usable, implicit_catalog):
+            out.append((ref, dep, rel, amb, how))
+    return out
 
 
 def _resolution_note(ref: Reference, how: str | None, origin: str | None, user: str | None) -> str | None:

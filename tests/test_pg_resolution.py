@@ -13,7 +13,7 @@ from deprecator.sql.model import RelationName
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.helpers import invoke
-from tests.pg_cluster import pg_db, pgss_cluster, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import pg_db, pg_roles, pgss_cluster, run_sql  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.postgres
 
@@ -180,3 +180,88 @@ def test_pg_stat_statements_role_search_path_resolves_against_the_warehouse(pgss
         assert alice in customer_facts.per_user, customer_facts
     finally:
         run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)', *[f'DROP ROLE "{r}"' for r in (alice, carol)])
+
+
+SYSTEM_REGISTRY = """\
+deprecations:
+  - model: analytics.pg_class
+    replacement: analytics.entity_classes
+    sunset: 2027-03-31
+"""
+
+
+def _system_project(root, url: str | None, default_schema: str) -> None:
+    wh = f"  url: {url}\n" if url else ""
+    (root / "deprecator.yml").write_text(
+        f"warehouse:\n{wh}  dialect: postgres\n  default_schema: {default_schema}\nregistry: deprecations.yml\n"
+        "paths: [models]\nstate:\n  url: sqlite:///.deprecator/state.db\n")
+    (root / "deprecations.yml").write_text(SYSTEM_REGISTRY)
+    (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "a.sql").write_text("select relname from pg_class;\nselect relname from analytics.pg_class\n")
+
+
+def test_unqualified_name_of_a_system_relation_reads_pg_catalog(pg_db, in_tmp):
+    run_sql(pg_db, "CREATE SCHEMA staging", "CREATE SCHEMA analytics",
+            "CREATE TABLE analytics.pg_class (relname text)")
+    # without a warehouse nothing can say pg_catalog.pg_class exists: line 1 is reported
+    _system_project(in_tmp, None, "[staging, analytics]")
+    assert {f["line"] for f in _findings()} == {1, 2}
+
+    # pg_catalog is searched first when the path does not list it: line 1 reads pg_catalog.pg_class
+    for path in ("[staging, analytics]", "analytics"):
+        _system_project(in_tmp, pg_db, path)
+        found = _findings()
+        assert [(f["line"], f["relation"]) for f in found] == [(2, "analytics.pg_class")], (path, found)
+
+    # listed explicitly after analytics, pg_catalog is searched in its place: analytics.pg_class wins
+    _system_project(in_tmp, pg_db, "[analytics, pg_catalog]")
+    by_line = {f["line"]: f for f in _findings()}
+    assert set(by_line) == {1, 2}
+    assert (by_line[1]["relation"], by_line[1]["ambiguous"]) == ("analytics.pg_class", False)
+    assert "resolved via search path (analytics, pg_catalog) to analytics.pg_class" in by_line[1]["note"]
+
+
+def test_schema_usage_reads_privileges_in_one_query(pg_db, pg_roles):
+    with_usage, without, _ = pg_roles
+    run_sql(pg_db, "CREATE SCHEMA staging", "CREATE SCHEMA analytics",
+            f'GRANT USAGE ON SCHEMA analytics TO "{with_usage}", "{without}"',
+            f'GRANT USAGE ON SCHEMA staging TO "{with_usage}"')
+    wh = PostgresWarehouse(pg_db)
+    try:
+        got = wh.schema_usage([with_usage, without, "no_such_role_x"], ["staging", "analytics", "nowhere"])
+        assert got == {(with_usage, "staging"): True, (with_usage, "analytics"): True,
+                       (without, "staging"): False, (without, "analytics"): True}
+        assert wh.schema_usage([], ["staging"]) == {} and wh.schema_usage([without], []) == {}
+    finally:
+        wh.close()
+
+
+def test_role_without_usage_on_the_first_schema_resolves_to_the_second(pgss_cluster, in_tmp):
+    name = "pgss_use_" + uuid.uuid4().hex[:10]
+    run_sql(pgss_cluster.url, f'CREATE DATABASE "{name}"')
+    url = make_url(pgss_cluster.url).set(database=name).render_as_string(hide_password=False)
+    tag = uuid.uuid4().hex[:6]
+    alice, bob = f"alice_{tag}", f"bob_{tag}"
+    try:
+        run_sql(url, "CREATE EXTENSION pg_stat_statements", *SCHEMA,
+                *[f'CREATE ROLE "{r}" LOGIN' for r in (alice, bob)],
+                f'GRANT USAGE ON SCHEMA staging, analytics TO "{alice}"',
+                f'GRANT USAGE ON SCHEMA analytics TO "{bob}"',            # bob: no USAGE on staging
+                *[f'GRANT SELECT ON ALL TABLES IN SCHEMA staging, analytics TO "{r}"' for r in (alice, bob)],
+                *[f'ALTER ROLE "{r}" SET search_path = staging, analytics' for r in (alice, bob)])
+        # the same text: alice reads staging.orders, bob (who cannot use staging) analytics.orders
+        for role in (alice, bob):
+            run_sql(make_url(url).set(username=role).render_as_string(hide_password=False),
+                    "SELECT id FROM orders WHERE id = 7")
+        (in_tmp / "deprecations.yml").write_text(REGISTRY)
+        (in_tmp / "deprecator.yml").write_text(
+            f"warehouse:\n  url: {url}\n  dialect: postgres\n  default_schema: public\nregistry: deprecations.yml\n"
+            f"history:\n  - type: pg_stat_statements\n    url: {url}\nstate:\n  url: sqlite:///.deprecator/state.db\n")
+        found = [f for f in _findings() if f["source"] == "pg_stat_statements" and f["user"] in (alice, bob)]
+        assert [(f["user"], f["relation"], f["ambiguous"]) for f in found] == [
+            (bob, "analytics.orders", False)], found
+        note = found[0]["note"]
+        assert "resolved via search path (staging, analytics) to analytics.orders" in note, note
+        assert "the role has no USAGE on schema staging, which PostgreSQL skips" in note, note
+    finally:
+        run_sql(pgss_cluster.url, f'DROP DATABASE "{name}" WITH (FORCE)', *[f'DROP ROLE "{r}"' for r in (alice, bob)])

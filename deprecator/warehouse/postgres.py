@@ -201,6 +201,23 @@ class PostgresWarehouse:
                 {"s": [w.schema for w in wanted], "n": [w.name for w in wanted]}).all()}
         return {w for w in wanted if (w.schema, w.name) in found}
 
+    def schema_usage(self, roles: Iterable[str], schemas: Iterable[str]) -> dict[tuple[str, str], bool]:
+        """(role, schema) -> whether the role has USAGE on the schema, in one read-only catalog query.
+
+        Roles or schemas that do not exist are left out of the answer (unknown),
+        so a caller can tell "no USAGE" from "cannot say".
+        """
+        role_list, schema_list = sorted(set(roles)), sorted(set(schemas))
+        if not role_list or not schema_list:
+            return {}
+        with self.read() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT r.rolname, ns.nspname, pg_catalog.has_schema_privilege(r.oid, ns.oid, 'USAGE') "
+                "FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_namespace ns ON ns.nspname = ANY(CAST(:s AS text[])) "
+                "WHERE r.rolname = ANY(CAST(:r AS text[]))"),
+                {"r": role_list, "s": schema_list}).all()
+        return {(r, n): bool(ok) for r, n, ok in rows}
+
     # -- views ------------------------------------------------------------------
     def list_views(self) -> list[ViewInfo]:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
