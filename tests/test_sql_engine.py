@@ -230,3 +230,23 @@ def test_statement_counts_in_messages_agree_with_their_noun() -> None:
     assert one_left.endswith("; references come from the 1 other statement only")
     two_left = find_references("SELECT a FROM s.t; SELECT 1;\nSELECT FROM WHERE;", "postgres").error or ""
     assert two_left.endswith("; references come from the 2 other statements only")
+
+
+@pytest.mark.parametrize("inner", ["x y", "a..b", "", "t AS u", "x;drop table y"])
+def test_snowflake_identifier_string_that_names_no_relation_is_not_a_reference(inner: str) -> None:
+    sql = f"SELECT * FROM IDENTIFIER('{inner}') JOIN regions r ON 1 = 1"
+    res = find_references(sql, "snowflake", ["ANALYTICS"])
+    assert res.status == "parsed"
+    assert [str(r.relation) for r in res.references] == ["ANALYTICS.REGIONS"]
+
+
+def test_snowflake_identifier_string_reference_is_not_an_exact_span() -> None:
+    sql = """SELECT 1 FROM IDENTIFIER('"a''s".t') x, IDENTIFIER('"Mixed".t2')"""
+    refs = find_references(sql, "snowflake", ["ANALYTICS"]).references
+    assert [(str(r.relation), r.written, r.exact_span) for r in refs] == [
+        ("a's.T", '"a\'\'s".t', False), ("Mixed.T2", '"Mixed".t2', False),
+    ]
+    rule = RewriteRule(RelationName(None, "Mixed", "T2"), RelationName(None, "Mixed", "T3"))
+    res = rewrite(sql, "snowflake", [rule], ["ANALYTICS"])
+    assert res.text == sql and not res.changed
+    assert "IDENTIFIER('\"Mixed\".t2')" in res.blockers[0].reason

@@ -151,6 +151,7 @@ class _RefInfo:
     parts: int
     columns: set[str] = field(default_factory=set)
     unknown_columns: bool = False
+    dynamic: bool = False       # named by a Snowflake IDENTIFIER('...') string
 
 
 @dataclass
@@ -243,6 +244,36 @@ def _table_parts(table: exp.Table) -> list[exp.Expression]:
     return [p for p in (table.args.get("catalog"), table.args.get("db"), table.args.get("this")) if p is not None]
 
 
+def identifier_string(table: exp.Table, dialect: str) -> tuple[exp.Table, exp.Literal] | None:
+    """For ``IDENTIFIER('db.t')`` (Snowflake): the table the string names, and the literal.
+
+    None for any other table, and for ``IDENTIFIER($var)`` / ``IDENTIFIER(:bind)``,
+    whose relation cannot be known from the text.
+    """
+    dyn = getattr(exp, "DynamicIdentifier", None)
+    if dyn is None or not isinstance(table.this, dyn):
+        return None
+    lit = table.this.this
+    if not isinstance(lit, exp.Literal) or not lit.is_string:
+        return None
+    try:
+        inner = sqlglot.parse_one(lit.this.strip(), read=dialect, into=exp.Table)
+    except Exception:  # sqlglot raises several error types; a bad string names nothing
+        return None
+    if not isinstance(inner, exp.Table) or any(
+        v is not None and k not in ("this", "db", "catalog") for k, v in inner.args.items()
+    ):
+        return None
+    if not all(isinstance(p, exp.Identifier) and p.name for p in _table_parts(inner)):
+        return None   # `a..b` and other shapes whose parts cannot be told from the text
+    return inner, lit
+
+
+def names_relation(table: exp.Table, dialect: str) -> bool:
+    """The table node names a physical relation the text spells out."""
+    return isinstance(table.this, exp.Identifier) or identifier_string(table, dialect) is not None
+
+
 def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
     """(start, end, exact) of the whole written name of a table."""
     parts = _table_parts(table)
@@ -320,14 +351,22 @@ class _StatementAnalyzer:
     # -- references ----------------------------------------------------
     def add_ref(self, table: exp.Table, role: str, columns: Iterable[str] | None = ()) -> int:
         self.handled.add(id(table))
-        relation = relation_from_table(table, self.dialect, self.default_schema, self.default_catalog)
-        parts = len(_table_parts(table))
+        dynamic = identifier_string(table, self.dialect)
+        named = dynamic[0] if dynamic is not None else table
+        relation = relation_from_table(named, self.dialect, self.default_schema, self.default_catalog)
+        parts = len(_table_parts(named))
         candidates: tuple[RelationName, ...] = ()
         if parts == 1 and len(self.default_schema) > 1:
             candidates = tuple(
-                relation_from_table(table, self.dialect, (s,), self.default_catalog) for s in self.default_schema
+                relation_from_table(named, self.dialect, (s,), self.default_catalog) for s in self.default_schema
             )
-        start, end, exact = table_span(self.an.sql, table)
+        if dynamic is not None:
+            # the span is the string's content; it is not an identifier, so never exact
+            span = _meta_span(dynamic[1])
+            start, end = (span[0] + 1, span[1] - 1) if span is not None else (0, 0)
+            exact = False
+        else:
+            start, end, exact = table_span(self.an.sql, table)
         alias_node = table.args.get("alias")
         alias_ident = alias_node.this if isinstance(alias_node, exp.TableAlias) else None
         alias = alias_ident.name if isinstance(alias_ident, exp.Identifier) and alias_ident.name else None
@@ -338,6 +377,7 @@ class _StatementAnalyzer:
             table=table, relation=relation, candidates=candidates, start=start, end=end, exact=exact,
             alias=alias, alias_norm=self.norm_alias(alias_ident) if alias else None,
             statement_index=self.index, statement_kind=self.kind, role=role, parts=parts,
+            dynamic=dynamic is not None,
         )
         if columns is None:
             info.unknown_columns = True
@@ -350,7 +390,8 @@ class _StatementAnalyzer:
         alias_node = table.args.get("alias")
         if isinstance(alias_node, exp.TableAlias) and alias_node.this is not None and alias_node.name:
             return self.norm_alias(alias_node.this) or ""
-        return self.norm_alias(table.this) or ""
+        dynamic = identifier_string(table, self.dialect)
+        return self.norm_alias((dynamic[0] if dynamic is not None else table).this) or ""
 
     @staticmethod
     def alias_columns(node: exp.Expression) -> tuple[str, ...] | None:
@@ -547,7 +588,10 @@ class _StatementAnalyzer:
             return
         if isinstance(node, exp.Table):
             this = node.this
-            if isinstance(this, exp.Identifier):
+            if identifier_string(node, self.dialect) is not None:
+                ref = self.add_ref(node, role)
+                scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
+            elif isinstance(this, exp.Identifier):
                 name: str | None = self.norm_alias(this) or ""
                 single = node.args.get("db") is None and node.args.get("catalog") is None
                 if single and name in ctes:
@@ -778,7 +822,7 @@ class _StatementAnalyzer:
                     idents.append((c, ident))
             if not cols:
                 cols = None
-        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+        if not isinstance(table, exp.Table) or not names_relation(table, self.dialect):
             return None
         ref = self.add_ref(table, "target", cols if cols is not None else ())
         if isinstance(node, exp.Schema):
@@ -893,16 +937,16 @@ class _StatementAnalyzer:
         direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
         role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
         for t in direct:
-            if isinstance(t, exp.Table) and isinstance(t.this, exp.Identifier) and id(t) not in self.handled:
+            if isinstance(t, exp.Table) and names_relation(t, self.dialect) and id(t) not in self.handled:
                 self.add_ref(t, role, None)
         for t in stmt.find_all(exp.Table):
-            if id(t) not in self.handled and isinstance(t.this, exp.Identifier):
+            if id(t) not in self.handled and names_relation(t, self.dialect):
                 self.add_ref(t, "source", None)
 
     def sweep(self, stmt: exp.Expr) -> None:
         """Safety net: a relation-shaped Table the walk did not place is still a reference."""
         for t in stmt.find_all(exp.Table):
-            if id(t) in self.handled or not isinstance(t.this, exp.Identifier):
+            if id(t) in self.handled or not names_relation(t, self.dialect):
                 continue
             if t.find_ancestor(exp.UserDefinedFunction) is not None:
                 continue
@@ -912,6 +956,8 @@ class _StatementAnalyzer:
             self.add_ref(t, "source", None)
 
     def _cte_named(self, table: exp.Table) -> bool:
+        if not isinstance(table.this, exp.Identifier):
+            return False
         if table.args.get("db") is not None or table.args.get("catalog") is not None:
             return False
         name = self.norm_alias(table.this)

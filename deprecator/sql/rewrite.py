@@ -144,6 +144,10 @@ class _Rewriter:
     def relations(self) -> None:
         for i, k in self.matched.items():
             ref, rule = self.an.refs[i], self.rules[k]
+            if ref.dynamic:
+                self.block(f"named by a Snowflake IDENTIFIER('{self.an.sql[ref.start:ref.end]}') string, "
+                           "which is not rewritten; edit the string by hand", str(rule.old), ref.start or None)
+                continue
             if not ref.exact:
                 self.block("the parser gave no exact position for this reference", str(rule.old),
                            ref.start or None)
