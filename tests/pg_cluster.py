@@ -167,3 +167,25 @@ def pgss_cluster() -> Iterator[Cluster]:
     finally:
         cluster.stop()
         shutil.rmtree(cluster.datadir.parent, ignore_errors=True)
+
+
+# The registry most PostgreSQL tests deprecate: customer_facts -> entity_customers, cust_id renamed.
+CUSTOMER_FACTS_REGISTRY = """deprecations:
+  - model: analytics.customer_facts
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+    columns:
+      cust_id: customer_id
+"""
+
+
+def owned_customer_tables(owner: str) -> list[str]:
+    """Statements: schema analytics with customer_facts and entity_customers owned by ``owner``."""
+    return [
+        "CREATE SCHEMA analytics",
+        "CREATE TABLE analytics.customer_facts (cust_id int, name text)",
+        "CREATE TABLE analytics.entity_customers (customer_id bigint, name text)",
+        f'ALTER TABLE analytics.customer_facts OWNER TO "{owner}"',
+        f'ALTER TABLE analytics.entity_customers OWNER TO "{owner}"',
+        f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{owner}"',
+    ]

@@ -17,17 +17,11 @@ from deprecator.sql.model import RelationName
 from deprecator.state import StateStore
 from deprecator.warehouse.pg_apply import ADVISORY_LOCK_KEY
 from deprecator.warehouse.postgres import PostgresWarehouse, quote_ident
-from tests.pg_cluster import pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, owned_customer_tables, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.postgres
 
-REGISTRY = """deprecations:
-  - model: analytics.customer_facts
-    replacement: analytics.entity_customers
-    sunset: 2027-03-31
-    columns:
-      cust_id: customer_id
-"""
+REGISTRY = CUSTOMER_FACTS_REGISTRY
 
 
 def R(s: str, n: str) -> RelationName:
@@ -531,12 +525,7 @@ def test_least_privilege_applier_member_of_the_owner_role(pg_db, pg_roles, pg_ur
     run_sql(pg_url, f'CREATE ROLE "{applier}" LOGIN IN ROLE "{owner}"')
     try:
         run_sql(pg_db,
-                "CREATE SCHEMA analytics",
-                "CREATE TABLE analytics.customer_facts (cust_id int, name text)",
-                "CREATE TABLE analytics.entity_customers (customer_id bigint, name text)",
-                f'ALTER TABLE analytics.customer_facts OWNER TO "{owner}"',
-                f'ALTER TABLE analytics.entity_customers OWNER TO "{owner}"',
-                f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{owner}"',
+                *owned_customer_tables(owner),
                 "CREATE VIEW analytics.names AS SELECT cust_id, name FROM analytics.customer_facts",
                 "CREATE VIEW analytics.upper_names AS SELECT cust_id, upper(name) AS u FROM analytics.names",
                 "CREATE MATERIALIZED VIEW analytics.n AS SELECT count(*) AS c FROM analytics.customer_facts",

@@ -14,17 +14,11 @@ from deprecator.plan import render_text
 from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.postgres
 
-REGISTRY = """deprecations:
-  - model: analytics.customer_facts
-    replacement: analytics.entity_customers
-    sunset: 2027-03-31
-    columns:
-      cust_id: customer_id
-"""
+REGISTRY = CUSTOMER_FACTS_REGISTRY
 
 RELS = ("analytics.v", "analytics.v_on_v", "analytics.mv")
 

@@ -10,7 +10,7 @@ from deprecator.errors import StalePlanError
 from deprecator.plan import Plan
 from deprecator.warehouse.pg_apply import prime_column_types, type_categories
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import owned_customer_tables, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
 from tests.test_pg_apply import REGISTRY, _fingerprints, _setup, _target, _views
 
 pytestmark = pytest.mark.postgres
@@ -302,12 +302,7 @@ def test_recreated_views_keep_grants_with_and_without_the_temp_function(pg_db, p
     db = sa.engine.make_url(pg_db).database
     try:
         run_sql(pg_db,
-                "CREATE SCHEMA analytics",
-                "CREATE TABLE analytics.customer_facts (cust_id int, name text)",
-                "CREATE TABLE analytics.entity_customers (customer_id bigint, name text)",
-                f'ALTER TABLE analytics.customer_facts OWNER TO "{owner}"',
-                f'ALTER TABLE analytics.entity_customers OWNER TO "{owner}"',
-                f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{owner}"',
+                *owned_customer_tables(owner),
                 "CREATE VIEW analytics.names AS SELECT cust_id, name FROM analytics.customer_facts",
                 "CREATE VIEW analytics.upper_names AS SELECT cust_id, upper(name) AS u FROM analytics.names",
                 *[f'ALTER VIEW analytics.{v} OWNER TO "{owner}"' for v in ("names", "upper_names")],
