@@ -219,6 +219,9 @@ class Analysis:
     line_starts: list[int] = field(default_factory=list)
     unplaced: int = 0     # tables found only by the safety sweep (a gap in the walk)
     name_clashes: int = 0  # FROM clauses exposing one name twice (a rewrite must not add any)
+    # Relations named by a variable or bind (Snowflake IDENTIFIER($v) / IDENTIFIER(:b)): which
+    # relation they are is decided at run time, so the text is not fully understood.
+    dynamic_names: list[str] = field(default_factory=list)
 
     def position(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.line_starts, offset) - 1
@@ -312,10 +315,46 @@ def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
     return start, end, True
 
 
+@dataclass
+class _TempNames:
+    """Temporary tables and views a text creates, which shadow relations in later statements.
+
+    A temporary relation lives only in the session that made it, so a name that
+    resolves to one is not a reference to a warehouse relation (like a CTE name,
+    across statements). Where it shadows follows the engine: in PostgreSQL,
+    Redshift and DuckDB the temporary schema is searched first, so it shadows
+    the unqualified name; a Snowflake temporary table belongs to a schema and
+    shadows the permanent table of the same qualified name; BigQuery temporary
+    tables are named unqualified. Shadowing starts after the creating statement
+    (its own query still reads the permanent relation) and ends at a DROP.
+    """
+
+    names: dict[str, tuple[str, ...] | None] = field(default_factory=dict)   # unqualified -> columns
+    qualified: dict[RelationName, tuple[str, ...] | None] = field(default_factory=dict)  # Snowflake
+    pending: list[tuple[bool, str, RelationName, tuple[str, ...] | None]] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Apply the statement's creations (True) and drops (False)."""
+        for create, name, relation, cols in self.pending:
+            if create:
+                self.names[name] = cols
+                self.qualified[relation] = cols
+            else:
+                self.names.pop(name, None)
+                self.qualified.pop(relation, None)
+        self.pending.clear()
+
+
+# Schemas whose relations are always session-temporary when named explicitly.
+_TEMP_SCHEMAS = {"postgres": ("pg_temp",), "redshift": ("pg_temp",), "duckdb": ("temp",)}
+
+
 class _StatementAnalyzer:
     def __init__(self, an: Analysis, index: int, kind: str, default_schema: Sequence[str],
-                 default_catalog: str | None) -> None:
+                 default_catalog: str | None, temps: _TempNames | None = None) -> None:
         self.an = an
+        self.temps = temps if temps is not None else _TempNames()
+        self.writes_temp = False     # the statement's target is a temporary relation of the text
         self.dialect = an.dialect
         self.index = index
         self.kind = kind
@@ -392,6 +431,55 @@ class _StatementAnalyzer:
             return self.norm_alias(alias_node.this) or ""
         dynamic = identifier_string(table, self.dialect)
         return self.norm_alias((dynamic[0] if dynamic is not None else table).this) or ""
+
+    # -- temporary relations -------------------------------------------
+    def temp_columns(self, table: exp.Table) -> tuple[bool, tuple[str, ...] | None]:
+        """(is it a session-temporary relation of this text, its known columns)."""
+        if not isinstance(table.this, exp.Identifier):
+            return False, None
+        parts = _table_parts(table)
+        name = self.norm_alias(table.this) or ""
+        if self.dialect == "redshift" and table.this.name.startswith("#"):
+            return True, self.temps.names.get(name)
+        # pg_temp.x / db.pg_temp.x (PostgreSQL, Redshift); temp.x / temp.main.x (DuckDB, a catalog)
+        temp_part = parts[0] if self.dialect == "duckdb" else parts[-2] if len(parts) > 1 else None
+        if len(parts) > 1 and self.norm_alias(temp_part) in _TEMP_SCHEMAS.get(self.dialect, ()):
+            return True, self.temps.names.get(name)
+        if len(parts) == 1 and name in self.temps.names:
+            return True, self.temps.names[name]
+        if self.dialect == "snowflake":
+            rel = relation_from_table(table, self.dialect, self.default_schema, self.default_catalog)
+            if rel in self.temps.qualified:
+                return True, self.temps.qualified[rel]
+        return False, None
+
+    def temp_target(self, node: exp.Expression, created: bool) -> bool:
+        """A statement creates (or drops) a temporary relation: no reference, shadowing recorded."""
+        table = node.this if isinstance(node, exp.Schema) else node
+        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+            return False
+        is_temp, _ = self.temp_columns(table)
+        if not created and not is_temp:
+            return False
+        cols = None
+        if isinstance(node, exp.Schema):
+            idents = [c.this if isinstance(c, (exp.ColumnDef, exp.Column)) else c for c in node.expressions]
+            cols = tuple(self.norm_column(i) for i in idents if isinstance(i, exp.Identifier)) or None
+        self.handled.update(id(t) for t in node.find_all(exp.Table))
+        relation = relation_from_table(table, self.dialect, self.default_schema, self.default_catalog)
+        self.temps.pending.append((created, self.norm_alias(table.this) or "", relation, cols))
+        return True
+
+    @staticmethod
+    def creates_temporary(stmt: exp.Expression, dialect: str) -> bool:
+        props = stmt.args.get("properties")
+        if isinstance(props, exp.Properties) and props.find(exp.TemporaryProperty) is not None:
+            return True
+        if isinstance(stmt, exp.Into) and stmt.args.get("temporary"):
+            return True
+        table = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
+        return (dialect == "redshift" and isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier)
+                and table.this.name.startswith("#"))
 
     @staticmethod
     def alias_columns(node: exp.Expression) -> tuple[str, ...] | None:
@@ -536,6 +624,15 @@ class _StatementAnalyzer:
         for key, value in node.args.items():
             if key in ("from_", "joins", "with_", "expressions"):
                 continue
+            if key == "into" and isinstance(value, exp.Into):
+                # SELECT ... INTO t creates t: written to, not read
+                if not (self.creates_temporary(value, self.dialect) and self.temp_target(value.this, True)):
+                    into = self.target(value.this, _Scope(None, False))
+                    if into is None:
+                        self.visit(value, scope, ctes)
+                    else:
+                        self.an.refs[into].unknown_columns = True   # the SELECT's outputs, as CREATE ... AS
+                continue
             if key in ("order", "qualify") and order_aliases:
                 self.visit_order(value, scope, ctes, order_aliases)
             elif key in ("where", "group", "having") and renamed and isinstance(value, exp.Expression):
@@ -594,10 +691,15 @@ class _StatementAnalyzer:
             elif isinstance(this, exp.Identifier):
                 name: str | None = self.norm_alias(this) or ""
                 single = node.args.get("db") is None and node.args.get("catalog") is None
+                temp, temp_cols = self.temp_columns(node) if not (single and name in ctes) else (False, None)
                 if single and name in ctes:
                     self.handled.add(id(node))
                     scope.sources.append(_Source(self.exposed_name(node), "cte",
                                                  outputs=self.alias_columns(node) or ctes[name]))
+                elif temp:
+                    self.handled.add(id(node))
+                    scope.sources.append(_Source(self.exposed_name(node), "cte",
+                                                 outputs=self.alias_columns(node) or temp_cols))
                 else:
                     ref = self.add_ref(node, role)
                     scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
@@ -782,6 +884,7 @@ class _StatementAnalyzer:
 
     # -- statements ----------------------------------------------------
     def statement(self, stmt: exp.Expr) -> None:
+        self.dynamic_names(stmt)
         if isinstance(stmt, exp.Query):
             self.query(stmt, None, {}, correlated=False)
             self.sweep(stmt)
@@ -824,6 +927,12 @@ class _StatementAnalyzer:
                 cols = None
         if not isinstance(table, exp.Table) or not names_relation(table, self.dialect):
             return None
+        if self.temp_columns(table)[0]:
+            # writing to the text's own temporary relation: not a warehouse relation
+            self.handled.add(id(table))
+            self.writes_temp = True
+            scope.sources.append(_Source(self.exposed_name(table), "cte", outputs=self.temp_columns(table)[1]))
+            return None
         ref = self.add_ref(table, "target", cols if cols is not None else ())
         if isinstance(node, exp.Schema):
             for c, ident in idents:
@@ -855,6 +964,9 @@ class _StatementAnalyzer:
 
     def _target_column(self, lhs: exp.Expression, target: int | None) -> bool:
         """An assigned column (SET lhs, MERGE INSERT list) belongs to the target."""
+        if isinstance(lhs, exp.Column) and target is None and self.writes_temp and not lhs.args.get("table"):
+            self.handled.add(id(lhs))    # a column of the text's temporary relation
+            return True
         if not isinstance(lhs, exp.Column) or target is None or lhs.args.get("table"):
             return False
         self.handled.add(id(lhs))
@@ -914,7 +1026,9 @@ class _StatementAnalyzer:
     def create(self, stmt: exp.Create, ctes: dict[str, tuple[str, ...] | None]) -> None:
         kind = str(stmt.args.get("kind") or "").upper()
         scope = _Scope(None, False)
-        if kind in ("TABLE", "VIEW") or isinstance(stmt.this, (exp.Table, exp.Schema)) and kind not in (
+        if kind in ("TABLE", "VIEW") and self.creates_temporary(stmt, self.dialect):
+            self.temp_target(stmt.this, True)
+        elif kind in ("TABLE", "VIEW") or isinstance(stmt.this, (exp.Table, exp.Schema)) and kind not in (
             "FUNCTION", "PROCEDURE", "MACRO", "INDEX"
         ):
             ref = self.target(stmt.this, scope)
@@ -938,10 +1052,28 @@ class _StatementAnalyzer:
         role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
         for t in direct:
             if isinstance(t, exp.Table) and names_relation(t, self.dialect) and id(t) not in self.handled:
+                if isinstance(stmt, exp.Drop) and self.temp_target(t, False):
+                    continue    # DROP of the text's temporary relation ends its shadowing
+                if self.temp_columns(t)[0]:
+                    self.handled.add(id(t))
+                    continue
                 self.add_ref(t, role, None)
         for t in stmt.find_all(exp.Table):
             if id(t) not in self.handled and names_relation(t, self.dialect):
                 self.add_ref(t, "source", None)
+
+    def dynamic_names(self, stmt: exp.Expr) -> None:
+        """Record relations named by a run-time value: IDENTIFIER($var), IDENTIFIER(:bind)."""
+        dyn = getattr(exp, "DynamicIdentifier", None)
+        if dyn is None:
+            return
+        for t in stmt.find_all(exp.Table):
+            arg = t.this.this if isinstance(t.this, dyn) else None
+            if isinstance(arg, exp.Expression) and not (isinstance(arg, exp.Literal) and arg.is_string):
+                # (a string that names no relation fails when it runs: nothing is read)
+                written = arg.sql(dialect=self.dialect)
+                self.an.dynamic_names.append(f"statement {self.index + 1} names a relation with "
+                                             f"IDENTIFIER({written}), which is known only when it runs")
 
     def sweep(self, stmt: exp.Expr) -> None:
         """Safety net: a relation-shaped Table the walk did not place is still a reference."""
@@ -1075,6 +1207,7 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], def
                         default_catalog: str | None) -> list[int] | None:
     """Resolve each statement into ``an``; the Command indexes, or None after a failure."""
     commands = []
+    temps = _TempNames()
     try:
         for i, stmt in enumerate(statements):
             if stmt is None:
@@ -1082,7 +1215,8 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], def
             if isinstance(stmt, exp.Command):
                 commands.append(i)
                 continue
-            _StatementAnalyzer(an, i, statement_kind(stmt), default_schema, default_catalog).statement(stmt)
+            _StatementAnalyzer(an, i, statement_kind(stmt), default_schema, default_catalog, temps).statement(stmt)
+            temps.settle()
     except RecursionError:
         an.status, an.error = "error", "too deeply nested to analyze (RecursionError)"
     except Exception as e:  # a bug here must cost one text, not the run
@@ -1091,6 +1225,7 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], def
         return commands
     an.refs.clear()
     an.columns.clear()
+    an.dynamic_names.clear()
     return None
 
 
@@ -1141,14 +1276,17 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
         an.error = f"{failed}; references come from the {parsed} other statement{'' if parsed == 1 else 's'} only" if parsed else failed
         if commands:
             an.error += "; " + _commands_note(commands)
+        for note in an.dynamic_names:
+            an.error += "; " + note
         return an
     an.statements = len(statements)
     commands = _analyze_statements(an, statements, default_schema, default_catalog)
     if commands is None:
         return an
-    if commands:
+    notes = ([_commands_note(commands)] if commands else []) + an.dynamic_names
+    if notes:
         an.status = "fallback"
-        an.error = _commands_note(commands)
+        an.error = "; ".join(notes)
     return an
 
 

@@ -1,0 +1,4 @@
+CREATE TEMP TABLE customer_facts AS SELECT 1 AS cust_id;
+SELECT cust_id FROM temp.customer_facts;
+SELECT cust_id FROM customer_facts;
+SELECT customer_id AS cust_id FROM main.entity_customers
