@@ -3,6 +3,7 @@
     python3 -m bench.pg_run                        # both parts
     python3 -m bench.pg_run --only pg-scan --rows 200000
     python3 -m bench.pg_run --only pg-apply --views 1,100,1000
+    python3 -m bench.pg_run --only pg-scan --link relay,1000mbit,100mbit --link-latency-ms 1
 
 pg-scan: a 1,000,000-row history table in PostgreSQL, scanned end to end by
 ``run_scan`` through the configured ``history: - type: sql`` source (the
@@ -10,6 +11,10 @@ pushed-down query) and, in the same run, through a source that fetches every
 row and lets deprecator scan them locally. The findings must be identical.
 Each measurement runs in a fresh child process whose peak RSS (process tree,
 sampled every 20 ms) is reported.
+
+With ``--link 1000mbit,100mbit`` (``--link-latency-ms 1``) pg-scan then runs
+the same contest again through each shaped link (bench/link.py, a relay in its
+own process), after the localhost one and on the same data.
 
 pg-apply: plan + apply for 1, 100 and 1,000 dependent views against the bare
 DDL for the same views in one transaction; end states compared.
@@ -96,44 +101,98 @@ def _print(title: str, data: Any) -> None:
     sys.stdout.flush()
 
 
-def run_scan_part(url: str, rows: int, repeat: int, workers: int | None) -> dict[str, Any]:
-    from bench.pg_scan import explain, setup
+def _contest(url: str, repeat: int, workers: int | None, relay: Any = None) -> dict[str, Any]:
+    """Reads alone, then ``repeat`` alternating scans of each contender against ``url``; findings must agree.
 
-    data = setup(url, rows)
-    _print(f"pg-scan data ({rows:,} rows)", data)
+    With a ``relay`` (bench.link.RelayProcess) each measurement also records the relay's CPU seconds
+    and the bytes it carried (PostgreSQL wire protocol, both directions) during that measurement.
+    """
     w = [] if workers is None else ["--workers", str(workers)]
-    reads = {m: child(["scan", f"{m}:read", url]) for m in ("fetchall", "pushdown")}
+
+    def one(args: list[str]) -> dict[str, Any]:
+        if relay is None:
+            return child(args)
+        cpu0, n0 = relay.cpu_s(), len(relay.settled())
+        r = child(args)
+        conns = relay.settled()[n0:]
+        cpu = relay.cpu_s() - cpu0
+        r["link"] = {"relay_cpu_s": round(cpu, 2), "relay_cpu_per_wall": round(cpu / max(r["wall_s"], 1e-9), 2),
+                     "connections": len(conns),
+                     "wire_mb_to_client": round(sum(c["to_client"] for c in conns) / 2**20, 1),
+                     "wire_mb_to_server": round(sum(c["to_server"] for c in conns) / 2**20, 2)}
+        return r
+
+    reads = {m: one(["scan", f"{m}:read", url]) for m in ("fetchall", "pushdown")}
     _print("pg-scan: history read alone (no parsing)", reads)
     runs: dict[str, list[dict[str, Any]]] = {"pushdown": [], "fetchall": []}
     for _ in range(repeat):           # alternate, so load from other processes hits both alike
         for mode in ("pushdown", "fetchall"):
-            r = child(["scan", mode, url, *w])
+            r = one(["scan", mode, url, *w])
             runs[mode].append(r)
             _print(f"pg-scan {mode}", {k: r[k] for k in ("wall_s", "rows_transferred", "text_mb_transferred",
                                                          "findings", "findings_sha256", "peak_tree_rss_mb",
-                                                         "loadavg") if k in r})
+                                                         "loadavg", "link") if k in r})
     best = {m: min(rs, key=lambda r: r["wall_s"]) for m, rs in runs.items()}
     digests = {r["findings_sha256"] for rs in runs.values() for r in rs}
-    same = len(digests) == 1 and len({r["findings"] for rs in runs.values() for r in rs}) == 1
+    same = (len(digests) == 1 and len({r["findings"] for rs in runs.values() for r in rs}) == 1
+            and len({r["findings_sha256_any_url"] for rs in runs.values() for r in rs}) == 1)
     if not same:
         raise SystemExit(f"pg-scan: the pushed-down and the fetch-all scans disagree: {digests}")
     speedup = best["fetchall"]["wall_s"] / best["pushdown"]["wall_s"]
-    out = {
-        "data": data, "read_only": reads, "runs": runs,
+    keys = ("wall_s", "rows_transferred", "text_mb_transferred", "peak_tree_rss_mb", "maxrss_largest_child_mb",
+            "cpu_self_s", "cpu_children_s", "link")
+    return {
+        "read_only": reads, "runs": runs,
         # peak_tree_rss_mb is the sampled figure to quote: getrusage's maxrss_self of a child carries
         # the parent's RSS across exec on Linux (the parent built the data), so it is left out here.
-        "best": {m: {k: r[k] for k in ("wall_s", "rows_transferred", "text_mb_transferred", "peak_tree_rss_mb",
-                                       "maxrss_largest_child_mb", "cpu_self_s", "cpu_children_s")}
-                 for m, r in best.items()},
-        "same_findings": same, "findings": best["pushdown"]["findings"],
+        "best": {m: {k: r[k] for k in keys if k in r} for m, r in best.items()},
+        "same_findings": same, "findings": best["pushdown"]["findings"], "findings_sha256": digests.pop(),
+        "findings_sha256_any_url": best["pushdown"]["findings_sha256_any_url"],
         "uses_by_deprecation": best["pushdown"]["uses_by_deprecation"],
         "speedup": round(speedup, 2),
         "targets": {"speedup >= 10": speedup >= 10, "pushdown wall < 10 s": best["pushdown"]["wall_s"] < 10},
-        "explain_shipped": explain(url),
     }
-    _print("pg-scan result", {k: v for k, v in out.items() if k not in ("runs", "explain_shipped")})
+
+
+def run_scan_part(url: str, rows: int, repeat: int, workers: int | None, links: list[str] | None = None,
+                  link_latency_ms: float = 1.0) -> dict[str, Any]:
+    """Localhost contest; then, per link spec (bench.link.parse_spec), the same contest through a shaped relay."""
+    from bench.link import RelayProcess, parse_spec
+    from bench.pg_scan import explain, setup
+
+    data = setup(url, rows)
+    _print(f"pg-scan data ({rows:,} rows)", data)
+    out: dict[str, Any] = {"data": data, **_contest(url, repeat, workers)}
+    out["explain_shipped"] = explain(url)
+    _print("pg-scan result (localhost)", {k: v for k, v in out.items()
+                                          if k not in ("runs", "explain_shipped", "read_only")})
     _print("pg-scan EXPLAIN ANALYZE of the shipped pushed-down query", out["explain_shipped"])
+    if links:
+        out["links"] = {}
+        u = sa.engine.make_url(url)
+        for spec in links:
+            mbit, ms = parse_spec(spec, link_latency_ms)
+            name = "relay (no cap, no delay)" if mbit is None else f"{mbit:g} Mbit/s, {ms:g} ms one way"
+            relay = RelayProcess(f"{u.host or '127.0.0.1'}:{u.port or 5432}", mbit, ms)
+            try:
+                _print(f"pg-scan through the link: {name}", {"relay port": relay.port, "uptime": _uptime()})
+                via = u.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+                r = {"spec": spec, "mbit": mbit, "one_way_latency_ms": ms, **_contest(via, repeat, workers, relay)}
+            finally:
+                relay.stop()
+            r["uptime_after"] = _uptime()
+            out["links"][name] = r
+            if r["findings_sha256_any_url"] != out["findings_sha256_any_url"]:
+                raise SystemExit(f"pg-scan: findings through {name} differ from the localhost findings")
+            _print(f"pg-scan result ({name})", {k: v for k, v in r.items() if k not in ("runs", "read_only")})
     return out
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def run_apply_part(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
@@ -169,7 +228,7 @@ def run_apply_part(url: str, sizes: list[int], repeat: int) -> dict[str, Any]:
 
 def run_parts(parts: list[str], *, server: str = DEFAULT_SERVER, db: str = DEFAULT_DB, rows: int = 1_000_000,
               sizes: list[int] | None = None, repeat: int = 2, workers: int | None = None,
-              keep_db: bool = False) -> dict[str, Any]:
+              keep_db: bool = False, links: list[str] | None = None, link_latency_ms: float = 1.0) -> dict[str, Any]:
     from bench.run import machine
 
     import sqlglot.parser
@@ -184,7 +243,7 @@ def run_parts(parts: list[str], *, server: str = DEFAULT_SERVER, db: str = DEFAU
     url = f"{server}/{db}"
     try:
         if "pg-scan" in parts:
-            results["pg_scan"] = run_scan_part(url, rows, repeat, workers)
+            results["pg_scan"] = run_scan_part(url, rows, repeat, workers, links, link_latency_ms)
         if "pg-apply" in parts:
             results["pg_apply"] = run_apply_part(url, sizes or [1, 100, 1000], repeat)
     finally:
@@ -199,6 +258,18 @@ def run_parts(parts: list[str], *, server: str = DEFAULT_SERVER, db: str = DEFAU
     return results
 
 
+def add_link_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--link", default=None, metavar="SPECS",
+                    help="pg-scan also through shaped relays (bench/link.py), after the localhost run: "
+                         "comma-separated 1000mbit, 100mbit@20ms, or relay (no cap, no delay)")
+    ap.add_argument("--link-latency-ms", type=float, default=1.0,
+                    help="one-way delay for link specs without @MS (default 1)")
+
+
+def link_specs(arg: str | None) -> list[str] | None:
+    return [x.strip() for x in arg.split(",") if x.strip()] if arg else None
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m bench.pg_run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,10 +282,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="runs of each scan (alternating) and of each view count; the best is compared")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--keep-db", action="store_true")
+    add_link_options(ap)
     a = ap.parse_args(argv)
     run_parts(a.only or ["pg-scan", "pg-apply"], server=a.server, db=a.db, rows=a.rows,
               sizes=[int(x) for x in a.views.split(",") if x.strip()], repeat=a.repeat, workers=a.workers,
-              keep_db=a.keep_db)
+              keep_db=a.keep_db, links=link_specs(a.link), link_latency_ms=a.link_latency_ms)
 
 
 if __name__ == "__main__":

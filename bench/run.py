@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="SQL corpus for (c)")
     ap.add_argument("--workers", type=int, default=None, help="scan workers (default: one per CPU)")
     ap.add_argument("--seed", type=int, default=42)
+    from bench.pg_run import add_link_options, link_specs
+
+    add_link_options(ap)
     a = ap.parse_args(argv)
     parts = set(a.only or ["a", "b", "c"])
     workers = [] if a.workers is None else ["--workers", str(a.workers)]
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     if parts & {"pg-scan", "pg-apply"}:   # PostgreSQL parts: own database, results in results/pg_latest.json
         from bench.pg_run import run_parts
 
-        run_parts(sorted(parts & {"pg-scan", "pg-apply"}))
+        run_parts(sorted(parts & {"pg-scan", "pg-apply"}), links=link_specs(a.link), link_latency_ms=a.link_latency_ms)
         if not parts & {"a", "b", "c"}:
             return
 
