@@ -588,9 +588,10 @@ def _resolution_note(ref: Reference, how: str | None, origin: str | None, user: 
     if ref.qualified_as_written > 1:
         return None
     parts = [how] if how else []
-    if origin == "default":
-        parts.append(f"`{ref.written}` is unqualified and role {user or '(unknown)'} sets no search_path: the "
-                     "configured default was assumed (a SET search_path inside a session is not visible)")
+    if origin in ("default", "server"):
+        used = "the configured default" if origin == "default" else "the server's search_path"
+        parts.append(f"`{ref.written}` is unqualified and role {user or '(unknown)'} sets no search_path: "
+                     f"{used} was assumed (a SET search_path inside a session is not visible)")
     return "; ".join(parts) or None
 
 

@@ -219,3 +219,31 @@ def test_statements_hidden_from_an_unprivileged_role_are_reported(db):
     run_sql(url, f'GRANT pg_read_all_stats TO "{roles["carol"]}"')
     items, problems = _items(PgStatStatementsSource(carol_url))
     assert problems == [] and roles["alice"] in {i.user for i in items}
+
+
+def test_roles_without_a_setting_use_the_servers_search_path_with_user_substituted(db):
+    url, roles = db
+    # bob's own schema exists; carol has none, so "$user" is skipped for her as PostgreSQL skips it
+    run_sql(url, f'ALTER ROLE "{roles["bob"]}" IN DATABASE "{make_url(url).database}" RESET search_path')
+    run_as(url, roles["bob"], "SELECT 2 FROM analytics.customer_facts")
+    run_as(url, roles["carol"], "SELECT 3 FROM analytics.customer_facts")
+    items, problems = _items(PgStatStatementsSource(url, default_search_path=None))
+    assert problems == []
+    bob = _one(items, roles["bob"], "customer_facts")
+    carol = _one(items, roles["carol"], "customer_facts")
+    # the server here is not configured otherwise, so its search_path is PostgreSQL's "$user", public
+    assert bob.search_path_origin == carol.search_path_origin == "server"
+    assert bob.extra["search_path"] == [roles["bob"], "public"]
+    assert carol.extra["search_path"] == ["public"]
+
+
+def test_a_configured_default_search_path_substitutes_user_per_role(db):
+    url, roles = db
+    run_sql(url, f'ALTER ROLE "{roles["bob"]}" IN DATABASE "{make_url(url).database}" RESET search_path')
+    run_as(url, roles["bob"], "SELECT 4 FROM analytics.customer_facts")
+    run_as(url, roles["carol"], "SELECT 5 FROM analytics.customer_facts")
+    items, _ = _items(PgStatStatementsSource(url, default_search_path=parse_search_path('"$user", analytics')))
+    bob = _one(items, roles["bob"], "customer_facts")
+    carol = _one(items, roles["carol"], "customer_facts")
+    assert bob.search_path_origin == "default" and bob.extra["search_path"] == [roles["bob"], "analytics"]
+    assert carol.extra["search_path"] == ["analytics"]      # never the literal "$user"

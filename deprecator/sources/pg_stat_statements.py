@@ -83,7 +83,9 @@ class RoleSearchPath:
     """The search path a role's statements resolved unqualified names with, as far as the catalog knows."""
 
     schemas: tuple[str, ...]
-    origin: str                  # "role_in_database" | "role" | "database" | "default"
+    # "role_in_database" | "role" | "database" (pg_db_role_setting), "server" (the server's own
+    # search_path: no role or database setting and none configured) or "default" (the configured one)
+    origin: str
     setting: str | None = None   # the raw setting, when one exists
 
     @property
@@ -101,7 +103,8 @@ class PgStatStatementsSource:
     """
 
     url: str
-    default_search_path: Sequence[str] = ("public",)
+    # For roles and databases without a search_path setting; None = the server's own search_path.
+    default_search_path: Sequence[str] | None = ("public",)
     state: Any = None
     all_databases: bool = False
     engine: Engine | None = None
@@ -153,8 +156,7 @@ class PgStatStatementsSource:
                 count = calls - prev_calls
                 start = prev["taken_at"] if prev is not None else None
             role = row["rolname"] or f"oid:{row['userid']}"
-            sp = self._search_paths.get((row["userid"], row["dbid"])) or RoleSearchPath(
-                tuple(self.default_search_path), "default")
+            sp = self._search_paths[(row["userid"], row["dbid"])]
             yield SqlText(
                 text=row["query"],
                 source=self.kind,
@@ -187,8 +189,9 @@ class PgStatStatementsSource:
         try:
             with engine.connect() as conn, conn.begin():
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                server_path = self._server_search_path(conn)   # before this transaction changes it
                 conn.exec_driver_sql("SET LOCAL search_path = ''")
-                return self._read_in(conn)
+                return self._read_in(conn, server_path)
         except sa.exc.DBAPIError as e:
             msg = redact(str(e.orig).strip())
             hint = None
@@ -196,7 +199,21 @@ class PgStatStatementsSource:
                 hint = "add pg_stat_statements to shared_preload_libraries and restart the server"
             raise SourceError(f"reading pg_stat_statements on {self.name} failed: {msg}", hint=hint) from None
 
-    def _read_in(self, conn: Connection) -> "_Snapshot":
+    @staticmethod
+    def _server_search_path(conn: Connection) -> str:
+        """The search_path a role gets when neither it nor the database sets one.
+
+        This connection's value is the server's when it comes from the server's
+        configuration; when the reading role or its database sets its own (or the
+        URL passes one), the server's cannot be read without extra privileges, so
+        PostgreSQL's built-in default (``"$user", public``) is taken.
+        """
+        setting, boot, source = conn.execute(sa.text(
+            "SELECT setting, boot_val, source FROM pg_catalog.pg_settings WHERE name = 'search_path'")).one()
+        server_level = {"default", "configuration file", "command line", "environment variable", "global"}
+        return str(setting if source in server_level else boot)
+
+    def _read_in(self, conn: Connection, server_path: str = '"$user", public') -> "_Snapshot":
         ext = conn.execute(sa.text(
             "SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
             "WHERE e.extname = 'pg_stat_statements'")).scalar()
@@ -225,7 +242,7 @@ class PgStatStatementsSource:
             "LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid "
             "WHERE (:all_dbs OR d.datname = pg_catalog.current_database()) AND s.query IS NOT NULL "
             "ORDER BY s.dbid, s.userid, s.queryid"), {"all_dbs": self.all_databases}).mappings().all()
-        self._search_paths = self._role_search_paths(conn, rows)
+        self._search_paths = self._role_search_paths(conn, rows, server_path)
         return _Snapshot(
             taken_at=to_utc_naive(taken_at),
             stats_reset=to_utc_naive(stats_reset) if stats_reset is not None else None,
@@ -235,7 +252,8 @@ class PgStatStatementsSource:
                   for r in rows],
         )
 
-    def _role_search_paths(self, conn: Connection, rows: Iterable[Any]) -> dict[tuple[int, int], RoleSearchPath]:
+    def _role_search_paths(self, conn: Connection, rows: Iterable[Any],
+                           server_path: str) -> dict[tuple[int, int], RoleSearchPath]:
         settings: dict[tuple[int, int], str] = {}
         for role, db, config in conn.execute(sa.text(
                 "SELECT setrole, setdatabase, setconfig FROM pg_catalog.pg_db_role_setting")):
@@ -248,15 +266,21 @@ class PgStatStatementsSource:
         out: dict[tuple[int, int], RoleSearchPath] = {}
         for r in rows:
             userid, dbid, role = int(r["userid"]), int(r["dbid"]), r["rolname"] or ""
+            raw: str | None
             for key, origin in (((userid, dbid), "role_in_database"), ((userid, 0), "role"), ((0, dbid), "database")):
                 if key in settings:
                     raw = settings[key]
-                    parts = [role if p == "$user" else p for p in parse_search_path(raw)]
-                    if dbid == here:  # PostgreSQL skips schemas that do not exist; we can check only here
-                        parts = [p for p in parts if p in schemas_here]
-                    parts = [p for p in parts if p not in ("pg_catalog", "pg_temp")]
-                    out[(userid, dbid)] = RoleSearchPath(tuple(parts), origin, raw)
                     break
+            else:
+                origin, raw = ("default", None) if self.default_search_path is not None else ("server", server_path)
+            written = parse_search_path(raw) if raw is not None else list(self.default_search_path or ())
+            parts = [role if p == "$user" else p for p in written]
+            if dbid == here:  # PostgreSQL skips schemas that do not exist; we can check only here
+                existing = [p for p in parts if p in schemas_here]
+                # a configured default naming no schema of this database is kept as written
+                parts = existing if existing or origin != "default" else parts
+            parts = [p for p in parts if p not in ("pg_catalog", "pg_temp")]
+            out[(userid, dbid)] = RoleSearchPath(tuple(parts), origin, raw)
         return out
 
     # -- snapshots ----------------------------------------------------------------
@@ -301,8 +325,9 @@ def from_config(config: Any, history: Any) -> PgStatStatementsSource:
     """Build the source from a ``history: - type: pg_stat_statements`` entry of deprecator.yml.
 
     Options: ``url`` (default: the warehouse URL), ``all_databases`` (default
-    false), ``default_search_path`` (default: warehouse.default_schema, else
-    public). Call deltas are kept in the configured state store.
+    false), ``default_search_path`` for roles without a setting of their own
+    (default: warehouse.default_schema, else the server's own search_path;
+    ``$user`` is each role's name). Call deltas are kept in the configured state store.
     """
     from deprecator.state import StateStore
 
@@ -314,12 +339,12 @@ def from_config(config: Any, history: Any) -> PgStatStatementsSource:
     url = opts.get("url") or config.warehouse.url
     if not url:
         raise ConfigError("a pg_stat_statements source needs `url:` or a configured warehouse.url", field="url", **where)
-    path = opts.get("default_search_path") or config.warehouse.default_schema or ("public",)
+    path = opts.get("default_search_path") or config.warehouse.default_schema or None
     if isinstance(path, str):
         path = parse_search_path(path)
     all_dbs = opts.get("all_databases", False)
     if not isinstance(all_dbs, bool):
         raise ConfigError("`all_databases:` must be true or false", field="all_databases", **where)
     state = StateStore(config.state_url, config.root)
-    return PgStatStatementsSource(str(url), default_search_path=tuple(path), state=state,
+    return PgStatStatementsSource(str(url), default_search_path=tuple(path) if path else None, state=state,
                                   all_databases=all_dbs, owns_state=True)
