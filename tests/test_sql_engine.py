@@ -250,3 +250,65 @@ def test_snowflake_identifier_string_reference_is_not_an_exact_span() -> None:
     res = rewrite(sql, "snowflake", [rule], ["ANALYTICS"])
     assert res.text == sql and not res.changed
     assert "IDENTIFIER('\"Mixed\".t2')" in res.blockers[0].reason
+
+
+# -- the layout between name parts -------------------------------------------------
+
+GAPS = {  # dialect -> what may stand between two name parts (all hold exactly one dot)
+    "postgres": [".", " . ", "\n  .", "/*x*/.", ". -- c\n  ", " /* a */ . /* b */ ", "\t.\n\t"],
+    "snowflake": [".", " .", "\n.", ". /* c */", " -- c\n . "],
+    "bigquery": [".", " . ", "/* c */.", " # c\n  .", ". -- c\n"],
+    "duckdb": [".", "\n\t.", " . /* c */ ", "-- c\n."],
+}
+STYLES = {  # dialect -> (schema, table, new schema, new table) spelled bare and quoted
+    "postgres": [("analytics", "customer_facts", "core", "entity_customers"),
+                 ('"analytics"', '"customer_facts"', '"core"', '"entity_customers"')],
+    "snowflake": [("ANALYTICS", "CUSTOMER_FACTS", "CORE", "ENTITY_CUSTOMERS"),
+                  ('"ANALYTICS"', '"CUSTOMER_FACTS"', '"CORE"', '"ENTITY_CUSTOMERS"')],
+    "bigquery": [("analytics", "customer_facts", "core", "entity_customers"),
+                 ("`analytics`", "`customer_facts`", "`core`", "`entity_customers`")],
+    "duckdb": [("analytics", "customer_facts", "core", "entity_customers"),
+               ('"analytics"', '"customer_facts"', '"core"', '"entity_customers"')],
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(GAPS))
+def test_only_the_changed_name_parts_are_replaced(dialect: str) -> None:
+    """Whitespace and comments between parts stay byte for byte; each changed part is replaced in place."""
+    import random
+
+    rng = random.Random(f"layout-{dialect}")
+    for _ in range(40):
+        schema, table, new_schema, new_table = rng.choice(STYLES[dialect])
+        gap = rng.choice(GAPS[dialect])
+        move = rng.random() < 0.5   # the replacement lives in another schema too
+        sql = f"SELECT t.id FROM {schema}{gap}{table} AS t WHERE t.id > 0"
+        old = normalize_relation("analytics.customer_facts", dialect)
+        new = normalize_relation(f"{'core' if move else 'analytics'}.entity_customers", dialect)
+        result = rewrite(sql, dialect, [RewriteRule(old, new)])
+        assert not result.blockers, (sql, result.blockers)
+        want = f"SELECT t.id FROM {new_schema if move else schema}{gap}{new_table} AS t WHERE t.id > 0"
+        assert result.text == want, sql
+        assert [e.old for e in result.edits] == ([schema] if move else []) + [table]
+
+
+def test_part_spans_tell_each_written_part_or_nothing() -> None:
+    import sqlglot
+    from sqlglot import exp
+
+    from deprecator.sql.references import _table_parts, part_spans
+
+    def spans(sql: str, dialect: str) -> list[str] | None:
+        table = sqlglot.parse_one(sql, read=dialect).find(exp.Table)
+        assert table is not None
+        got = part_spans(sql, _table_parts(table))
+        return None if got is None else [sql[s:e] for s, e in got]
+
+    assert spans("SELECT 1 FROM a /* . */ . -- x.y\n b", "postgres") == ["a", "b"]
+    assert spans('SELECT 1 FROM "a""b" . "c"', "postgres") == ['"a""b"', '"c"']
+    assert spans("SELECT 1 FROM my-project . ds.`t`", "bigquery") == ["my-project", "ds", "`t`"]
+    assert spans("SELECT 1 FROM ds.`a\\`b`", "bigquery") == ["ds", "`a\\`b`"]
+    # one token for several parts, or parts the parser gives one shared position
+    assert spans("SELECT 1 FROM `p.ds.t`", "bigquery") is None
+    assert spans("SELECT 1 FROM `p.ds`.t", "bigquery") is None
+    assert spans("SELECT 1 FROM my-proj-1.ds.t", "bigquery") is None

@@ -277,12 +277,68 @@ def names_relation(table: exp.Table, dialect: str) -> bool:
     return isinstance(table.this, exp.Identifier) or identifier_string(table, dialect) is not None
 
 
+def part_spans(sql: str, parts: Sequence[exp.Expression]) -> list[tuple[int, int]] | None:
+    """The (start, end) of each name part's own written token, left to right.
+
+    None when the parts cannot be told apart from the text (one BigQuery backtick
+    token holding several parts, a part without a position). Checked against the
+    text: each span spells its part (bare, or quoted with a quote escape) and only
+    whitespace, comments and one dot lie between two parts, so a rewrite can
+    replace one part and keep the author's layout around it.
+    """
+    out: list[tuple[int, int]] = []
+    for p in parts:
+        span = _meta_span(p)
+        if span is None or not isinstance(p, exp.Identifier) or not p.name:
+            return None
+        start, end = span
+        name = p.name
+        if sql.startswith(name, start) and not _is_ident_char(sql[start + len(name):start + len(name) + 1] or " "):
+            end = start + len(name)   # bare (a dashed BigQuery project's end offset covers its first word only)
+        elif sql[start:end] not in _quoted_forms(name):
+            return None
+        if out and not _only_a_dot(sql[out[-1][1]:start]):
+            return None
+        out.append((start, end))
+    return out
+
+
+def _quoted_forms(name: str) -> tuple[str, ...]:
+    """``name`` quoted in each dialect's identifier quotes, with each way of escaping the quote."""
+    return ('"' + name.replace('"', '""') + '"', "`" + name.replace("`", "``") + "`",
+            "`" + name.replace("`", "\\`") + "`", "[" + name.replace("]", "]]") + "]")
+
+
+def _only_a_dot(gap: str) -> bool:
+    """Whether ``gap`` is one dot with only whitespace and comments around it.
+
+    BigQuery's tokenizer knows every comment form of the supported dialects
+    (``--``, ``/* */``, ``#``); a nested block comment it cannot read only
+    makes the parts inexact.
+    """
+    if gap == ".":
+        return True
+    try:
+        tokens = Dialect.get_or_raise("bigquery").tokenize(gap)
+    except Exception:  # TokenError: an unterminated comment is no gap between parts
+        return False
+    return len(tokens) == 1 and tokens[0].token_type == TokenType.DOT
+
+
 def table_span(sql: str, table: exp.Table) -> tuple[int, int, bool]:
-    """(start, end, exact) of the whole written name of a table."""
+    """(start, end, exact) of the whole written name of a table.
+
+    Exact when each part's own token is found (comments may lie between parts:
+    a rewrite replaces parts, not the whole span), or when the whole span spells
+    the parts in order without a comment.
+    """
     parts = _table_parts(table)
     spans = [_meta_span(p) for p in parts]
     if not parts:
         return 0, 0, False
+    each = part_spans(sql, parts)
+    if each is not None:
+        return each[0][0], each[-1][1], True
     if any(s is None for s in spans):
         # BigQuery INFORMATION_SCHEMA names are re-assembled by the parser without an
         # end offset; the name is exact only when it is one backtick-quoted token

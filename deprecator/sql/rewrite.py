@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule
 from deprecator.sql.names import get_dialect, normalize_part, render_part
-from deprecator.sql.references import Analysis, _RefInfo, analyze
+from deprecator.sql.references import Analysis, _RefInfo, _table_parts, analyze, part_spans
 
 
 def columns_differ(rule: RewriteRule) -> bool:
@@ -78,11 +78,9 @@ class _Rewriter:
                             "search path; qualify it or rewrite by hand",
                             str(rule.old), ref.start)
 
-    def relation_text(self, ref: _RefInfo, rule: RewriteRule) -> str:
+    def new_parts(self, ref: _RefInfo, rule: RewriteRule) -> tuple[list[str | None], list[str | None]]:
+        """The new name's parts to write and the old values they replace, aligned from the right."""
         new, old = rule.new, ref.relation
-        written = self.sql[ref.start:ref.end]
-        parts_written = [p for p in (ref.table.args.get("catalog"), ref.table.args.get("db"),
-                                     ref.table.args.get("this")) if p is not None]
         count = ref.parts
         new_catalog = new.catalog if new.catalog is not None else old.catalog
         if new.catalog is not None and new.catalog != old.catalog:
@@ -95,13 +93,48 @@ class _Rewriter:
             keep = [i for i, v in enumerate(values) if v is not None]
             values = [values[i] for i in keep]
             olds = [olds[i] for i in keep]
+        return values, olds
+
+    def relation_edits(self, ref: _RefInfo, rule: RewriteRule) -> list[tuple[int, int, str]]:
+        """(start, end, text) edits that make the written name the new one.
+
+        Each written part is replaced in its own span, and only when its value
+        changes, so the whitespace and comments between parts stay as written;
+        parts the new name needs in front (another schema or database) are
+        written before the first part.
+        """
+        values, olds = self.new_parts(ref, rule)
+        parts = _table_parts(ref.table)
+        spans = part_spans(self.sql, parts)
+        if spans is None or len(values) < len(spans):
+            return [(ref.start, ref.end, self.relation_text(ref, values, olds, spans))]
+        texts = [self.sql[s:e] for s, e in spans]
+        extra = len(values) - len(spans)
+        out = []
+        for j, (s, e) in enumerate(spans):
+            v, text = values[extra + j], texts[j]
+            if v != olds[extra + j]:
+                text = render_part(v or "", self.dialect, quote=text[:1] in '"`[', like=text)
+            out.append((s, e, text))
+        if extra:
+            quoted_style = all(t[:1] in '"`[' for t in texts)
+            head = "".join(render_part(v or "", self.dialect, quote=quoted_style, like=texts[0]) + "."
+                           for v in values[:extra])
+            out[0] = (out[0][0], out[0][1], head + out[0][2])
+        return out
+
+    def relation_text(self, ref: _RefInfo, values: list[str | None], olds: list[str | None],
+                      spans: list[tuple[int, int]] | None) -> str:
+        """The whole new name, for a written name whose parts cannot be told apart or that loses parts."""
+        written = self.sql[ref.start:ref.end]
+        parts_written = _table_parts(ref.table)
         # one backtick pair around the whole name, as BigQuery authors often write it
         if self.dialect == "bigquery" and len(parts_written) > 1 and written.startswith("`") \
                 and written.endswith("`") and written.count("`") == 2:
             return "`" + ".".join(v for v in values if v is not None) + "`"
         quoted_style = bool(parts_written) and all(
             isinstance(p, exp.Identifier) and p.quoted for p in parts_written)
-        likes = self._written_parts(parts_written, ref.end)
+        likes = [self.sql[s:e] for s, e in spans] if spans else []
         out = []
         for i, v in enumerate(values):
             back = len(values) - i          # position counted from the right (1 = name)
@@ -111,29 +144,6 @@ class _Rewriter:
             like = likes[-back] if back <= len(likes) else (likes[0] if likes else None)
             out.append(render_part(v or "", self.dialect, quote=quoted_style, like=like))
         return ".".join(out)
-
-    def _written_parts(self, parts: Sequence[exp.Expression], end: int) -> list[str]:
-        """The text of each written name part; [] when they cannot be told apart exactly.
-
-        Part positions come from each identifier's start; the text runs to the
-        dot before the next part (sqlglot's end offset of a dashed BigQuery
-        project covers only its first word).
-        """
-        starts = [self._ident_span(p)[0] for p in parts]
-        if any(s < 0 for s in starts) or starts != sorted(starts) or len(set(starts)) != len(starts):
-            return []
-        out = []
-        for i, s in enumerate(starts):
-            e = starts[i + 1] if i + 1 < len(starts) else end
-            text = self.sql[s:e].rstrip()
-            if i + 1 < len(starts):
-                if not text.endswith("."):
-                    return []
-                text = text[:-1].rstrip()
-            if parts[i].name not in text:
-                return []
-            out.append(text)
-        return out
 
     def _ident_span(self, ident: exp.Expression) -> tuple[int, int]:
         meta = getattr(ident, "meta", None) or {}
@@ -152,11 +162,13 @@ class _Rewriter:
                 self.block("the parser gave no exact position for this reference", str(rule.old),
                            ref.start or None)
                 continue
-            text = self.relation_text(ref, rule)
+            edits = self.relation_edits(ref, rule)
             if i in self.alias_needed:
-                text += " AS " + render_part(ref.relation.name, self.dialect, table_part=False,
-                                             like=ref.table.this.name)
-            self.edit(ref.start, ref.end, text)
+                s, e, text = edits[-1]
+                edits[-1] = (s, e, text + " AS " + render_part(ref.relation.name, self.dialect, table_part=False,
+                                                                like=ref.table.this.name))
+            for s, e, text in edits:
+                self.edit(s, e, text)
 
     # -- columns -------------------------------------------------------
     def column_text(self, ident: exp.Expression, new: str) -> str:
@@ -233,7 +245,16 @@ class _Rewriter:
         else:
             values = [v for v in (rule.new.catalog or ref.relation.catalog, rule.new.schema, rule.new.name)
                       if v is not None][-len(parts):]
-            self.edit(start, end, ".".join(render_part(v, self.dialect) for v in values))
+            olds = [v for v in (ref.relation.catalog, ref.relation.schema, ref.relation.name)
+                    if v is not None][-len(parts):]
+            each = part_spans(self.sql, parts)
+            if each is None or len(values) != len(parts) or len(olds) != len(parts):
+                self.edit(start, end, ".".join(render_part(v, self.dialect) for v in values))
+                return
+            for (s, e), v, o in zip(each, values, olds):   # part by part, keeping the layout between
+                if v != o:
+                    text = self.sql[s:e]
+                    self.edit(s, e, render_part(v, self.dialect, quote=text[:1] in '"`[', like=text))
 
     def structure(self) -> None:
         deprecated = set(self.matched)

@@ -1,0 +1,1 @@
+SELECT a.id FROM `proj.ds`.customer_facts AS a
