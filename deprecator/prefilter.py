@@ -9,6 +9,13 @@ spelling, as whole words. A BigQuery ```project.dataset.table``` still
 contains ``table``. A plain substring test runs first; the word-boundary regex
 only confirms the few texts that contain a needle at all.
 False positives only cost a parse; false negatives would hide references.
+
+One spelling escapes the argument: a PostgreSQL Unicode identifier
+(``U&"customer_\\0066acts"``, or ``U&"customer!005ffacts" UESCAPE '!'``) spells
+a name without writing it. Every such text is a candidate (``U&"`` is rare in
+real SQL). The parser does not read these identifiers yet, so such a text
+comes back unparsed (status ``error`` or ``fallback``), a reported finding
+rather than a silently missed reference.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from typing import Callable, Iterable
 
 # Quote characters and how each dialect escapes them inside a quoted identifier.
 _ESCAPES = (('"', '""'), ("`", "``"), ("`", "\\`"), ("]", "]]"), ("'", "''"))
+
+# The opening of a PostgreSQL Unicode-escaped identifier, case-folded: it may spell any name.
+UNICODE_IDENTIFIER = 'u&"'
 
 
 def _fold(s: str) -> str:
@@ -53,15 +63,17 @@ class Prefilter:
         self._ascii_re = _pattern(self.ascii_needles)
 
     def may_reference(self, text: str) -> bool:
-        if text.isascii():
+        ascii_text = text.isascii()
+        low = text.lower() if ascii_text else text.casefold()
+        if "&" in text and UNICODE_IDENTIFIER in low:   # one-character test first: it is the cheap one
+            return bool(self.needles)   # U&"..." may spell any name, in ASCII too
+        if ascii_text:
             # A reference in an ASCII text has an ASCII name, so only ASCII needles can match.
             if self._ascii_re is None:
                 return False
-            low = text.lower()
             return any(n in low for n in self.ascii_needles) and self._ascii_re.search(low) is not None
         if self._re is None:
             return False
-        low = text.casefold()
         return any(n in low for n in self.needles) and self._re.search(low) is not None
 
 

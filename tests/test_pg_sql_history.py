@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 import sqlalchemy as sa
 
 from deprecator.errors import SourceError
 from deprecator.sources.base import SqlText
+from deprecator.prefilter import Prefilter
 from deprecator.sources.sql_history import SqlHistorySource, name_needles, pushed_down_query
+from deprecator.sql import find_references
 from deprecator.sql.model import RelationName
 from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
+from tests.test_prefilter import unicode_spelling
 
 pytestmark = pytest.mark.postgres
 
@@ -93,7 +97,7 @@ def test_one_query_with_bound_needles_is_sent():
     pg = pushed_down_query(q, ["customer_facts", "a%b", "überfacts"], "postgresql").compile(dialect=postgresql.dialect())
     assert 'lower(deprecator_history.query_text COLLATE "C") LIKE ANY' in str(pg) and "GROUP BY" in str(pg)
     assert "ILIKE" in str(pg)                                          # the non-ASCII name keeps ILIKE
-    assert pg.params["deprecator_needles"] == ["%a\\%b%", "%customer\\_facts%"]
+    assert pg.params["deprecator_needles"] == ["%a\\%b%", "%customer\\_facts%", '%u&"%']
     generic = str(pushed_down_query(q, ["customer_facts", "a%b"], "sqlite").compile(dialect=sqlite.dialect()))
     assert "lower(" in generic and "LIKE" in generic and "COLLATE" not in generic
     for sql in (str(pg), generic):
@@ -102,7 +106,7 @@ def test_one_query_with_bound_needles_is_sent():
 
 def test_needles():
     assert name_needles(["Customer_Facts", 'a"b', RelationName(None, "s", "Orders"), "orders_v2"]) == \
-        ['a""b', 'a"b', "customer_facts", "orders"]
+        ['a""b', 'a"b', "customer_facts", "orders", 'u&"']
     # the prefilter's escapes: a backtick is doubled (MySQL) or backslashed (BigQuery) inside backticks
     assert {"x`y", "x``y", "x\\`y"} <= set(name_needles(["X`Y"]))
 
@@ -132,3 +136,35 @@ def test_history_query_runs_read_only(pg_db):
     q = "SELECT query_text, user_name, start_time FROM hist, LATERAL (SELECT nextval('side_effect')) AS w"
     with pytest.raises(SourceError, match="read-only transaction"):
         _read(SqlHistorySource(pg_db, q, ["orders"]))
+
+
+def test_unicode_escaped_names_pass_the_pushdown_and_reach_the_parser(pg_db):
+    """PostgreSQL reads ``U&"customer_\\0066acts"`` as customer_facts: the pushed-down filter keeps
+    every such text (its bare name is nowhere in it), and the engine reports it unparsed, never clean."""
+    rng = random.Random("pg-unicode")
+    spelled = ['U&"customer_\\0066acts"', "u&\"customer!005Ffacts\" UESCAPE '!'", 'U&"\\+000063ustomer_facts"']
+    spelled += [unicode_spelling(rng, "customer_facts") for _ in range(12)]
+    eng = sa.create_engine(pg_db)
+    with eng.begin() as c:
+        c.exec_driver_sql("CREATE TABLE customer_facts (cust_id int)")
+        c.exec_driver_sql("CREATE TABLE hist (query_text text, user_name text, start_time timestamptz)")
+        for s in spelled:
+            # the server itself: each spelling names the table, so each text is a true reference
+            assert c.exec_driver_sql(f"SELECT count(cust_id) FROM {s}").scalar() == 0, s
+        for _ in range(30):   # the test's encoder agrees with the server on odd names too
+            name = "".join(rng.choice('abcXYZ_019 "`]éßΣ$𝔣') for _ in range(rng.randint(1, 10)))
+            cur = c.exec_driver_sql(f"SELECT 1 AS {unicode_spelling(rng, name)}")
+            assert cur.cursor.description[0][0] == name
+        texts = [f"select cust_id from {s} where cust_id > 0" for s in spelled]
+        c.execute(sa.text("INSERT INTO hist VALUES (:t, 'ursula', :s)"),
+                  [{"t": t, "s": T0.replace(tzinfo=dt.timezone.utc)}
+                   for t in texts + ["select 1 from orders", 'select "u&x" from orders']])
+    eng.dispose()
+    items = _read(SqlHistorySource(pg_db, "SELECT query_text, user_name, start_time FROM hist", ["customer_facts"]))
+    assert sorted(i.text for i in items) == sorted(texts)
+    pf = Prefilter(["customer_facts"])
+    for text in texts:
+        assert pf.may_reference(text)
+        # sqlglot does not read U& identifiers: an unparsed finding, not "no references"
+        result = find_references(text, "postgres", ("public",))
+        assert result.status == "error" and result.references == (), text

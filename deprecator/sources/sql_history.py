@@ -16,7 +16,8 @@ counting it is built for, deprecator parses what is left.
 
 The prefilter never drops a true reference: any text naming a relation
 contains its bare name (quoted names with ``"`` also as ``""``), whatever the
-case or qualification.
+case or qualification, or a PostgreSQL Unicode identifier (``U&"``), which may
+spell any name and so always passes, as in ``deprecator.prefilter``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from deprecator.errors import ConfigError, SourceError
-from deprecator.prefilter import spellings
+from deprecator.prefilter import UNICODE_IDENTIFIER, spellings
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SqlText, parse_timestamp
 from deprecator.sql.model import RelationName
@@ -38,11 +39,16 @@ REQUIRED_COLUMNS = ("query_text", "user_name", "start_time")
 
 
 def name_needles(names: Iterable[str | RelationName]) -> list[str]:
-    """Lower-cased substrings a text must contain (one of) to possibly reference ``names``."""
+    """Lower-cased substrings a text must contain (one of) to possibly reference ``names``.
+
+    ``u&"`` is one of them whenever there is a name: a Unicode identifier may spell any name.
+    """
     out: set[str] = set()
     for n in names:
         # lower(), not casefold(): the warehouse's LIKE/ILIKE compares lower-cased text
         out |= spellings(n.name if isinstance(n, RelationName) else str(n), str.lower)
+    if out:
+        out.add(UNICODE_IDENTIFIER)
     # a needle containing another is redundant (the shorter already matches)
     return sorted(n for n in out if not any(o != n and o in n for o in out))
 
