@@ -587,3 +587,44 @@ def test_acl_reads_the_same_after_drop_and_recreate(pg_db, pg_roles, tmp_path):
     apply_plan(plan, wh, registry, state)
     assert acl() == before          # same entries in the same order: pg_dump and \\dp show no diff
     wh.close()
+
+
+def test_drop_and_recreate_keeps_triggers_rules_and_column_defaults(pg_db, pg_roles, tmp_path):
+    """A DROP VIEW silently removes INSTEAD OF triggers, rules and column defaults; apply puts them back."""
+    _setup(pg_db, pg_roles, new_id_type="bigint")
+    run_sql(pg_db,
+            "CREATE TABLE analytics.inbox (cust_id bigint, name text)",
+            "CREATE FUNCTION analytics.to_inbox() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN INSERT INTO analytics.inbox VALUES (NEW.cust_id, NEW.name); RETURN NEW; END $$",
+            'CREATE TRIGGER "names ins" INSTEAD OF INSERT ON analytics.names '
+            "FOR EACH ROW EXECUTE FUNCTION analytics.to_inbox()",
+            "CREATE TRIGGER names_upd INSTEAD OF UPDATE ON analytics.names "
+            "FOR EACH ROW EXECUTE FUNCTION analytics.to_inbox()",
+            "ALTER VIEW analytics.names ALTER COLUMN name SET DEFAULT 'anonymous'",
+            # a rule on the dependent view, which is dropped and recreated with it
+            "CREATE RULE no_delete AS ON DELETE TO analytics.names_upper DO INSTEAD NOTHING")
+    wh, registry, state = _target(pg_db, tmp_path)
+    before = _views(wh)
+    assert [t["name"] for t in before["analytics.names"].extra["triggers"]] == ["names ins", "names_upd"]
+    assert before["analytics.names"].extra["column_defaults"] == {"name": "'anonymous'::text"}
+    assert [r["name"] for r in before["analytics.names_upper"].extra["rules"]] == ["no_delete"]
+    plan, _ = plan_warehouse(wh, registry)
+    by = {v.name: v for v in plan.views}
+    assert by["analytics.names"].statements[1] == 'DROP VIEW IF EXISTS "analytics"."names"'   # recreated
+    assert by["analytics.names_upper"].action == "recreate"
+    result = apply_plan(plan, wh, registry, state)
+    after = _views(wh)
+    for name in ("analytics.names", "analytics.names_upper"):
+        assert _kept(after[name]) == _kept(before[name]), name
+    # and they work: the trigger routes the insert, the default fills the column, the rule swallows the delete
+    run_sql(pg_db, "INSERT INTO analytics.names (cust_id) VALUES (42)",
+            "DELETE FROM analytics.names_upper")
+    eng = sa.create_engine(pg_db)
+    with eng.connect() as c:
+        assert c.exec_driver_sql("SELECT cust_id, name FROM analytics.inbox").all() == [(42, "anonymous")]
+        assert c.exec_driver_sql("SELECT count(*) FROM analytics.names_upper").scalar() == 3
+    eng.dispose()
+    rollback_apply(result.apply_id, wh, state)
+    assert _fingerprints(wh) == {k: v.fingerprint() for k, v in before.items()}
+    wh.close()
+    state.close()

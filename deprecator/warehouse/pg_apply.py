@@ -14,8 +14,10 @@ DDL per view (``view_statements``):
 * then owner, grants (every privilege revoked, including ones default
   privileges add on creation, then the recorded ones granted; a view whose ACL
   was NULL keeps a NULL ACL, see ``default_acl_block``), comments and
-  materialized-view indexes are restored. Materialized views that were populated
-  are created WITH DATA (refreshed), the others WITH NO DATA.
+  materialized-view indexes are restored, and so is what a DROP VIEW removes
+  silently: column defaults, rules and (INSTEAD OF) triggers
+  (``attached_statements``). Materialized views that were populated are
+  created WITH DATA (refreshed), the others WITH NO DATA.
 
 The executor (``execute``) runs everything in one transaction: a
 ``pg_try_advisory_xact_lock`` so two applies cannot overlap (the second fails
@@ -237,6 +239,25 @@ def restore_statements(view: ViewInfo) -> list[str]:
     return out
 
 
+def attached_statements(view: ViewInfo) -> list[str]:
+    """Column defaults, rules and triggers exactly as ``view`` records them (idempotent).
+
+    A DROP VIEW removes them silently and CREATE OR REPLACE keeps them, so they are
+    restated (dropped if present, then created from the catalog's own definition)
+    wherever the view may have been recreated.
+    """
+    rel = qualified(view.relation)
+    out: list[str] = []
+    for col, expr in sorted((view.extra.get("column_defaults") or {}).items()):
+        out.append(f"ALTER {_keyword(view.kind)} {rel} ALTER COLUMN {quote_ident(col)} SET DEFAULT {expr}")
+    for kind, key in (("RULE", "rules"), ("TRIGGER", "triggers")):
+        for item in view.extra.get(key) or ():
+            name = quote_ident(str(item["name"]))
+            out.append(f"DROP {kind} IF EXISTS {name} ON {rel}")
+            out.append(str(item["definition"]))
+    return out
+
+
 def view_statements(
     view: ViewInfo,
     new_definition: str,
@@ -287,6 +308,7 @@ def view_statements(
     if view.kind == "materialized_view":
         for idx in view.extra.get("indexes", []):
             out.append(str(idx["definition"]))
+    out.extend(attached_statements(view))
     out.extend(restore_statements(view))
     return out
 
@@ -304,7 +326,7 @@ _INDEX_RE = re.compile(r"CREATE (?:UNIQUE )?INDEX ")
 # both the old and the new relation, their row types, rules and dependencies.
 LOCKS_PER_REPLACED_VIEW = 4
 LOCKS_PER_RECREATED_VIEW = 10
-LOCKS_BASE = 24                     # catalogs and indexes every transaction touches
+LOCKS_BASE = 32                     # catalogs and indexes every transaction touches (incl. the staleness re-read)
 
 
 def estimate_locks(statements: Sequence[str], verify: Sequence[RelationName]) -> int:

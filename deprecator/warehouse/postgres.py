@@ -619,6 +619,39 @@ FROM (
 """
 
 
+# What a DROP VIEW takes with it besides grants and comments: user triggers (INSTEAD OF),
+# rules other than the view's own _RETURN, and column defaults (ALTER VIEW ... SET DEFAULT).
+# CREATE OR REPLACE keeps them all; a drop and recreate must put them back.
+_ATTACHED_SQL = """
+SELECT t.tgrelid, 'trigger', t.tgname, pg_catalog.pg_get_triggerdef(t.oid, true)
+FROM pg_catalog.pg_trigger t WHERE t.tgrelid = ANY(CAST(:oids AS oid[])) AND NOT t.tgisinternal
+UNION ALL
+SELECT r.ev_class, 'rule', r.rulename, pg_catalog.pg_get_ruledef(r.oid, true)
+FROM pg_catalog.pg_rewrite r WHERE r.ev_class = ANY(CAST(:oids AS oid[])) AND r.rulename <> '_RETURN'
+UNION ALL
+SELECT d.adrelid, 'default', a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+FROM pg_catalog.pg_attrdef d
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+WHERE d.adrelid = ANY(CAST(:oids AS oid[]))
+ORDER BY 1, 2, 3
+"""
+_ATTACHED_KEYS = {"trigger": "triggers", "rule": "rules", "default": "column_defaults"}
+
+
+def _attached(conn: Connection, params: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
+    """Per view oid: ``triggers``/``rules`` ([{name, definition}]) and ``column_defaults``
+    ({column: expression}); a key only when the view has some, so other views' fingerprints stay."""
+    out: dict[int, dict[str, Any]] = {}
+    for relid, kind, name, definition in conn.execute(sa.text(_ATTACHED_SQL), params):
+        extra = out.setdefault(int(relid), {})
+        if kind == "default":
+            extra.setdefault("column_defaults", {})[name] = definition
+        else:
+            extra.setdefault(_ATTACHED_KEYS[kind], []).append(
+                {"name": name, "definition": _clean_definition(definition)})
+    return out
+
+
 def _views_by_oid(conn: Connection, oids: Sequence[int]) -> list[ViewInfo]:
     if not oids:
         return []
@@ -657,6 +690,7 @@ def _build_views(conn: Connection, rows: Sequence[Any]) -> list[ViewInfo]:
         "WHERE i.indrelid = ANY(CAST(:oids AS oid[])) ORDER BY ic.relname"
     ), params):
         indexes.setdefault(int(relid), []).append({"name": idxname, "definition": idxdef})
+    attached = _attached(conn, params)
 
     out: list[ViewInfo] = []
     for oid in oids:
@@ -668,6 +702,7 @@ def _build_views(conn: Connection, rows: Sequence[Any]) -> list[ViewInfo]:
         extra: dict[str, Any] = {}
         if kind == "materialized_view":
             extra = {"indexes": indexes.get(oid, []), "populated": bool(populated)}
+        extra.update(attached.get(oid, {}))
         out.append(ViewInfo(
             relation=RelationName(None, schema, name),
             definition=_clean_definition(definition),
