@@ -379,6 +379,27 @@ class ApplySettings:
     reset_function: bool = True        # run ACL blocks through temporary functions
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every attempt of one ``execute`` call shares, passed down as one value.
+
+    ``stats`` is the caller's dict: each attempt fills it in, so it holds the
+    figures of the last one (the one that committed, or the one that failed).
+    """
+
+    statements: Sequence[str]
+    verify: Sequence[RelationName]
+    expected: Mapping[RelationName, str | None] | None
+    current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]]
+    list_relations: Callable[[Any], set[RelationName]]
+    settings: ApplySettings
+    stats: dict[str, Any]
+
+    @property
+    def lock_timeout(self) -> str:
+        return f"{int(self.settings.lock_timeout_ms)}ms"
+
+
 def execute(
     connect: Callable[[], Any],
     statements: Sequence[str],
@@ -398,13 +419,14 @@ def execute(
     attempts it took. Raises LockError, StalePlanError or ApplyError; on any
     error nothing is changed.
     """
+    job = _Job(statements, verify, expected, current_fingerprints, list_relations, settings,
+               stats if stats is not None else {})
     attempt = 0
     delay = settings.backoff_s
     while True:
         attempt += 1
         try:
-            _attempt(connect, statements, verify, expected, current_fingerprints, list_relations, settings,
-                     stats if stats is not None else {})
+            _attempt(connect, job)
             return attempt
         except _LockTimeout as e:
             if attempt > settings.retries:
@@ -425,23 +447,13 @@ class _LockTimeout(Exception):
         self.statement = statement
 
 
-def _attempt(
-    connect: Callable[[], Any],
-    statements: Sequence[str],
-    verify: Sequence[RelationName],
-    expected: Mapping[RelationName, str | None] | None,
-    current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
-    list_relations: Callable[[Any], set[RelationName]],
-    settings: ApplySettings,
-    stats: dict[str, Any],
-) -> None:
+def _attempt(connect: Callable[[], Any], job: _Job) -> None:
     import psycopg2
 
     with connect() as conn:
         raw = conn.connection.dbapi_connection
         try:
-            _run(conn, raw, statements, verify, expected, current_fingerprints, list_relations, settings, psycopg2,
-                 stats)
+            _run(conn, raw, job, psycopg2)
         except BaseException:
             try:
                 raw.rollback()
@@ -450,12 +462,29 @@ def _attempt(
             raise
 
 
-def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[RelationName],
-         expected: Mapping[RelationName, str | None] | None,
-         current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
-         list_relations: Callable[[Any], set[RelationName]], settings: ApplySettings, psycopg2: Any,
-         stats: dict[str, Any]) -> None:
+def _run(conn: Any, raw: Any, job: _Job, psycopg2: Any) -> None:
+    """One attempt: lock, checks, statements, no view lost, verification, commit."""
     cur = raw.cursor()
+    _take_advisory_lock(cur)
+    t_start = time.perf_counter()
+    _check(conn, cur, job)
+    before = job.list_relations(conn)
+    run, functions = _with_function_calls(cur, job, psycopg2)
+    t_checked = time.perf_counter()
+    _run_statements(cur, job, run, psycopg2)
+    t_ran = time.perf_counter()
+    _verify(conn, cur, job, before, psycopg2)
+    if functions:
+        cur.execute(";\n".join(f"DROP FUNCTION {fn}(pg_catalog.text)" for fn in functions))
+    t_verified = time.perf_counter()
+    cur.execute("SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid()")
+    job.stats["locks_held"] = int(cur.fetchone()[0])
+    job.stats["seconds"] = {"checks": round(t_checked - t_start, 3), "statements": round(t_ran - t_checked, 3),
+                            "verification": round(t_verified - t_ran, 3)}
+    raw.commit()
+
+
+def _take_advisory_lock(cur: Any) -> None:
     cur.execute("SELECT pg_catalog.pg_try_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
     if not cur.fetchone()[0]:
         raise LockError(
@@ -463,22 +492,28 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             "is held; nothing was changed",
             hint="wait for the other apply to finish, then run apply again",
         )
-    t_start = time.perf_counter()
-    needed = estimate_locks(statements, verify)
+
+
+def _check(conn: Any, cur: Any, job: _Job) -> None:
+    """The lock budget, the session settings, and the staleness re-check under the advisory lock."""
+    needed = estimate_locks(job.statements, job.verify)
     capacity, in_use, per_tx = lock_capacity(cur)
-    stats.update(locks_estimated=needed, lock_capacity=capacity, max_locks_per_transaction=per_tx)
-    if settings.check_lock_budget:
+    job.stats.update(locks_estimated=needed, lock_capacity=capacity, max_locks_per_transaction=per_tx)
+    if job.settings.check_lock_budget:
         check_lock_budget(needed, capacity, in_use, per_tx)
-    cur.execute("SET LOCAL lock_timeout = %s", (f"{int(settings.lock_timeout_ms)}ms",))
+    cur.execute("SET LOCAL lock_timeout = %s", (job.lock_timeout,))
     cur.execute("SET LOCAL search_path = ''")
-    if expected:
-        check_expected(expected, current_fingerprints(conn, list(expected)))
-    before = list_relations(conn)
-    found = {i: c for i, s in enumerate(statements) if (c := _as_call(s)) is not None}
+    if job.expected:
+        check_expected(job.expected, job.current_fingerprints(conn, list(job.expected)))
+
+
+def _with_function_calls(cur: Any, job: _Job, psycopg2: Any) -> tuple[list[str], list[str]]:
+    """(statements to run, temporary functions created): ACL blocks become calls when the functions can be made."""
+    found = {i: c for i, s in enumerate(job.statements) if (c := _as_call(s)) is not None}
     functions = sorted({fn for fn, _ in found.values()})
     calls = {i: call for i, (_, call) in found.items()}
-    stats["reset_calls"] = 0
-    if calls and settings.reset_function:
+    job.stats["reset_calls"] = 0
+    if calls and job.settings.reset_function:
         try:
             cur.execute("SAVEPOINT deprecator_fn;\n" + "\n;\n".join(_function_create(fn) for fn in functions)
                         + "\n;\nRELEASE SAVEPOINT deprecator_fn")
@@ -487,9 +522,13 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             calls = {}
     else:
         calls = {}
-    stats["reset_calls"] = len(calls)
-    run = [calls.get(i, s) for i, s in enumerate(statements)]
-    t_checked = time.perf_counter()
+    job.stats["reset_calls"] = len(calls)
+    return [calls.get(i, s) for i, s in enumerate(job.statements)], functions if calls else []
+
+
+def _run_statements(cur: Any, job: _Job, run: Sequence[str], psycopg2: Any) -> None:
+    """``run`` (``job.statements`` as executed) in batches; errors name the statement as planned."""
+    statements = job.statements
     total = len(statements)
 
     def one(i: int, stmt: str) -> None:
@@ -500,7 +539,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             msg = (getattr(e, "pgerror", None) or str(e)).strip()
             if code == LOCK_NOT_AVAILABLE:
                 raise _LockTimeout(f"statement {i} of {total} waited longer than the lock timeout "
-                                   f"({settings.lock_timeout_ms} ms): {msg}", stmt) from None
+                                   f"({job.settings.lock_timeout_ms} ms): {msg}", stmt) from None
             if code == OUT_OF_SHARED_MEMORY:
                 raise ApplyError(
                     f"statement {i} of {total} ran out of lock table space: {msg}; nothing was changed",
@@ -512,7 +551,7 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
 
     # Statements go in batches (one round trip each) under a savepoint; a batch that fails
     # is rolled back to it and run again one statement at a time, to name the failing one.
-    size = max(1, settings.batch_size)
+    size = max(1, job.settings.batch_size)
     for start in range(0, total, size):
         batch = statements[start:start + size]
         waited = False
@@ -531,20 +570,23 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
         for k, stmt in enumerate(batch, start + 1):
             one(k, stmt)
         if len(batch) > 1 and waited:
-            cur.execute("SET LOCAL lock_timeout = %s", (f"{int(settings.lock_timeout_ms)}ms",))
-    t_ran = time.perf_counter()
-    missing = sorted(str(r) for r in before - list_relations(conn))
+            cur.execute("SET LOCAL lock_timeout = %s", (job.lock_timeout,))
+
+
+def _verify(conn: Any, cur: Any, job: _Job, before: set[RelationName], psycopg2: Any) -> None:
+    """No view that existed is missing, and every view in ``job.verify`` answers."""
+    missing = sorted(str(r) for r in before - job.list_relations(conn))
     if missing:
         raise ApplyError(
             "the plan would drop views it does not recreate: " + ", ".join(missing) + "; nothing was changed",
             hint="these views depend on a replaced view but were not found by the AST engine; "
                  "check `deprecator plan` and the pg_depend cross-check",
         )
-    names = [qualified(rel) for rel in verify]
+    names = [qualified(rel) for rel in job.verify]
     cur.execute("SELECT n FROM unnest(%s::text[]) n JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(n) "
                 "WHERE NOT c.relispopulated", (names,))
     unpopulated = {r[0] for r in cur.fetchall()}
-    for rel, name in zip(verify, names):
+    for rel, name in zip(job.verify, names):
         probe = f"SELECT * FROM {name} LIMIT 0"
         if name in unpopulated:
             # a materialized view created WITH NO DATA cannot be read; its query compiled on CREATE
@@ -555,14 +597,6 @@ def _run(conn: Any, raw: Any, statements: Sequence[str], verify: Sequence[Relati
             msg = (getattr(e, "pgerror", None) or str(e)).strip()
             raise ApplyError(f"verification failed: {rel} does not answer after the change: {msg}; "
                              "nothing was changed", statement=probe) from None
-    if calls:
-        cur.execute(";\n".join(f"DROP FUNCTION {fn}(pg_catalog.text)" for fn in functions))
-    t_verified = time.perf_counter()
-    cur.execute("SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid()")
-    stats["locks_held"] = int(cur.fetchone()[0])
-    stats["seconds"] = {"checks": round(t_checked - t_start, 3), "statements": round(t_ran - t_checked, 3),
-                        "verification": round(t_verified - t_ran, 3)}
-    raw.commit()
 
 
 # -- planning helpers ---------------------------------------------------------------------
