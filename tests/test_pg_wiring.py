@@ -268,3 +268,31 @@ def test_an_unset_lock_variable_only_matters_to_commands_that_connect(tmp_path, 
     with pytest.raises(ConfigError, match="DEP_LOCK_T") as ei:
         load_config(p)
     assert ei.value.line == 3 and ei.value.field == "warehouse.lock_timeout"
+
+
+@pytest.mark.postgres
+def test_plan_warns_about_view_rules_that_read_a_deprecated_relation(pg_db, in_tmp):
+    """A rule's SQL is not the view's query: apply keeps it as it is, so the plan says so, per rule."""
+    _warehouse(pg_db,
+               "CREATE TABLE analytics.other (id int)",
+               "CREATE VIEW analytics.inbox AS SELECT id FROM analytics.other",
+               'CREATE RULE "to facts" AS ON INSERT TO analytics.inbox DO INSTEAD '
+               "INSERT INTO analytics.customer_facts (id) VALUES (new.id)",
+               # a rule on a view the plan rewrites: pg_depend's edge for the query hides it unless split by rule
+               "CREATE RULE upd AS ON UPDATE TO analytics.hand_made DO INSTEAD "
+               "UPDATE analytics.customer_facts SET name = new.name WHERE id = old.id",
+               "CREATE RULE harmless AS ON DELETE TO analytics.hand_made DO INSTEAD NOTHING")
+    _project(in_tmp, pg_db, "")
+
+    out = invoke(["plan"]).stdout
+    assert "~ analytics.hand_made: rewrite" in out
+    assert "disagree" not in out
+    assert "warning: 2 view rules read a deprecated relation and will not be rewritten:" in out
+    assert ('warning: analytics.hand_made: its rule "upd" reads analytics.customer_facts; apply rewrites only '
+            "the view's query and restores rules as they are") in out
+    assert 'warning: analytics.inbox: its rule "to facts" reads analytics.customer_facts' in out
+    assert "harmless" not in out
+
+    data = json.loads(invoke(["plan", "--format", "json"]).stdout)
+    assert sorted((c["view"], c["only_in"], c["detail"]) for c in data["cross_check"]) == [
+        ("analytics.hand_made", "rule", "upd"), ("analytics.inbox", "rule", "to facts")]

@@ -34,9 +34,17 @@ def _make_plan(ctx: click.Context):  # -> (Plan, cross-check disagreements)
 
 
 def _cross_check_text(checks) -> str:
-    lines = [f"\nwarning: the AST engine and the warehouse's dependency catalog disagree about "
-             f"{plural(len(checks), 'reference')}:"]
-    lines += [f"  warning: {c.describe()}" for c in checks]
+    rules = [c for c in checks if c.only_in == "rule"]
+    others = [c for c in checks if c.only_in != "rule"]
+    lines = []
+    if others:
+        lines.append(f"\nwarning: the AST engine and the warehouse's dependency catalog disagree about "
+                     f"{plural(len(others), 'reference')}:")
+        lines += [f"  warning: {c.describe()}" for c in others]
+    if rules:
+        lines.append(f"\nwarning: {plural(len(rules), 'view rule')} read{'s' if len(rules) == 1 else ''} a "
+                     "deprecated relation and will not be rewritten:")
+        lines += [f"  warning: {c.describe()}" for c in rules]
     return "\n".join(lines)
 
 

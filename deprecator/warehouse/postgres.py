@@ -52,7 +52,7 @@ class DependencyDisagreement:
 
     view: RelationName
     relation: RelationName | None
-    only_in: str                    # "ast" | "pg_depend" | "parse"
+    only_in: str                    # "ast" | "pg_depend" | "parse" | "rule" (detail: the rule's name)
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +62,10 @@ class DependencyDisagreement:
     def describe(self) -> str:
         if self.relation is None:
             return f"{self.view}: the AST engine could not check it against pg_depend ({self.detail})"
+        if self.only_in == "rule":
+            return (f"{self.view}: its rule {quote_ident(self.detail)} reads {self.relation}; apply rewrites only "
+                    "the view's query and restores rules as they are: rewrite the rule by hand "
+                    "(CREATE OR REPLACE RULE)")
         if self.only_in == "pg_depend":
             return (f"{self.view}: pg_depend records that it reads {self.relation}, the AST engine finds no "
                     "reference (e.g. a ::regclass constant or a function body); review it by hand")
@@ -251,9 +255,17 @@ class PostgresWarehouse:
 
     # -- dependency graph -------------------------------------------------------
     def dependency_edges(self) -> dict[RelationName, set[RelationName]]:
-        """view -> relations it reads directly, from pg_depend through the view's rewrite rule."""
+        """view -> relations it reads directly, from pg_depend through the view's rewrite rules."""
         with self.read() as conn:
             return {_rel(v): set(deps) for v, deps in _edges(conn).items()}
+
+    def rule_edges(self) -> dict[RelationName, dict[str, set[RelationName]]]:
+        """view -> rule -> relations it reads directly, per rewrite rule (``_RETURN``: the view's query)."""
+        out: dict[RelationName, dict[str, set[RelationName]]] = {}
+        with self.read() as conn:
+            for view, rel, rule in _edge_rows(conn):
+                out.setdefault(_rel(view), {}).setdefault(rule, set()).add(rel)
+        return out
 
     def dependents(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
         """Views and materialized views reading ``relations`` directly or through other views.
@@ -471,34 +483,43 @@ class PostgresWarehouse:
         missing = sorted(affected - set(chosen))
         if missing:
             chosen.update((v.relation, v) for v in self.get_views(missing))
+        watched = {RelationName(None, r.schema, r.name) for r in relations}
         return self.cross_check(sorted(chosen.values(), key=lambda v: (v.relation.schema or "", v.relation.name)),
-                                edges=edges)
+                                watch=watched)
 
     def cross_check(
         self,
         views: Sequence[ViewInfo] | None = None,
         *,
-        edges: Mapping[RelationName, set[RelationName]] | None = None,
+        watch: Iterable[RelationName] | None = None,
     ) -> list[DependencyDisagreement]:
         """Compare the AST engine's references in each view with pg_depend's direct dependencies.
 
         Every disagreement is returned: a relation only one side sees, or a
-        definition the engine could not parse (which is never "agrees").
+        definition the engine could not parse (which is never "agrees"). A view's
+        other rules (ON INSERT/UPDATE/DELETE) are not part of its definition and
+        are not rewritten: each rule reading a relation of ``watch`` (default:
+        any relation) is returned too, as ``rule``.
         """
         from deprecator.sql import find_references  # the engine may land after this adapter
 
         if views is None:
             views = self.list_views()
-        if edges is None:
-            edges = self.dependency_edges()
+        rules = self.rule_edges()
+        watched = set(watch) if watch is not None else None
         out: list[DependencyDisagreement] = []
         for v in views:
+            by_rule = rules.get(v.relation, {})
+            for rule, rels in sorted(by_rule.items()):
+                if rule != "_RETURN":
+                    out.extend(DependencyDisagreement(v.relation, rel, "rule", rule) for rel in sorted(rels)
+                               if watched is None or rel in watched)
             result = find_references(v.definition, "postgres", default_schema=self.default_schema)
             if result.status != "parsed":
                 out.append(DependencyDisagreement(v.relation, None, "parse", f"{result.status}: {result.error or ''}".strip()))
                 continue
             ast = {RelationName(None, r.relation.schema, r.relation.name) for r in result.references}
-            pg = edges.get(v.relation, set())
+            pg = by_rule.get("_RETURN", set())
             for rel in sorted(ast - pg):
                 out.append(DependencyDisagreement(v.relation, rel, "ast", "the AST engine sees a reference pg_depend does not record"))
             for rel in sorted(pg - ast):
@@ -522,9 +543,10 @@ WHERE c.relkind IN ('v', 'm')
 ORDER BY n.nspname, c.relname
 """
 
-# Direct dependencies of every view: the view's _RETURN rule depends on the relations it reads.
+# Direct dependencies of every view: the view's _RETURN rule depends on the relations it reads,
+# and its other rules (ON INSERT/UPDATE/DELETE ... DO INSTEAD) on the relations they touch.
 _EDGES_SQL = """
-SELECT DISTINCT r.ev_class AS view_oid, d.refobjid AS ref_oid
+SELECT DISTINCT r.ev_class AS view_oid, d.refobjid AS ref_oid, r.rulename
 FROM pg_catalog.pg_rewrite r
 JOIN pg_catalog.pg_depend d
   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
@@ -535,15 +557,21 @@ WHERE d.refobjid <> r.ev_class AND rc.relkind IN ('r', 'v', 'm', 'f', 'p')
 
 
 def _edges(conn: Connection) -> dict[tuple[str, str], set[RelationName]]:
+    """view -> every relation it reads (its query and its rules)."""
+    out: dict[tuple[str, str], set[RelationName]] = {}
+    for view, rel, _ in _edge_rows(conn):
+        out.setdefault(view, set()).add(rel)
+    return out
+
+
+def _edge_rows(conn: Connection) -> list[tuple[tuple[str, str], RelationName, str]]:
+    """(view, relation, rule) per direct dependency; rule ``_RETURN`` is the view's own query."""
     rows = conn.execute(sa.text(
-        "SELECT vn.nspname, v.relname, rn.nspname, rc.relname FROM (" + _EDGES_SQL + ") e "
+        "SELECT vn.nspname, v.relname, rn.nspname, rc.relname, e.rulename FROM (" + _EDGES_SQL + ") e "
         "JOIN pg_catalog.pg_class v ON v.oid = e.view_oid JOIN pg_catalog.pg_namespace vn ON vn.oid = v.relnamespace "
         "JOIN pg_catalog.pg_class rc ON rc.oid = e.ref_oid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
     )).all()
-    out: dict[tuple[str, str], set[RelationName]] = {}
-    for vs, vname, rs, rname in rows:
-        out.setdefault((vs, vname), set()).add(RelationName(None, rs, rname))
-    return out
+    return [((vs, vname), RelationName(None, rs, rname), rule) for vs, vname, rs, rname, rule in rows]
 
 
 def _rel(key: tuple[str, str]) -> RelationName:
