@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
 
 from deprecator.errors import DeprecatorError
 from deprecator.prefilter import spellings
@@ -631,11 +631,68 @@ def build_plan(
     engine's category (PostgreSQL ``typcategory``): a column whose type changes
     category is a blocker. ``registry_parts``: a fingerprint per deprecation.
     """
-    default_schema = tuple(default_schema)
-    relation_columns = dict(relation_columns or {})
-    categories = dict(type_categories or {})
-    rules = enrich_rules(rules, relation_columns)
-    by_rel = {v.relation: v for v in views}
+    columns = dict(relation_columns or {})
+    inputs = _Inputs(
+        dialect=dialect, default_schema=tuple(default_schema), default_catalog=default_catalog,
+        rules=enrich_rules(rules, columns), relation_columns=columns, categories=dict(type_categories or {}),
+        ddl=ddl, compile_error=getattr(ddl, "compile_error", None), column_types=getattr(ddl, "column_types", None),
+    )
+    found = _discover(views, inputs)
+    order = _toposort(found.affected, found.reads)
+    # First pass, in dependency order: blockers and the rewritten text of each view.
+    drafts = {rel: _draft(rel, found, inputs) for rel in order}
+    # The engine may compile every rewritten definition at once before being asked for DDL.
+    prepare = getattr(ddl, "prepare", None)
+    if prepare is not None:
+        prepare([d.rewritten.text for d in drafts.values() if d.rewritten is not None and not d.blockers])
+    # Second pass, in dependency order: compile checks, then the DDL.
+    entries = [_entry(found.views[rel], drafts[rel], inputs) for rel in order]
+    return Plan(
+        dialect=dialect, warehouse=warehouse_label, registry_fingerprint=registry_fingerprint,
+        views=tuple(entries), default_schema=inputs.default_schema, default_catalog=default_catalog,
+        registry_parts=dict(registry_parts or {}), relations=_relations(columns),
+    )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every step of ``build_plan`` reads, normalised once."""
+
+    dialect: str
+    default_schema: tuple[str, ...]
+    default_catalog: str | None
+    rules: Sequence[RewriteRule]          # with the relations' known columns (``enrich_rules``)
+    relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None]
+    categories: Mapping[str, str]
+    ddl: DdlMaker | None
+    # CheckingDdl's optional methods, when the engine has them
+    compile_error: Callable[[str], str | None] | None
+    column_types: Callable[[str], Sequence[str] | None] | None
+
+
+@dataclass(frozen=True)
+class _Affected:
+    """What discovery found: the affected views, and what each parsed view reads."""
+
+    views: Mapping[RelationName, ViewLike]                 # every view, by relation
+    affected: frozenset[RelationName]                      # the views the plan covers
+    reads: Mapping[RelationName, set[RelationName]]        # parsed view -> relations it reads (resolved)
+    refs: Mapping[RelationName, tuple[Any, ...]]           # parsed view -> its source references
+    analyses: Mapping[RelationName, Any]                   # parsed view -> its analysis (reused by rewrite)
+    unparsed: Mapping[RelationName, str]                   # view -> why the parser could not read it
+    direct: Mapping[RelationName, list[RewriteRule]]       # view -> the rules whose old relation it reads
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A view after the first pass; the second pass may still add (compile) blockers."""
+
+    base: Mapping[str, Any]               # the ViewPlan fields every action shares
+    blockers: list[PlanBlocker]
+    rewritten: Any = None                 # the rewrite result; None when the view was not rewritten
+
+
+def _resolver(by_rel: Mapping[RelationName, ViewLike]) -> Callable[[RelationName], RelationName]:
     by_name: dict[tuple[str | None, str], list[RelationName]] = {}
     for rel in by_rel:
         by_name.setdefault((rel.schema, rel.name), []).append(rel)
@@ -649,8 +706,17 @@ def build_plan(
                 return cand
         return rel
 
-    # A view can read a deprecated or affected relation only if its text names it, so
-    # only those views are parsed (each once); the set grows as views become affected.
+    return resolve
+
+
+def _discover(views: Sequence[ViewLike], inputs: _Inputs) -> _Affected:
+    """The views reading a deprecated relation, directly or through other views.
+
+    A view can read a deprecated or affected relation only if its text names it, so
+    only those views are parsed (each once); the set grows as views become affected.
+    """
+    by_rel = {v.relation: v for v in views}
+    resolve = _resolver(by_rel)
     reads: dict[RelationName, set[RelationName]] = {}
     refs_of: dict[RelationName, tuple[Any, ...]] = {}
     unparsed: dict[RelationName, str] = {}
@@ -658,7 +724,7 @@ def build_plan(
     readers: dict[RelationName, list[RelationName]] = {}
     direct: dict[RelationName, list[RewriteRule]] = {}
     index = TextIndex()
-    needles: set[str] = {n for r in rules for n in name_needles(r.old.name)}
+    needles: set[str] = {n for r in inputs.rules for n in name_needles(r.old.name)}
     searched: set[str] = set()
     affected: set[RelationName] = set()
     while True:
@@ -668,7 +734,7 @@ def build_plan(
         searched |= fresh
         todo = [v for v in views if v.relation not in analyses and index.mentions(v.relation, v.definition, fresh)]
         for v in todo:
-            an = analyze(v.definition, dialect, default_schema, default_catalog)
+            an = analyze(v.definition, inputs.dialect, inputs.default_schema, inputs.default_catalog)
             analyses[v.relation] = an
             if an.status != "parsed":
                 unparsed[v.relation] = an.error or f"the parser could not fully read the definition ({an.status})"
@@ -677,11 +743,7 @@ def build_plan(
             reads[v.relation] = {resolve(r.relation) for r in srcs} - {v.relation}
             for src in reads[v.relation]:
                 readers.setdefault(src, []).append(v.relation)
-            hit: list[RewriteRule] = []
-            for r in srcs:
-                rule = rule_for(r.relation, rules)
-                if rule is not None and rule not in hit:
-                    hit.append(rule)
+            hit = _rules_read(srcs, inputs.rules)
             if hit:
                 direct[v.relation] = hit
         # everything reading an affected view, transitively; a view we cannot parse is
@@ -694,138 +756,162 @@ def build_plan(
                 stack.extend(readers.get(rel, ()))
         for rel in affected:
             needles.update(name_needles(rel.name))
+    return _Affected(views=by_rel, affected=frozenset(affected), reads=reads, refs=refs_of, analyses=analyses,
+                     unparsed=unparsed, direct=direct)
 
-    # First pass, in dependency order: blockers and the rewritten text of each view.
-    order = _toposort(affected, reads)
-    pending: dict[RelationName, tuple[dict[str, Any], list[PlanBlocker], Any]] = {}
-    for rel in order:
-        v = by_rel[rel]
-        via = tuple(sorted(str(u) for u in reads[rel] & affected))
-        rel_rules = direct.get(rel, [])
-        deprecated = tuple(r.label or str(r.old) for r in rel_rules)
-        base: dict[str, Any] = dict(relation=rel, before=v.definition, after=v.definition, fingerprint=v.fingerprint(),
-                                    deprecated=deprecated, via=via, parts=view_parts(v))
-        blockers: list[PlanBlocker] = []
-        if rel in unparsed:
-            blockers.append(PlanBlocker(
-                reason=f"the definition could not be parsed: {unparsed[rel]}",
-                unblock="rewrite this view by hand (or report the parser gap), then run `deprecator plan` again",
-            ))
-        broken = (getattr(v, "extra", None) or {}).get("error")
-        if broken and rel_rules:
-            blockers.append(PlanBlocker(
-                reason=f"the view does not answer even now: {broken}",
-                unblock="fix or drop the view first (a rewrite could not be verified), then plan again",
-            ))
-        if v.managed_by:
-            blockers.append(PlanBlocker(
-                reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",
-                unblock=f"change the model in {v.managed_by} instead",
-            ))
-        if blockers or not rel_rules:
-            pending[rel] = (base, blockers, None)
-            continue
 
-        for rule in rel_rules:
-            if rule.new == rel or rule.new.matches(rel):
-                blockers.append(PlanBlocker(
-                    reason=f"this view is the replacement of {rule.label or rule.old} and reads it: "
-                           "rewriting it would make it read itself",
-                    unblock=f"build {rel} from the sources of {rule.label or rule.old} instead, then plan again",
-                    deprecation=rule.label or str(rule.old),
-                ))
-                continue
-            rule_refs = [r for r in refs_of[rel] if r.relation == rule.old or rule.old.matches(r.relation)]
-            known = rule.new in relation_columns
-            blockers.extend(_column_blockers(rule_refs, rule, relation_columns.get(rule.new), known))
-            blockers.extend(_type_blockers(rule_refs, rule, relation_columns.get(rule.old),
-                                           relation_columns.get(rule.new), categories))
-        rr = rewrite(v.definition, dialect, rules, default_schema=default_schema, default_catalog=default_catalog,
-                     analysis=analyses[rel])
-        if rr.status != "parsed":
-            blockers.append(PlanBlocker(
-                reason=f"the rewriter could not parse the definition: {rr.error or rr.status}",
-                unblock="rewrite this view by hand, then run `deprecator plan` again",
-            ))
-        for b in rr.blockers:
-            rule = _rule_for_label(b.relation, rel_rules)
-            blockers.append(PlanBlocker(
-                reason=b.reason, unblock=_unblock_hint(b, rel_rules),
-                deprecation=(rule.label or str(rule.old)) if rule else b.relation, line=b.line, column=b.column,
-            ))
-        if not blockers and (not rr.edits or rr.text == v.definition):
-            blockers.append(PlanBlocker(
-                reason="the view reads " + ", ".join(deprecated) + " but the rewriter found nothing to change",
-                unblock="rewrite this view by hand, then run `deprecator plan` again",
-            ))
-        pending[rel] = (base, blockers, rr)
+def _rules_read(refs: Iterable[Any], rules: Sequence[RewriteRule]) -> list[RewriteRule]:
+    """The rules whose old relation ``refs`` name, each once, in the order first named."""
+    hit: list[RewriteRule] = []
+    for r in refs:
+        rule = rule_for(r.relation, rules)
+        if rule is not None and rule not in hit:
+            hit.append(rule)
+    return hit
 
-    # The engine may compile every rewritten definition at once before being asked for DDL.
-    prepare = getattr(ddl, "prepare", None)
-    if prepare is not None:
-        prepare([rr.text for _, b, rr in pending.values() if rr is not None and not b])
-    compile_error = getattr(ddl, "compile_error", None)
-    column_types = getattr(ddl, "column_types", None)
 
-    # Second pass, in dependency order: compile checks, then the DDL.
-    entries: list[ViewPlan] = []
-    for rel in order:
-        v = by_rel[rel]
-        base, blockers, rr = pending[rel]
-        if rr is None and not blockers:
-            via = base["via"]
-            if ddl is not None and ddl.recreate_dependents:
-                r_drop, r_stmts = _ddl(ddl, v, v.definition)
-                if only_checks(r_drop, r_stmts):
-                    # what it reads is replaced in place: nothing is recreated, the guard only checks it is there
-                    entries.append(_sealed(ViewPlan(
-                        action="unchanged", statements=r_stmts, inverse=r_stmts,
-                        note=f"checked, not changed (reads {', '.join(via)}, replaced in place)", **base)))
-                    continue
-                entries.append(_sealed(ViewPlan(action="recreate", statements=r_stmts, inverse=r_stmts, drop=r_drop,
-                                                inverse_drop=r_drop, note="recreated because a view it reads is replaced",
-                                                **base)))
-            else:
-                entries.append(_sealed(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via),
-                                                **base)))
-            continue
-        if not blockers and compile_error is not None:
-            error = compile_error(rr.text)
-            if error:
-                # the first line is the engine's message; the rest points into the probe's text
-                message = error.strip().splitlines()[0].strip()
-                message = re.sub(r"^ERROR:\s+", "", message) or error.strip()
-                blockers.append(PlanBlocker(
-                    reason=f"the rewritten definition does not compile on the warehouse: {message}",
-                    unblock="make the replacement provide what the view needs (columns, types), "
-                            "or rewrite this view by hand, then plan again",
-                ))
-            elif column_types is not None:
-                blockers.extend(_output_type_blockers(v, column_types(rr.text), categories))
-        if blockers:
-            entries.append(_sealed(ViewPlan(action="blocked", blockers=tuple(blockers), **base)))
-            continue
-        after = rr.text
-        stmts: tuple[str, ...] = ()
-        inverse: tuple[str, ...] = ()
-        drop: tuple[str, ...] = ()
-        inverse_drop: tuple[str, ...] = ()
-        if ddl is not None:
-            drop, stmts = _ddl(ddl, v, after)
-            inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition)  # type: ignore[type-var]
-        base["after"] = after
-        entries.append(_sealed(ViewPlan(action="rewrite", statements=stmts, inverse=inverse, drop=drop,
-                                        inverse_drop=inverse_drop, diff=unified_diff(v.definition, after, str(rel)),
-                                        **base)))
+def _draft(rel: RelationName, found: _Affected, inputs: _Inputs) -> _Draft:
+    """First pass for one view: what blocks it as it is, then its rewrite and what blocks that."""
+    v = found.views[rel]
+    rel_rules = found.direct.get(rel, [])
+    base: dict[str, Any] = dict(
+        relation=rel, before=v.definition, after=v.definition, fingerprint=v.fingerprint(),
+        deprecated=tuple(r.label or str(r.old) for r in rel_rules),
+        via=tuple(sorted(str(u) for u in found.reads[rel] & found.affected)), parts=view_parts(v))
+    blockers = _view_blockers(v, found.unparsed.get(rel), bool(rel_rules))
+    if blockers or not rel_rules:
+        return _Draft(base, blockers)
+    for rule in rel_rules:
+        blockers.extend(_rule_blockers(rel, rule, found.refs[rel], inputs))
+    rr = rewrite(v.definition, inputs.dialect, inputs.rules, default_schema=inputs.default_schema,
+                 default_catalog=inputs.default_catalog, analysis=found.analyses[rel])
+    blockers.extend(_rewriter_blockers(rr, rel_rules))
+    if not blockers and (not rr.edits or rr.text == v.definition):
+        blockers.append(PlanBlocker(
+            reason="the view reads " + ", ".join(base["deprecated"]) + " but the rewriter found nothing to change",
+            unblock="rewrite this view by hand, then run `deprecator plan` again",
+        ))
+    return _Draft(base, blockers, rr)
 
-    relations = tuple(
+
+def _view_blockers(v: ViewLike, unparsed: str | None, reads_deprecated: bool) -> list[PlanBlocker]:
+    """What blocks a view before any rewrite: unparsable, already broken (when rewritten), or managed elsewhere."""
+    blockers: list[PlanBlocker] = []
+    if unparsed is not None:
+        blockers.append(PlanBlocker(
+            reason=f"the definition could not be parsed: {unparsed}",
+            unblock="rewrite this view by hand (or report the parser gap), then run `deprecator plan` again",
+        ))
+    broken = (getattr(v, "extra", None) or {}).get("error")
+    if broken and reads_deprecated:
+        blockers.append(PlanBlocker(
+            reason=f"the view does not answer even now: {broken}",
+            unblock="fix or drop the view first (a rewrite could not be verified), then plan again",
+        ))
+    if v.managed_by:
+        blockers.append(PlanBlocker(
+            reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",
+            unblock=f"change the model in {v.managed_by} instead",
+        ))
+    return blockers
+
+
+def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Any], inputs: _Inputs) -> list[PlanBlocker]:
+    """What blocks rewriting ``rel`` by one rule: reading its own replacement, or columns and types it lacks."""
+    if rule.new == rel or rule.new.matches(rel):
+        return [PlanBlocker(
+            reason=f"this view is the replacement of {rule.label or rule.old} and reads it: "
+                   "rewriting it would make it read itself",
+            unblock=f"build {rel} from the sources of {rule.label or rule.old} instead, then plan again",
+            deprecation=rule.label or str(rule.old),
+        )]
+    cols = inputs.relation_columns
+    rule_refs = [r for r in refs if r.relation == rule.old or rule.old.matches(r.relation)]
+    return (_column_blockers(rule_refs, rule, cols.get(rule.new), rule.new in cols)
+            + _type_blockers(rule_refs, rule, cols.get(rule.old), cols.get(rule.new), inputs.categories))
+
+
+def _rewriter_blockers(rr: Any, rules: Sequence[RewriteRule]) -> list[PlanBlocker]:
+    """What the rewriter could not do, each tied to the deprecation it concerns."""
+    blockers: list[PlanBlocker] = []
+    if rr.status != "parsed":
+        blockers.append(PlanBlocker(
+            reason=f"the rewriter could not parse the definition: {rr.error or rr.status}",
+            unblock="rewrite this view by hand, then run `deprecator plan` again",
+        ))
+    for b in rr.blockers:
+        rule = _rule_for_label(b.relation, rules)
+        blockers.append(PlanBlocker(
+            reason=b.reason, unblock=_unblock_hint(b, rules),
+            deprecation=(rule.label or str(rule.old)) if rule else b.relation, line=b.line, column=b.column,
+        ))
+    return blockers
+
+
+def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs) -> ViewPlan:
+    """Second pass for one view: compile checks, then its entry with the DDL."""
+    blockers, rr = draft.blockers, draft.rewritten
+    if rr is None and not blockers:
+        return _dependent_entry(v, draft.base, inputs.ddl)
+    if not blockers and inputs.compile_error is not None:
+        blockers.extend(_compile_blockers(v, rr.text, inputs.compile_error, inputs))
+    if blockers:
+        return _sealed(ViewPlan(action="blocked", blockers=tuple(blockers), **draft.base))
+    return _rewrite_entry(v, draft.base, rr.text, inputs.ddl)
+
+
+def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str | None],
+                      inputs: _Inputs) -> list[PlanBlocker]:
+    """The rewritten definition must compile on the warehouse, and keep its output columns' type categories."""
+    error = compile_error(text)
+    if error:
+        # the first line is the engine's message; the rest points into the probe's text
+        message = error.strip().splitlines()[0].strip()
+        message = re.sub(r"^ERROR:\s+", "", message) or error.strip()
+        return [PlanBlocker(
+            reason=f"the rewritten definition does not compile on the warehouse: {message}",
+            unblock="make the replacement provide what the view needs (columns, types), "
+                    "or rewrite this view by hand, then plan again",
+        )]
+    if inputs.column_types is not None:
+        return _output_type_blockers(v, inputs.column_types(text), inputs.categories)
+    return []
+
+
+def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None) -> ViewPlan:
+    """A view that only reads affected views: recreated, checked in place, or left alone."""
+    via = base["via"]
+    if ddl is not None and ddl.recreate_dependents:
+        r_drop, r_stmts = _ddl(ddl, v, v.definition)
+        if only_checks(r_drop, r_stmts):
+            # what it reads is replaced in place: nothing is recreated, the guard only checks it is there
+            return _sealed(ViewPlan(
+                action="unchanged", statements=r_stmts, inverse=r_stmts,
+                note=f"checked, not changed (reads {', '.join(via)}, replaced in place)", **base))
+        return _sealed(ViewPlan(action="recreate", statements=r_stmts, inverse=r_stmts, drop=r_drop,
+                                inverse_drop=r_drop, note="recreated because a view it reads is replaced", **base))
+    return _sealed(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
+
+
+def _rewrite_entry(v: ViewLike, base: Mapping[str, Any], after: str, ddl: DdlMaker | None) -> ViewPlan:
+    """A rewritten view: its DDL, the inverse DDL and the diff."""
+    stmts: tuple[str, ...] = ()
+    inverse: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    inverse_drop: tuple[str, ...] = ()
+    if ddl is not None:
+        drop, stmts = _ddl(ddl, v, after)
+        inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition)  # type: ignore[type-var]
+    return _sealed(ViewPlan(action="rewrite", statements=stmts, inverse=inverse, drop=drop, inverse_drop=inverse_drop,
+                            diff=unified_diff(v.definition, after, str(base["relation"])), **{**base, "after": after}))
+
+
+def _relations(relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None],
+               ) -> tuple[tuple[RelationName, tuple[tuple[str, str], ...] | None], ...]:
+    """The rules' relations with the columns the plan relied on, by name (``Plan.relations``)."""
+    return tuple(
         (rel, None if cols is None else tuple((str(c), str(t)) for c, t in cols))
         for rel, cols in sorted(relation_columns.items(), key=lambda kv: str(kv[0]))
-    )
-    return Plan(
-        dialect=dialect, warehouse=warehouse_label, registry_fingerprint=registry_fingerprint,
-        views=tuple(entries), default_schema=default_schema, default_catalog=default_catalog,
-        registry_parts=dict(registry_parts or {}), relations=relations,
     )
 
 
