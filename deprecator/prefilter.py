@@ -10,12 +10,18 @@ contains ``table``. A plain substring test runs first; the word-boundary regex
 only confirms the few texts that contain a needle at all.
 False positives only cost a parse; false negatives would hide references.
 
-One spelling escapes the argument: a PostgreSQL Unicode identifier
-(``U&"customer_\\0066acts"``, or ``U&"customer!005ffacts" UESCAPE '!'``) spells
-a name without writing it. Every such text is a candidate (``U&"`` is rare in
-real SQL). The parser does not read these identifiers yet, so such a text
-comes back unparsed (status ``error`` or ``fallback``), a reported finding
-rather than a silently missed reference.
+Two spellings escape the argument, as they write a name without its
+characters, so every text that may hold one is a candidate:
+
+* a PostgreSQL Unicode identifier (``U&"customer_\\0066acts"``, or
+  ``U&"customer!005ffacts" UESCAPE '!'``): any text containing ``U&"``, rare in
+  real SQL. The parser does not read these identifiers yet, so such a text
+  comes back unparsed (status ``error`` or ``fallback``), a reported finding
+  rather than a silently missed reference.
+* a BigQuery backtick identifier with backslash escapes (```customer\\x5ffacts```,
+  ``\\u005f``, ``\\137``): any text with a backslash after a backtick. The
+  parser decodes these, so the reference is found (not rewritten: its span is
+  not exact).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ _ESCAPES = (('"', '""'), ("`", "``"), ("`", "\\`"), ("]", "]]"), ("'", "''"))
 
 # The opening of a PostgreSQL Unicode-escaped identifier, case-folded: it may spell any name.
 UNICODE_IDENTIFIER = 'u&"'
+# A backtick, later a backslash: where a BigQuery identifier with escapes (`a\x5fb`) may be.
+BACKSLASH_AFTER_BACKTICK = re.compile(r"`[^`]*\\")
 
 
 def _fold(s: str) -> str:
@@ -65,8 +73,9 @@ class Prefilter:
     def may_reference(self, text: str) -> bool:
         ascii_text = text.isascii()
         low = text.lower() if ascii_text else text.casefold()
-        if "&" in text and UNICODE_IDENTIFIER in low:   # one-character test first: it is the cheap one
-            return bool(self.needles)   # U&"..." may spell any name, in ASCII too
+        if ("&" in text and UNICODE_IDENTIFIER in low) or (   # one-character tests first: they are cheap
+                "\\" in text and "`" in text and BACKSLASH_AFTER_BACKTICK.search(text) is not None):
+            return bool(self.needles)   # an escaped identifier may spell any name, in ASCII too
         if ascii_text:
             # A reference in an ASCII text has an ASCII name, so only ASCII needles can match.
             if self._ascii_re is None:

@@ -168,3 +168,33 @@ def test_unicode_escaped_names_pass_the_pushdown_and_reach_the_parser(pg_db):
         # sqlglot does not read U& identifiers: an unparsed finding, not "no references"
         result = find_references(text, "postgres", ("public",))
         assert result.status == "error" and result.references == (), text
+
+
+def test_bigquery_backslash_escaped_names_pass_the_pushdown(pg_db):
+    """`customer\\x5ffacts` is customer_facts in BigQuery: the filter keeps texts with a backslash and
+    a backtick (on PostgreSQL and through the generic LIKE form), and drops a backslash alone."""
+    from sqlalchemy.dialects import postgresql
+
+    escaped = ["select * from ds.`customer\\x5ffacts`", "SELECT 1 FROM `p.ds.\\143ustomer_facts` t",
+               "select * from ds.`customer\\u005Ffacts` where x = '\\\\'"]
+    dropped = ["select regexp_contains(x, r'\\d+') from ds.t", "select '`' from orders"]
+    eng = sa.create_engine(pg_db)
+    with eng.begin() as c:
+        c.exec_driver_sql("CREATE TABLE hist (query_text text, user_name text, start_time timestamptz)")
+        c.execute(sa.text("INSERT INTO hist VALUES (:t, 'bq', :s)"),
+                  [{"t": t, "s": T0.replace(tzinfo=dt.timezone.utc)} for t in escaped + dropped])
+    eng.dispose()
+    q = "SELECT query_text, user_name, start_time FROM hist"
+    eng = sa.create_engine(pg_db)
+    for dialect in ("postgresql", None):   # PostgreSQL's strpos() form, and the LIKE form other warehouses get
+        stmt = pushed_down_query(q, ["customer_facts"], dialect)
+        assert ("strpos(" in str(stmt.compile(dialect=postgresql.dialect()))) == (dialect == "postgresql")
+        with eng.connect() as c:
+            got = sorted(r.query_text for r in c.execute(stmt))
+        assert got == sorted(escaped), dialect
+    eng.dispose()
+    pf = Prefilter(["customer_facts"])
+    for text in escaped:
+        assert pf.may_reference(text)
+        refs = find_references(text, "bigquery", ("ds",), "p").references
+        assert [r.relation.name for r in refs] == ["customer_facts"], text

@@ -38,7 +38,21 @@ def _ident(rng: random.Random, dialect: str) -> str:
         return first + "".join(rng.choice(PLAIN) for _ in range(rng.randint(0, 10)))
     open_, close, esc = QUOTES[dialect]
     raw = "".join(rng.choice(ODD) for _ in range(rng.randint(1, 10)))
+    if dialect == "bigquery" and rng.random() < 0.4:
+        return open_ + "".join(_bigquery_char(rng, c) for c in raw) + close
     return open_ + raw.replace(close, esc) + close
+
+
+def _bigquery_char(rng: random.Random, c: str) -> str:
+    """One character inside BigQuery backticks, sometimes as a backslash escape (``\\x5f``, ``\\u005f``...)."""
+    if rng.random() < 0.5:
+        return "\\`" if c == "`" else c
+    forms = [f"\\U{ord(c):08x}"]
+    if ord(c) < 0x10000:
+        forms.append(f"\\u{ord(c):04x}")
+    if ord(c) < 0x100:
+        forms += [f"\\x{ord(c):02x}", f"\\X{ord(c):02X}", f"\\{ord(c):03o}"]
+    return rng.choice(forms)
 
 
 def _relation(rng: random.Random, dialect: str) -> str:
@@ -53,7 +67,7 @@ def _relation(rng: random.Random, dialect: str) -> str:
 @pytest.mark.parametrize("dialect", sorted(QUOTES))
 def test_no_true_reference_is_filtered_out(dialect):
     rng = random.Random(f"prefilter-{dialect}")
-    checked = 0
+    checked = escaped = 0
     for _ in range(150):
         text = rng.choice(TEMPLATES).format(a=_relation(rng, dialect), b=_relation(rng, dialect))
         if rng.random() < 0.5:
@@ -64,7 +78,10 @@ def test_no_true_reference_is_filtered_out(dialect):
             pf = Prefilter([ref.relation.name.lower(), "unrelated_name"])
             assert pf.may_reference(text), (dialect, text, ref.relation)
             checked += 1
+            escaped += "\\" in ref.written and ref.relation.name.lower() not in text.lower()
     assert checked > 100  # the generator really produced parseable references
+    if dialect == "bigquery":
+        assert escaped > 10   # names that only backslash escapes spell
 
 
 def unicode_spelling(rng: random.Random, name: str) -> str:
@@ -101,6 +118,18 @@ def test_unicode_escaped_names_are_never_filtered_out():
     assert hidden > 150
     assert not Prefilter([]).may_reference('select * from U&"\\0061"')
     assert not Prefilter(["customer_facts"]).may_reference('select * from "U&customer"')
+
+
+def test_bigquery_backslash_escapes():
+    pf = Prefilter(["customer_facts"])
+    for text in ("select * from ds.`customer\\x5ffacts`", "select * from `p.ds.customer\\u005Ffacts`",
+                 "select * from ds.`\\143ustomer_facts`"):
+        [ref] = find_references(text, "bigquery", ("ds",), "p").references
+        assert ref.relation.name == "customer_facts" and not ref.exact_span
+        assert pf.may_reference(text), text
+    # a backslash with no backtick before it spells no identifier
+    assert not pf.may_reference(r"select regexp_contains(x, r'\d+') from `p.ds.t`")
+    assert not pf.may_reference(r"select '\x63ustomer_facts' from t")
 
 
 def test_quote_escapes_and_case():
