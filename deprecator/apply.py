@@ -6,7 +6,8 @@ options, columns, indexes) differ from the plan's fingerprints; which
 deprecation of the registry changed; whether a replacement's columns changed;
 and which new views read a deprecated or planned relation (only views whose
 text names one are parsed). Each reason is a ``StaleChange`` (kind, view,
-message); callers filter on the kind, users read the message. It does not plan again unless a replacement's
+message), and ``StalePlanError.records`` carries them; callers filter on the
+kind, users read the message. It does not plan again unless a replacement's
 columns changed (then a fresh plan names the views affected) or the plan is
 of format 1. It runs every statement in one transaction
 (``Warehouse.execute_atomically``, which re-checks the fingerprints after
@@ -22,10 +23,10 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from deprecator.config import Config
-from deprecator.errors import DeprecatorError, StalePlanError
+from deprecator.errors import DeprecatorError, StaleChange, StaleKind, StalePlanError
 from deprecator.redact import redact
-from deprecator.plan import (Plan, StaleChange, StaleKind, TextIndex, build_plan, name_needles, ordered_statements,
-                             registry_change_records, rule_for, unified_diff, view_change, view_parts)
+from deprecator.plan import (Plan, TextIndex, build_plan, name_needles, ordered_statements, registry_change_records,
+                             rule_for, unified_diff, view_change, view_parts)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
@@ -130,8 +131,8 @@ _REPLAN_KINDS: frozenset[StaleKind] = frozenset({"action_changed", "rewritten_di
 
 
 def stale_error(changes: Sequence[StaleChange | str]) -> StalePlanError:
-    """The error listing ``changes`` (records or the warehouse's own sentences)."""
-    return StalePlanError([str(c) for c in changes])
+    """The error listing ``changes``: records (kept on ``records``), or the warehouse's own sentences."""
+    return StalePlanError(changes)
 
 
 def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
@@ -295,7 +296,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
     except StalePlanError as e:
         # Changed between the check above and the write lock: say what changed, field by field.
-        raise stale_error(_view_changes(plan, warehouse.list_views()) or e.changes) from None
+        raise stale_error(_view_changes(plan, warehouse.list_views()) or e.records or e.changes) from None
 
     after_views = {v.relation: v for v in warehouse.list_views()}
     after: dict[str, Any] = {}

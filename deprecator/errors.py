@@ -6,7 +6,8 @@ The CLI maps these to exit codes in one place (``deprecator.cli``):
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
 
 
 class DeprecatorError(Exception):
@@ -72,11 +73,50 @@ class WarehouseError(DeprecatorError):
     """The warehouse could not be reached or answered with an error."""
 
 
-class StalePlanError(DeprecatorError):
-    """A saved plan no longer matches the warehouse or the registry."""
+StaleKind = Literal[
+    "warehouse",              # the plan was made for another warehouse
+    "dialect",                # ... or another SQL dialect
+    "registry",               # the registry (or one deprecation of it) changed
+    "view_dropped",           # a planned (or applied, for rollback) view is gone
+    "view_changed",           # its fingerprint (some of its fields) differs
+    "entry_edited",           # a view's entry in the saved plan was edited by hand
+    "replacement_columns",    # a rule's relation changed its columns, or was dropped or created
+    "action_changed",         # a fresh plan would rewrite/recreate/block the view differently
+    "rewritten_differently",  # a fresh plan keeps the action but emits other statements
+    "no_longer_needed",       # a fresh plan leaves the view alone
+    "new_reader",             # a view not in the plan now reads a deprecated or planned relation
+]
 
-    def __init__(self, changes: Sequence[str]) -> None:
-        self.changes = list(changes)
+
+@dataclass(frozen=True)
+class StaleChange:
+    """One reason a saved plan (or an apply to roll back) no longer holds.
+
+    ``kind`` is what callers filter on; ``str()`` is the sentence users read.
+    It lives here, below ``deprecator.plan`` (which makes them), so that
+    ``StalePlanError`` can carry them.
+    """
+
+    kind: StaleKind
+    view: str | None      # the view concerned, None for plan-wide changes
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StalePlanError(DeprecatorError):
+    """A saved plan no longer matches the warehouse or the registry.
+
+    ``changes`` are the sentences users read (the message lists them);
+    ``records`` are the reasons that came as ``StaleChange`` records: all of
+    them when apply or rollback refuses a plan, none when a warehouse's own
+    re-check inside its transaction raises it (it has sentences only).
+    """
+
+    def __init__(self, changes: Sequence[StaleChange | str]) -> None:
+        self.records = tuple(c for c in changes if isinstance(c, StaleChange))
+        self.changes = [str(c) for c in changes]
         super().__init__(
             "the saved plan is stale; the following changed since it was made:\n"
             + "\n".join(f"  - {c}" for c in self.changes),

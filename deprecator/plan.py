@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
 
-from deprecator.errors import DeprecatorError
+# StaleChange lives beside the error that carries it (errors cannot import plan); re-exported here.
+from deprecator.errors import DeprecatorError, StaleChange as StaleChange, StaleKind as StaleKind
 from deprecator.prefilter import spellings
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
@@ -300,37 +301,6 @@ def _grants_part(view: Any) -> str:
 def changed_fields(planned: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
     """The fields whose fingerprint differs (in ``VIEW_FIELDS`` order)."""
     return [f for f in VIEW_FIELDS if planned.get(f) != now.get(f)]
-
-
-StaleKind = Literal[
-    "warehouse",              # the plan was made for another warehouse
-    "dialect",                # ... or another SQL dialect
-    "registry",               # the registry (or one deprecation of it) changed
-    "view_dropped",           # a planned (or applied, for rollback) view is gone
-    "view_changed",           # its fingerprint (some of its fields) differs
-    "entry_edited",           # a view's entry in the saved plan was edited by hand
-    "replacement_columns",    # a rule's relation changed its columns, or was dropped or created
-    "action_changed",         # a fresh plan would rewrite/recreate/block the view differently
-    "rewritten_differently",  # a fresh plan keeps the action but emits other statements
-    "no_longer_needed",       # a fresh plan leaves the view alone
-    "new_reader",             # a view not in the plan now reads a deprecated or planned relation
-]
-
-
-@dataclass(frozen=True)
-class StaleChange:
-    """One reason a saved plan (or an apply to roll back) no longer holds.
-
-    ``kind`` is what callers filter on; ``str()`` is the sentence users read
-    (``StalePlanError`` lists these).
-    """
-
-    kind: StaleKind
-    view: str | None      # the view concerned, None for plan-wide changes
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -> StaleChange:

@@ -1,15 +1,19 @@
-"""Stale-plan reasons are records with a kind (deprecator.plan.StaleChange), on real SQLite."""
+"""Stale-plan reasons are records with a kind (deprecator.errors.StaleChange, also exported by deprecator.plan),
+carried by StalePlanError, on real SQLite."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from deprecator.apply import apply_plan, check_plan, rollback_apply
 from deprecator.errors import StalePlanError
 from deprecator.plan import StaleChange, registry_change_records, view_change
+from deprecator.warehouse.sqlite import SQLiteWarehouse
 from tests.test_apply import REGISTRY, Env, ddl
+from tests.test_plan import VIEWS
 
 
 @pytest.fixture
@@ -79,3 +83,72 @@ def test_rollback_refusal_lists_the_same_sentences(env):
     with pytest.raises(StalePlanError) as e:
         rollback_apply(applied.apply_id, env.wh, env.state)
     assert e.value.changes == [f"view main.direct_v was dropped since apply {applied.apply_id}"]
+
+
+# -- the error carries the records -------------------------------------------------
+
+
+def test_the_refusal_carries_the_records_and_reads_as_before(env):
+    plan = env.plan()
+    ddl(env.db, "DROP VIEW on_on")
+    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(plan, env.wh, env.registry, env.state)
+    assert e.value.records == (
+        StaleChange("registry", None, "the registry changed: deprecation customer_facts changed"),
+        StaleChange("view_dropped", "main.on_on", "view main.on_on was dropped"))
+    assert e.value.changes == [str(c) for c in e.value.records]
+    assert e.value.message == ("the saved plan is stale; the following changed since it was made:\n"
+                               "  - the registry changed: deprecation customer_facts changed\n"
+                               "  - view main.on_on was dropped")
+
+
+def test_a_rollback_refusal_carries_its_records(env):
+    applied = apply_plan(env.plan(), env.wh, env.registry, env.state)
+    ddl(env.db, "DROP VIEW side_v", "CREATE VIEW side_v AS SELECT 1 AS cust_id")
+    with pytest.raises(StalePlanError) as e:
+        rollback_apply(applied.apply_id, env.wh, env.state)
+    assert e.value.records == (
+        StaleChange("view_changed", "main.side_v", f"view main.side_v was changed since apply {applied.apply_id}"),)
+
+
+class ChangedMeanwhile(SQLiteWarehouse):
+    """A real SQLite warehouse where a view changes after apply's check, before its transaction."""
+
+    def __init__(self, db: Path, *race: str) -> None:
+        super().__init__(f"sqlite:///{db}")
+        self.db, self.race = db, race
+
+    def execute_atomically(self, statements, verify=(), expected=None):
+        ddl(self.db, *self.race)
+        return super().execute_atomically(statements, verify=verify, expected=expected)
+
+
+def test_a_change_the_warehouse_finds_in_its_transaction_is_reported_as_records(env):
+    plan = env.plan()
+    # the same columns from another text: only the definition changes
+    wh = ChangedMeanwhile(env.db, "DROP VIEW side_v", VIEWS["side_v"] + " WHERE 1 = 1")
+    try:
+        # the warehouse's own re-check gives sentences only
+        with pytest.raises(StalePlanError) as direct:
+            wh.execute_atomically(plan.statements(), verify=[], expected=plan.fingerprints())
+        assert direct.value.records == () and direct.value.changes == ["view main.side_v was changed"]
+        ddl(env.db, "DROP VIEW side_v", VIEWS["side_v"])     # as planned again
+        # apply says what changed, field by field, as a record
+        with pytest.raises(StalePlanError) as e:
+            apply_plan(plan, wh, env.registry, env.state)
+    finally:
+        wh.close()
+    assert e.value.records == (StaleChange("view_changed", "main.side_v", "definition of view main.side_v changed"),)
+    assert [r.status for r in env.state.list_applies()] == ["failed"]
+
+
+def test_stale_change_lives_beside_the_error_and_plan_still_exports_it():
+    import deprecator.errors
+    import deprecator.plan
+
+    assert deprecator.plan.StaleChange is deprecator.errors.StaleChange
+    assert StalePlanError(["view main.v was created"]).records == ()
+    mixed = StalePlanError([StaleChange("view_dropped", "main.v", "view main.v was dropped"), "view main.w was created"])
+    assert mixed.changes == ["view main.v was dropped", "view main.w was created"]
+    assert [c.view for c in mixed.records] == ["main.v"]
