@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -192,8 +193,13 @@ def test_init_from_an_installed_wheel(tmp_path):
             shutil.copy2(ROOT / name, src / name)
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(src))
     (wheel,) = wheels.glob("deprecator-*.whl")
-    run(sys.executable, "-m", "venv", "--system-site-packages", str(venv))
+    run(sys.executable, "-m", "venv", str(venv))
     py = venv / "bin" / "python"
+    # The dependencies come from the environment running the tests (a plain path line in a .pth
+    # file: that environment's own .pth files, such as an editable install of deprecator, are not read).
+    target = run(str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(target) / "_test_deps.pth").write_text("".join(f"{d}\n" for d in sorted(outer)))
     run(str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel))
     # Run from a folder without the checkout on the path: the installed package must be used.
     where = run(str(py), "-c", "import deprecator, deprecator.templates as t; print(deprecator.__file__)",
