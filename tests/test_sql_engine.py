@@ -312,3 +312,12 @@ def test_part_spans_tell_each_written_part_or_nothing() -> None:
     assert spans("SELECT 1 FROM `p.ds.t`", "bigquery") is None
     assert spans("SELECT 1 FROM `p.ds`.t", "bigquery") is None
     assert spans("SELECT 1 FROM my-proj-1.ds.t", "bigquery") is None
+
+
+def test_a_replacement_with_fewer_parts_drops_the_leading_parts_only() -> None:
+    sql = "SELECT 1 FROM analytics /* a */ . customer_facts AS cf -- tail"
+    rule = RewriteRule(RelationName(None, "analytics", "customer_facts"), RelationName(None, None, "entity_customers"))
+    result = rewrite(sql, "postgres", [rule])
+    assert not result.blockers, result.blockers
+    assert result.text == "SELECT 1 FROM entity_customers AS cf -- tail"
+    assert [(e.old, e.new) for e in result.edits] == [("analytics /* a */ . ", ""), ("customer_facts", "entity_customers")]

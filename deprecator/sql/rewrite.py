@@ -101,16 +101,20 @@ class _Rewriter:
         Each written part is replaced in its own span, and only when its value
         changes, so the whitespace and comments between parts stay as written;
         parts the new name needs in front (another schema or database) are
-        written before the first part.
+        written before the first part; written parts it lacks are dropped with the
+        dot after them.
         """
         values, olds = self.new_parts(ref, rule)
-        parts = _table_parts(ref.table)
-        spans = part_spans(self.sql, parts)
-        if spans is None or len(values) < len(spans):
-            return [(ref.start, ref.end, self.relation_text(ref, values, olds, spans))]
+        spans = part_spans(self.sql, _table_parts(ref.table))
+        if spans is None:
+            return [(ref.start, ref.end, self.relation_text(ref, values))]
+        out = []
+        if len(values) < len(spans):
+            drop = len(spans) - len(values)
+            out.append((spans[0][0], spans[drop][0], ""))
+            spans = spans[drop:]
         texts = [self.sql[s:e] for s, e in spans]
         extra = len(values) - len(spans)
-        out = []
         for j, (s, e) in enumerate(spans):
             v, text = values[extra + j], texts[j]
             if v != olds[extra + j]:
@@ -123,9 +127,8 @@ class _Rewriter:
             out[0] = (out[0][0], out[0][1], head + out[0][2])
         return out
 
-    def relation_text(self, ref: _RefInfo, values: list[str | None], olds: list[str | None],
-                      spans: list[tuple[int, int]] | None) -> str:
-        """The whole new name, for a written name whose parts cannot be told apart or that loses parts."""
+    def relation_text(self, ref: _RefInfo, values: list[str | None]) -> str:
+        """The whole new name, for a written name whose parts cannot be told apart."""
         written = self.sql[ref.start:ref.end]
         parts_written = _table_parts(ref.table)
         # one backtick pair around the whole name, as BigQuery authors often write it
@@ -134,16 +137,7 @@ class _Rewriter:
             return "`" + ".".join(v for v in values if v is not None) + "`"
         quoted_style = bool(parts_written) and all(
             isinstance(p, exp.Identifier) and p.quoted for p in parts_written)
-        likes = [self.sql[s:e] for s, e in spans] if spans else []
-        out = []
-        for i, v in enumerate(values):
-            back = len(values) - i          # position counted from the right (1 = name)
-            if back <= len(likes) and v == olds[i] and len(likes) == len(parts_written):
-                out.append(likes[-back])    # an unchanged part stays exactly as written
-                continue
-            like = likes[-back] if back <= len(likes) else (likes[0] if likes else None)
-            out.append(render_part(v or "", self.dialect, quote=quoted_style, like=like))
-        return ".".join(out)
+        return ".".join(render_part(v or "", self.dialect, quote=quoted_style) for v in values)
 
     def _ident_span(self, ident: exp.Expression) -> tuple[int, int]:
         meta = getattr(ident, "meta", None) or {}
