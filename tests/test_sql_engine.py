@@ -321,3 +321,14 @@ def test_a_replacement_with_fewer_parts_drops_the_leading_parts_only() -> None:
     assert not result.blockers, result.blockers
     assert result.text == "SELECT 1 FROM entity_customers AS cf -- tail"
     assert [(e.old, e.new) for e in result.edits] == [("analytics /* a */ . ", ""), ("customer_facts", "entity_customers")]
+
+
+def test_unicode_identifiers_are_found_as_tokens_only() -> None:
+    from deprecator.sql.rewrite import unicode_identifiers
+
+    sql = """SELECT U&"a", t.u&"b", u & "c", U&'str', xU&"d", '&"U&"' FROM t -- U&"e"\nWHERE x IN ($1,$2)"""
+    assert [sql[i:i + 4] for i in unicode_identifiers(sql, "postgres")] == ['U&"a', 'u&"b']
+    assert unicode_identifiers(sql, "snowflake") == []
+    rule = RewriteRule(RelationName(None, "s", "t"), RelationName(None, "s", "t2"))
+    result = rewrite("SELECT u & \"c\" FROM s.t", "postgres", [rule])   # a real bitwise AND is rewritten
+    assert result.text == 'SELECT u & "c" FROM s.t2' and not result.blockers

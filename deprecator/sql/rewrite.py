@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Sequence
 
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule
 from deprecator.sql.names import get_dialect, normalize_part, render_part
-from deprecator.sql.references import Analysis, _RefInfo, _table_parts, analyze, part_spans
+from deprecator.sql.references import (POSTGRES_FAMILY, Analysis, _RefInfo, _table_parts, analyze,
+                                       neutralize_placeholders, part_spans)
 
 
 def columns_differ(rule: RewriteRule) -> bool:
@@ -304,6 +306,23 @@ class _Rewriter:
         return "".join(out)
 
 
+def unicode_identifiers(sql: str, dialect: str) -> list[int]:
+    """Offsets of PostgreSQL ``U&"..."`` identifiers, which sqlglot tokenizes as ``U``, ``&``, ``"..."``.
+
+    Such a text parses (as a bitwise AND of two columns) wherever an expression
+    may stand, so nothing else tells that a name went unread.
+    """
+    if dialect not in POSTGRES_FAMILY or '&"' not in sql:
+        return []
+    try:
+        tokens = get_dialect(dialect).tokenize(neutralize_placeholders(sql))
+    except Exception:  # TokenError: the text did not parse either
+        return []
+    return [u.start for u, amp, ident in zip(tokens, tokens[1:], tokens[2:])
+            if u.token_type == TokenType.VAR and u.text in ("U", "u") and amp.token_type == TokenType.AMP
+            and ident.token_type == TokenType.IDENTIFIER and u.end + 1 == amp.start and amp.end + 1 == ident.start]
+
+
 def _output_name_follows(item: exp.Expression, col: exp.Expression, dialect: str) -> bool:
     """Whether an unaliased SELECT expression's output name is derived from ``col``.
 
@@ -350,6 +369,11 @@ def rewrite(
         return RewriteResult(text=sql, status=an.status, blockers=(blocker,), error=an.error)  # type: ignore[arg-type]
     rw = _Rewriter(an, rules)
     rw.match()
+    if rw.matched:
+        relation = str(rw.rules[min(rw.matched.values())].old)
+        for offset in unicode_identifiers(sql, dialect):
+            rw.block('a PostgreSQL Unicode identifier (U&"...") is read by the parser as "U & ..." and its '
+                     "name is not decoded, so a column it names cannot be renamed; rewrite by hand", relation, offset)
     rw.columns()
     rw.structure()
     rw.relations()
