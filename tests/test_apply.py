@@ -403,3 +403,27 @@ def test_a_format_1_plan_names_the_users_registry_file_when_it_changed(env, tmp_
     with pytest.raises(StalePlanError) as e:
         apply_plan(Plan.from_json(json.dumps(d)), env.wh, env.registry, env.state)
     assert e.value.changes == ["the registry (retirements.yml) changed"]
+
+
+def test_instead_of_triggers_survive_the_drop_and_create_and_the_rollback(env):
+    """SQLite has no CREATE OR REPLACE VIEW: DROP VIEW takes the view's triggers with it, so apply recreates them."""
+    ddl(env.db,
+        "CREATE TABLE inbox (cust_id INTEGER, name TEXT)",
+        'CREATE TRIGGER "direct ins" INSTEAD OF INSERT ON direct_v BEGIN '
+        "INSERT INTO inbox VALUES (NEW.cust_id, NEW.name); END",
+        "CREATE TRIGGER side_del INSTEAD OF DELETE ON side_v BEGIN DELETE FROM inbox; END")
+    original = master(env.db)
+    assert [t["name"] for t in {str(v.relation): v for v in env.wh.list_views()}["main.direct_v"].extra["triggers"]] \
+        == ["direct ins"]
+    applied = apply_plan(env.plan(), env.wh, env.registry, env.state)
+    after = master(env.db)
+    assert [r for r in after if r[0] == "trigger"] == [r for r in original if r[0] == "trigger"]
+    conn = sqlite3.connect(env.db)
+    conn.execute("INSERT INTO direct_v (cust_id, name) VALUES (7, 'g')")
+    conn.commit()
+    assert conn.execute("SELECT * FROM inbox").fetchall() == [(7, "g")]
+    conn.execute("DELETE FROM inbox")
+    conn.commit()
+    conn.close()
+    rollback_apply(applied.apply_id, env.wh, env.state)
+    assert master(env.db) == original

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
@@ -92,9 +92,16 @@ class SQLiteWarehouse:
             ).fetchall()
         except sqlite3.Error as e:
             raise WarehouseError(f"cannot read views from {self.path}: {e}") from None
+        triggers: dict[str, list[dict[str, str]]] = {}
+        for table, tname, tsql in self._conn.execute(
+                "SELECT tbl_name, name, sql FROM main.sqlite_master WHERE type = 'trigger' ORDER BY name"):
+            triggers.setdefault(table.lower(), []).append({"name": tname, "definition": tsql})
         views = []
         for name, sql in rows:
-            extra: dict[str, str] = {}
+            extra: dict[str, Any] = {}
+            if name.lower() in triggers:
+                # INSTEAD OF triggers: DROP VIEW removes them, so a rewrite recreates them
+                extra["triggers"] = triggers[name.lower()]
             try:
                 columns = self._columns(name)
             except sqlite3.Error as e:  # a view over a missing relation: still listed
@@ -142,8 +149,10 @@ class SQLiteWarehouse:
     # -- writing --------------------------------------------------------------
     def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
         # Views built on this one are not touched: SQLite binds view bodies
-        # lazily, so dropping and recreating it leaves them valid.
-        return [f"DROP VIEW {qualified(view.relation)}", new_definition]
+        # lazily, so dropping and recreating it leaves them valid. Its own
+        # triggers go with the DROP and are created again, as they were.
+        triggers = [str(t["definition"]) for t in view.extra.get("triggers") or ()]
+        return [f"DROP VIEW {qualified(view.relation)}", new_definition, *triggers]
 
     def execute_atomically(
         self,
