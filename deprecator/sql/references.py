@@ -940,7 +940,6 @@ class _StatementAnalyzer:
 
     # -- statements ----------------------------------------------------
     def statement(self, stmt: exp.Expr) -> None:
-        self.dynamic_names(stmt)
         if isinstance(stmt, exp.Query):
             self.query(stmt, None, {}, correlated=False)
             self.sweep(stmt)
@@ -1118,22 +1117,23 @@ class _StatementAnalyzer:
             if id(t) not in self.handled and names_relation(t, self.dialect):
                 self.add_ref(t, "source", None)
 
-    def dynamic_names(self, stmt: exp.Expr) -> None:
-        """Record relations named by a run-time value: IDENTIFIER($var), IDENTIFIER(:bind)."""
-        dyn = getattr(exp, "DynamicIdentifier", None)
-        if dyn is None:
-            return
-        for t in stmt.find_all(exp.Table):
-            arg = t.this.this if isinstance(t.this, dyn) else None
-            if isinstance(arg, exp.Expression) and not (isinstance(arg, exp.Literal) and arg.is_string):
-                # (a string that names no relation fails when it runs: nothing is read)
-                written = arg.sql(dialect=self.dialect)
-                self.an.dynamic_names.append(f"statement {self.index + 1} names a relation with "
-                                             f"IDENTIFIER({written}), which is known only when it runs")
+    def dynamic_name(self, table: exp.Table) -> None:
+        """Record a relation named by a run-time value: IDENTIFIER($var), IDENTIFIER(:bind)."""
+        arg = table.this.this
+        if isinstance(arg, exp.Expression) and not (isinstance(arg, exp.Literal) and arg.is_string):
+            # (a string that names no relation fails when it runs: nothing is read)
+            self.an.dynamic_names.append(f"statement {self.index + 1} names a relation with "
+                                         f"IDENTIFIER({arg.sql(dialect=self.dialect)}), which is known only "
+                                         "when it runs")
 
     def sweep(self, stmt: exp.Expr) -> None:
-        """Safety net: a relation-shaped Table the walk did not place is still a reference."""
+        """Safety net: a relation-shaped Table the walk did not place is still a reference.
+
+        The same pass records relations named by run-time values (``dynamic_name``).
+        """
         for t in stmt.find_all(exp.Table):
+            if _DYNAMIC is not None and isinstance(t.this, _DYNAMIC):
+                self.dynamic_name(t)
             if id(t) in self.handled or not names_relation(t, self.dialect):
                 continue
             if t.find_ancestor(exp.UserDefinedFunction) is not None:
@@ -1157,6 +1157,8 @@ class _StatementAnalyzer:
             node = node.parent
         return False
 
+
+_DYNAMIC = getattr(exp, "DynamicIdentifier", None)
 
 _ACTS_ON_RELATION = tuple(
     getattr(exp, name) for name in ("Drop", "Alter", "TruncateTable", "Copy", "Comment", "AlterRename",
