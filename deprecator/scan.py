@@ -21,6 +21,7 @@ from deprecator.errors import SourceError
 from deprecator.parallel import DEFAULT_MAX_CHARS, ParseFn, ParsePool
 from deprecator.prefilter import Prefilter
 from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText
+from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
 
 ProgressFn = Callable[[str, int], None]
@@ -514,8 +515,11 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             places = sorted({(k[0], k[1], k[3] if k[2] and k[3] != 1 else None) for k in cand.occurrences},
                             key=lambda t: (t[0], t[1], t[2] or 0))
             for source, obj, line in places:
-                unparsed.append(Unparsed(source, obj, res.status, res.error or res.status,
-                                         line, _excerpt(cand.text)))
+                why = res.error or res.status
+                if source == PLPGSQL_FUNCTION:
+                    why = ("a PL/pgSQL body is not plain SQL: the statements that parse give references, "
+                           f"review the rest by hand ({why})")
+                unparsed.append(Unparsed(source, obj, res.status, why, line, _excerpt(cand.text)))
         if not res.references:
             continue
         by_role: dict[str | None, list[tuple[Reference, Any, RelationName, bool, str | None]]] = {}
@@ -681,9 +685,12 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
             lines += [f"    {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
             if len(files) > max_files:
                 lines.append(f"    ... and {len(files) - max_files} more (use --format json)")
-        others = sorted({(f.source, f.object) for f in fs
-                         if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file")})
-        lines += [f"  {s}: {o}" for s, o in others]
+        others: dict[str, set[str]] = {}
+        for f in fs:
+            if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file"):
+                others.setdefault(f.source, set()).add(f.object)
+        for source, objs in sorted(others.items()):   # view rules, functions, ...
+            lines.append(f"  {_n(len(objs), source.replace('_', ' '))}: {', '.join(sorted(objs))}")
         noted = sorted({(_where(f), f.note) for f in fs if f.note})
         if noted:
             n_amb = len({(_where(f), f.note) for f in fs if f.note and f.ambiguous})

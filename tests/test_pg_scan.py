@@ -50,3 +50,48 @@ def test_scan_reads_views_and_pushed_down_sql_history(pg_db, in_tmp):
     hist = [r for r in rows if r[0] == "sql"]
     assert [(u, c) for _, _, u, c in hist] == [("alice", 2), ("bob", 1)]   # dave's string literal is no reference
     assert report["unparsed"] == []
+
+
+def test_scan_reads_function_bodies_and_view_rules(pg_db, in_tmp):
+    """pg_depend does not see what a function body reads: the scan reads the text, SQL and PL/pgSQL alike."""
+    run_sql(pg_db,
+            "CREATE SCHEMA analytics", "CREATE SCHEMA reporting",
+            "CREATE TABLE analytics.customer_facts (cust_id int, name text)",
+            "CREATE TABLE analytics.entity_customers (customer_id int, name text)",
+            "CREATE TABLE reporting.customer_facts (cust_id int)",     # same name, another schema
+            "SET search_path = analytics",
+            # an unqualified name in a SQL body, resolved with the default schema
+            "CREATE FUNCTION analytics.big_ones() RETURNS SETOF int LANGUAGE sql "
+            "AS $$ SELECT cust_id FROM customer_facts WHERE cust_id > 100 $$",
+            # the function's own search_path decides: this one reads reporting.customer_facts, not a use
+            "CREATE FUNCTION analytics.elsewhere() RETURNS bigint LANGUAGE sql SET search_path = reporting "
+            "AS $$ SELECT count(*) FROM customer_facts $$",
+            # a SQL-standard body, deparsed by PostgreSQL (names qualified)
+            'CREATE PROCEDURE analytics."Purge"() LANGUAGE sql BEGIN ATOMIC DELETE FROM customer_facts; END',
+            # a string that only mentions the name
+            "CREATE FUNCTION analytics.label() RETURNS text LANGUAGE sql AS $$ SELECT 'customer_facts' $$",
+            "CREATE FUNCTION analytics.audit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN INSERT INTO analytics.customer_facts (cust_id) VALUES (NEW.customer_id); RETURN NEW; END $$",
+            "CREATE VIEW analytics.inbox AS SELECT customer_id, name FROM analytics.entity_customers",
+            "CREATE RULE copy_old AS ON INSERT TO analytics.inbox DO ALSO "
+            "INSERT INTO analytics.customer_facts (cust_id, name) VALUES (new.customer_id, new.name)",
+            "CREATE RULE nope AS ON DELETE TO analytics.inbox DO INSTEAD NOTHING")
+    (in_tmp / "deprecations.yml").write_text(
+        "deprecations:\n  - model: analytics.customer_facts\n    replacement: analytics.entity_customers\n"
+        "    sunset: 2027-03-31\n")
+    (in_tmp / "deprecator.yml").write_text(
+        f"warehouse:\n  url: {pg_db}\n  default_schema: analytics\nregistry: deprecations.yml\n"
+        "state:\n  url: sqlite:///.deprecator/state.db\n")
+    report = json.loads(invoke(["scan", "--format", "json"], code=0).stdout)
+    found = sorted((f["source"], f["object"], f["relation"]) for f in report["findings"])
+    assert found == [
+        ("function", 'analytics."Purge"()', "analytics.customer_facts"),
+        ("function", "analytics.big_ones()", "analytics.customer_facts"),
+        ("view_rule", "analytics.inbox rule copy_old", "analytics.customer_facts"),
+    ]
+    # the PL/pgSQL body mentions the table but is not plain SQL: listed, with the reason, never silently clean
+    (plpgsql,) = [u for u in report["unparsed"] if u["source"] == "plpgsql_function"]
+    assert plpgsql["object"] == "analytics.audit()" and "PL/pgSQL body is not plain SQL" in plpgsql["error"]
+    text = invoke(["scan"], code=0).stdout
+    assert '  2 functions: analytics."Purge"(), analytics.big_ones()' in text
+    assert "  1 view rule: analytics.inbox rule copy_old" in text

@@ -73,6 +73,39 @@ class DependencyDisagreement:
                 "review it by hand")
 
 
+@dataclass(frozen=True)
+class FunctionInfo:
+    """A SQL or PL/pgSQL function (or procedure) whose body a scan reads as text."""
+
+    schema: str
+    name: str
+    arguments: str                 # pg_get_function_identity_arguments: "integer, text"
+    language: str                  # "sql" | "plpgsql"
+    body: str
+    atomic: bool = False           # a SQL-standard BEGIN ATOMIC body, deparsed by PostgreSQL
+    search_path: str | None = None  # its own SET search_path, when it has one
+    kind: str = "function"         # "function" | "procedure"
+
+    @property
+    def signature(self) -> str:
+        return f"{quote_ident_if_needed(self.schema)}.{quote_ident_if_needed(self.name)}({self.arguments})"
+
+
+def quote_ident_if_needed(name: str) -> str:
+    """A name as PostgreSQL prints it: bare when it is a plain lower-case identifier."""
+    import re
+
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else quote_ident(name)
+
+
+def _atomic_statements(body: str) -> str:
+    """``BEGIN ATOMIC\n stmt;\n stmt;\nEND`` (pg_get_function_sqlbody) -> the statements."""
+    text = body.strip()
+    if text.upper().startswith("BEGIN ATOMIC") and text.upper().endswith("END"):
+        return text[len("BEGIN ATOMIC"):-len("END")].strip()
+    return text
+
+
 class PostgresWarehouse:
     """One PostgreSQL database: its views and dependencies, the DDL to rewrite them, the apply."""
 
@@ -234,6 +267,44 @@ class PostgresWarehouse:
             views = self._mark(_build_views(conn, rows))
         self._current = {v.relation: (v.definition, tuple(t for _, t in v.columns)) for v in views}
         return views
+
+    def list_functions(self) -> list[FunctionInfo]:
+        """SQL and PL/pgSQL functions and procedures outside the system schemas (and extensions).
+
+        Their bodies can read a deprecated relation, and pg_depend does not record
+        it (except for SQL-standard ``BEGIN ATOMIC`` bodies), so a scan must read
+        them as text. A ``BEGIN ATOMIC`` body is taken as PostgreSQL deparses it
+        (names qualified); other bodies are as written.
+        """
+        with self.read() as conn:
+            atomic = ("CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END"
+                      if int(conn.exec_driver_sql("SHOW server_version_num").scalar() or 0) >= 140000
+                      else "NULL")
+            rows = conn.execute(sa.text(
+                "SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid), l.lanname, "
+                f"p.prosrc, {atomic}, p.proconfig, p.prokind "
+                "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+                "JOIN pg_catalog.pg_language l ON l.oid = p.prolang "
+                "WHERE l.lanname IN ('sql', 'plpgsql') "
+                "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
+                "AND (CAST(:schemas AS text[]) IS NULL OR n.nspname = ANY(CAST(:schemas AS text[]))) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
+                "'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e') "
+                "ORDER BY n.nspname, p.proname, 3"
+            ), {"schemas": list(self.schemas) if self.schemas else None}).all()
+        out = []
+        for schema, name, args, language, src, atomic_body, config, prokind in rows:
+            search_path = None
+            for item in config or ():
+                key, _, value = item.partition("=")
+                if key.strip().lower() == "search_path":
+                    search_path = value
+            out.append(FunctionInfo(
+                schema=schema, name=name, arguments=args or "", language=language,
+                body=_atomic_statements(atomic_body) if atomic_body else (src or ""),
+                atomic=bool(atomic_body), search_path=search_path,
+                kind="procedure" if prokind == "p" else "function"))
+        return out
 
     def get_views(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
         """The views among ``relations`` (in the given order); relations that are not views are skipped."""
