@@ -517,8 +517,8 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             for source, obj, line in places:
                 why = res.error or res.status
                 if source == PLPGSQL_FUNCTION:
-                    why = ("a PL/pgSQL body is not plain SQL: the statements that parse give references, "
-                           f"review the rest by hand ({why})")
+                    why = ("PL/pgSQL body, read as the SQL statements it runs (numbered here), control flow "
+                           f"set aside; review the rest by hand: {why}")
                 unparsed.append(Unparsed(source, obj, res.status, why, line, _excerpt(cand.text)))
         if not res.references:
             continue

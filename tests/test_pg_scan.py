@@ -70,8 +70,15 @@ def test_scan_reads_function_bodies_and_view_rules(pg_db, in_tmp):
             'CREATE PROCEDURE analytics."Purge"() LANGUAGE sql BEGIN ATOMIC DELETE FROM customer_facts; END',
             # a string that only mentions the name
             "CREATE FUNCTION analytics.label() RETURNS text LANGUAGE sql AS $$ SELECT 'customer_facts' $$",
+            # PL/pgSQL: the SQL it runs is read (an INSERT, a condition's subquery, a loop's query) ...
             "CREATE FUNCTION analytics.audit() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN INSERT INTO analytics.customer_facts (cust_id) VALUES (NEW.customer_id); RETURN NEW; END $$",
+            "CREATE FUNCTION analytics.tally() RETURNS int LANGUAGE plpgsql AS $$ DECLARE n int := 0; r record; "
+            "BEGIN IF EXISTS (SELECT 1 FROM analytics.customer_facts WHERE cust_id < 0) THEN RAISE 'bad'; END IF; "
+            "FOR r IN SELECT cust_id FROM analytics.entity_customers LOOP n := n + 1; END LOOP; RETURN n; END $$",
+            # ... but SQL built at run time cannot be: listed, with the reason, never silently clean
+            "CREATE FUNCTION analytics.dyn() RETURNS void LANGUAGE plpgsql AS "
+            "$$ BEGIN EXECUTE 'TRUNCATE analytics.' || 'customer_facts'; END $$",
             "CREATE VIEW analytics.inbox AS SELECT customer_id, name FROM analytics.entity_customers",
             "CREATE RULE copy_old AS ON INSERT TO analytics.inbox DO ALSO "
             "INSERT INTO analytics.customer_facts (cust_id, name) VALUES (new.customer_id, new.name)",
@@ -87,11 +94,14 @@ def test_scan_reads_function_bodies_and_view_rules(pg_db, in_tmp):
     assert found == [
         ("function", 'analytics."Purge"()', "analytics.customer_facts"),
         ("function", "analytics.big_ones()", "analytics.customer_facts"),
+        ("plpgsql_function", "analytics.audit()", "analytics.customer_facts"),
+        ("plpgsql_function", "analytics.tally()", "analytics.customer_facts"),
         ("view_rule", "analytics.inbox rule copy_old", "analytics.customer_facts"),
     ]
-    # the PL/pgSQL body mentions the table but is not plain SQL: listed, with the reason, never silently clean
-    (plpgsql,) = [u for u in report["unparsed"] if u["source"] == "plpgsql_function"]
-    assert plpgsql["object"] == "analytics.audit()" and "PL/pgSQL body is not plain SQL" in plpgsql["error"]
+    (dyn,) = report["unparsed"]
+    assert dyn["source"] == "plpgsql_function" and dyn["object"] == "analytics.dyn()"
+    assert dyn["status"] == "fallback" and "PL/pgSQL body, read as the SQL statements it runs" in dyn["error"]
     text = invoke(["scan"], code=0).stdout
     assert '  2 functions: analytics."Purge"(), analytics.big_ones()' in text
+    assert "  2 plpgsql functions: analytics.audit(), analytics.tally()" in text
     assert "  1 view rule: analytics.inbox rule copy_old" in text

@@ -5,8 +5,11 @@ per view rule action (``ON INSERT ... DO INSTEAD <action>``) and one per SQL or
 PL/pgSQL function or procedure body. pg_depend records what a view's query and
 its rules read, but not what a function body reads (except SQL-standard
 ``BEGIN ATOMIC`` bodies), so only reading the text finds those consumers.
-A PL/pgSQL body is not SQL: what parses gives references, and the body is
-listed as not fully analysed with the reason, never as "no references".
+A PL/pgSQL body is read as the SQL statements it runs (``deprecator.sql.plpgsql``:
+conditions, loop queries, ``PERFORM``, assignments and ``RETURN QUERY`` become
+SQL; control flow is set aside). What still does not parse, and ``EXECUTE`` of
+SQL built at run time, leaves the body listed as not fully analysed with the
+reason, never as "no references".
 """
 
 from __future__ import annotations
@@ -49,13 +52,16 @@ class WarehouseViewsSource:
         if not callable(list_functions):
             return
         from deprecator.sources.pg_stat_statements import parse_search_path
+        from deprecator.sql.plpgsql import plpgsql_sql
 
         for fn in list_functions():
-            if not fn.body.strip():
+            # PL/pgSQL: the SQL statements the body runs, control flow set aside (deprecator.sql.plpgsql)
+            text = plpgsql_sql(fn.body) if fn.language == "plpgsql" else fn.body
+            if not text.strip():
                 continue
             path = tuple(parse_search_path(fn.search_path)) if fn.search_path else None
             yield SqlText(
-                text=fn.body,
+                text=text,
                 source=PLPGSQL_FUNCTION if fn.language == "plpgsql" else FUNCTION,
                 object=fn.signature,
                 default_schema=path or None,
