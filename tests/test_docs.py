@@ -30,3 +30,16 @@ def test_readme_quickstart_has_two_commands_and_ci_runs_the_test_one():
     assert "deprecator demo" in demo and "pytest" in tests
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert tests in ci.splitlines(), "`.ci/run` must call the README's test command verbatim"
+
+
+def test_help_never_points_at_a_command_that_does_not_exist():
+    """A help text that says "use `deprecator check`" before `check` exists sends people nowhere."""
+    for name in sorted(main.commands):
+        help_text = invoke([name, "--help"]).stdout
+        for named in re.findall(r"deprecator ([a-z][a-z-]*)", help_text):
+            assert named in main.commands, f"`deprecator {name} --help` points at `deprecator {named}`"
+
+
+def test_readme_says_enabling_pg_stat_statements_needs_a_restart():
+    section = README.split("## On PostgreSQL", 1)[1].split("\n## ", 1)[0]
+    assert "shared_preload_libraries" in section and "restart" in section

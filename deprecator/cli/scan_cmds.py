@@ -27,8 +27,8 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     Findings are grouped by deprecation: queries and users from the history,
     views, and files with file:line:column. Texts the parser could not fully
     analyse are listed with the reason. When a query history is read, a usage
-    snapshot per deprecation is recorded in the state store. Exit code is 0 whether or not references are found (use
-    `deprecator check` to fail a build); 2 on a configuration or source error.
+    snapshot per deprecation is recorded in the state store. Exit code is 0 whether or not references are found;
+    2 on a configuration or source error.
 
     \b
     Examples:
