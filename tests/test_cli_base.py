@@ -1,3 +1,5 @@
+import pytest
+
 from tests.helpers import invoke
 
 
@@ -7,6 +9,7 @@ def test_help_lists_exit_codes():
     assert "2  usage, configuration or infrastructure error" in out
 
 
+@pytest.mark.postgres
 def test_bare_postgresql_url_uses_the_installed_driver(pg_url):
     """SQLAlchemy 2.1 maps postgresql:// to psycopg 3; deprecator ships psycopg2."""
     from sqlalchemy.engine import make_url
@@ -23,6 +26,7 @@ def test_bare_postgresql_url_uses_the_installed_driver(pg_url):
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_warehouse_adapter_accepts_a_bare_postgresql_url(pg_url):
     from sqlalchemy.engine import make_url
 
