@@ -193,7 +193,7 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
             continue
         pr = find_references(v.definition, warehouse.dialect, default_schema=tuple(warehouse.default_schema),
                              default_catalog=warehouse.default_catalog)
-        srcs = [r.relation for r in pr.references if r.role == "source"]
+        srcs = [r.relation for r in pr.references if r.role == "read"]
         hits = sorted({str(r.label or r.old) for s in srcs if (r := rule_for(s, rules)) is not None})
         name = str(v.relation)
         if hits:

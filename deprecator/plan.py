@@ -708,7 +708,7 @@ def _discover(views: Sequence[ViewLike], inputs: _Inputs) -> _Affected:
             analyses[v.relation] = an
             if an.status != "parsed":
                 unparsed[v.relation] = an.error or f"the parser could not fully read the definition ({an.status})"
-            srcs = tuple(r for r in to_references(an) if r.role == "source")
+            srcs = tuple(r for r in to_references(an) if r.role == "read")
             refs_of[v.relation] = srcs
             reads[v.relation] = {resolve(r.relation) for r in srcs} - {v.relation}
             for src in reads[v.relation]:

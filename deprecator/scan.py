@@ -545,7 +545,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             notes: dict[tuple[str, str], list[str]] = {}
             ambiguous: set[tuple[str, str]] = set()
             for ref, dep, rel, amb, how in matched:
-                if source == "view" and ref.role == "target" and obj == str(ref.relation):
+                if source == "view" and ref.role != "read" and obj == str(ref.relation):
                     continue  # the view's own CREATE statement, not a use
                 k = (dep.model, str(rel))
                 if k in merged:

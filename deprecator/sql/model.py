@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
 Status = Literal["parsed", "fallback", "error"]
+# What a statement does with a relation it names (see ``Reference.role``).
+Role = Literal["read", "write", "ddl"]
 
 
 @dataclass(frozen=True, order=True)
@@ -49,7 +51,14 @@ class Reference:
     alias: str | None
     statement_index: int            # 0-based statement in a multi-statement text
     statement_kind: str             # select, insert, update, delete, merge, create_view, create_table, ...
-    role: Literal["source", "target"] = "source"
+    # read: its rows are read (FROM, JOIN, USING, subqueries, CREATE VIEW/TABLE AS's query,
+    # COPY ... TO). write: the statement produces its rows or the relation itself (INSERT,
+    # UPDATE, DELETE, MERGE target, CREATE TABLE/VIEW [AS], SELECT INTO, COPY ... FROM,
+    # TRUNCATE, REFRESH). ddl: it acts on the object without reading or producing rows
+    # (ALTER, DROP, GRANT, REVOKE, COMMENT ON, CREATE INDEX, ANALYZE). A name written twice
+    # in a statement is two references with a role each; a written-to name is ``write`` even
+    # when the statement also reads its rows (UPDATE t SET a = a + 1).
+    role: Role = "read"
     columns: frozenset[str] | None = None   # columns used; None = cannot be known (e.g. SELECT *)
     qualified_as_written: int = 1   # how many name parts the author wrote (1, 2 or 3)
     # For an unqualified name and a search path of several schemas: every

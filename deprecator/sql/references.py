@@ -20,7 +20,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from deprecator.sql.model import ParseResult, Reference, RelationName
+from deprecator.sql.model import ParseResult, Reference, RelationName, Role
 from deprecator.sql.names import normalize_part, relation_from_table
 
 # Command fallbacks are reported through ParseResult.status, not the log.
@@ -1348,6 +1348,27 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
     return an
 
 
+# Statements that act on a relation as an object: every relation they name is ``ddl``.
+DDL_KINDS = frozenset({"alter", "alterrename", "renametable", "drop", "grant", "revoke", "comment",
+                       "create_index", "analyze"})
+
+
+def reference_role(r: _RefInfo) -> Role:
+    """What the statement does with the relation (``Reference.role``): read, write or ddl.
+
+    Decided from the statement's kind and where the name sits: a target of anything but a
+    DDL statement is written; ``COPY t TO ...`` reads ``t`` (``COPY t FROM ...`` writes it).
+    """
+    if r.statement_kind in DDL_KINDS:
+        return "ddl"
+    if r.role != "target":
+        return "read"
+    copy = r.table.find_ancestor(exp.Copy)
+    if copy is not None and not copy.args.get("kind"):
+        return "read"     # COPY t TO (kind False); kind True is COPY t FROM
+    return "write"
+
+
 def to_references(an: Analysis) -> tuple[Reference, ...]:
     out = []
     for r in sorted(an.refs, key=lambda r: (r.start, r.statement_index)):
@@ -1355,7 +1376,7 @@ def to_references(an: Analysis) -> tuple[Reference, ...]:
         out.append(Reference(
             relation=r.relation, start=r.start, end=r.end, line=line, column=column,
             written=an.sql[r.start:r.end], alias=r.alias, statement_index=r.statement_index,
-            statement_kind=r.statement_kind, role="target" if r.role == "target" else "source",
+            statement_kind=r.statement_kind, role=reference_role(r),
             columns=None if r.unknown_columns else frozenset(r.columns),
             qualified_as_written=r.parts, candidates=r.candidates, exact_span=r.exact,
         ))
