@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from deprecator.errors import ConfigError
 from deprecator.redact import mask_url, redact
@@ -75,6 +75,8 @@ class Config:
     state_url: str = "sqlite:///.deprecator/state.db"
     extra: dict[str, Any] = field(default_factory=dict)   # sections later issues add (owners, slack, dbt)
     dbt: DbtConfig = field(default_factory=DbtConfig)
+    owners: "OwnersConfig" = field(default_factory=lambda: OwnersConfig())
+    slack: "SlackConfig" = field(default_factory=lambda: SlackConfig())
 
     __repr__ = _masked_repr
 
@@ -199,6 +201,11 @@ def resolve_url_path(url: str, root: Path) -> str:
         file_part, q, query = rest.partition("?")
         if not file_part or file_part.startswith("/") or file_part.startswith(":memory:"):
             return url
+        if file_part.startswith("file:"):   # an SQLite URI (?mode=ro&uri=true): its path resolves inside
+            inner = file_part[5:]
+            if inner.startswith("/"):
+                return url
+            return f"{head}:///file:{(root / inner).resolve()}{q}{query}"
         return f"{head}:///{(root / file_part).resolve()}{q}{query}"
     return url
 
@@ -426,7 +433,9 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         state_url = text(data, "state", "state") or DEFAULT_STATE_URL
     state_url = resolve_url_path(state_url, root)
 
-    extra = {k: _plain(data[k], spath, key_line(data, k), k, require_env) for k in RESERVED_SECTIONS if k in data}
+    owners, slack = _owners_slack(data, spath, root)
+    extra = {k: _plain(data[k], spath, key_line(data, k), k, require_env) for k in RESERVED_SECTIONS
+             if k in data and k not in ("owners", "slack")}
     return Config(
         path=path,
         root=root,
@@ -437,6 +446,8 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         state_url=state_url,
         extra=extra,
         dbt=dbt,
+        owners=owners,
+        slack=slack,
     )
 
 
@@ -511,6 +522,191 @@ def _plain(value: Any, path: str, line: int | None, fld: str, require_env: bool 
     if isinstance(value, float):
         return float(value)
     return value
+
+
+# --------------------------------------------------------------------------- owners and slack
+
+@dataclass(frozen=True)
+class OwnerTarget:
+    """Where one owner (a person or a team) is told: a DM by email or Slack id, or a channel."""
+
+    email: str | None = None
+    slack_user: str | None = None        # a Slack user id (U...): no lookup by email
+    slack_channel: str | None = None     # "#name" or a channel id: the owner's notices go there
+    team: str | None = None
+    name: str | None = None              # shown in messages; defaults to the history user name
+
+
+@dataclass(frozen=True)
+class OwnerPattern:
+    match: str                           # a glob over history user names (fnmatch, case-insensitive)
+    target: OwnerTarget
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class OwnersConfig:
+    """The `owners:` section: history user -> person or team."""
+
+    users: Mapping[str, OwnerTarget] = field(default_factory=dict)
+    patterns: tuple[OwnerPattern, ...] = ()    # first match wins
+    email_domain: str | None = None            # otherwise user -> {user}@{email_domain}
+    ignore: tuple[str, ...] = ()               # globs: users whose queries are the tool's own
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The `slack:` section. The token is never shown (repr, errors)."""
+
+    token: str | None = None
+    token_problem: ConfigError | None = None   # why there is no token (unset variable), raised when needed
+    base_url: str = "https://slack.com/api/"
+    fallback_channel: str | None = None
+    digest_channel: str | None = None
+    templates: Path | None = None              # a folder whose templates override the shipped ones
+    cooldown_s: float = 7 * 86400              # a notice for the same (owner, deprecation) waits this long
+    line: int | None = None
+
+    def __repr__(self) -> str:
+        return (f"SlackConfig(token={'***' if self.token else None}, base_url={self.base_url!r}, "
+                f"fallback_channel={self.fallback_channel!r}, digest_channel={self.digest_channel!r}, "
+                f"templates={self.templates!r}, cooldown_s={self.cooldown_s!r})")
+
+    def require_token(self) -> str:
+        if self.token:
+            return self.token
+        if self.token_problem is not None:
+            raise self.token_problem
+        raise ConfigError("no Slack token configured", field="slack.token",
+                          hint="set slack.token: ${SLACK_BOT_TOKEN} in deprecator.yml and export SLACK_BOT_TOKEN")
+
+
+OWNER_TARGET_KEYS = ("email", "slack_user", "slack_channel", "team", "name")
+OWNERS_KEYS = ("users", "patterns", "email_domain", "ignore")
+SLACK_KEYS = ("token", "base_url", "fallback_channel", "digest_channel", "templates", "cooldown")
+_COOLDOWN = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|min|h|d|w)\s*\Z", re.IGNORECASE)
+_COOLDOWN_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _owners_slack(data: Any, spath: str, root: Path) -> tuple[OwnersConfig, SlackConfig]:
+    """Parse and validate `owners:` and `slack:` (file:line:field errors)."""
+    from deprecator.yamlio import item_line, key_line, suggest, type_name, value_line
+
+    def err(msg: str, line: int | None, fld: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(msg, path=spath, line=line, field=fld, hint=hint)
+
+    def section(node: Any, key: str, fld: str) -> dict[str, Any]:
+        v = node.get(key)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise err(f"expected a mapping, got {type_name(v)}", value_line(node, key), fld)
+        return v
+
+    def check_keys(node: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for k in node:
+            if k not in allowed:
+                raise err(f"unknown key `{k}`", key_line(node, k), f"{prefix}.{k}",
+                          hint=suggest(str(k), allowed) or f"known keys: {', '.join(allowed)}")
+
+    def text(node: Any, key: Any, fld: str) -> str | None:
+        v = node.get(key)
+        if v is None:
+            return None
+        if isinstance(v, (dict, list)) or isinstance(v, bool):
+            raise err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
+        s = interpolate(str(v), path=spath, line=value_line(node, key), field=fld).strip()
+        return s or None
+
+    def target(node: Any, line: int | None, fld: str, *, pattern: bool = False) -> OwnerTarget:
+        if not isinstance(node, dict):
+            raise err(f"expected a mapping such as {{email: alice@corp.example}}, got {type_name(node)}", line, fld)
+        check_keys(node, OWNER_TARGET_KEYS + (("match",) if pattern else ()), fld)
+        t = OwnerTarget(**{k: text(node, k, f"{fld}.{k}") for k in OWNER_TARGET_KEYS})
+        if t.email is not None and not _EMAIL.match(t.email):
+            raise err(f"{t.email!r} is not an email address", value_line(node, "email"), f"{fld}.email")
+        if t.slack_channel is not None and not (t.slack_channel.startswith("#") or t.slack_channel[:1] in "CGD"):
+            raise err(f"{t.slack_channel!r} is not a channel", value_line(node, "slack_channel"),
+                      f"{fld}.slack_channel", hint='write "#name" (quoted in YAML) or a channel id such as C0123')
+        if not (t.email or t.slack_user or t.slack_channel or t.team):
+            raise err("says nowhere to send notices", line, fld,
+                      hint="give email, slack_user or slack_channel (or team, to group users)")
+        return t
+
+    own = section(data, "owners", "owners")
+    check_keys(own, OWNERS_KEYS, "owners")
+    users: dict[str, OwnerTarget] = {}
+    raw_users = section(own, "users", "owners.users")
+    for name, node in raw_users.items():
+        users[str(name)] = target(node, key_line(raw_users, name), f"owners.users.{name}")
+    patterns: list[OwnerPattern] = []
+    raw_patterns = own.get("patterns")
+    if raw_patterns is not None and not isinstance(raw_patterns, list):
+        raise err(f"expected a list of {{match: GLOB, ...}}, got {type_name(raw_patterns)}",
+                  value_line(own, "patterns"), "owners.patterns")
+    for i, node in enumerate(raw_patterns or []):
+        fld, line = f"owners.patterns[{i}]", item_line(raw_patterns, i)
+        if not isinstance(node, dict) or not text(node, "match", f"{fld}.match"):
+            raise err("needs `match:` (a glob over history user names, e.g. \"svc_*\")", line, f"{fld}.match")
+        patterns.append(OwnerPattern(str(text(node, "match", f"{fld}.match")),
+                                     target(node, line, fld, pattern=True), line))
+    domain = text(own, "email_domain", "owners.email_domain")
+    if domain is not None:
+        domain = domain.lstrip("@")
+        if "@" in domain or "." not in domain or " " in domain:
+            raise err(f"{domain!r} is not a mail domain", value_line(own, "email_domain"), "owners.email_domain",
+                      hint="e.g. email_domain: corp.example")
+    raw_ignore = own.get("ignore")
+    if isinstance(raw_ignore, str):
+        raw_ignore = [raw_ignore]
+    if raw_ignore is not None and not isinstance(raw_ignore, list):
+        raise err(f"expected a list of user names or globs, got {type_name(raw_ignore)}",
+                  value_line(own, "ignore"), "owners.ignore")
+    ignore = []
+    for i, v in enumerate(raw_ignore or []):
+        if not isinstance(v, (str, int)) or isinstance(v, bool):
+            raise err(f"expected a user name, got {type_name(v)}", item_line(raw_ignore, i), f"owners.ignore[{i}]")
+        ignore.append(str(v))
+    owners = OwnersConfig(users, tuple(patterns), domain, tuple(ignore),
+                          key_line(data, "owners") if "owners" in data else None)
+
+    sl = section(data, "slack", "slack")
+    check_keys(sl, SLACK_KEYS, "slack")
+    token: str | None = None
+    problem: ConfigError | None = None
+    try:
+        token = text(sl, "token", "slack.token")
+    except MissingVariable as e:   # only `notify` (without --dry-run) needs it; others must not fail
+        problem = e
+    base_url = text(sl, "base_url", "slack.base_url") or "https://slack.com/api/"
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise err(f"{base_url!r} is not an http(s) URL", value_line(sl, "base_url"), "slack.base_url",
+                  hint="e.g. https://slack.com/api/")
+    channels = {}
+    for key in ("fallback_channel", "digest_channel"):
+        c = text(sl, key, f"slack.{key}")
+        if c is not None and not (c.startswith("#") or c[:1] in "CG"):
+            raise err(f"{c!r} is not a channel", value_line(sl, key), f"slack.{key}",
+                      hint='write "#name" (quoted in YAML) or a channel id such as C0123')
+        channels[key] = c
+    tpl = text(sl, "templates", "slack.templates")
+    templates = (root / os.path.expanduser(tpl)).resolve() if tpl else None
+    if templates is not None and not templates.is_dir():
+        raise err(f"template folder {templates} does not exist", value_line(sl, "templates"), "slack.templates")
+    cooldown = 7 * 86400.0
+    raw_cd = sl.get("cooldown")
+    if raw_cd is not None:
+        s = text(sl, "cooldown", "slack.cooldown") or ""
+        m = _COOLDOWN.match(s)
+        if m is None:
+            raise err(f"expected a duration such as 7d, 36h or 2w, got {s!r}", value_line(sl, "cooldown"),
+                      "slack.cooldown")
+        cooldown = float(m.group(1)) * _COOLDOWN_UNITS[m.group(2).lower()]
+    slack = SlackConfig(token, problem, base_url, channels["fallback_channel"], channels["digest_channel"],
+                        templates, cooldown, key_line(data, "slack") if "slack" in data else None)
+    return owners, slack
 
 
 # --------------------------------------------------------------------------- scaffolding

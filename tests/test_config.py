@@ -122,9 +122,9 @@ def test_interpolation_everywhere_including_reserved_sections(tmp_path, monkeypa
         paths: [models/, "sql/**/*.sql", /abs/x.sql]
         slack:
           token: ${DPR_SLACK_TOKEN}
-          channels: ["#data"]
+          fallback_channel: "#data"
         owners:
-          default: data-team
+          email_domain: ${DPR_DOMAIN:-corp.example}
         dbt:
           manifest: target/manifest.json
         notify: {dry_run: true}
@@ -137,13 +137,13 @@ def test_interpolation_everywhere_including_reserved_sections(tmp_path, monkeypa
     assert cfg.warehouse.default_schema == ("mart", "public")
     assert cfg.sql_paths == (str(root / "models/"), str(root / "sql/**/*.sql"), "/abs/x.sql")
     assert cfg.extra == {
-        "slack": {"token": "xoxb-secret-token-value", "channels": ["#data"]},
-        "owners": {"default": "data-team"},
         "dbt": {"manifest": "target/manifest.json"},
         "notify": {"dry_run": True},
         "check": {"fail_on": "new"},
     }
-    assert type(cfg.extra["slack"]) is dict and type(cfg.extra["slack"]["channels"]) is list
+    assert cfg.slack.token == "xoxb-secret-token-value" and cfg.slack.fallback_channel == "#data"
+    assert cfg.owners.email_domain == "corp.example"
+    assert "xoxb-secret-token-value" not in repr(cfg)
 
 
 def test_search_path_as_a_string(tmp_path):
@@ -301,14 +301,16 @@ def test_commands_that_never_connect_can_skip_unset_secrets(tmp_path, monkeypatc
             query: select 1
         slack:
           token: ${DPR_TOKEN_UNSET}
-          channel: "#data"
+          fallback_channel: "#data"
     """)
     e = error(p)
     assert (e.line, e.field) == (2, "warehouse.url") and "DPR_URL_UNSET" in str(e)
     cfg = load_config(p, require_env=False)
     assert cfg.warehouse.url is None and cfg.dialect == "snowflake"
     assert cfg.history[0].options == {"url": None, "query": "select 1"}
-    assert cfg.extra == {"slack": {"token": None, "channel": "#data"}}
+    assert cfg.extra == {} and cfg.slack.token is None and cfg.slack.fallback_channel == "#data"
+    with pytest.raises(ConfigError, match="DPR_TOKEN_UNSET is not set"):
+        cfg.slack.require_token()
     # What every command needs is still required.
     p = write(tmp_path, "registry: ${DPR_REG_UNSET}/deprecations.yml\n")
     with pytest.raises(ConfigError, match="DPR_REG_UNSET is not set"):
