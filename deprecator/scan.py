@@ -53,6 +53,10 @@ class Finding:
     # warehouse could not settle: ``relation`` may not be the one the query read.
     ambiguous: bool = False
     note: str | None = None           # how the name was resolved, when that is a guess
+    # What the text does with the relation (Reference.role): read, write (a producer to
+    # switch off, not a consumer to migrate) or ddl. A text that both reads and writes
+    # the relation gives one finding per role.
+    role: str = "read"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,7 +65,7 @@ class Finding:
             "user": self.user, "count": self.count,
             "first_seen": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
             "columns": list(self.columns) if self.columns is not None else None,
-            "ambiguous": self.ambiguous, "note": self.note,
+            "ambiguous": self.ambiguous, "note": self.note, "role": self.role,
         }
 
 
@@ -538,16 +542,16 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                     note = _resolution_note(ref, how, origin, user)
                     findings.append(Finding(
                         dep.model, str(rel), source, obj, path, ref.line + line0 - 1, ref.column,
-                        user, occ.count, occ.first, occ.last, _cols(ref.columns), amb, note))
+                        user, occ.count, occ.first, occ.last, _cols(ref.columns), amb, note, ref.role))
                 continue
-            # Not a file: one finding per (deprecation, relation) for this text and user.
-            merged: dict[tuple[str, str], tuple[str, ...] | None] = {}
-            notes: dict[tuple[str, str], list[str]] = {}
-            ambiguous: set[tuple[str, str]] = set()
+            # Not a file: one finding per (deprecation, relation, role) for this text and user.
+            merged: dict[tuple[str, str, str], tuple[str, ...] | None] = {}
+            notes: dict[tuple[str, str, str], list[str]] = {}
+            ambiguous: set[tuple[str, str, str]] = set()
             for ref, dep, rel, amb, how in matched:
                 if source == "view" and ref.role != "read" and obj == str(ref.relation):
                     continue  # the view's own CREATE statement, not a use
-                k = (dep.model, str(rel))
+                k = (dep.model, str(rel), ref.role)
                 if k in merged:
                     prev, now = merged[k], _cols(ref.columns)
                     merged[k] = None if prev is None or now is None else tuple(sorted(set(prev) | set(now)))
@@ -558,15 +562,17 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                 note = _resolution_note(ref, how, origin, user)
                 if note is not None and note not in notes.setdefault(k, []):
                     notes[k].append(note)
-            for (model, rel), cols in merged.items():
-                k = (model, rel)
+            for (model, rel, ref_role), cols in merged.items():
+                k = (model, rel, ref_role)
                 findings.append(Finding(model, rel, source, obj, None, None, None, user, occ.count,
-                                        occ.first, occ.last, cols, k in ambiguous, "; ".join(notes.get(k, ())) or None))
+                                        occ.first, occ.last, cols, k in ambiguous, "; ".join(notes.get(k, ())) or None,
+                                        ref_role))
             if source in QUERY_SOURCE_KINDS:
-                for model in {m for m, _ in merged}:
+                # usage counts the text's runs once per deprecation, whatever it does with it
+                for model in {m for m, _, _ in merged}:
                     usage.setdefault(model, []).append((user, occ.count, occ.first, occ.last))
     findings.sort(key=lambda f: (f.deprecation, f.source, f.object, f.line or 0, f.column or 0, f.user or "",
-                                 f.relation))
+                                 f.relation, _ROLE_ORDER.get(f.role, 3)))
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
     return findings, unparsed, usage
 
@@ -653,8 +659,52 @@ def _where(f: Finding) -> str:
     return f"{f.source} {f.object}" + (f" ({f.user})" if f.user else "")
 
 
+# Findings are grouped by what the text does with the deprecated relation, in this order.
+_ROLE_ORDER = {"read": 0, "write": 1, "ddl": 2}
+_ROLE_HEADINGS = {
+    "read": "Readers (read it), migrate to {target}:",
+    "write": "Producers (write it), switch these off:",
+    "ddl": "DDL (alter, drop, grant, comment on it), drop or move to the replacement:",
+}
+
+
+def _role_lines(fs: Sequence[Finding], max_files: int) -> list[str]:
+    """One role's findings: query-history use, views, file places, other objects (indented under the heading)."""
+    lines: list[str] = []
+    queries = [f for f in fs if f.source in QUERY_SOURCE_KINDS]
+    if queries:
+        per_user: dict[str, int] = {}
+        for f in queries:
+            per_user[f.user or "(unknown)"] = per_user.get(f.user or "(unknown)", 0) + f.count
+        runs = sum(per_user.values())
+        if runs:
+            top = sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
+            lines.append(f"    {_n(runs, 'query', 'queries')} by {_n(len(per_user), 'user')} ({shown})")
+        else:   # pg_stat_statements counts calls since the previous scan: a text can be there with none
+            texts = {(f.source, f.object) for f in queries}
+            lines.append(f"    {_n(len(texts), 'query text')} in the history, none run since the last scan")
+    views = sorted({f.object for f in fs if f.source == "view"})
+    if views:
+        lines.append(f"    {_n(len(views), 'view')}: {', '.join(views)}")
+    files = sorted({(f.path or f.object, f.line or 0, f.column or 0) for f in fs if f.source == "file"})
+    if files:
+        lines.append(f"    {_n(len(files), 'file reference')}:")
+        lines += [f"      {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
+        if len(files) > max_files:
+            lines.append(f"      ... and {len(files) - max_files} more (use --format json)")
+    others: dict[str, set[str]] = {}
+    for f in fs:
+        if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file"):
+            others.setdefault(f.source, set()).add(f.object)
+    for source, objs in sorted(others.items()):   # view rules, functions, ...
+        lines.append(f"    {_n(len(objs), source.replace('_', ' '))}: {', '.join(sorted(objs))}")
+    return lines
+
+
 def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50, max_unparsed: int = 50) -> str:
-    """The human summary: per deprecation queries/users, views, files; then the unparsed list."""
+    """The human summary: per deprecation queries/users, then its findings grouped by role (readers to
+    migrate, producers to switch off, DDL), each with queries, views, files, objects; then the unparsed list."""
     lines: list[str] = []
     groups = report.by_deprecation()
     snaps = {sn.deprecation: sn for sn in report.snapshots}
@@ -671,26 +721,10 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
             last = snap.window_end
             lines.append(f"  {_n(snap.queries, 'query', 'queries')} by {_n(snap.distinct_users, 'user')} ({shown})"
                          + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
-        else:
-            # pg_stat_statements counts calls since the previous scan: a text can be there with none
-            idle = {(f.source, f.object) for f in fs if f.source in QUERY_SOURCE_KINDS}
-            if idle:
-                lines.append(f"  {_n(len(idle), 'query text')} in the history, none run since the last scan")
-        views = sorted({f.object for f in fs if f.source == "view"})
-        if views:
-            lines.append(f"  {_n(len(views), 'view')}: {', '.join(views)}")
-        files = sorted({(f.path or f.object, f.line or 0, f.column or 0) for f in fs if f.source == "file"})
-        if files:
-            lines.append(f"  {_n(len(files), 'file reference')}:")
-            lines += [f"    {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
-            if len(files) > max_files:
-                lines.append(f"    ... and {len(files) - max_files} more (use --format json)")
-        others: dict[str, set[str]] = {}
-        for f in fs:
-            if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file"):
-                others.setdefault(f.source, set()).add(f.object)
-        for source, objs in sorted(others.items()):   # view rules, functions, ...
-            lines.append(f"  {_n(len(objs), source.replace('_', ' '))}: {', '.join(sorted(objs))}")
+        for role in sorted({f.role for f in fs}, key=lambda r: _ROLE_ORDER.get(r, 3)):
+            heading = _ROLE_HEADINGS.get(role, f"{role}:")
+            lines.append("  " + heading.format(target=dep.target))
+            lines += _role_lines([f for f in fs if f.role == role], max_files)
         noted = sorted({(_where(f), f.note) for f in fs if f.note})
         if noted:
             n_amb = len({(_where(f), f.note) for f in fs if f.note and f.ambiguous})

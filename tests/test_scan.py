@@ -263,7 +263,8 @@ def test_text_report_says_when_history_texts_ran_no_query_since_the_last_scan(pr
     report = run_scan(config, registry, sources=[_ListSource(items)], workers=0, record=False)
     text = format_report_text(report, registry)
     assert ("analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)\n"
-            "  1 query text in the history, none run since the last scan\n"
+            "  Readers (read it), migrate to analytics.entity_customers:\n"
+            "    1 query text in the history, none run since the last scan\n"
             "analytics.old_orders -> analytics.orders (sunset 2027-03-31)\n  no references found\n") in text
 
 
@@ -335,3 +336,46 @@ def test_a_broken_statement_keeps_the_others_findings_and_the_text_is_listed_as_
     assert listed == [("file", "models/partly.sql", "error"), ("history", "partly.jsonl", "error")]
     assert all("statement 2 of 3 (line 2) did not parse" in u.error for u in report.unparsed)
     assert report.stats["error"] == 1 and report.stats["parsed"] == 0
+
+
+def test_findings_say_whether_the_text_reads_writes_or_alters_the_relation(project):
+    """A job that still writes the old table is a producer to switch off, not a consumer to migrate."""
+    config, registry = project
+    both = "insert into analytics.customer_facts select * from analytics.customer_facts where cust_id < 0"
+    items = [
+        SqlText("select cust_id from analytics.customer_facts", "pg_stat_statements", "db/q1", user="ann", count=4),
+        SqlText("insert into analytics.customer_facts (cust_id) select id from staging.c", "pg_stat_statements",
+                "db/q2", user="etl", count=9),
+        SqlText(both, "pg_stat_statements", "db/q3", user="etl", count=2),
+        SqlText("grant select on analytics.customer_facts to ann", "pg_stat_statements", "db/q4", user="dba",
+                count=1),
+    ]
+    (config.root / "models" / "load.sql").write_text(
+        "truncate analytics.customer_facts;\ncopy analytics.customer_facts from '/tmp/x.csv';\n"
+        "comment on table analytics.customer_facts is 'old';\n")
+    report = run_scan(config, registry, sources=[_ListSource(items), FileSource(("models/load.sql",),
+                                                                               root=config.root)],
+                      workers=0, record=False)
+    got = sorted((f.object, f.user, f.role, f.count) for f in report.findings)
+    assert got == [("db/q1", "ann", "read", 4), ("db/q2", "etl", "write", 9),
+                   ("db/q3", "etl", "read", 2), ("db/q3", "etl", "write", 2),    # read and written: both
+                   ("db/q4", "dba", "ddl", 1),
+                   ("models/load.sql", None, "ddl", 1),
+                   ("models/load.sql", None, "write", 1), ("models/load.sql", None, "write", 1)]
+    assert [(f.line, f.role) for f in report.findings if f.source == "file"] == [(1, "write"), (2, "write"),
+                                                                                 (3, "ddl")]
+    assert all(f.to_dict()["role"] == f.role for f in report.findings)
+    # usage counts each run once per deprecation, whatever the text does with it
+    snap = {s.deprecation: s for s in report.snapshots}["analytics.customer_facts"]
+    assert (snap.queries, snap.per_user) == (16, {"ann": 4, "etl": 11, "dba": 1})
+    text = format_report_text(report, registry)
+    assert ("analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)\n"
+            "  16 queries by 3 users (etl 11, ann 4, dba 1)\n"
+            "  Readers (read it), migrate to analytics.entity_customers:\n"
+            "    6 queries by 2 users (ann 4, etl 2)\n"
+            "  Producers (write it), switch these off:\n"
+            "    11 queries by 1 user (etl 11)\n"
+            "    2 file references:\n      models/load.sql:1:10\n      models/load.sql:2:6\n"
+            "  DDL (alter, drop, grant, comment on it), drop or move to the replacement:\n"
+            "    1 query by 1 user (dba 1)\n"
+            "    1 file reference:\n      models/load.sql:3:18\n") in text, text

@@ -49,7 +49,9 @@ def test_scan_text(in_tmp):
     out = invoke(["scan", "--workers", "1"]).stdout
     assert "analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)" in out
     assert "3 queries by 2 users (ann 2, bob 1), last seen 2026-11-03 08:00" in out
-    assert "  1 file reference:\n    models/a.sql:2:15\n" in out
+    assert ("  Readers (read it), migrate to analytics.entity_customers:\n"
+            "    3 queries by 2 users (ann 2, bob 1)\n"
+            "    1 file reference:\n      models/a.sql:2:15\n") in out
     assert ", 1 malformed row) in " in out and " with 1 worker.\n" in out + "\n"
     assert "analytics.unused -> analytics.used (sunset 2027-03-31)\n  no references found" in out
     assert "file models/bad.sql: error: not UTF-8 (invalid byte 0xff at line 1)" in out
@@ -62,7 +64,8 @@ def test_scan_json_contract(in_tmp):
     doc = json.loads(invoke(["scan", "--format", "json", "--quiet"]).stdout)
     assert set(doc) == {"findings", "unparsed", "stats"}
     keys = {"deprecation", "relation", "source", "object", "path", "line", "column", "user", "count",
-            "first_seen", "last_seen", "columns", "ambiguous", "note"}   # ambiguous/note: issue 3, additive
+            "first_seen", "last_seen", "columns", "ambiguous", "note",   # ambiguous/note: issue 3, additive
+            "role"}   # issue 7, additive
     assert all(set(f) == keys for f in doc["findings"])
     files = [f for f in doc["findings"] if f["source"] == "file"]
     assert [(f["path"], f["line"], f["column"]) for f in files] == [("models/a.sql", 2, 15)]
