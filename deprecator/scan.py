@@ -664,7 +664,7 @@ _ROLE_ORDER = {"read": 0, "write": 1, "ddl": 2}
 _ROLE_HEADINGS = {
     "read": "Readers (read it), migrate to {target}:",
     "write": "Producers (write it), switch these off:",
-    "ddl": "DDL (alter, drop, grant, comment on it), drop or move to the replacement:",
+    "ddl": "DDL (alter, drop, grant, comment on it), move these to {target} or remove them:",
 }
 
 

@@ -376,6 +376,6 @@ def test_findings_say_whether_the_text_reads_writes_or_alters_the_relation(proje
             "  Producers (write it), switch these off:\n"
             "    11 queries by 1 user (etl 11)\n"
             "    2 file references:\n      models/load.sql:1:10\n      models/load.sql:2:6\n"
-            "  DDL (alter, drop, grant, comment on it), drop or move to the replacement:\n"
+            "  DDL (alter, drop, grant, comment on it), move these to analytics.entity_customers or remove them:\n"
             "    1 query by 1 user (dba 1)\n"
             "    1 file reference:\n      models/load.sql:3:18\n") in text, text

@@ -24,8 +24,10 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
              max_chars: int) -> None:
     """Find references to deprecated models in SQL files, query history and warehouse views.
 
-    Findings are grouped by deprecation: queries and users from the history,
-    views, and files with file:line:column. Texts the parser could not fully
+    Findings are grouped by deprecation, then by what the text does with it
+    (readers to migrate, producers that write it to switch off, DDL; "role" in
+    JSON): queries and users from the history, views, and files with
+    file:line:column. Texts the parser could not fully
     analyse are listed with the reason. When a query history is read, a usage
     snapshot per deprecation is recorded in the state store. Exit code is 0 whether or not references are found;
     2 on a configuration or source error.
