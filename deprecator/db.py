@@ -24,3 +24,20 @@ def normalize_url(url: str | URL) -> URL:
 
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     return sa.create_engine(normalize_url(url), **kwargs)
+
+
+def db_error(e: BaseException, limit: int = 300) -> str:
+    """A database error as one short line: its class and the driver's own message.
+
+    ``str()`` of a SQLAlchemy error carries the statement and every bound
+    parameter (kilobytes for a batch insert); this keeps only the reason.
+    """
+    from deprecator.redact import excerpt, redact, trim_db_noise
+
+    orig = getattr(e, "orig", None)
+    message = str(orig if orig is not None else e).strip()
+    message = " ".join(trim_db_noise(message).split()) or e.__class__.__name__
+    name = (orig if orig is not None else e).__class__.__name__
+    if isinstance(e, OSError):
+        message = e.strerror or message
+    return redact(excerpt(f"{name}: {message}", limit))

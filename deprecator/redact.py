@@ -27,3 +27,43 @@ def redact(text: str) -> str:
             else:
                 text = text.replace(value, "***")
     return text
+
+
+MAX_EXCERPT = 300
+
+
+def excerpt(text: str, limit: int = MAX_EXCERPT) -> str:
+    """At most ``limit`` characters of ``text``, marked when cut."""
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def trim_db_noise(text: str) -> str:
+    """``text`` without SQLAlchemy's ``[SQL: ...]``, ``[parameters: ...]`` and background-link tails.
+
+    SQLAlchemy appends the statement, every bound parameter (kilobytes for a batch
+    insert) and a link to each error's text; people need the database's own message.
+    """
+    while True:
+        start = text.find("[SQL: ")
+        if start < 0:
+            start = text.find("[parameters: ")
+        if start < 0:
+            break
+        link = text.find("(Background on this error at: ", start)
+        params = text.find("[parameters: ", start)
+        if link >= 0:
+            end = text.find(")", link)
+            end = len(text) if end < 0 else end + 1
+        elif params >= 0:
+            end = text.find("\n", params)         # the parameters' repr is one line
+            end = len(text) if end < 0 else end
+        else:
+            end = text.find("]\n", start)
+            end = len(text) if end < 0 else end + 1
+        head = text[:start].rstrip()
+        text = head + text[end:]
+    link = text.find("(Background on this error at: ")
+    if link >= 0:
+        end = text.find(")", link)
+        text = text[:link].rstrip() + (text[end + 1:] if end >= 0 else "")
+    return text

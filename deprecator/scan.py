@@ -92,6 +92,7 @@ class ScanReport:
     stats: dict[str, Any]
     snapshots: tuple[Any, ...] = ()   # deprecator.state.UsageSnapshot
     scan_id: int | None = None
+    record_error: str | None = None   # why the scan could not be recorded in the state store
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_dict() for f in self.findings],
@@ -449,15 +450,30 @@ def run_scan(
     scan_id = None
     if query_kinds_read:
         snapshots = tuple(_snapshots(registry, usage))
+    record_error = None
     if record:
+        import sqlalchemy as sa
+
+        from deprecator.db import db_error
+        from deprecator.errors import DeprecatorError
         from deprecator.state import StateStore
 
-        store = StateStore(config.state_url, config.root)
+        # The findings are worth having even when the store cannot take them
+        # (read-only, immutable, full): the report says it was not recorded.
         try:
-            scan_id = store.record_scan(started_at, stats, snapshots)
-        finally:
-            store.close()
-    return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id)
+            store = StateStore(config.state_url, config.root)
+            try:
+                scan_id = store.record_scan(started_at, stats, snapshots)
+            finally:
+                store.close()
+        except DeprecatorError as e:
+            record_error = str(e)
+        except (sa.exc.SQLAlchemyError, OSError) as e:
+            from deprecator.redact import mask_url
+
+            record_error = f"cannot write to the state store {mask_url(config.state_url)}: {db_error(e)}"
+    return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id,
+                      record_error)
 
 
 def _aggregate(cand: _Candidate, item: SqlText) -> None:

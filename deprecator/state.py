@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from deprecator.config import resolve_url_path
 from deprecator.errors import DeprecatorError
-from deprecator.db import create_engine
+from deprecator.db import create_engine, db_error
 
 metadata = sa.MetaData()
 
@@ -138,13 +138,42 @@ class ApplyRecord:
     error: str | None = None
 
 
+DEFAULT_STATE_DIR = ".deprecator"
+
+
 def resolve_url(url: str, root: Path) -> str:
-    """Resolve a relative SQLite path against ``root`` and create its folder."""
+    """Resolve a relative SQLite path against ``root``.
+
+    Only the default folder (``.deprecator/`` beside deprecator.yml) is created on
+    demand: a mistyped ``state.url`` must not create folders anywhere else, so
+    a missing folder there is an error naming it.
+    """
     url = resolve_url_path(url, root)
     u = make_url(url)
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" \
+            and not u.database.startswith("file:"):
+        folder = Path(u.database).parent
+        if folder.is_dir():
+            return url
+        if folder == root / DEFAULT_STATE_DIR:
+            try:
+                folder.mkdir()
+            except OSError as e:
+                raise DeprecatorError(f"cannot create the state store folder {folder}: {e.strerror or e}",
+                                      hint="check the folder's permissions, or set state.url in deprecator.yml"
+                                      ) from None
+            return url
+        raise DeprecatorError(f"the state store's folder {folder} does not exist",
+                              hint="create it, or fix state.url in deprecator.yml (only the default "
+                                   f"{DEFAULT_STATE_DIR}/ beside it is created on demand)")
     return url
+
+
+def _state_hint(e: BaseException) -> str | None:
+    text = str(getattr(e, "orig", None) or e).lower()
+    if "readonly" in text or "read-only" in text or "read only" in text or isinstance(e, PermissionError):
+        return "the state store is not writable: check the file's and its folder's permissions (or chattr -i)"
+    return None
 
 
 def _now() -> _dt.datetime:
@@ -156,9 +185,10 @@ class StateStore:
         try:
             self.engine: Engine = create_engine(resolve_url(url, root or Path.cwd()))
             self._migrate()
-        except sa.exc.SQLAlchemyError as e:
+        except (sa.exc.SQLAlchemyError, OSError) as e:
             masked = make_url(url).render_as_string(hide_password=True)
-            raise DeprecatorError(f"cannot open the state store {masked}: {e.__class__.__name__}: {e.orig if hasattr(e, 'orig') else e}") from None
+            raise DeprecatorError(f"cannot open the state store {masked}: {db_error(e)}",
+                                  hint=_state_hint(e)) from None
 
     # -- schema ---------------------------------------------------------------
     def _migrate(self) -> None:

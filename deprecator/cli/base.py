@@ -11,7 +11,7 @@ import click
 import orjson
 
 from deprecator.errors import DeprecatorError
-from deprecator.redact import redact
+from deprecator.redact import redact, trim_db_noise
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -19,7 +19,9 @@ Exit codes:
   1  findings that fail a gate
   2  usage, configuration or infrastructure error
   plan --detailed-exitcode follows terraform: 0 no changes, 1 error, 2 changes
+  130  interrupted (Ctrl-C); nothing was changed
 """
+EXIT_INTERRUPTED = 130
 
 
 class DeprecatorGroup(click.Group):
@@ -29,8 +31,40 @@ class DeprecatorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DeprecatorError as e:
-            click.echo(redact(f"error: {e}"), err=True)
+            click.echo(error_text(e), err=True)
             ctx.exit(e.exit_code)
+        except Exception as e:
+            # The environment failing (a database refusing, a full disk, a file that
+            # cannot be read) is an infrastructure error: exit 2 with one short line.
+            # Anything else is a bug and keeps its traceback.
+            message = _infrastructure_error(e)
+            if message is None:
+                raise
+            click.echo(redact(f"error: {message}"), err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            # Ctrl-C: the shell convention (128 + SIGINT), one line, no traceback. Every
+            # command writes in one transaction or after its work is done, so an
+            # interruption leaves nothing half-written.
+            click.echo(("\r\033[K" if stderr_is_tty() else "") + "interrupted; nothing was changed", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def error_text(e: BaseException) -> str:
+    """``error: ...`` for a DeprecatorError: secrets masked, SQLAlchemy's statement and parameter dumps cut."""
+    return redact(trim_db_noise(f"error: {e}"))
+
+
+def _infrastructure_error(e: Exception) -> str | None:
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(e, sa_exc.SQLAlchemyError):
+        from deprecator.db import db_error
+
+        return f"database error: {db_error(e)}"
+    if isinstance(e, OSError):
+        where = f": {e.filename}" if e.filename else ""
+        return f"{e.strerror or e}{where}"
+    return None
 
 
 @click.group(cls=DeprecatorGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})

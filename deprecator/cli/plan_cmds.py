@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from deprecator.cli.base import command_line, config_path, echo, echo_json, format_option, main
+from deprecator.cli.base import command_line, config_path, echo, echo_json, error_text, format_option, main
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.text import plural
 
@@ -81,7 +81,7 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
     except DeprecatorError as e:
         if not detailed_exitcode:
             raise
-        echo(f"error: {e}", err=True)
+        echo(error_text(e), err=True)
         ctx.exit(1)
     if fmt == "json":
         echo_json({**plan.to_dict(), "cross_check": [c.to_dict() for c in checks]})
@@ -134,7 +134,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     warehouse, registry = open_target(config)
     try:
         if plan_file is not None:
-            plan = Plan.from_json(plan_file.read_text(encoding="utf-8"), source=str(plan_file))
+            plan = Plan.from_json(_read_plan_text(plan_file), source=str(plan_file))
         else:
             plan, views = plan_warehouse(warehouse, registry)
             human = fmt == "text"
@@ -180,6 +180,20 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         echo(f"warning: the warehouse now holds a different text than planned for: {', '.join(result.mismatches)}", err=True)
     echo(f"Apply id: {result.apply_id}")
     echo(f"Undo with: {command_line(ctx, 'rollback', result.apply_id)}")
+
+
+def _read_plan_text(path: Path) -> str:
+    """A saved plan's text; an unreadable or binary file is an error naming it, not a traceback."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DeprecatorError(f"cannot read the plan {path}: {e.strerror or e}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DeprecatorError(f"{path}: not a deprecator plan (not UTF-8 text: invalid byte 0x{raw[e.start]:02x} "
+                              f"at offset {e.start})",
+                              hint="`deprecator plan --out PLAN` writes one") from None
 
 
 def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape

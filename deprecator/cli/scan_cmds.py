@@ -6,6 +6,7 @@ import click
 
 from deprecator.cli.base import echo, echo_json, format_option, main, stderr_is_tty
 from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.errors import DeprecatorError
 from deprecator.parallel import DEFAULT_MAX_CHARS
 
 
@@ -49,3 +50,5 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
         echo_json(report.to_dict())
     else:
         echo(format_report_text(report, registry))
+    if report.record_error:
+        raise DeprecatorError(f"the scan above was not recorded (no usage snapshot was kept): {report.record_error}")

@@ -1,0 +1,60 @@
+"""Ctrl-C, for real: the CLI as a subprocess, SIGINT sent while a scan is reading."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+
+CONFIG = """\
+warehouse:
+  dialect: postgres
+  default_schema: analytics
+registry: deprecations.yml
+history:
+  - type: file
+    path: history.jsonl
+state:
+  url: sqlite:///.deprecator/state.db
+"""
+
+REGISTRY = """\
+deprecations:
+  - model: analytics.customer_facts
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+"""
+
+
+def test_ctrl_c_mid_scan_exits_130_with_one_line_and_records_nothing(tmp_path):
+    (tmp_path / "deprecator.yml").write_text(CONFIG)
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    # The history is a named pipe: the scan is certainly mid-read (blocked on the
+    # pipe, half the rows consumed) when the signal arrives.
+    fifo = tmp_path / "history.jsonl"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "deprecator", "scan", "--workers", "1"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with open(fifo, "wb") as w:          # returns once the scan has opened the pipe
+            for i in range(2000):
+                w.write(orjson.dumps({"query_text": f"select {i} from analytics.customer_facts",
+                                      "user_name": "ann"}) + b"\n")
+            w.flush()
+            time.sleep(1.0)                  # the scan reads them and waits for more
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode()
+    assert proc.returncode == 130, (proc.returncode, text)
+    assert text.strip() == "interrupted; nothing was changed", text
+    assert b"Traceback" not in out + err
+    # the scan was not recorded: no state store was even created
+    assert not (tmp_path / ".deprecator" / "state.db").exists()
