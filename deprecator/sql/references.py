@@ -20,8 +20,11 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from deprecator.sql import bigquery as _bq
 from deprecator.sql.model import ParseResult, Reference, RelationName, Role
 from deprecator.sql.names import normalize_part, relation_from_table
+
+_bq.install()   # BigQuery ML functions that name a model (ML.EVALUATE(MODEL m, ...))
 
 # Command fallbacks are reported through ParseResult.status, not the log.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -568,7 +571,10 @@ class _StatementAnalyzer:
                 self.query(item, scope, ctes, correlated=True)
                 continue
             if isinstance(item, exp.Table):
-                self.source(item, scope or _Scope(None, False), ctes)
+                if _bq.is_model(item):
+                    self.handled.add(id(item))    # ML.PREDICT(MODEL m, ...): a model, not a relation
+                else:
+                    self.source(item, scope or _Scope(None, False), ctes)
                 continue
             if isinstance(item, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and (
                     scope is None or not isinstance(item.parent, exp.When)):
@@ -1084,7 +1090,7 @@ class _StatementAnalyzer:
         if kind in ("TABLE", "VIEW") and self.creates_temporary(stmt, self.dialect):
             self.temp_target(stmt.this, True)
         elif kind in ("TABLE", "VIEW") or isinstance(stmt.this, (exp.Table, exp.Schema)) and kind not in (
-            "FUNCTION", "PROCEDURE", "MACRO", "INDEX"
+            "FUNCTION", "PROCEDURE", "MACRO", "INDEX", "MODEL"
         ):
             ref = self.target(stmt.this, scope)
             if ref is not None and not isinstance(stmt.this, exp.Schema):
@@ -1103,6 +1109,9 @@ class _StatementAnalyzer:
         self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
 
     def other(self, stmt: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        if isinstance(stmt, exp.Drop) and str(stmt.args.get("kind") or "").upper() == "MODEL":
+            self.handled.update(id(t) for t in stmt.find_all(exp.Table))   # DROP MODEL: not a relation
+            return
         direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
         role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
         for t in direct:
