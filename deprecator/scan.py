@@ -121,7 +121,7 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
     sources: list[Source] = []
     closers: list[Any] = []
     if paths:
-        sources.append(FileSource(tuple(paths), root=cwd or Path.cwd()))
+        sources.append(FileSource(tuple(paths), root=cwd or Path.cwd(), strict=True))
     elif config.sql_paths:
         sources.append(FileSource(tuple(config.sql_paths), root=config.root))
     for h in config.history:
@@ -416,6 +416,7 @@ def run_scan(
                         report_progress("read", n)
         stats["texts_read"] = n
         stats["queries_read"] = queries
+        _count_unlisted(problems, malformed_by_object)
         if report_progress:
             report_progress("read", n)
         done = 0
@@ -503,12 +504,25 @@ def _record_problem(p: SourceProblem, problems: list[Unparsed], malformed: dict[
         if seen < MAX_LISTED_MALFORMED:
             problems.append(Unparsed(p.source, p.object, "malformed", p.reason, p.line))
         elif seen == MAX_LISTED_MALFORMED:
-            problems.append(Unparsed(p.source, p.object, "malformed",
-                                     f"more malformed rows after line {p.line} (all counted in stats.malformed_rows)",
-                                     p.line))
+            # a placeholder: _count_unlisted says how many it stands for once the source is read
+            problems.append(Unparsed(p.source, p.object, "malformed", _UNLISTED, p.line))
     else:
         stats["unreadable"] += 1
         problems.append(Unparsed(p.source, p.object, "error", p.reason, p.line))
+
+
+_UNLISTED = "more malformed rows"
+
+
+def _count_unlisted(problems: list[Unparsed], malformed: Mapping[tuple[str, str], int]) -> None:
+    """Say, in each source's "more malformed rows" entry, how many rows the list leaves out."""
+    for i, u in enumerate(problems):
+        if u.status == "malformed" and u.error == _UNLISTED:
+            total = malformed.get((u.source, u.object), 0)
+            problems[i] = Unparsed(u.source, u.object, "malformed",
+                                   f"{total - MAX_LISTED_MALFORMED:,} more malformed rows from line {u.line} on, "
+                                   f"not listed (the first {MAX_LISTED_MALFORMED} are; all {total:,} are counted "
+                                   "in stats.malformed_rows)", u.line)
 
 
 def _excerpt(text: str, limit: int = 120) -> str:

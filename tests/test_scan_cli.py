@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import orjson
+import pytest
 
 from tests.helpers import invoke
 
@@ -62,7 +63,11 @@ def test_scan_text(in_tmp):
 def test_scan_json_contract(in_tmp):
     _project(in_tmp)
     doc = json.loads(invoke(["scan", "--format", "json", "--quiet"]).stdout)
-    assert set(doc) == {"findings", "unparsed", "stats"}
+    assert set(doc) == {"findings", "unparsed", "stats", "usage"}   # usage: issue 7, additive
+    # a history file has no cumulative counters: no source basis, no window since the previous scan
+    assert doc["usage"]["sources"] == []
+    assert {d["deprecation"]: (d["queries"], d["users"], d["window"]) for d in doc["usage"]["deprecations"]} == {
+        "analytics.customer_facts": (3, 2, None), "analytics.unused": (0, 0, None)}
     keys = {"deprecation", "relation", "source", "object", "path", "line", "column", "user", "count",
             "first_seen", "last_seen", "columns", "ambiguous", "note",   # ambiguous/note: issue 3, additive
             "role"}   # issue 7, additive
@@ -78,10 +83,46 @@ def test_scan_json_contract(in_tmp):
 def test_scan_path_option_and_missing_path(in_tmp):
     _project(in_tmp)
     (in_tmp / "extra.sql").write_text("select * from analytics.customer_facts")
-    doc = json.loads(invoke(["scan", "--path", "extra.sql", "--path", "nope/*.sql", "--format", "json"]).stdout)
+    doc = json.loads(invoke(["scan", "--path", "extra.sql", "--format", "json"]).stdout)
     assert {f["object"] for f in doc["findings"] if f["source"] == "file"} == {"extra.sql"}
-    assert {"source": "file", "object": "nope/*.sql", "status": "error", "error": "matched no .sql files",
-            "line": None, "text": None} in doc["unparsed"]
+    # a --path naming nothing is a typo, not a clean scan (issue 7)
+    r = invoke(["scan", "--path", "extra.sql", "--path", "nope/*.sql", "--format", "json"], 2)
+    assert r.stdout == "" and "error: --path nope/*.sql: matched no .sql files" in r.stderr
+    r = invoke(["scan", "--path", "modles/"], 2)
+    assert "error: --path modles/: no such file or folder" in r.stderr and "no references found" not in r.stdout
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("history.jsonl", b"", "history.jsonl: the history export is empty"),
+    ("history.jsonl", b"\n\n", "history.jsonl: the history export is empty"),
+    ("history.csv", b"", "history.csv: the history export is empty"),
+    ("history.csv", b"query_text,user_name,start_time\n", "history.csv: the history export has only a header, no rows"),
+    ("history.csv", b"query_text,user_name,start_time\n,ann,2026-01-01\nselect 1,bob,yesterday\n",
+     "history.csv: no valid row in the history export, only 2 malformed rows; the first, line 2: query_text is empty"),
+    ("history.jsonl", b"{not json\n",
+     "history.jsonl: no valid row in the history export, only 1 malformed row; the first, line 1: bad JSON"),
+    ("history.jsonl", b'{"sql": "select * from analytics.customer_facts", "user": "ann"}\n',
+     "history.jsonl: the rows have no 'query_text' key (the first row has: sql, user)\n"
+     "  hint: if 'sql' holds the SQL, set `text_column: sql` on this history source"),
+])
+def test_a_history_export_without_a_usable_row_is_an_error(in_tmp, name, content, message):
+    _project(in_tmp)
+    (in_tmp / "deprecator.yml").write_text(CONFIG.replace("history.jsonl", name))
+    (in_tmp / name).write_bytes(content)
+    r = invoke(["scan"], 2)
+    assert message in r.stderr and "no references found" not in r.stdout
+
+
+def test_json_unparsed_says_how_many_malformed_rows_it_left_out(in_tmp):
+    _project(in_tmp)
+    good = orjson.dumps({"query_text": "select * from analytics.customer_facts", "user_name": "ann"})
+    (in_tmp / "history.jsonl").write_bytes(b"\n".join([good] + [b"{oops"] * 250) + b"\n")
+    doc = json.loads(invoke(["scan", "--format", "json", "--workers", "1"]).stdout)
+    rows = [u for u in doc["unparsed"] if u["status"] == "malformed"]
+    assert len(rows) == 101 and doc["stats"]["malformed_rows"] == 250
+    assert rows[-1]["line"] == 102
+    assert rows[-1]["error"] == ("150 more malformed rows from line 102 on, not listed (the first 100 are; "
+                                 "all 250 are counted in stats.malformed_rows)")
 
 
 def test_scan_without_registry_is_a_config_error(in_tmp):

@@ -64,6 +64,9 @@ class FileSource:
     patterns: tuple[str, ...]
     root: Path | None = None
     kind: str = "file"
+    # A pattern naming nothing is an error (SourceError) rather than a reported problem:
+    # for paths typed on the command line, where a typo must not look like a clean scan.
+    strict: bool = False
 
     @property
     def name(self) -> str:
@@ -71,6 +74,11 @@ class FileSource:
 
     def read(self) -> Iterator[SourceItem]:
         files, problems = expand_paths(self.patterns, self.root)
+        if self.strict and problems:
+            from deprecator.errors import SourceError
+
+            raise SourceError("; ".join(f"--path {p.object}: {p.reason}" for p in problems),
+                              hint="paths are relative to the current folder; a folder is scanned for *.sql")
         yield from problems
         for f in files:
             shown = display_path(f, self.root)

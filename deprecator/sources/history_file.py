@@ -79,10 +79,69 @@ class HistoryFileSource:
             raise SourceError(f"{self.name}: cannot read the history export: {e.strerror or e}",
                               hint="check `history:` in deprecator.yml") from None
         with fh:
-            if fmt == "jsonl":
-                yield from self._read_jsonl(fh)
-            else:
-                yield from self._read_csv(fh)
+            rows = self._read_jsonl(fh) if fmt == "jsonl" else self._read_csv(fh)
+            # Until the first valid row, count what went wrong; after it, stream untouched
+            # (the hot loop pays nothing for the check).
+            problems = 0
+            first: SourceProblem | None = None
+            for item in rows:
+                if type(item) is SqlText:
+                    yield item
+                    yield from rows
+                    return
+                if isinstance(item, SourceProblem):
+                    problems += 1
+                    first = first or item
+                yield item
+        # A configured history without one usable row is a mistake (an empty export,
+        # the wrong file, other column names), not a history without uses.
+        raise self._no_rows_error(fmt, problems, first)
+
+    def _no_rows_error(self, fmt: str, problems: int, first: SourceProblem | None) -> SourceError:
+        hint = "check `history:` in deprecator.yml and the export"
+        if problems == 0:
+            what = "has only a header, no rows" if fmt == "csv" and self._has_header() else "is empty"
+            return SourceError(f"{self.name}: the history export {what}", hint=hint)
+        keys = self._first_row_keys() if fmt == "jsonl" else None
+        if keys is not None and self.text_column not in keys:
+            import difflib
+
+            guess = next((k for k in keys if any(w in k.lower() for w in ("query", "sql", "statement", "text"))),
+                         None) or next(iter(difflib.get_close_matches(self.text_column, keys, n=1)), None)
+            return SourceError(
+                f"{self.name}: the rows have no {self.text_column!r} key (the first row has: "
+                f"{', '.join(keys) or 'no keys'})",
+                hint=(f"if {guess!r} holds the SQL, set `text_column: {guess}` on this history source"
+                      if guess else f"each row needs the SQL text under {self.text_column!r} "
+                                    "(or name its key with `text_column:` on the history source)"))
+        from deprecator.text import plural
+
+        where = f"; the first, line {first.line}: {first.reason}" if first is not None else ""
+        return SourceError(f"{self.name}: no valid row in the history export, only "
+                           f"{plural(problems, 'malformed row')}{where}", hint=hint)
+
+    def _has_header(self) -> bool:
+        if not self.path.is_file():     # a pipe cannot be read twice
+            return False
+        try:
+            with open(self.path, "rb") as f:
+                return bool(f.readline().strip())
+        except OSError:
+            return False
+
+    def _first_row_keys(self) -> list[str] | None:
+        """The keys of the export's first JSON object row (for the error message only)."""
+        if not self.path.is_file():
+            return None
+        try:
+            with open(self.path, "rb") as f:
+                for raw in f:
+                    if raw.strip():
+                        row = orjson.loads(raw)
+                        return [str(k) for k in row] if isinstance(row, dict) else None
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return None
 
     # The JSONL loop is the hot path of a scan (a million rows in a few seconds):
     # locals instead of attribute lookups, the row dict itself becomes ``extra``,
