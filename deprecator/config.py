@@ -30,6 +30,8 @@ class WarehouseConfig:
     lock_timeout_ms: int | None = None   # how long one DDL statement waits for a lock before the try fails
     lock_retries: int | None = None      # tries after the first one when a lock wait times out
     lock_backoff_s: float | None = None  # wait before the first retry, doubled after each
+    # Roles deprecator itself uses (the apply role): their statements are not usage.
+    own_roles: tuple[str, ...] = ()
     line: int | None = None              # 1-based line of the `warehouse:` section in deprecator.yml
 
     __repr__ = _masked_repr
@@ -96,7 +98,7 @@ class Config:
 TOP_LEVEL_KEYS = ("warehouse", "registry", "history", "paths", "state")
 RESERVED_SECTIONS = ("owners", "slack", "dbt", "notify", "check")
 WAREHOUSE_KEYS = ("url", "dialect", "default_schema", "default_catalog", "lock_timeout", "lock_retries",
-                  "lock_backoff")
+                  "lock_backoff", "own_roles")
 DBT_KEYS = ("manifest",)
 HISTORY_TYPES = ("file", "pg_stat_statements", "sql")
 DEFAULT_CONFIG_NAME = "deprecator.yml"
@@ -345,10 +347,11 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
             raise
         lock_timeout = lock_backoff = None   # commands that never apply do not need them
         lock_retries = None
+    own_roles = _role_names(wh, spath)
     warehouse = WarehouseConfig(
         url=url, dialect=dialect, default_schema=schema, default_catalog=catalog,
         lock_timeout_ms=None if lock_timeout is None else max(1, round(lock_timeout * 1000)),
-        lock_retries=lock_retries, lock_backoff_s=lock_backoff,
+        lock_retries=lock_retries, lock_backoff_s=lock_backoff, own_roles=own_roles,
         line=key_line(data, "warehouse") if "warehouse" in data else None,
     )
 
@@ -453,6 +456,28 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)\s*\Z", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0}
+
+
+def _role_names(node: Any, path: str) -> tuple[str, ...]:
+    """``own_roles``: a role name or a list of them, as the warehouse spells them (pg_roles.rolname)."""
+    from deprecator.yamlio import item_line, type_name, value_line
+
+    raw = node.get("own_roles")
+    if raw is None:
+        return ()
+    items, lines = ([raw], [value_line(node, "own_roles")]) if not isinstance(raw, list) else \
+        (list(raw), [item_line(raw, i) for i in range(len(raw))])
+    out: list[str] = []
+    for i, (v, line) in enumerate(zip(items, lines)):
+        fld = f"warehouse.own_roles[{i}]" if isinstance(raw, list) else "warehouse.own_roles"
+        if not isinstance(v, str):
+            raise ConfigError(f"expected a role name, got {type_name(v)}", path=path, line=line, field=fld,
+                              hint="e.g. own_roles: [deprecator_apply]")
+        name = interpolate(v, path=path, line=line, field=fld).strip()
+        if not name:
+            raise ConfigError("empty role name", path=path, line=line, field=fld)
+        out.append(name)
+    return tuple(out)
 
 
 def _retries(node: Any, path: str) -> int | None:

@@ -22,8 +22,39 @@ def normalize_url(url: str | URL) -> URL:
     return u
 
 
+# deprecator's own traffic must not count as usage of what it retires. On
+# PostgreSQL its sessions say who they are (application_name, unless the URL
+# names one), and every statement it sends starts with this comment, which
+# pg_stat_statements keeps at the start of the text it stores (checked on a real
+# cluster), so the history sources can leave deprecator's own statements out.
+APPLICATION_NAME = "deprecator"
+STATEMENT_MARKER = "/* deprecator */"
+
+
+def is_own_statement(text: str) -> bool:
+    """True for a statement deprecator sent (it starts with the marker comment)."""
+    return text.lstrip().startswith(STATEMENT_MARKER)
+
+
+def _mark_statement(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                    executemany: bool) -> tuple[str, Any]:
+    if not statement.startswith(STATEMENT_MARKER):
+        statement = f"{STATEMENT_MARKER} {statement}"
+    return statement, parameters
+
+
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
-    return sa.create_engine(normalize_url(url), **kwargs)
+    """An engine for ``url``; PostgreSQL sessions carry deprecator's application_name and statement marker."""
+    u = normalize_url(url)
+    postgres = u.get_backend_name() == "postgresql"
+    if postgres and "application_name" not in u.query:
+        connect_args = dict(kwargs.pop("connect_args", None) or {})
+        connect_args.setdefault("application_name", APPLICATION_NAME)
+        kwargs["connect_args"] = connect_args
+    engine = sa.create_engine(u, **kwargs)
+    if postgres:
+        sa.event.listen(engine, "before_cursor_execute", _mark_statement, retval=True)
+    return engine
 
 
 def db_error(e: BaseException, limit: int = 300) -> str:

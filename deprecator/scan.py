@@ -20,7 +20,7 @@ from deprecator.config import Config
 from deprecator.errors import SourceError
 from deprecator.parallel import DEFAULT_MAX_CHARS, ParseFn, ParsePool
 from deprecator.prefilter import Prefilter
-from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText
+from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText, UsageBasis
 from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
 
@@ -93,11 +93,19 @@ class ScanReport:
     snapshots: tuple[Any, ...] = ()   # deprecator.state.UsageSnapshot
     scan_id: int | None = None
     record_error: str | None = None   # why the scan could not be recorded in the state store
+    bases: tuple[UsageBasis, ...] = ()   # what the query counts mean: since when, the window since the last read
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_dict() for f in self.findings],
                 "unparsed": [u.to_dict() for u in self.unparsed],
-                "stats": dict(self.stats)}
+                "stats": dict(self.stats),
+                "usage": self.usage_dict()}
+
+    def usage_dict(self) -> dict[str, Any]:
+        """Per query source what its counts mean (since when); per deprecation the totals and the window
+        since the previous reading of the counters (None without one)."""
+        return {"sources": [b.to_dict() for b in self.bases],
+                "deprecations": [_snapshot_dict(s) for s in self.snapshots]}
 
     def by_deprecation(self) -> dict[str, list[Finding]]:
         out: dict[str, list[Finding]] = {}
@@ -370,6 +378,7 @@ def run_scan(
     built = sources is None
     if sources is None:
         sources, closers = build_sources(config, paths)
+        _check_registered(registry, closers)
     report_progress = _progress_fn(progress)
 
     prefilter = Prefilter(registry.names_for_prefilter())
@@ -377,6 +386,7 @@ def run_scan(
     cand_index: dict[Any, int] = {}            # text, or (text, search path) -> index in cands
     cands: list[_Candidate] = []
     problems: list[Unparsed] = []
+    bases: list[UsageBasis] = []
     malformed_by_object: dict[tuple[str, str], int] = {}
     stats: dict[str, Any] = dict(texts_read=0, queries_read=0, distinct_texts=0, prefiltered_out=0,
                                  parsed=0, fallback=0, error=0, malformed_rows=0, unreadable=0)
@@ -393,6 +403,9 @@ def run_scan(
                 if type(item) is not SqlText:
                     if isinstance(item, SourceProblem):
                         _record_problem(item, problems, malformed_by_object, stats)
+                        continue
+                    if isinstance(item, UsageBasis):
+                        bases.append(item)
                         continue
                 n += 1
                 text = item.text
@@ -443,6 +456,7 @@ def run_scan(
     stats["prefiltered_out"] = sum(1 for v in seen.values() if not v)
     del seen, cand_index
     findings, unparsed, usage = _collect(cands, registry, stats, existing, privileges, implicit_catalog)
+    findings = _history_only_for_dropped(findings, registry)
     stats["worker_crashes"] = crashes
     stats["findings"] = len(findings)
     stats["workers"] = worker_count
@@ -450,7 +464,7 @@ def run_scan(
     snapshots: tuple[Any, ...] = ()
     scan_id = None
     if query_kinds_read:
-        snapshots = tuple(_snapshots(registry, usage))
+        snapshots = tuple(_snapshots(registry, usage, _windows(registry, findings, bases)))
     record_error = None
     if record:
         import sqlalchemy as sa
@@ -474,7 +488,36 @@ def run_scan(
 
             record_error = f"cannot write to the state store {mask_url(config.state_url)}: {db_error(e)}"
     return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id,
-                      record_error)
+                      record_error, tuple(bases))
+
+
+def _check_registered(registry: Any, closers: list[Any]) -> None:
+    """A registered name the configured warehouse lacks is an error, not "no references found"
+    (``deprecator.existence``); the connections are closed when it raises."""
+    wh = next((c for c in closers if callable(getattr(c, "list_views", None))), None)
+    if wh is None:
+        return
+    from deprecator.existence import check_registered_names
+
+    try:
+        check_registered_names(wh, registry)
+    except BaseException:
+        for c in closers:
+            try:
+                c.close()
+            except Exception:  # closing must not hide the error
+                pass
+        raise
+
+
+def _history_only_for_dropped(findings: list[Finding], registry: Any) -> list[Finding]:
+    """A model registered as dropped is looked for in query history and files only: the
+    warehouse's views and functions cannot read a relation that is gone."""
+    dropped = {d.model for d in registry.deprecations if getattr(d, "dropped", False)}
+    if not dropped:
+        return findings
+    return [f for f in findings
+            if f.deprecation not in dropped or f.source in QUERY_SOURCE_KINDS or f.source == "file"]
 
 
 def _aggregate(cand: _Candidate, item: SqlText) -> None:
@@ -639,7 +682,45 @@ def _cols(columns: Iterable[str] | None) -> tuple[str, ...] | None:
     return None if columns is None else tuple(sorted(columns))
 
 
-def _snapshots(registry: Any, usage: Mapping[str, list[tuple[str | None, int, Any, Any]]]) -> list[Any]:
+def _windows(registry: Any, findings: Sequence[Finding], bases: Sequence[UsageBasis]) -> dict[str, Any]:
+    """Per deprecation, the queries since the previous reading of cumulative counters (a UsageWindow),
+    from the deltas the sources measured per text; empty when no source had a previous reading."""
+    from deprecator.state import UsageWindow
+
+    counting = [b for b in bases if b.window_start is not None]
+    if not counting:
+        return {}
+    per_model: dict[str, dict[str, int]] = {}
+    seen: set[tuple[Any, ...]] = set()
+    for f in findings:
+        for i, b in enumerate(counting):
+            n = b.window_counts.get((f.object, f.user)) if f.source == b.source else None
+            key = (f.deprecation, i, f.object, f.user)
+            if n is None or key in seen:     # a text that reads and writes has two findings: count it once
+                continue
+            seen.add(key)
+            if n:
+                users = per_model.setdefault(f.deprecation, {})
+                users[f.user or "(unknown)"] = users.get(f.user or "(unknown)", 0) + n
+    start = min(b.window_start for b in counting if b.window_start is not None)
+    end = max(b.read_at for b in counting)
+    resets = sum(b.resets_in_window for b in counting)
+    return {dep.model: UsageWindow(sum(per_model.get(dep.model, {}).values()), per_model.get(dep.model, {}),
+                                   start, end, 1, resets)
+            for dep in registry.deprecations}
+
+
+def _snapshot_dict(s: Any) -> dict[str, Any]:
+    w = s.delta
+    return {"deprecation": s.deprecation, "queries": s.queries, "users": s.distinct_users,
+            "per_user": dict(s.per_user), "since": _iso(s.window_start), "last_seen": _iso(s.window_end),
+            "window": None if w is None else {
+                "start": _iso(w.start), "end": _iso(w.end), "queries": w.queries, "users": w.distinct_users,
+                "per_user": dict(w.per_user), "resets": w.resets}}
+
+
+def _snapshots(registry: Any, usage: Mapping[str, list[tuple[str | None, int, Any, Any]]],
+               windows: Mapping[str, Any] | None = None) -> list[Any]:
     from deprecator.state import UsageSnapshot
 
     out = []
@@ -654,7 +735,8 @@ def _snapshots(registry: Any, usage: Mapping[str, list[tuple[str | None, int, An
                 first = f
             if l is not None and (last is None or l > last):
                 last = l
-        out.append(UsageSnapshot(dep.model, sum(per_user.values()), len(per_user), per_user, first, last))
+        out.append(UsageSnapshot(dep.model, sum(per_user.values()), len(per_user), per_user, first, last,
+                                 delta=(windows or {}).get(dep.model)))
     return out
 
 
@@ -698,6 +780,36 @@ _ROLE_HEADINGS = {
 }
 
 
+def _ts(v: _dt.datetime) -> str:
+    return f"{v:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _since_lines(snap: Any, bases: Sequence[UsageBasis]) -> list[str]:
+    """Since when the counts count, and the window since the previous scan (every report says which)."""
+    if snap.window_start is None:
+        return []
+    why = next((f" ({b.source} statistics reset)" for b in bases if b.since == snap.window_start), "")
+    line = f"    counted since {_ts(snap.window_start)}{why}"
+    w = snap.delta
+    if w is not None and w.start is not None and w.end is not None:
+        runs = _n(w.queries, "query", "queries") if w.queries else "none"
+        line += f"; {runs} since the previous scan ({_ts(w.start)} to {_ts(w.end)}"
+        line += f", statistics reset in between: calls before the reset are not counted)" if w.resets else ")"
+    return [line]
+
+
+def _basis_lines(bases: Sequence[UsageBasis]) -> list[str]:
+    out = []
+    for b in bases:
+        since = _ts(b.since) if b.since is not None else "an unknown time (no pg_stat_statements_info)"
+        line = f"Query counts from {b.source} ({b.object}) are calls since its statistics reset at {since}"
+        line += f", read at {_ts(b.read_at)}"
+        if b.excluded_own:
+            line += f"; {_n(b.excluded_own, 'statement')} of deprecator's own left out"
+        out.append(line + "." + (f" Note: {b.note}." if b.note else ""))
+    return out
+
+
 def _role_lines(fs: Sequence[Finding], max_files: int) -> list[str]:
     """One role's findings: query-history use, views, file places, other objects (indented under the heading)."""
     lines: list[str] = []
@@ -711,9 +823,9 @@ def _role_lines(fs: Sequence[Finding], max_files: int) -> list[str]:
             top = sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))
             shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
             lines.append(f"    {_n(runs, 'query', 'queries')} by {_n(len(per_user), 'user')} ({shown})")
-        else:   # pg_stat_statements counts calls since the previous scan: a text can be there with none
+        else:   # a pg_stat_statements entry can exist with no call counted (planned, never run)
             texts = {(f.source, f.object) for f in queries}
-            lines.append(f"    {_n(len(texts), 'query text')} in the history, none run since the last scan")
+            lines.append(f"    {_n(len(texts), 'query text')} in the history, with no runs counted")
     views = sorted({f.object for f in fs if f.source == "view"})
     if views:
         lines.append(f"    {_n(len(views), 'view')}: {', '.join(views)}")
@@ -751,6 +863,7 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
             last = snap.window_end
             lines.append(f"  {_n(snap.queries, 'query', 'queries')} by {_n(snap.distinct_users, 'user')} ({shown})"
                          + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
+            lines += _since_lines(snap, report.bases)
         for role in sorted({f.role for f in fs}, key=lambda r: _ROLE_ORDER.get(r, 3)):
             heading = _ROLE_HEADINGS.get(role, f"{role}:")
             lines.append("  " + heading.format(target=dep.target))
@@ -779,4 +892,5 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
         + (f", {_n(s['malformed_rows'], 'malformed row')}" if s.get("malformed_rows") else "")
         + f") in {s['elapsed_seconds']:.1f}s with {_n(s['workers'], 'worker')}."
     )
+    lines += _basis_lines(report.bases)
     return "\n".join(lines)

@@ -42,11 +42,22 @@ usage_snapshots = sa.Table(
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
     sa.Column("deprecation", sa.String(512), nullable=False),
     sa.Column("taken_at", sa.DateTime, nullable=False),
-    sa.Column("queries", sa.Integer, nullable=False),
+    # The counts as the scan reported them: cumulative over window_start..window_end
+    # (pg_stat_statements: calls since its statistics reset), the same on every
+    # scan until more queries run. BIGINT since schema v4: cumulative counters grow.
+    sa.Column("queries", sa.BigInteger, nullable=False),
     sa.Column("distinct_users", sa.Integer, nullable=False),
     sa.Column("per_user", sa.Text, nullable=False),       # JSON {user: count}
     sa.Column("window_start", sa.DateTime, nullable=True),
     sa.Column("window_end", sa.DateTime, nullable=True),
+    # Added in schema v4: the queries between the previous scan's reading of the
+    # counters and this one (pg_stat_statements deltas, reset-aware); NULL when
+    # there was no previous reading. Consecutive deltas add up to any longer window.
+    sa.Column("delta_start", sa.DateTime, nullable=True),
+    sa.Column("delta_end", sa.DateTime, nullable=True),
+    sa.Column("delta_queries", sa.BigInteger, nullable=True),
+    sa.Column("delta_per_user", sa.Text, nullable=True),  # JSON {user: count}
+    sa.Column("delta_resets", sa.Integer, nullable=True),   # statistics resets seen in the delta's window
 )
 applies = sa.Table(
     "applies", metadata,
@@ -90,6 +101,9 @@ pgss_calls = sa.Table(
     sa.Column("queryid", sa.BigInteger, nullable=False),
     sa.Column("toplevel", sa.Boolean, nullable=False),
     sa.Column("calls", sa.BigInteger, nullable=False),
+    # Added in schema v4: the time of the first reading that saw ``calls`` at this
+    # value, so the last call ran before it (and after the reading before it).
+    sa.Column("seen_by", sa.DateTime, nullable=True),
 )
 
 
@@ -106,7 +120,43 @@ def _v3_apply_status(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE applies ADD COLUMN error TEXT"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_pg_stat_statements, _v3_apply_status]
+def _v4_usage_windows(conn: Connection) -> None:
+    # Fresh stores got the columns from create_all (v1, v2); older ones need them added.
+    inspector = sa.inspect(conn)
+    for table in (usage_snapshots, pgss_calls):
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have:
+                kind = col.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}"))
+    if conn.dialect.name == "postgresql":   # SQLite integers are 64-bit already
+        conn.execute(sa.text("ALTER TABLE usage_snapshots ALTER COLUMN queries TYPE BIGINT"))
+
+
+# Owner notices (deprecator.notify.outbox): a row is written before each Slack post
+# and settled after it; a re-run reconciles rows left pending by a crash.
+notify_outbox = sa.Table(
+    "notify_outbox", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),               # also the marker in the message's metadata
+    sa.Column("owner_key", sa.String(512), nullable=False, index=True),
+    sa.Column("destination", sa.String(512), nullable=False),       # "#channel", an email, ... (never a token)
+    sa.Column("channel_id", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),             # pending | sent | failed | lost
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("ts", sa.String(32), nullable=True),                  # Slack's message timestamp
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("items", sa.Text, nullable=False),                    # JSON {deprecation: fingerprint}
+    sa.Column("payload_sha", sa.String(64), nullable=False),
+)
+
+
+def _v5_notify_outbox(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[notify_outbox])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_pg_stat_statements, _v3_apply_status,
+                                                  _v4_usage_windows, _v5_notify_outbox]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -120,6 +170,31 @@ class UsageSnapshot:
     window_end: _dt.datetime | None = None
     taken_at: _dt.datetime | None = None
     scan_id: int | None = None
+    # The queries since the previous reading of cumulative counters (None: no previous reading).
+    delta: "UsageWindow | None" = None
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """Queries in a window: the sum of stored deltas, and the window they actually cover.
+
+    ``start``/``end`` are readings of the counters, not calendar bounds: a week
+    asked for is covered by the deltas that fall inside it, and says so.
+    ``resets`` counts statistics resets seen inside the window (calls between the
+    last reading before a reset and the reset itself are lost).
+    """
+
+    queries: int
+    per_user: dict[str, int]
+    start: _dt.datetime | None
+    end: _dt.datetime | None
+    scans: int = 1
+    resets: int = 0
+    gaps: int = 0        # breaks between consecutive deltas (a reading with no recorded scan): calls there are missing
+
+    @property
+    def distinct_users(self) -> int:
+        return sum(1 for n in self.per_user.values() if n)
 
 
 @dataclass(frozen=True)
@@ -223,7 +298,11 @@ class StateStore:
             rows = [
                 dict(scan_id=scan_id, deprecation=s.deprecation, taken_at=s.taken_at or finished, queries=s.queries,
                      distinct_users=s.distinct_users, per_user=json.dumps(s.per_user, sort_keys=True),
-                     window_start=s.window_start, window_end=s.window_end)
+                     window_start=s.window_start, window_end=s.window_end,
+                     delta_start=s.delta.start if s.delta else None, delta_end=s.delta.end if s.delta else None,
+                     delta_queries=s.delta.queries if s.delta else None,
+                     delta_per_user=json.dumps(s.delta.per_user, sort_keys=True) if s.delta else None,
+                     delta_resets=s.delta.resets if s.delta else None)
                 for s in snapshots
             ]
             if rows:
@@ -237,9 +316,29 @@ class StateStore:
         with self.engine.connect() as conn:
             return [
                 UsageSnapshot(r.deprecation, r.queries, r.distinct_users, json.loads(r.per_user),
-                              r.window_start, r.window_end, r.taken_at, r.scan_id)
+                              r.window_start, r.window_end, r.taken_at, r.scan_id, _delta(r))
                 for r in conn.execute(q)
             ]
+
+    def usage_in_window(self, deprecation: str, start: _dt.datetime, end: _dt.datetime) -> UsageWindow | None:
+        """The queries of ``deprecation`` between ``start`` and ``end`` (naive UTC), from the stored deltas.
+
+        Only deltas lying wholly inside are summed, so the answer's ``start``/``end``
+        (the readings it spans) may be narrower than asked; None when no delta fits.
+        """
+        deltas = [s.delta for s in self.usage_history(deprecation)
+                  if s.delta is not None and s.delta.start is not None and s.delta.end is not None
+                  and s.delta.start >= start and s.delta.end <= end]
+        if not deltas:
+            return None
+        deltas.sort(key=lambda d: (d.start, d.end))
+        per_user: dict[str, int] = {}
+        for d in deltas:
+            for user, n in d.per_user.items():
+                per_user[user] = per_user.get(user, 0) + n
+        gaps = sum(1 for a, b in zip(deltas, deltas[1:]) if b.start != a.end)
+        return UsageWindow(sum(d.queries for d in deltas), per_user, deltas[0].start, deltas[-1].end,
+                           len(deltas), sum(d.resets for d in deltas), gaps)
 
     # -- applies --------------------------------------------------------------
     def record_apply(
@@ -292,6 +391,13 @@ class StateStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _delta(r: Any) -> UsageWindow | None:
+    if r.delta_queries is None:
+        return None
+    return UsageWindow(int(r.delta_queries), json.loads(r.delta_per_user or "{}"), r.delta_start, r.delta_end,
+                       1, int(r.delta_resets or 0))
 
 
 def _apply_record(r: Any) -> ApplyRecord:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from deprecator.errors import SourceError
-from deprecator.sources.base import SourceProblem, SqlText
+from deprecator.sources.base import SourceProblem, SqlText, UsageBasis
 from deprecator.sources.pg_stat_statements import PgStatStatementsSource, parse_search_path
 from deprecator.state import SCHEMA_VERSION, StateStore, meta_table, metadata
 from tests.pg_cluster import pg_db, pgss_cluster, run_sql  # noqa: F401  (fixtures)
@@ -93,41 +93,58 @@ def test_texts_roles_and_search_paths(db):
         assert [str(r.relation) for r in result.references] == ["analytics.customer_facts"]
 
 
-def test_snapshots_give_deltas_and_survive_resets(db, tmp_path):
+def _read(src):
+    items = list(src.read())
+    bases = [i for i in items if isinstance(i, UsageBasis)]
+    assert len(bases) == 1 and items[-1] is bases[0]     # one basis, after the texts
+    return [i for i in items if isinstance(i, SqlText)], bases[0]
+
+
+def test_counts_are_cumulative_and_windows_come_from_stored_deltas_across_resets(db, tmp_path):
     url, roles = db
     state = StateStore(f"sqlite:///{tmp_path}/state.db")
     q = "SELECT id FROM analytics.customer_facts WHERE id > 3"
     src = PgStatStatementsSource(url, state=state)
 
-    def alice_item():
-        items, _ = _items(src)
-        return _one(items, roles["alice"], "customer_facts WHERE id > $1")
+    def alice():
+        items, basis = _read(src)
+        item = _one(items, roles["alice"], "customer_facts WHERE id > $1")
+        return item, basis, basis.window_counts.get((item.object, item.user))
 
     run_as(url, roles["alice"], *[q] * 4)
-    first = alice_item()
+    first, b1, w1 = alice()
     assert first.count == 4 and first.extra["reset_detected"] is False
+    assert first.first_seen == b1.since is not None and first.last_seen == b1.read_at
+    assert b1.counts == "cumulative" and b1.window_start is None and w1 is None   # no previous reading yet
 
     run_as(url, roles["alice"], *[q] * 2)
-    second = alice_item()
-    assert second.count == 2 and second.extra["calls_total"] == 6
-    assert second.first_seen == first.last_seen            # the window starts at the previous snapshot
+    second, b2, w2 = alice()
+    assert second.count == 6 and second.extra["calls_total"] == 6       # every call since the reset
+    assert second.first_seen == first.first_seen                        # still counted from the reset
+    assert w2 == 2 and b2.window_start == b1.read_at                    # the window: since the previous reading
+    assert second.last_seen == b2.read_at
 
-    idle = alice_item()
-    assert idle.count == 0 and idle.last_seen is None
+    idle, b3, w3 = alice()
+    assert idle.count == 6 and w3 == 0 and b3.window_start == b2.read_at
+    assert idle.last_seen == second.last_seen                           # the last call ran before that reading
+    again, _, _ = alice()
+    assert (again.count, again.first_seen, again.last_seen) == (idle.count, idle.first_seen, idle.last_seen)
 
-    # resetting one entry: its counter restarts lower than last time -> counted from zero, never negative
+    # resetting one entry: its counter restarts lower than last time -> the window counts from zero, never negative
     run_sql(url, f"SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = '{roles['alice']}'), "
                  f"(SELECT oid FROM pg_database WHERE datname = current_database()), {idle.extra['queryid']})")
     run_as(url, roles["alice"], q)
-    after_entry_reset = alice_item()
-    assert after_entry_reset.count == 1 and after_entry_reset.extra["reset_detected"] is True
+    after_entry_reset, b4, w4 = alice()
+    assert after_entry_reset.count == 1 and w4 == 1 and after_entry_reset.extra["reset_detected"] is True
+    assert b4.resets_in_window == 1
 
     # a full reset followed by MORE calls than before: only stats_reset reveals it
     run_sql(url, "SELECT pg_stat_statements_reset()")
     run_as(url, roles["alice"], *[q] * 10)
-    after_full_reset = alice_item()
-    assert after_full_reset.count == 10 and after_full_reset.extra["reset_detected"] is True
-    assert after_full_reset.first_seen > second.first_seen
+    after_full_reset, b5, w5 = alice()
+    assert after_full_reset.count == 10 and w5 == 10 and after_full_reset.extra["reset_detected"] is True
+    assert after_full_reset.first_seen == b5.since > first.first_seen   # counting restarted at the reset
+    assert b5.resets_in_window == 1
     state.close()
 
 
@@ -169,7 +186,7 @@ def test_state_store_upgrades_from_v1(tmp_path):
     store.close()
 
 
-def test_scan_from_deprecator_yml_reports_call_deltas(db, in_tmp):
+def test_scan_from_deprecator_yml_reports_cumulative_calls(db, in_tmp):
     import json
 
     from tests.helpers import invoke
@@ -196,7 +213,7 @@ def test_scan_from_deprecator_yml_reports_call_deltas(db, in_tmp):
     run_as(url, roles["alice"], q, q, q)
     assert alice_counts() == [3]
     run_as(url, roles["alice"], q, q)
-    assert alice_counts() == [2]           # calls since the previous scan, from the state store
+    assert alice_counts() == [5]           # every call since the statistics reset, not since the last scan
     (in_tmp / "deprecator.yml").write_text((in_tmp / "deprecator.yml").read_text().replace(
         "  - type: pg_stat_statements\n", "  - type: pg_stat_statements\n    bogus: 1\n"))
     out = invoke(["scan"], code=2)
@@ -247,3 +264,96 @@ def test_a_configured_default_search_path_substitutes_user_per_role(db):
     carol = _one(items, roles["carol"], "customer_facts")
     assert bob.search_path_origin == "default" and bob.extra["search_path"] == [roles["bob"], "analytics"]
     assert carol.extra["search_path"] == ["analytics"]      # never the literal "$user"
+
+
+def _write_config(root, url, extra_warehouse=""):
+    (root / "deprecations.yml").write_text(
+        "deprecations:\n  - model: analytics.customer_facts\n    replacement: analytics.entity_customers\n"
+        "    sunset: 2027-03-31\n")
+    (root / "deprecator.yml").write_text(
+        "warehouse:\n"
+        f"  url: {url}\n"
+        "  default_schema: analytics\n"
+        + extra_warehouse +
+        "registry: deprecations.yml\n"
+        "history:\n"
+        "  - type: pg_stat_statements\n"
+        "state:\n  url: sqlite:///.deprecator/state.db\n")
+
+
+def _stats_reset(url):
+    eng = sa.create_engine(url)
+    try:
+        with eng.connect() as c:
+            return c.execute(sa.text("SELECT stats_reset FROM pg_stat_statements_info")).scalar()
+    finally:
+        eng.dispose()
+
+
+def test_repeated_scans_report_the_same_counts_since_the_statistics_reset(db, in_tmp):
+    """Recording a snapshot never changes what the next scan reports: scan, scan --format json, scan agree."""
+    import datetime as dt
+    import json
+
+    from tests.helpers import invoke
+
+    url, roles = db
+    _write_config(in_tmp, url)
+    q = "SELECT id FROM analytics.customer_facts WHERE id < 4"
+    run_as(url, roles["alice"], q, q, q)
+    run_as(url, roles["bob"], q)
+    reset = _stats_reset(url).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def counts(report):
+        return sorted((f["user"], f["count"]) for f in report["findings"]
+                      if f["source"] == "pg_stat_statements" and f["user"] in (roles["alice"], roles["bob"]))
+
+    text1 = invoke(["scan"]).stdout
+    report = json.loads(invoke(["scan", "--format", "json"]).stdout)
+    text2 = invoke(["scan"]).stdout
+    assert counts(report) == [(roles["alice"], 3), (roles["bob"], 1)]
+    [dep] = report["usage"]["deprecations"]
+    assert dep["deprecation"] == "analytics.customer_facts"
+    assert (dep["per_user"][roles["alice"]], dep["per_user"][roles["bob"]]) == (3, 1)
+    assert dep["queries"] == sum(dep["per_user"].values()) and dep["users"] == len(dep["per_user"])
+    # the text reports agree with the JSON and with each other, and say since when
+    since = f"{reset:%Y-%m-%d %H:%M:%S}"
+    assert _counts_lines(text1) == _counts_lines(text2)
+    assert f"{dep['queries']} queries by {dep['users']} users" in text1, text1
+    assert f"counted since {since} UTC (pg_stat_statements statistics reset)" in text1, text1
+    # every pg_stat_statements finding is counted from the reset
+    assert {f["first_seen"] for f in report["findings"] if f["source"] == "pg_stat_statements"} == {reset.isoformat()}
+    [basis] = report["usage"]["sources"]
+    assert basis["source"] == "pg_stat_statements" and basis["since"] == reset.isoformat()
+    assert basis["counts"] == "cumulative"
+    assert dep["since"] == reset.isoformat()
+
+    # a fourth scan: still the same counts
+    report1b = json.loads(invoke(["scan", "--format", "json"]).stdout)
+    assert counts(report1b) == counts(report)
+    assert report1b["usage"]["deprecations"][0]["queries"] == dep["queries"]
+    assert report1b["usage"]["deprecations"][0]["window"]["queries"] == 0
+
+    # more calls: the count grows by them; the window since the previous scan says which window it covers
+    run_as(url, roles["alice"], q, q)
+    report2 = json.loads(invoke(["scan", "--format", "json"]).stdout)
+    assert counts(report2) == [(roles["alice"], 5), (roles["bob"], 1)]
+    [dep2] = report2["usage"]["deprecations"]
+    window = dep2["window"]
+    assert (window["queries"], window["per_user"]) == (2, {roles["alice"]: 2})
+    assert window["start"] == report1b["usage"]["sources"][0]["read_at"]
+    assert window["end"] == report2["usage"]["sources"][0]["read_at"]
+    text3 = invoke(["scan"]).stdout
+    assert f"{dep['queries'] + 2} queries by {dep['users']} users" in text3, text3
+    assert "none since the previous scan" in text3, text3
+
+
+def _without_timing(text):
+    import re
+
+    return re.sub(r"in [0-9.]+s with", "in Xs with", text)
+
+
+def _counts_lines(text):
+    """The lines with counts, without the window since the previous scan (which moves on by design)."""
+    return [line.split("; ")[0] for line in text.splitlines() if "quer" in line or "counted since" in line]

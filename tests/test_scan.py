@@ -84,7 +84,7 @@ def test_scan_files_and_history(project):
     config, registry = project
     report = run_scan(config, registry, workers=2)
     doc = report.to_dict()
-    assert set(doc) == {"findings", "unparsed", "stats"}
+    assert set(doc) == {"findings", "unparsed", "stats", "usage"}
     f = [x for x in doc["findings"] if x["source"] == "file"]
     assert [(x["deprecation"], x["path"], x["line"], x["column"]) for x in f] == [
         ("analytics.customer_facts", "models/report.sql", 4, 3),
@@ -256,7 +256,7 @@ def test_same_text_with_different_search_paths_is_parsed_per_path(project):
     assert (snap.queries, snap.per_user, snap.window_start) == (9, {"ann": 7, "cy": 2}, t0)
 
 
-def test_text_report_says_when_history_texts_ran_no_query_since_the_last_scan(project):
+def test_text_report_says_when_history_texts_have_no_runs_counted(project):
     config, registry = project
     items = [SqlText("select cust_id from analytics.customer_facts", "pg_stat_statements", "db/queryid=1",
                      user="ann", count=0)]
@@ -264,7 +264,7 @@ def test_text_report_says_when_history_texts_ran_no_query_since_the_last_scan(pr
     text = format_report_text(report, registry)
     assert ("analytics.customer_facts -> analytics.entity_customers (sunset 2027-03-31)\n"
             "  Readers (read it), migrate to analytics.entity_customers:\n"
-            "    1 query text in the history, none run since the last scan\n"
+            "    1 query text in the history, with no runs counted\n"
             "analytics.old_orders -> analytics.orders (sunset 2027-03-31)\n  no references found\n") in text
 
 

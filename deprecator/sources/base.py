@@ -14,7 +14,7 @@ The scan dedupes texts across every source, so a source never has to.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Literal, Mapping, NamedTuple, Protocol, Union
 
 # Source kinds whose texts are queries people ran; only these feed usage snapshots.
@@ -53,7 +53,37 @@ class SourceProblem:
     line: int | None = None                  # 1-based line of a malformed row
 
 
-SourceItem = Union[SqlText, SourceProblem]
+@dataclass(frozen=True)
+class UsageBasis:
+    """What a query-history source's counts mean; yielded once, after its texts.
+
+    ``counts`` is ``"cumulative"`` for pg_stat_statements: each text's ``count``
+    is every call since ``since`` (the statistics reset), the same on every read
+    until more calls happen. ``window_start``..``read_at`` is the window since the
+    source's previous reading of its counters (None: no previous reading), and
+    ``window_counts`` the calls in it per ``(object, user)`` of the texts yielded.
+    """
+
+    source: str
+    object: str                              # the masked URL
+    counts: str
+    since: _dt.datetime | None               # naive UTC; None = unknown
+    read_at: _dt.datetime
+    window_start: _dt.datetime | None = None
+    window_counts: Mapping[tuple[str, str | None], int] = field(default_factory=dict)
+    resets_in_window: int = 0                # statistics resets between the two readings
+    excluded_own: int = 0                    # texts left out as deprecator's own (marker comment or own role)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        iso = lambda v: v.isoformat() if v is not None else None  # noqa: E731
+        return {"source": self.source, "object": self.object, "counts": self.counts, "since": iso(self.since),
+                "read_at": iso(self.read_at), "previous_read_at": iso(self.window_start),
+                "resets_since_previous_read": self.resets_in_window, "excluded_own": self.excluded_own,
+                "note": self.note}
+
+
+SourceItem = Union[SqlText, SourceProblem, UsageBasis]
 
 
 class Source(Protocol):

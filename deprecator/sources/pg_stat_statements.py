@@ -2,17 +2,22 @@
 
 What the extension gives: per (database, role, statement) a normalized text
 (constants replaced by ``$1``, ``$2``...) and a cumulative ``calls`` counter,
-but (before PG 17) no timestamps. So usage over time comes from snapshots: with
-a state store, each read stores the counters it saw, and the texts it yields
-carry the number of calls since the previous snapshot (``count``), with
-``first_seen``/``last_seen`` the bounds of that window. A
-``pg_stat_statements_reset()`` (a changed ``stats_reset`` or a counter lower
-than last time) restarts the count from zero: deltas are never negative. A
-text that did not run since the last snapshot is still yielded, with
-``count`` 0 (someone has that query; it was idle in the window). Limitation
-before PG 17 (no per-entry ``stats_since``): an entry evicted and re-created
-that has run more times than the last snapshot saw cannot be told apart from
-one that kept counting.
+but (before PG 17) no timestamps. Each text's ``count`` is that counter: every
+call since the statistics were reset (``pg_stat_statements_info.stats_reset``,
+the text's ``first_seen``), so reading it again gives the same number until
+more calls happen; recording a reading changes nothing. ``last_seen`` is the
+first reading that saw the counter at its current value (the last call ran
+before it). With a state store, each read stores the counters it saw, and the
+:class:`UsageBasis` it yields last carries the calls since the previous reading
+per text (the window's delta): a ``pg_stat_statements_reset()`` (a changed
+``stats_reset``, or a counter lower than last time) restarts the count from zero,
+never negative. Limitation before PG 17 (no per-entry ``stats_since``): an entry
+evicted and re-created restarts its counter, and one that has run more times
+than the last reading saw cannot be told apart from one that kept counting.
+
+deprecator's own statements (the marker comment of :mod:`deprecator.db`) and
+the configured own roles (``warehouse.own_roles``) are not usage: they are left
+out and counted in ``UsageBasis.excluded_own``.
 
 Unqualified names in a text resolve with the search path of the role that ran
 it: the role's setting in ``pg_db_role_setting`` (role-in-database, then role,
@@ -33,8 +38,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from deprecator.errors import ConfigError, SourceError
 from deprecator.redact import mask_url, redact
-from deprecator.sources.base import SourceItem, SourceProblem, SqlText, to_utc_naive
-from deprecator.db import create_engine
+from deprecator.sources.base import SourceItem, SourceProblem, SqlText, UsageBasis, to_utc_naive
+from deprecator.db import create_engine, db_error, is_own_statement
 
 KIND = "pg_stat_statements"
 _HIDDEN = "<insufficient privilege>"
@@ -108,6 +113,8 @@ class PgStatStatementsSource:
     state: Any = None
     all_databases: bool = False
     engine: Engine | None = None
+    # Roles whose statements are deprecator's own (the apply role): never usage.
+    own_roles: Sequence[str] = ()
     kind: str = KIND
     _search_paths: dict[tuple[int, int], RoleSearchPath] = field(default_factory=dict, repr=False)
     owns_state: bool = False     # close the state store with the source (when built from config)
@@ -133,45 +140,56 @@ class PgStatStatementsSource:
             if self.engine is None:
                 engine.dispose()
         prev = self._previous_snapshot() if self.state is not None else None
+        # A reset between the readings: a new stats_reset (full reset), or one entry's counter lower than last time.
         full_reset = bool(prev and prev["stats_reset"] != snap.stats_reset and snap.stats_reset is not None)
-        hidden = 0
+        resets = 1 if full_reset else 0
+        own_roles = set(self.own_roles)
+        window: dict[tuple[str, str | None], int] = {}
+        hidden = own = 0
         for row in snap.rows:
+            key = (row["dbid"], row["userid"], row["queryid"], row["toplevel"])
+            calls = int(row["calls"])
+            before = None if (prev is None or full_reset) else prev["calls"].get(key)
+            entry_reset = before is not None and calls < before[0]
+            if entry_reset and not full_reset:
+                resets = 1    # counted once per window: a reset by role, database or statement resets many
+            # When the last call ran, as far as readings can tell: before the first reading
+            # that saw the counter at its value (kept with the snapshot, so it is stable).
+            if calls == 0:
+                seen_by = None
+            elif before is not None and calls == before[0]:
+                seen_by = before[1] or prev["taken_at"]   # type: ignore[index]
+            else:
+                seen_by = snap.taken_at
+            row["seen_by"] = seen_by
             if row["query"] == _HIDDEN or row["queryid"] is None:
                 hidden += 1
                 continue
-            key = (row["dbid"], row["userid"], row["queryid"], row["toplevel"])
-            calls = int(row["calls"])
-            prev_calls = None if (prev is None or full_reset) else prev["calls"].get(key)
-            reset = full_reset or (prev_calls is not None and calls < prev_calls)
-            if prev_calls is None or calls < prev_calls:
-                count = calls
-                # the counter started at the reset, at the entry's creation, or (new entry) after the last snapshot
-                if row.get("stats_since") is not None:
-                    start = row["stats_since"]
-                elif prev is not None and not full_reset and not reset:
-                    start = prev["taken_at"]
-                else:
-                    start = snap.stats_reset
-            else:
-                count = calls - prev_calls
-                start = prev["taken_at"] if prev is not None else None
             role = row["rolname"] or f"oid:{row['userid']}"
+            if row["rolname"] in own_roles or is_own_statement(row["query"]):
+                own += 1      # deprecator's own statement or role: not usage
+                continue
+            obj = f"{row['datname'] or row['dbid']}/queryid={row['queryid']}"
+            if prev is not None:
+                delta = calls if (before is None or entry_reset) else calls - before[0]
+                window[(obj, role)] = window.get((obj, role), 0) + delta
             sp = self._search_paths[(row["userid"], row["dbid"])]
             yield SqlText(
                 text=row["query"],
                 source=self.kind,
-                object=f"{row['datname'] or row['dbid']}/queryid={row['queryid']}",
+                object=obj,
                 user=role,
-                count=count,
-                first_seen=start,
-                last_seen=snap.taken_at if count > 0 else None,
+                count=calls,
+                # counting started at the statistics reset (PostgreSQL 17: at the entry's creation)
+                first_seen=row.get("stats_since") or snap.stats_reset,
+                last_seen=seen_by,
                 default_schema=sp.schemas,
                 search_path_origin=sp.origin,
                 extra={
                     "queryid": row["queryid"],
                     "database": row["datname"],
                     "calls_total": calls,
-                    "reset_detected": reset,
+                    "reset_detected": full_reset or entry_reset,
                     "search_path": list(sp.schemas),
                     "search_path_ambiguous": sp.ambiguous,
                 },
@@ -182,8 +200,16 @@ class PgStatStatementsSource:
                 f"{hidden} {'statement of another role is' if hidden == 1 else 'statements of other roles are'} "
                 "hidden from this role; "
                 "grant it pg_read_all_stats to scan them", kind="unreadable")
+        note = None
         if self.state is not None:
-            self._store_snapshot(snap)
+            try:
+                self._store_snapshot(snap)
+            except sa.exc.SQLAlchemyError as e:   # the counts stand; the next window will just be longer
+                note = f"the counters could not be recorded in the state store: {db_error(e)}"
+        yield UsageBasis(
+            self.kind, self.name, "cumulative", snap.stats_reset, snap.taken_at,
+            window_start=prev["taken_at"] if prev is not None else None,
+            window_counts=window if prev is not None else {}, resets_in_window=resets, excluded_own=own, note=note)
 
     def _read_catalog(self, engine: Engine) -> "_Snapshot":
         try:
@@ -294,7 +320,7 @@ class PgStatStatementsSource:
             if snap is None:
                 return None
             calls = {
-                (int(r.dbid), int(r.userid), int(r.queryid), bool(r.toplevel)): int(r.calls)
+                (int(r.dbid), int(r.userid), int(r.queryid), bool(r.toplevel)): (int(r.calls), r.seen_by)
                 for r in conn.execute(sa.select(pgss_calls).where(pgss_calls.c.snapshot_id == snap.id))
             }
         return {"taken_at": snap.taken_at, "stats_reset": snap.stats_reset, "calls": calls}
@@ -307,7 +333,7 @@ class PgStatStatementsSource:
                 source_key=self.source_key(), taken_at=snap.taken_at, stats_reset=snap.stats_reset,
             )).inserted_primary_key[0]
             rows = [dict(snapshot_id=sid, dbid=r["dbid"], userid=r["userid"], queryid=r["queryid"],
-                         toplevel=r["toplevel"], calls=int(r["calls"]))
+                         toplevel=r["toplevel"], calls=int(r["calls"]), seen_by=r.get("seen_by"))
                     for r in snap.rows if r["queryid"] is not None]
             if rows:
                 conn.execute(sa.insert(pgss_calls), rows)
@@ -327,7 +353,8 @@ def from_config(config: Any, history: Any) -> PgStatStatementsSource:
     Options: ``url`` (default: the warehouse URL), ``all_databases`` (default
     false), ``default_search_path`` for roles without a setting of their own
     (default: warehouse.default_schema, else the server's own search_path;
-    ``$user`` is each role's name). Call deltas are kept in the configured state store.
+    ``$user`` is each role's name). Counter readings are kept in the configured state store;
+    ``warehouse.own_roles`` are left out as deprecator's own.
     """
     from deprecator.state import StateStore
 
@@ -347,4 +374,5 @@ def from_config(config: Any, history: Any) -> PgStatStatementsSource:
         raise ConfigError("`all_databases:` must be true or false", field="all_databases", **where)
     state = StateStore(config.state_url, config.root)
     return PgStatStatementsSource(str(url), default_search_path=tuple(path) if path else None, state=state,
-                                  all_databases=all_dbs, owns_state=True)
+                                  all_databases=all_dbs, owns_state=True,
+                                  own_roles=config.warehouse.own_roles)
