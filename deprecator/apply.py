@@ -1,32 +1,42 @@
 """The executor: plan against a live warehouse, apply a plan, roll an apply back.
 
-Apply reads the warehouse catalog once and refuses a stale plan, saying what
-changed: per view, which of its fields (definition, owner, grants, comments,
-options, columns, indexes) differ from the plan's fingerprints; which
-deprecation of the registry changed; whether a replacement's columns changed;
-and which new views read a deprecated or planned relation (only views whose
-text names one are parsed). Each reason is a ``StaleChange`` (kind, view,
-message), and ``StalePlanError.records`` carries them; callers filter on the
-kind, users read the message. It does not plan again unless a replacement's
-columns changed (then a fresh plan names the views affected) or the plan is
-of format 1. It runs every statement in one transaction
+A saved plan is applied exactly, and only when it is exactly what deprecator
+would do now. Apply first checks that the plan belongs to this warehouse (its
+identity, not the URL that reaches it: ``OtherWarehouseError``), then reads
+the catalog once and refuses the plan, naming every reason (``StaleChange``
+records on ``StalePlanError``): an entry without its seal, or that no longer
+matches it; a view dropped, or changed field by field (definition, owner,
+grants, comments, options, columns, indexes); a changed rewrite rule (a
+sunset date, an owner or a reason are not rules); a replacement whose columns
+changed; a view not in the plan that now reads a deprecated or planned
+relation (only views whose text names one are parsed); and, beyond the seal,
+any operation of the plan that differs from what the planner derives again
+from the live catalog and the registry for the planned views (their rewrite,
+DDL, grants, owner and comments restored, inverses), naming the difference.
+
+It then runs every statement in one transaction
 (``Warehouse.execute_atomically``, which re-checks the fingerprints after
-taking the write lock and verifies each view answers), and records
-before/after definitions, owner, grants, comments and options in the state
-store, with who ran it. Rollback runs the recorded inverse statements the same way.
+taking the write lock and verifies each view answers) and journals the apply
+(pending before the warehouse is touched; applied, failed or interrupted
+after). Rollback restores the recorded definitions, and the grants, owner and
+comments each view had before the apply, the same way; it refuses when a view
+changed since the apply (naming what changed; equivalent ACLs are not a
+change), unless forced, and can be limited to some views.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from deprecator.config import Config
-from deprecator.errors import DeprecatorError, StaleChange, StaleKind, StalePlanError
+from deprecator.errors import DeprecatorError, OtherWarehouseError, RollbackRefused, StaleChange, StalePlanError
 from deprecator.redact import redact
-from deprecator.plan import (Plan, TextIndex, build_plan, name_needles, ordered_statements, registry_change_records,
-                             rule_for, unified_diff, view_change, view_parts)
+from deprecator.plan import (Plan, TextIndex, build_plan, changed_fields, derived_differences, describe_warehouse,
+                             name_needles, ordered_statements, registry_change_records, rule_for, rule_parts,
+                             rules_fingerprint, unified_diff, view_change, view_parts)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
@@ -71,9 +81,24 @@ def open_state(config: Config) -> StateStore:
     return StateStore(config.state_url, config.root)
 
 
-def registry_parts(registry: Any) -> dict[str, str]:
-    """A fingerprint per deprecation (the content ``Registry.fingerprint`` covers), keyed by model."""
-    return {str(d.model): d.fingerprint()[:16] for d in getattr(registry, "deprecations", ())}
+Progress = Callable[[str], None]
+
+
+def warehouse_identity(warehouse: Any) -> dict[str, str]:
+    """What the warehouse is, whatever URL reaches it (``identity()`` of the adapter; {} when it has none)."""
+    identity = getattr(warehouse, "identity", None)
+    return dict(identity()) if callable(identity) else {}
+
+
+def check_warehouse(plan: Plan, warehouse: Warehouse) -> None:
+    """Refuse a plan made for another warehouse: by identity when both are known, else by (masked) URL."""
+    now = warehouse_identity(warehouse)
+    if plan.warehouse_id and now:
+        if dict(plan.warehouse_id) != now:
+            raise OtherWarehouseError("this plan", describe_warehouse(plan.warehouse_id) + f" ({plan.warehouse})",
+                                      describe_warehouse(now) + f" ({warehouse.display_url})")
+    elif plan.warehouse and warehouse.display_url and plan.warehouse != warehouse.display_url:
+        raise OtherWarehouseError("this plan", plan.warehouse, warehouse.display_url)
 
 
 def registry_name(registry: Any) -> str:
@@ -112,9 +137,9 @@ def plan_warehouse(warehouse: Warehouse, registry: RegistryLike) -> tuple[Plan, 
     views = warehouse.list_views()
     columns = _relation_columns(warehouse, rules)
     ddl, categories = _planning(warehouse)
-    plan = build_plan(views, rules, dialect, registry.fingerprint(), schema, catalog, warehouse.display_url,
-                      relation_columns=columns, ddl=ddl, registry_parts=registry_parts(registry),
-                      type_categories=categories)
+    plan = build_plan(views, rules, dialect, rules_fingerprint(rules), schema, catalog, warehouse.display_url,
+                      relation_columns=columns, ddl=ddl, registry_parts=rule_parts(rules),
+                      type_categories=categories, warehouse_id=warehouse_identity(warehouse))
     return plan, views
 
 
@@ -125,11 +150,6 @@ def cross_check(warehouse: Warehouse, registry: RegistryLike, plan: Plan, views:
                             [v.relation for v in plan.views], views)
 
 
-# What a fresh plan adds once a replacement's columns moved: how each planned view
-# would now be handled. Drops, field changes and new readers are found without it.
-_REPLAN_KINDS: frozenset[StaleKind] = frozenset({"action_changed", "rewritten_differently", "no_longer_needed"})
-
-
 def stale_error(changes: Sequence[StaleChange | str]) -> StalePlanError:
     """The error listing ``changes``: records (kept on ``records``), or the warehouse's own sentences."""
     return StalePlanError(changes)
@@ -137,45 +157,64 @@ def stale_error(changes: Sequence[StaleChange | str]) -> StalePlanError:
 
 def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
                views_now: Sequence[ViewInfo]) -> list[StaleChange]:
-    """What changed between ``plan`` and now, by name; empty when the plan still holds.
+    """What keeps ``plan`` from being applied as it is, by name; empty when it still holds.
 
-    One catalog read (``views_now``) and the rules' relations' columns; views are
-    parsed only when they are not in the plan and their text names a deprecated or
-    planned relation. A plan of format 1 (no field fingerprints) or whose
-    replacements' columns changed is compared with a fresh plan instead.
+    One catalog read (``views_now``) and the rules' relations' columns. Every
+    entry must carry its seal; the planned views are planned again from the
+    live catalog and the registry, and every operation must be exactly the
+    plan's (``derived_differences``). Views not in the plan are parsed only when
+    their text names a deprecated or planned relation. The warehouse's identity
+    is checked first, by ``check_warehouse`` (an error of its own, not a reason).
     """
-    if plan.format_version < 2:
-        fresh, views_now = plan_warehouse(warehouse, registry)
-        return stale_changes(plan, fresh, views_now, registry)
     changes: list[StaleChange] = []
-    if plan.warehouse and warehouse.display_url and plan.warehouse != warehouse.display_url:
-        changes.append(_other_warehouse(plan.warehouse, warehouse.display_url))
     if plan.dialect != warehouse.dialect:
         changes.append(_other_dialect(plan.dialect, warehouse.dialect))
-    if plan.registry_fingerprint != registry.fingerprint():
-        changes.extend(registry_change_records(plan.registry_parts, registry_parts(registry),
-                                               registry_name(registry)))
-    for name in plan.edited():
-        changes.append(StaleChange("entry_edited", name, f"view {name} would now be rewritten differently: "
-                                   "its entry was edited after the plan was made"))
-    changes.extend(_view_changes(plan, views_now))
     rules = _rules(warehouse, registry)
+    rules_changed = plan.registry_fingerprint != rules_fingerprint(rules)
+    if rules_changed:
+        changes.extend(registry_change_records(plan.registry_parts, rule_parts(rules), registry_name(registry)))
+    for v in plan.views:
+        problem = v.seal_problem()
+        if problem is not None:
+            changes.append(StaleChange("entry_edited", v.name, f"view {v.name} would now be rewritten differently: "
+                                       f"its entry was edited after the plan was made ({problem})"))
+    view_changes = _view_changes(plan, views_now)
+    changes.extend(view_changes)
     columns_now = _relation_columns(warehouse, rules)
-    moved = []
     for rel, cols in plan.relations:
         cur_cols = columns_now[rel] if rel in columns_now else warehouse.relation_columns(rel)
         if (None if cur_cols is None else tuple(tuple(c) for c in cur_cols)) != cols:
-            moved.append(rel)
             changes.append(StaleChange("replacement_columns", None,
                                        f"the columns of {rel} changed since the plan"
                                        if cur_cols is not None and cols is not None
                                        else f"{rel} was {'dropped' if cur_cols is None else 'created'} since the plan"))
-    if moved:
-        # A replacement changed: a fresh plan says which views that affects (and how).
-        fresh, fresh_views = plan_warehouse(warehouse, registry)
-        changes.extend(c for c in stale_changes(plan, fresh, fresh_views, registry) if c.kind in _REPLAN_KINDS)
+    if not rules_changed and plan.dialect == warehouse.dialect:
+        # Beyond the seal: every operation must be what the planner derives now.
+        changes.extend(_derived_changes(plan, warehouse, rules, views_now, columns_now,
+                                        skip={c.view for c in view_changes}))
     changes.extend(_new_readers(plan, warehouse, rules, views_now))
     return changes
+
+
+def _derived_changes(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule], views_now: Sequence[ViewInfo],
+                     columns_now: Mapping[RelationName, Any], skip: set[str | None]) -> list[StaleChange]:
+    """Plan the plan's views again from the live catalog and registry; every difference, by view.
+
+    Only the planned views are planned again (views outside the plan are
+    ``_new_readers``' concern); views already reported dropped or changed are
+    not compared again.
+    """
+    planned = {v.relation for v in plan.views}
+    ddl, categories = _planning(warehouse)
+    fresh = build_plan([v for v in views_now if v.relation in planned], rules, warehouse.dialect, "",
+                       tuple(warehouse.default_schema), warehouse.default_catalog,
+                       relation_columns=columns_now, ddl=ddl, type_categories=categories)
+    derived = {v.relation: v for v in fresh.views}
+    out: list[StaleChange] = []
+    for v in plan.views:
+        if v.name not in skip:
+            out.extend(derived_differences(v, derived.get(v.relation)))
+    return out
 
 
 def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
@@ -210,10 +249,6 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
     return out
 
 
-def _other_warehouse(planned: str, now: str) -> StaleChange:
-    return StaleChange("warehouse", None, f"the plan was made for the warehouse {planned}, not {now}")
-
-
 def _other_dialect(planned: str, now: str) -> StaleChange:
     return StaleChange("dialect", None, f"the plan was made for dialect {planned}, the warehouse is {now}")
 
@@ -222,55 +257,19 @@ def _dropped(name: str, since: str = "") -> StaleChange:
     return StaleChange("view_dropped", name, f"view {name} was dropped{since}")
 
 
-def stale_changes(plan: Plan, fresh: Plan, views_now: Sequence[ViewInfo],
-                  registry: RegistryLike) -> list[StaleChange]:
-    """What changed between ``plan`` and a ``fresh`` plan of now; empty when the plan still holds."""
-    changes: list[StaleChange] = []
-    if plan.warehouse and fresh.warehouse and plan.warehouse != fresh.warehouse:
-        changes.append(_other_warehouse(plan.warehouse, fresh.warehouse))
-    if plan.dialect != fresh.dialect:
-        changes.append(_other_dialect(plan.dialect, fresh.dialect))
-    if plan.registry_fingerprint != registry.fingerprint():
-        changes.append(StaleChange("registry", None, f"the registry ({registry_name(registry)}) changed"))
-    now = {v.relation: v.fingerprint() for v in views_now}
-    fresh_by_rel = {v.relation: v for v in fresh.views}
-    for v in plan.views:
-        fp = now.get(v.relation)
-        if fp is None:
-            changes.append(_dropped(v.name))
-            continue
-        if fp != v.fingerprint:
-            changes.append(StaleChange("view_changed", v.name, f"view {v.name} was changed"))
-            continue
-        # Same view text, different plan: the replacement or its columns changed.
-        f = fresh_by_rel.get(v.relation)
-        if f is None:
-            if v.statements:
-                changes.append(StaleChange("no_longer_needed", v.name, f"view {v.name} no longer needs rewriting"))
-        elif f.action != v.action:
-            why = f": {f.blockers[0].reason}" if f.blockers else ""
-            changes.append(StaleChange("action_changed", v.name,
-                                       f"view {v.name} would now be {f.action} instead of {v.action}{why}"))
-        elif (f.drop, f.statements) != (v.drop, v.statements):
-            changes.append(StaleChange("rewritten_differently", v.name,
-                                       f"view {v.name} would now be rewritten differently"))
-    planned = {v.relation for v in plan.views}
-    for v in fresh.views:
-        if v.relation not in planned and v.action != "unchanged":
-            changes.append(StaleChange("new_reader", v.name,
-                                       f"view {v.name} now needs rewriting ({v.action}) and is not in the plan"))
-    return changes
+def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: StateStore, *,
+               progress: Progress | None = None) -> ApplyResult:
+    """Apply exactly ``plan``'s statements in one transaction; record the apply; return its id.
 
-
-def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: StateStore) -> ApplyResult:
-    """Apply exactly ``plan``'s statements in one transaction; record the apply; return its id."""
+    ``progress`` hears what the apply is waiting for (a lock, a retry); the
+    library itself never writes to the terminal.
+    """
+    check_warehouse(plan, warehouse)
     reconcile_pending(warehouse, state)
     views_now = warehouse.list_views()
     changes = check_plan(plan, warehouse, registry, views_now)
     if changes:
         raise stale_error(changes)
-    if plan.format_version < 2:
-        views_now = warehouse.list_views()   # check_plan re-planned; read the catalog as of now
     blocked = tuple(v.name for v in plan.blocked)
     if not plan.has_changes:
         return ApplyResult(None, "apply", blocked=blocked)
@@ -286,14 +285,14 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
                           "statements": list(v.statements), "inverse": list(v.inverse),
                           "drop": list(v.drop), "inverse_drop": list(v.inverse_drop),
-                          **_snapshot(by_rel.get(v.relation))}
+                          **_snapshot(by_rel.get(v.relation)), **_identity_entry(warehouse)}
         planned[v.name] = {"relation": _rel(v.relation), "definition": v.after, "fingerprint": None}
     # Journal first: a record exists before the warehouse can change, so a process
     # killed after the warehouse commit leaves a pending record to reconcile.
     apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
                        after=planned, kind="apply", status="pending")
     try:
-        _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints())
+        _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints(), progress)
     except StalePlanError as e:
         # Changed between the check above and the write lock: say what changed, field by field.
         raise stale_error(_view_changes(plan, warehouse.list_views()) or e.records or e.changes) from None
@@ -336,10 +335,25 @@ def _view_changes(plan: Plan, views_now: Sequence[ViewInfo]) -> list[StaleChange
     return out
 
 
+def _identity_entry(warehouse: Warehouse) -> dict[str, Any]:
+    """The warehouse's identity, kept with each journalled view (rollback and reconcile match on it)."""
+    identity = warehouse_identity(warehouse)
+    return {"warehouse_id": identity} if identity else {}
+
+
+INTERRUPTED = "interrupted"
+
+
 def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, statements: Sequence[str],
-             verify: Sequence[RelationName], expected: Any) -> None:
+             verify: Sequence[RelationName], expected: Any, progress: Progress | None = None) -> None:
     try:
-        warehouse.execute_atomically(statements, verify=verify, expected=expected)
+        kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
+        warehouse.execute_atomically(statements, verify=verify, expected=expected, **kwargs)
+    except KeyboardInterrupt:
+        # Ctrl-C: the transaction was rolled back, unless the interruption came after its commit;
+        # the warehouse says which (an entry it cannot settle stays pending, to reconcile later).
+        _settle_interrupted(warehouse, state, apply_id, expected)
+        raise
     except BaseException as e:
         # The transaction rolled back: the journal entry records that nothing changed.
         try:
@@ -347,6 +361,17 @@ def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, statements:
         except Exception:
             pass  # the warehouse error is the one worth reporting
         raise
+
+
+def _settle_interrupted(warehouse: Warehouse, state: StateStore, apply_id: str,
+                        expected: Mapping[RelationName, str | None]) -> None:
+    try:
+        now = {v.relation: v.fingerprint() for v in warehouse.list_views()}
+        if all(now.get(rel) == fp for rel, fp in expected.items()):
+            state.finish_apply(apply_id, status=INTERRUPTED,
+                               error="interrupted (Ctrl-C) before the warehouse committed; nothing was changed")
+    except BaseException:
+        pass  # a second Ctrl-C, or the warehouse gone: the entry stays pending for reconcile_pending
 
 
 def _settle(state: StateStore, apply_id: str, after: dict[str, Any]) -> None:
@@ -359,6 +384,16 @@ def _settle(state: StateStore, apply_id: str, after: dict[str, Any]) -> None:
         ) from None
 
 
+def _same_warehouse(rec: Any, warehouse: Warehouse) -> bool:
+    """Whether a journal entry was made on ``warehouse``: by identity when it kept one, else by (masked) URL."""
+    kept = next((b["warehouse_id"] for b in rec.before.values() if isinstance(b, dict) and b.get("warehouse_id")),
+                None)
+    now = warehouse_identity(warehouse)
+    if kept and now:
+        return dict(kept) == now
+    return bool(rec.warehouse == warehouse.display_url)
+
+
 def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str, str]]:
     """Settle pending journal entries of this warehouse by looking at what it holds now.
 
@@ -366,7 +401,7 @@ def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str
     settling it. If every view holds the planned definition the apply committed;
     if every view holds the previous one it did not. Returns (apply id, new status).
     """
-    pending = [r for r in state.list_applies() if r.status == "pending" and r.warehouse == warehouse.display_url]
+    pending = [r for r in state.list_applies() if r.status == "pending" and _same_warehouse(r, warehouse)]
     if not pending:
         return []
     now = {v.relation: v for v in warehouse.list_views()}
@@ -375,7 +410,7 @@ def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str
         current = {name: now.get(_unrel(b["relation"])) for name, b in rec.before.items()}
         if all(c is not None and c.definition == (rec.after.get(n) or {}).get("definition") for n, c in current.items()):
             after = {n: {"relation": rec.before[n]["relation"], "definition": c.definition,
-                         "fingerprint": c.fingerprint()} for n, c in current.items() if c is not None}
+                         "fingerprint": c.fingerprint(), **_snapshot(c)} for n, c in current.items() if c is not None}
             state.finish_apply(rec.id, status="applied", after=after)
             settled.append((rec.id, "applied"))
         elif all(c is not None and c.fingerprint() == b["fingerprint"] for (n, c), b in
@@ -385,65 +420,198 @@ def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str
     return settled
 
 
-def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore) -> ApplyResult:
-    """Restore the definitions an apply replaced, atomically, refusing if the views changed since."""
+@dataclass(frozen=True)
+class RollbackPlan:
+    """A checked rollback, ready to run (``prepare_rollback``): what it restores, and what it discards."""
+
+    apply_id: str
+    record: Any                                   # the apply's ApplyRecord
+    views: tuple[str, ...]                        # the views it restores, in the apply's order
+    statements: tuple[str, ...]
+    verify: tuple[RelationName, ...]
+    expected: Mapping[RelationName, str | None]   # each view as checked now (re-checked under the write lock)
+    diff: str                                     # current -> restored definitions
+    forced: tuple[StaleChange, ...] = ()          # changes made since the apply that --force discards
+    left: tuple[str, ...] = ()                    # views of the apply it leaves as they are
+    journal_before: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    journal_after: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+FORCE_RISK = ("--force restores these views as they were before the apply anyway: the changes listed are lost "
+              "(definitions, grants, owner and comments go back to their state before the apply)")
+SELECT_RISK = ("--view NAME (repeatable) rolls back only the views named; the others keep the apply's rewrite, "
+               "and a view whose restore drops a view built on it needs that view named too (else nothing changes)")
+
+
+def _status_refusal(apply_id: str, rec: Any) -> DeprecatorError:
+    why = {
+        "failed": "it failed, so nothing of it was committed",
+        INTERRUPTED: "it was interrupted before the warehouse committed, so nothing of it was committed",
+        "not applied": "the process stopped before the warehouse committed, so nothing of it was committed",
+        "pending": "its outcome is not known yet (`deprecator applies` settles it by looking at the warehouse)",
+    }.get(rec.status, "")
+    return DeprecatorError(f"apply {apply_id} is {rec.status}: there is nothing of it to roll back"
+                           + (f" ({why})" if why else "") + (f"; error: {rec.error}" if rec.error else ""))
+
+
+def _view_from_entry(entry: Mapping[str, Any]) -> ViewInfo | None:
+    """The view a journal entry recorded (None when the entry kept only its definition)."""
+    if "grants" not in entry:
+        return None
+    return ViewInfo(
+        relation=_unrel(entry["relation"]), definition=entry.get("definition") or "", kind=entry.get("kind", "view"),
+        owner=entry.get("owner"), comment=entry.get("comment"), column_comments=dict(entry.get("column_comments") or {}),
+        grants=tuple(tuple(g) for g in entry["grants"]), options=dict(entry.get("options") or {}),
+        columns=tuple((str(c[0]), str(c[1])) for c in entry.get("columns") or ()), extra=dict(entry.get("extra") or {}),
+        default_acl=bool(entry.get("default_acl")))
+
+
+def effective_parts(view: Any) -> dict[str, str]:
+    """``view_parts`` with grants compared as effective privileges: a NULL ACL and the same privileges
+    written out explicitly are one state, not a change."""
+    return view_parts(dataclasses.replace(view, default_acl=False))
+
+
+def _since_apply(name: str, entry: Mapping[str, Any], cur: ViewInfo, apply_id: str) -> StaleChange | None:
+    """What of ``cur`` differs from the journal's record of it after the apply, field by field."""
+    recorded = _view_from_entry(entry)
+    if recorded is None:
+        if cur.fingerprint() == entry.get("fingerprint"):
+            return None
+        return StaleChange("view_changed", name, f"view {name} was changed since apply {apply_id}")
+    fields = changed_fields(effective_parts(recorded), effective_parts(cur))
+    if not fields:
+        return None
+    text = fields[0] if len(fields) == 1 else ", ".join(fields[:-1]) + " and " + fields[-1]
+    return StaleChange("view_changed", name, f"{text} of view {name} changed since apply {apply_id}")
+
+
+def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, force: bool = False,
+                     views: Sequence[str] | None = None) -> RollbackPlan:
+    """Check that apply ``apply_id`` can be rolled back now and say exactly how; change nothing.
+
+    Refuses (before anything is shown or asked) an apply that failed, was
+    interrupted or was already rolled back, one made on another warehouse, and
+    views changed since the apply (``RollbackRefused``, naming the field),
+    unless ``force``. ``views`` limits the rollback to those views.
+    """
     reconcile_pending(warehouse, state)
     rec = state.get_apply(apply_id)
     if rec.status != "applied":
-        raise DeprecatorError(f"apply {apply_id} is {rec.status}: there is nothing of it to roll back"
-                              + (f" ({rec.error})" if rec.error else ""))
-    if rec.rolled_back_by:
-        raise DeprecatorError(f"apply {apply_id} was already rolled back by {rec.rolled_back_by}",
-                              hint=f"`deprecator rollback {rec.rolled_back_by}` re-applies it")
-    if rec.warehouse != warehouse.display_url:
-        raise DeprecatorError(f"apply {apply_id} was made on {rec.warehouse}, not on {warehouse.display_url}")
+        raise _status_refusal(apply_id, rec)
+    done = {n: r.id for r in state.list_applies() if r.rollback_of == apply_id and r.status == "applied"
+            for n in r.before}
+    if rec.rolled_back_by and not done:          # entries written before partial rollbacks existed
+        done = {n: rec.rolled_back_by for n in rec.before}
+    remaining = [n for n in rec.before if n not in done]
+    if not remaining:
+        by = ", ".join(sorted(set(done.values())))
+        raise DeprecatorError(f"apply {apply_id} was already rolled back by {by}",
+                              hint=f"`deprecator rollback {by}` re-applies it")
+    if not _same_warehouse(rec, warehouse):
+        kept = next((b.get("warehouse_id") for b in rec.before.values() if b.get("warehouse_id")), None)
+        here = warehouse_identity(warehouse)
+        raise OtherWarehouseError(
+            f"apply {apply_id}",
+            (describe_warehouse(kept) + f" ({rec.warehouse})") if kept else rec.warehouse,
+            (describe_warehouse(here) + f" ({warehouse.display_url})") if kept and here else warehouse.display_url,
+            hint="roll it back with the configuration of the warehouse it was applied to")
+    selected = remaining
+    if views:
+        wanted = list(dict.fromkeys(views))
+        unknown = [n for n in wanted if n not in rec.before]
+        if unknown:
+            raise DeprecatorError(f"apply {apply_id} did not change {', '.join(unknown)}",
+                                  hint="its views: " + ", ".join(rec.before))
+        again = [n for n in wanted if n in done]
+        if again:
+            raise DeprecatorError(f"apply {apply_id}: {', '.join(again)} "
+                                  f"{'was' if len(again) == 1 else 'were'} already rolled back by "
+                                  + ", ".join(sorted({done[n] for n in again})))
+        selected = [n for n in rec.before if n in wanted]
     now = {v.relation: v for v in warehouse.list_views()}
     changes: list[StaleChange] = []
+    dropped: list[StaleChange] = []
     expected: dict[RelationName, str | None] = {}
     per_view: list[tuple[list[str], list[str]]] = []
+    restore: list[str] = []
     verify: list[RelationName] = []
-    for name, b in rec.before.items():
+    restore_of = getattr(warehouse, "restore_statements", None)
+    diffs = []
+    for name in selected:
+        b = rec.before[name]
         rel = _unrel(b["relation"])
-        fp_after = rec.after.get(name, {}).get("fingerprint")
         cur = now.get(rel)
         if cur is None:
-            changes.append(_dropped(name, f" since apply {apply_id}"))
-        elif cur.fingerprint() != fp_after:
-            changes.append(StaleChange("view_changed", name, f"view {name} was changed since apply {apply_id}"))
-        expected[rel] = fp_after
+            dropped.append(_dropped(name, f" since apply {apply_id}"))
+            continue
+        change = _since_apply(name, rec.after.get(name, {}), cur, apply_id)
+        if change is not None:
+            changes.append(change)
+        expected[rel] = cur.fingerprint()
         per_view.append((b.get("inverse_drop", []), b["inverse"]))
         verify.append(rel)
-    if changes:
-        raise stale_error(changes)
-    statements = ordered_statements(per_view)
-    planned = {name: {"relation": b["relation"], "definition": b["definition"], "fingerprint": None}
-               for name, b in rec.before.items()}
+        kept_view = _view_from_entry(b)
+        if restore_of is not None and kept_view is not None:
+            # grants, owner and comments exactly as before the apply: whatever was added since is revoked
+            restore.extend(restore_of(kept_view))
+        diffs.append(unified_diff(cur.definition, b["definition"] or "", name, ("current", "restored")))
+    if dropped:
+        raise RollbackRefused(apply_id, dropped + changes,
+                              hint="a dropped view cannot be restored by a rollback; " + SELECT_RISK)
+    if changes and not force:
+        raise RollbackRefused(apply_id, changes, hint=f"{FORCE_RISK}. Or: {SELECT_RISK}")
+    statements = ordered_statements(per_view) + restore
+    journal_after = {name: {"relation": rec.before[name]["relation"], "definition": rec.before[name]["definition"],
+                            "fingerprint": None} for name in selected}
     journal_before = {name: {**{k: x for k, x in rec.after[name].items()
                                 if k not in ("relation", "definition", "fingerprint")},
-                             "relation": b["relation"], "definition": rec.after[name]["definition"],
+                             "relation": rec.before[name]["relation"], "definition": rec.after[name]["definition"],
                              "fingerprint": rec.after[name]["fingerprint"],
-                             "statements": list(b["inverse"]), "inverse": list(b["statements"]),
-                             "drop": list(b.get("inverse_drop", [])), "inverse_drop": list(b.get("drop", []))}
-                      for name, b in rec.before.items()}
-    new_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=journal_before,
-                     after=planned, kind="rollback", rollback_of=apply_id, status="pending")
-    _execute(warehouse, state, new_id, statements, verify, expected)
+                             "statements": list(rec.before[name]["inverse"]),
+                             "inverse": list(rec.before[name]["statements"]),
+                             "drop": list(rec.before[name].get("inverse_drop", [])),
+                             "inverse_drop": list(rec.before[name].get("drop", [])), **_identity_entry(warehouse)}
+                      for name in selected}
+    return RollbackPlan(apply_id, rec, tuple(selected), tuple(statements), tuple(verify), expected,
+                        "\n".join(d for d in diffs if d), forced=tuple(changes),
+                        left=tuple(n for n in rec.before if n not in selected), journal_before=journal_before,
+                        journal_after=journal_after)
+
+
+def run_rollback(prepared: RollbackPlan, warehouse: Warehouse, state: StateStore, *,
+                 progress: Progress | None = None) -> ApplyResult:
+    """Run a prepared rollback in one transaction (refused if a view changed since it was prepared)."""
+    rec = prepared.record
+    new_id = _record(state, warehouse=warehouse.display_url, statements=prepared.statements,
+                     before=dict(prepared.journal_before), after=dict(prepared.journal_after), kind="rollback",
+                     rollback_of=prepared.apply_id, status="pending")
+    _execute(warehouse, state, new_id, prepared.statements, prepared.verify, prepared.expected, progress)
 
     restored = {v.relation: v for v in warehouse.list_views()}
     new_after: dict[str, Any] = {}
     mismatches = []
-    for name, b in rec.before.items():
+    for name in prepared.views:
+        b = rec.before[name]
         v = restored.get(_unrel(b["relation"]))
         new_after[name] = {"relation": b["relation"], "definition": v.definition if v else None,
                            "fingerprint": v.fingerprint() if v else None, **_snapshot(v)}
         if v is None or v.definition != b["definition"]:
             mismatches.append(name)
     _settle(state, new_id, new_after)
-    return ApplyResult(new_id, "rollback", tuple(rec.before), (), tuple(statements), tuple(mismatches))
+    return ApplyResult(new_id, "rollback", prepared.views, (), prepared.statements, tuple(mismatches))
+
+
+def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore, *, force: bool = False,
+                   views: Sequence[str] | None = None, progress: Progress | None = None) -> ApplyResult:
+    """Restore the definitions (and grants, owner, comments) an apply replaced, atomically;
+    refused if the views changed since, unless ``force`` (``prepare_rollback``)."""
+    return run_rollback(prepare_rollback(apply_id, warehouse, state, force=force, views=views), warehouse, state,
+                        progress=progress)
 
 
 def rollback_preview(apply_id: str, state: StateStore) -> tuple[Any, str]:
-    """The apply record and a diff of what rolling it back would restore."""
+    """The apply record and a diff of what rolling it back would restore (from the journal alone)."""
     rec = state.get_apply(apply_id)
     diffs = []
     for name, b in rec.before.items():

@@ -124,6 +124,37 @@ class StalePlanError(DeprecatorError):
         )
 
 
+class OtherWarehouseError(DeprecatorError):
+    """A saved plan (or an apply to roll back) belongs to another warehouse than the one connected.
+
+    Not "stale": nothing changed, it is simply the wrong target. ``planned`` and
+    ``connected`` describe both (``deprecator.plan.describe_warehouse``).
+    """
+
+    def __init__(self, what: str, planned: str, connected: str, *, hint: str | None = None) -> None:
+        self.planned = planned
+        self.connected = connected
+        super().__init__(f"{what} was made for a different warehouse: {planned}; this configuration connects to "
+                         f"{connected}; nothing was changed",
+                         hint=hint or "apply it with the configuration of the warehouse it was made for, or make "
+                                      "a plan for this warehouse with `deprecator plan --out PLAN`")
+
+
+class RollbackRefused(StalePlanError):
+    """Views an apply changed were changed again since: rolling back would discard that.
+
+    ``records`` name each view and what of it changed (definition, grants, comments, ...).
+    """
+
+    def __init__(self, apply_id: str, changes: Sequence[StaleChange | str], *, hint: str | None = None) -> None:
+        super().__init__(changes)
+        self.apply_id = apply_id
+        self.message = (f"cannot roll back apply {apply_id}: these views changed since it (nothing was changed):\n"
+                        + "\n".join(f"  - {c}" for c in self.changes))
+        self.args = (self.message,)
+        self.hint = hint
+
+
 class ApplyError(DeprecatorError):
     """Applying a plan failed; nothing was changed."""
 

@@ -29,8 +29,10 @@ from deprecator.text import plural
 
 # 2: per-view field fingerprints (``parts``), a per-view seal, per-deprecation
 # registry fingerprints and the replacement columns the plan relied on.
-FORMAT_VERSION = 2
-SUPPORTED_FORMAT_VERSIONS = (1, 2)
+# 3: the warehouse's identity (``warehouse_id``), a seal on every entry (required),
+# and registry fingerprints over the rewrite rules only (``rules_fingerprint``).
+FORMAT_VERSION = 3
+SUPPORTED_FORMAT_VERSIONS = (3,)
 
 # What a view's fingerprint covers, field by field (the names stale messages use).
 VIEW_FIELDS = ("definition", "owner", "grants", "comments", "options", "columns", "indexes", "status")
@@ -134,6 +136,14 @@ class ViewPlan:
                    list(self.statements), list(self.inverse), list(self.drop), list(self.inverse_drop)]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
 
+    def seal_problem(self) -> str | None:
+        """Why this entry's seal does not hold (None: it does). A missing seal never passes."""
+        if not self.seal:
+            return "its seal is missing"
+        if self.seal != self.sealed():
+            return "it no longer matches its seal"
+        return None
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -148,6 +158,8 @@ class Plan:
     registry_parts: Mapping[str, str] = field(default_factory=dict)    # deprecation -> fingerprint
     # The rules' old and new relations with the columns the plan relied on (None: did not exist).
     relations: tuple[tuple[RelationName, tuple[tuple[str, str], ...] | None], ...] = ()
+    # What the warehouse is, whatever URL reaches it (``Warehouse.identity``); empty: unknown.
+    warehouse_id: Mapping[str, str] = field(default_factory=dict)
 
     # -- views by action --------------------------------------------------------
     def _with(self, *actions: str) -> list[ViewPlan]:
@@ -176,7 +188,8 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        """True when applying would change a view (guards that only check a view are not changes)."""
+        return any(v.action in ("rewrite", "recreate") and (v.statements or v.drop) for v in self.views)
 
     def statements(self) -> list[str]:
         """Every statement, in the order apply runs them."""
@@ -186,8 +199,8 @@ class Plan:
         return {v.relation: v.fingerprint for v in self.views}
 
     def edited(self) -> list[str]:
-        """Views whose entry no longer matches its seal (the plan was edited after it was made)."""
-        return [v.name for v in self.views if v.seal and v.seal != v.sealed()]
+        """Views whose entry has no seal or no longer matches it (the plan was edited after it was made)."""
+        return [v.name for v in self.views if v.seal_problem() is not None]
 
     def summary(self) -> str:
         text = f"Plan: {plural(len(self.rewrites), 'view')} to rewrite, {len(self.blocked)} blocked, {len(self.unchanged)} unchanged"
@@ -200,6 +213,7 @@ class Plan:
         d = dataclasses.asdict(self)
         d["default_schema"] = list(self.default_schema)
         d["registry_parts"] = dict(self.registry_parts)
+        d["warehouse_id"] = dict(self.warehouse_id)
         d["relations"] = [[_rel_to_json(r), None if cols is None else [list(c) for c in cols]]
                           for r, cols in self.relations]
         for v, src in zip(d["views"], self.views):
@@ -220,9 +234,13 @@ class Plan:
         if not isinstance(d, dict) or "format_version" not in d:
             raise DeprecatorError(f"{source}: not a deprecator plan (no format_version)")
         if d["format_version"] not in SUPPORTED_FORMAT_VERSIONS:
+            older = isinstance(d["format_version"], int) and d["format_version"] < FORMAT_VERSION
             raise DeprecatorError(
-                f"{source}: plan format version {d['format_version']} is not supported (this deprecator writes {FORMAT_VERSION})",
-                hint="make the plan again with this version of deprecator",
+                f"{source}: plan format version {d['format_version']} is not supported (this deprecator reads and "
+                f"writes version {FORMAT_VERSION}"
+                + ("; the plan was made by an older deprecator" if older else "") + ")",
+                hint="make the plan again with this version of deprecator (`deprecator plan --out PLAN`) "
+                     "and review it",
             )
         try:
             views = tuple(
@@ -232,21 +250,23 @@ class Plan:
                     drop=tuple(v.get("drop", ())), inverse_drop=tuple(v.get("inverse_drop", ())),
                     diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
                     blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
-                    # version 1 plans have neither: their staleness check re-plans in full
-                    parts={str(k): str(x) for k, x in v.get("parts", {}).items()}, seal=v.get("seal", ""),
+                    parts={str(k): str(x) for k, x in v["parts"].items()},
+                    # a missing or null seal reads as none, which never passes (``seal_problem``)
+                    seal="" if v.get("seal") is None else str(v["seal"]),
                 )
                 for v in d["views"]
             )
             relations = tuple(
                 (_rel_from_json(r), None if cols is None else tuple((str(c), str(t)) for c, t in cols))
-                for r, cols in d.get("relations", [])
+                for r, cols in d["relations"]
             )
             return cls(
                 dialect=d["dialect"], warehouse=d["warehouse"], registry_fingerprint=d["registry_fingerprint"],
                 views=views, default_schema=tuple(d["default_schema"]), default_catalog=d["default_catalog"],
                 created_at=d["created_at"], format_version=d["format_version"],
-                registry_parts={str(k): str(x) for k, x in d.get("registry_parts", {}).items()},
+                registry_parts={str(k): str(x) for k, x in d["registry_parts"].items()},
                 relations=relations,
+                warehouse_id={str(k): str(x) for k, x in d["warehouse_id"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
@@ -270,6 +290,33 @@ def _rel_from_json(v: Sequence[str | None]) -> RelationName:
 
 
 # -- what changed ---------------------------------------------------------------
+
+
+def _rule_content(rule: RewriteRule) -> list[Any]:
+    """What of a rule shapes a rewrite: its relations, column mapping, removed columns and label."""
+    return [_rel_to_json(rule.old), _rel_to_json(rule.new), sorted(rule.columns.items()),
+            sorted(rule.removed_columns), rule.label]
+
+
+def rules_fingerprint(rules: Sequence[RewriteRule]) -> str:
+    """Fingerprint of the rewrite rules, in order: a registry change that leaves every rule as it was
+    (a sunset date, an owner, a reason) does not make a saved plan stale."""
+    return hashlib.sha256(json.dumps([_rule_content(r) for r in rules]).encode()).hexdigest()
+
+
+def rule_parts(rules: Sequence[RewriteRule]) -> dict[str, str]:
+    """A fingerprint per rule, keyed by the deprecated model as registered (``Plan.registry_parts``)."""
+    return {r.label or str(r.old): _hash(_rule_content(r)) for r in rules}
+
+
+def describe_warehouse(identity: Mapping[str, str]) -> str:
+    """``PostgreSQL database warehouse (system identifier 7312...)`` or ``SQLite file /srv/wh.db``."""
+    if identity.get("engine") == "postgresql":
+        return (f"PostgreSQL database {identity.get('database')} "
+                f"(system identifier {identity.get('system_identifier')})")
+    if identity.get("engine") == "sqlite":
+        return f"SQLite file {identity.get('file')}"
+    return ", ".join(f"{k} {v}" for k, v in sorted(identity.items())) or "an unknown warehouse"
 
 
 def _hash(value: Any) -> str:
@@ -315,6 +362,62 @@ def view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -
 def describe_view_change(name: str, planned: Mapping[str, str], now: Mapping[str, str]) -> str:
     """``"grants of analytics.v changed"``; a plan without field fingerprints says only that it changed."""
     return str(view_change(name, planned, now))
+
+
+# The executed fields of an entry, as messages name them (one statement of each).
+_OPERATION_FIELDS = (("drop", "drop statement"), ("statements", "statement"),
+                     ("inverse_drop", "inverse drop statement"), ("inverse", "inverse statement"))
+
+
+def _clip(sql: str, limit: int = 160) -> str:
+    one = " ".join(sql.split())
+    return "`" + (one if len(one) <= limit else one[: limit - 3] + "...") + "`"
+
+
+def _first_difference(planned: Sequence[str], derived: Sequence[str], label: str) -> str:
+    """The first place two statement lists differ, as a sentence (and how many other places do)."""
+    ops = [op for op in difflib.SequenceMatcher(a=list(planned), b=list(derived), autojunk=False).get_opcodes()
+           if op[0] != "equal"]
+    tag, i1, i2, j1, j2 = ops[0]
+    if tag == "delete":
+        text = (f"the plan's {label} {i1 + 1}, {_clip(planned[i1])}, is not one deprecator derives from the "
+                "warehouse and the registry")
+    elif tag == "insert":
+        text = f"the plan lacks the {label} {_clip(derived[j1])}, which deprecator derives"
+    else:
+        text = f"the plan's {label} {i1 + 1} is {_clip(planned[i1])}, deprecator derives {_clip(derived[j1])}"
+    more = sum(max(b - a, d - c) for _, a, b, c, d in ops) - max(i2 - i1, j2 - j1)
+    return text + (f" (and {plural(more, 'other difference')})" if more > 0 else "")
+
+
+def derived_differences(planned: ViewPlan, derived: ViewPlan | None) -> list[StaleChange]:
+    """How a saved entry differs from the entry derived now from the live catalog and registry.
+
+    Empty when they agree on everything apply runs or shows (action, new
+    definition, diff, every statement and inverse); a derived entry of None
+    means the view no longer needs one.
+    """
+    name = planned.name
+    if derived is None:
+        what = "has statements for it" if planned.statements or planned.drop else f"lists it ({planned.action})"
+        return [StaleChange("no_longer_needed", name, f"view {name} no longer needs rewriting, but the plan {what}")]
+    if derived.action != planned.action:
+        why = f": {derived.blockers[0].reason}" if derived.blockers else ""
+        return [StaleChange("action_changed", name,
+                            f"view {name} would now be {derived.action} instead of {planned.action}{why}")]
+    out: list[StaleChange] = []
+    if derived.after != planned.after:
+        out.append(StaleChange("rewritten_differently", name, f"view {name} would now be rewritten differently: "
+                               "the plan's new definition is not the rewrite of its current definition"))
+    elif derived.diff != planned.diff:
+        out.append(StaleChange("rewritten_differently", name, f"view {name}: the plan's diff is not the diff "
+                               "of its current and new definitions"))
+    for attr, label in _OPERATION_FIELDS:
+        p, d = getattr(planned, attr), getattr(derived, attr)
+        if tuple(p) != tuple(d):
+            out.append(StaleChange("rewritten_differently", name, f"view {name} would now be rewritten differently: "
+                                   + _first_difference(p, d, label)))
+    return out
 
 
 def registry_change_records(planned: Mapping[str, str], now: Mapping[str, str],
@@ -590,6 +693,7 @@ def build_plan(
     ddl: DdlMaker | None = None,
     registry_parts: Mapping[str, str] | None = None,
     type_categories: Mapping[str, str] | None = None,
+    warehouse_id: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan the rewrite of every view reading a deprecated relation, directly or through other views.
 
@@ -616,11 +720,19 @@ def build_plan(
     if prepare is not None:
         prepare([d.rewritten.text for d in drafts.values() if d.rewritten is not None and not d.blockers])
     # Second pass, in dependency order: compile checks, then the DDL.
-    entries = [_entry(found.views[rel], drafts[rel], inputs) for rel in order]
+    entries: list[ViewPlan] = []
+    touched: dict[RelationName, Action] = {}        # views whose entry runs statements
+    for rel in order:
+        upstream = {str(u): touched[u] for u in sorted(found.reads.get(rel, set()) & set(touched), key=str)}
+        entry = _entry(found.views[rel], drafts[rel], inputs, upstream)
+        if entry.statements or entry.drop:
+            touched[rel] = entry.action
+        entries.append(entry)
     return Plan(
         dialect=dialect, warehouse=warehouse_label, registry_fingerprint=registry_fingerprint,
         views=tuple(entries), default_schema=inputs.default_schema, default_catalog=default_catalog,
         registry_parts=dict(registry_parts or {}), relations=_relations(columns),
+        warehouse_id=dict(warehouse_id or {}),
     )
 
 
@@ -818,11 +930,15 @@ def _rewriter_blockers(rr: Any, rules: Sequence[RewriteRule]) -> list[PlanBlocke
     return blockers
 
 
-def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs) -> ViewPlan:
-    """Second pass for one view: compile checks, then its entry with the DDL."""
+def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs, upstream: Mapping[str, Action]) -> ViewPlan:
+    """Second pass for one view: compile checks, then its entry with the DDL.
+
+    ``upstream``: the affected views it reads that the plan touches (runs statements
+    for), with their action; a dependent of views the plan leaves alone needs nothing.
+    """
     blockers, rr = draft.blockers, draft.rewritten
     if rr is None and not blockers:
-        return _dependent_entry(v, draft.base, inputs.ddl)
+        return _dependent_entry(v, draft.base, inputs.ddl, upstream)
     if not blockers and inputs.compile_error is not None:
         blockers.extend(_compile_blockers(v, rr.text, inputs.compile_error, inputs))
     if blockers:
@@ -848,18 +964,25 @@ def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str
     return []
 
 
-def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None) -> ViewPlan:
+def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
+                     upstream: Mapping[str, Action]) -> ViewPlan:
     """A view that only reads affected views: recreated, checked in place, or left alone."""
     via = base["via"]
-    if ddl is not None and ddl.recreate_dependents:
+    if ddl is not None and ddl.recreate_dependents and upstream:
         r_drop, r_stmts = _ddl(ddl, v, v.definition)
         if only_checks(r_drop, r_stmts):
             # what it reads is replaced in place: nothing is recreated, the guard only checks it is there
-            return _sealed(ViewPlan(
-                action="unchanged", statements=r_stmts, inverse=r_stmts,
-                note=f"checked, not changed (reads {', '.join(via)}, replaced in place)", **base))
+            replaced = [n for n, a in upstream.items() if a != "unchanged"]
+            how = (f"reads {', '.join(replaced)}, replaced in place" if replaced
+                   else f"reads {', '.join(upstream)}, which {'is' if len(upstream) == 1 else 'are'} only checked")
+            return _sealed(ViewPlan(action="unchanged", statements=r_stmts, inverse=r_stmts,
+                                    note=f"checked, not changed ({how})", **base))
         return _sealed(ViewPlan(action="recreate", statements=r_stmts, inverse=r_stmts, drop=r_drop,
                                 inverse_drop=r_drop, note="recreated because a view it reads is replaced", **base))
+    if ddl is not None and ddl.recreate_dependents:
+        # nothing it reads is touched (blocked, or left alone): no statement, no claim of a replacement
+        return _sealed(ViewPlan(action="unchanged", note="no change needed: nothing it reads is changed ("
+                                + ", ".join(via) + ")", **base))
     return _sealed(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deprecator.apply import apply_plan, plan_warehouse, rollback_apply
-from deprecator.errors import ApplyError, DeprecatorError, StalePlanError
+from deprecator.errors import ApplyError, DeprecatorError, OtherWarehouseError, StalePlanError
 from deprecator.plan import Plan
 from deprecator.registry import load_registry
 from deprecator.state import StateStore
@@ -123,10 +123,20 @@ def test_stale_plan_refused_naming_what_changed(env):
 
 def test_registry_change_makes_the_plan_stale(env):
     plan = env.plan()
-    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    env.registry_path.write_text(REGISTRY.replace("[legacy_flag]", "[legacy_flag, unused_col]"))
     with pytest.raises(StalePlanError) as e:
         apply_plan(plan, env.wh, env.registry, env.state)
     assert e.value.changes == ["the registry changed: deprecation customer_facts changed"]
+
+
+def test_a_registry_change_the_rewrite_does_not_read_leaves_the_plan_valid(env):
+    """Only the rules fingerprint: a new sunset date, owner, reason or contact applies the saved plan as it is."""
+    plan = Plan.from_json(env.plan().to_json())
+    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30")
+                                 + "    owner: someone-else\n    reason: moved\n    contact: '#x'\n")
+    assert env.registry.deprecations[0].owner == "someone-else"
+    result = apply_plan(plan, env.wh, env.registry, env.state)
+    assert result.apply_id and definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]
 
 
 def test_registry_additions_and_removals_are_named(env):
@@ -155,9 +165,28 @@ def test_a_view_the_plan_does_not_name_is_not_parsed_at_apply(env, monkeypatch):
 
 
 def test_plan_for_another_warehouse_is_refused(env, tmp_path):
-    plan = dataclasses.replace(env.plan(), warehouse="sqlite:///elsewhere.db")
-    with pytest.raises(StalePlanError, match="made for the warehouse sqlite:///elsewhere.db"):
+    """Bound to the warehouse's identity (for SQLite, the file), refused with its own error, not as stale."""
+    other = make_warehouse(tmp_path / "other.db")
+    with SQLiteWarehouse(f"sqlite:///{other}") as elsewhere:
+        plan = plan_warehouse(elsewhere, env.registry)[0]
+    before = master(env.db)
+    with pytest.raises(OtherWarehouseError) as e:
         apply_plan(plan, env.wh, env.registry, env.state)
+    assert not isinstance(e.value, StalePlanError) and "stale" not in str(e.value)
+    assert str(e.value).startswith(f"this plan was made for a different warehouse: SQLite file {other.resolve()}")
+    assert f"connects to SQLite file {env.db.resolve()}" in str(e.value)
+    assert master(env.db) == before and env.state.list_applies() == []
+
+
+def test_a_plan_applies_through_any_url_spelling_of_the_same_file(env, tmp_path, monkeypatch):
+    """A relative path, a symlink, or the URL's label do not make the same SQLite file another warehouse."""
+    plan = Plan.from_json(env.plan().to_json())
+    (tmp_path / "link.db").symlink_to(env.db)
+    monkeypatch.chdir(tmp_path)
+    with SQLiteWarehouse("sqlite:///link.db") as wh:
+        assert wh.display_url != env.wh.display_url and wh.identity() == env.wh.identity()
+        assert apply_plan(plan, wh, env.registry, env.state).apply_id
+    assert definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]
 
 
 class FaultyDdl(SQLiteWarehouse):
@@ -246,7 +275,7 @@ def test_rollback_refused_when_views_changed_since(env):
     current = master(env.db)
     with pytest.raises(StalePlanError) as e:
         rollback_apply(applied.apply_id, env.wh, env.state)
-    assert e.value.changes == [f"view main.direct_v was changed since apply {applied.apply_id}"]
+    assert e.value.changes == [f"definition and columns of view main.direct_v changed since apply {applied.apply_id}"]
     assert master(env.db) == current
 
 
@@ -368,41 +397,17 @@ def test_apply_interrupted_before_commit_is_settled_as_not_applied(env, monkeypa
         rollback_apply(rec.id, env.wh, env.state)
 
 
-def test_a_format_1_plan_is_checked_by_planning_again_and_applies(env):
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_plan_of_an_older_format_is_refused_clearly(env, version):
     import json
 
     d = env.plan().to_dict()
-    d["format_version"] = 1
-    for key in ("registry_parts", "relations"):
-        del d[key]
-    for v in d["views"]:
-        del v["parts"], v["seal"]
-    old = Plan.from_json(json.dumps(d))
-    stale = dataclasses.replace(old, views=tuple(
-        dataclasses.replace(v, statements=v.statements + ("DROP TABLE customer_facts",)) if v.relation.name == "side_v"
-        else v for v in old.views))
-    with pytest.raises(StalePlanError, match="view main.side_v would now be rewritten differently"):
-        apply_plan(stale, env.wh, env.registry, env.state)
-    result = apply_plan(old, env.wh, env.registry, env.state)
-    assert result.apply_id and result.mismatches == ()
-    assert definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]
-
-
-def test_a_format_1_plan_names_the_users_registry_file_when_it_changed(env, tmp_path):
-    import json
-
-    env.registry_path = tmp_path / "retirements.yml"
-    env.registry_path.write_text(REGISTRY)
-    d = env.plan().to_dict()
-    d["format_version"] = 1
-    for key in ("registry_parts", "relations"):
-        del d[key]
-    for v in d["views"]:
-        del v["parts"], v["seal"]
-    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
-    with pytest.raises(StalePlanError) as e:
-        apply_plan(Plan.from_json(json.dumps(d)), env.wh, env.registry, env.state)
-    assert e.value.changes == ["the registry (retirements.yml) changed"]
+    d["format_version"] = version
+    with pytest.raises(DeprecatorError) as e:
+        Plan.from_json(json.dumps(d), source="old.json")
+    assert str(e.value).startswith(f"old.json: plan format version {version} is not supported (this deprecator "
+                                   "reads and writes version 3; the plan was made by an older deprecator)")
+    assert "deprecator plan --out PLAN" in str(e.value)
 
 
 def test_instead_of_triggers_survive_the_drop_and_create_and_the_rollback(env):

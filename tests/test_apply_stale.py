@@ -43,7 +43,7 @@ def test_check_plan_gives_each_reason_its_kind_and_view(env):
     plan = env.plan()
     ddl(env.db, "DROP VIEW side_v", "CREATE VIEW side_v AS SELECT c.cust_id, c.name FROM customer_facts c",
         "DROP VIEW on_on", "CREATE VIEW newcomer AS SELECT cust_id FROM customer_facts")
-    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    env.registry_path.write_text(REGISTRY.replace("[legacy_flag]", "[legacy_flag, unused_col]"))
     changes = check_plan(plan, env.wh, env.registry, env.wh.list_views())
     assert [(c.kind, c.view) for c in changes] == [
         ("registry", None), ("view_changed", "main.side_v"), ("view_dropped", "main.on_on"),
@@ -67,16 +67,6 @@ def test_replacement_change_keeps_only_how_planned_views_would_now_be_handled(en
                                 "and is not in the plan")
 
 
-def test_format_1_plan_is_compared_with_a_fresh_plan_as_records(env):
-    plan = dataclasses.replace(env.plan(), format_version=1)
-    ddl(env.db, "DROP VIEW on_on", "DROP VIEW side_v",
-        "CREATE VIEW side_v AS SELECT c.cust_id, c.name FROM customer_facts c")
-    changes = check_plan(plan, env.wh, env.registry, env.wh.list_views())
-    assert {(c.kind, c.view, str(c)) for c in changes} == {
-        ("view_dropped", "main.on_on", "view main.on_on was dropped"),
-        ("view_changed", "main.side_v", "view main.side_v was changed")}
-
-
 def test_rollback_refusal_lists_the_same_sentences(env):
     applied = apply_plan(env.plan(), env.wh, env.registry, env.state)
     ddl(env.db, "DROP VIEW direct_v")
@@ -91,7 +81,7 @@ def test_rollback_refusal_lists_the_same_sentences(env):
 def test_the_refusal_carries_the_records_and_reads_as_before(env):
     plan = env.plan()
     ddl(env.db, "DROP VIEW on_on")
-    env.registry_path.write_text(REGISTRY.replace("2027-03-31", "2027-06-30"))
+    env.registry_path.write_text(REGISTRY.replace("[legacy_flag]", "[legacy_flag, unused_col]"))
     with pytest.raises(StalePlanError) as e:
         apply_plan(plan, env.wh, env.registry, env.state)
     assert e.value.records == (
@@ -109,7 +99,8 @@ def test_a_rollback_refusal_carries_its_records(env):
     with pytest.raises(StalePlanError) as e:
         rollback_apply(applied.apply_id, env.wh, env.state)
     assert e.value.records == (
-        StaleChange("view_changed", "main.side_v", f"view main.side_v was changed since apply {applied.apply_id}"),)
+        StaleChange("view_changed", "main.side_v",
+                    f"definition and columns of view main.side_v changed since apply {applied.apply_id}"),)
 
 
 class ChangedMeanwhile(SQLiteWarehouse):

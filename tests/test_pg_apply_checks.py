@@ -51,7 +51,8 @@ def test_registry_and_replacement_changes_are_named(pg_db, pg_roles, tmp_path):
     wh, registry, state = _target(pg_db, tmp_path)
     try:
         plan, _ = plan_warehouse(wh, registry)
-        (tmp_path / "deprecations.yml").write_text(REGISTRY.replace("2027-03-31", "2027-09-30"))
+        # a rule change (not a new sunset date, which leaves the rewrite as it is)
+        (tmp_path / "deprecations.yml").write_text(REGISTRY + "    removed_columns: [legacy_flag]\n")
         from deprecator.registry import load_registry
         changed = load_registry(tmp_path / "deprecations.yml", "postgres", ("analytics",))
         with pytest.raises(StalePlanError) as e:

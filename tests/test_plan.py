@@ -193,22 +193,10 @@ def test_serialization_round_trip(wh):
     assert again == plan
     assert again.to_json() == text
     d = plan.to_dict()
-    assert d["format_version"] == 2 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
+    assert d["format_version"] == 3 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
     assert d["warehouse"].startswith("sqlite:///") and d["created_at"]
     assert all(len(v["fingerprint"]) == 64 for v in d["views"])
     assert all(set(v["parts"]) == set(VIEW_FIELDS) and v["seal"] for v in d["views"])
-
-
-def test_a_format_1_plan_still_loads_without_field_fingerprints(wh):
-    d = plan_for(wh).to_dict()
-    d["format_version"] = 1
-    for key in ("registry_parts", "relations"):
-        del d[key]
-    for v in d["views"]:
-        del v["parts"], v["seal"]
-    old = Plan.from_json(json.dumps(d))
-    assert old.format_version == 1 and old.views and all(v.parts == {} and v.seal == "" for v in old.views)
-    assert old.edited() == []
 
 
 def test_an_edited_entry_no_longer_matches_its_seal(wh):
@@ -223,7 +211,8 @@ def test_an_edited_entry_no_longer_matches_its_seal(wh):
     ("{not json", "invalid JSON"),
     ('{"hello": 1}', "no format_version"),
     ('{"format_version": 99}', "format version 99 is not supported"),
-    ('{"format_version": 1, "dialect": "sqlite"}', "malformed plan"),
+    ('{"format_version": 1, "dialect": "sqlite"}', "format version 1 is not supported .*made by an older deprecator"),
+    ('{"format_version": 3, "dialect": "sqlite"}', "malformed plan"),
 ])
 def test_bad_plan_files_are_clear_errors(text, msg):
     with pytest.raises(DeprecatorError, match=msg):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from deprecator.errors import StalePlanError
 from deprecator.sql.model import RelationName
@@ -94,14 +94,22 @@ class Warehouse(Protocol):
         statements: Sequence[str],
         verify: Sequence[RelationName] = (),
         expected: Mapping[RelationName, str | None] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         """Run every statement in one transaction, verify each relation answers, commit.
+
+        ``progress`` (optional) hears what the apply waits for ("waiting for a lock on
+        analytics.v, attempt 2 of 4"); adapters never write to the terminal themselves.
 
         ``expected`` maps views to the fingerprint they must still have (None: must not
         exist); it is checked inside the transaction, after the write lock is taken,
         and a mismatch raises StalePlanError naming the views. On any error roll back
         and raise ApplyError naming the failing statement.
         """
+        ...
+
+    def identity(self) -> dict[str, str]:
+        """What the warehouse is, independent of the URL that reaches it (a plan is bound to it)."""
         ...
 
     def close(self) -> None: ...

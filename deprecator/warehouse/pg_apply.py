@@ -410,6 +410,7 @@ def execute(
     settings: ApplySettings,
     sleep: Callable[[float], None] = time.sleep,
     stats: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> int:
     """Run ``statements`` in one transaction with the advisory lock and bounded lock retries.
 
@@ -417,7 +418,7 @@ def execute(
     statements run on its psycopg2 cursor, the callbacks get the Connection
     (same database transaction). Returns the number of
     attempts it took. Raises LockError, StalePlanError or ApplyError; on any
-    error nothing is changed.
+    error nothing is changed. ``progress`` hears each retry after a lock wait timed out.
     """
     job = _Job(statements, verify, expected, current_fingerprints, list_relations, settings,
                stats if stats is not None else {})
@@ -436,8 +437,23 @@ def execute(
                     hint="a long-running query holds a lock on a view being changed; retry when it finishes, "
                          "or raise the lock timeout / retries",
                 ) from None
+            if progress is not None:
+                progress(f"waiting for a lock on {lock_target(e.statement)}, attempt {attempt + 1} of "
+                         f"{settings.retries + 1} in {delay:g} s (attempt {attempt} waited "
+                         f"{settings.lock_timeout_ms} ms for it)")
             sleep(delay)
             delay *= 2
+
+
+_QUOTED_NAME = re.compile(r'"((?:[^"]|"")*)"\."((?:[^"]|"")*)"')
+
+
+def lock_target(statement: str | None) -> str:
+    """The relation a statement waited for: the first schema-qualified name it names."""
+    m = _QUOTED_NAME.search(statement or "")
+    if m is None:
+        return "a view"
+    return ".".join(p.replace('""', '"') for p in m.groups())
 
 
 class _LockTimeout(Exception):

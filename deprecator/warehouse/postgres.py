@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -139,6 +139,7 @@ class PostgresWarehouse:
         self._drops: dict[tuple[RelationName, str], bool] = {}   # (view, direction) -> its DDL drops it
         self._probe: Connection | None = None
         self._current: dict[RelationName, tuple[str, tuple[str, ...]]] = {}
+        self._identity: dict[str, str] | None = None
         self.url = url
         self.dbt_manifest = Path(root or ".", dbt_manifest) if dbt_manifest is not None else None
         self.display_url = mask_url(url)
@@ -183,6 +184,21 @@ class PostgresWarehouse:
             raise WarehouseError(
                 f"reading the catalog of {self.display_url} failed: {redact(str(e.orig).strip())}"
             ) from None
+
+    def identity(self) -> dict[str, str]:
+        """The cluster's system identifier and the database's name: the same warehouse whatever URL,
+        host spelling, role or connection options reach it."""
+        if self._identity is None:
+            try:
+                with self.engine.connect() as conn:
+                    sysid, db = conn.exec_driver_sql(
+                        "SELECT system_identifier::text, pg_catalog.current_database() "
+                        "FROM pg_catalog.pg_control_system()").one()
+            except sa.exc.DBAPIError as e:
+                raise WarehouseError(f"cannot read the identity of {self.display_url}: "
+                                     f"{redact(str(e.orig).strip())}") from None
+            self._identity = {"engine": "postgresql", "system_identifier": str(sysid), "database": str(db)}
+        return dict(self._identity)
 
     def close(self) -> None:
         if self._probe is not None:
@@ -483,6 +499,12 @@ class PostgresWarehouse:
                                dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(rel)],
                                restore=dropped_upstream or not keeps)
 
+    def restore_statements(self, view: ViewInfo) -> list[str]:
+        """Owner, grants (everything else revoked) and comments exactly as ``view`` records them."""
+        from deprecator.warehouse.pg_apply import restore_statements
+
+        return restore_statements(view)
+
     def _upstream_views(self, relation: RelationName) -> set[RelationName]:
         """Views ``relation`` reads, directly or through other views."""
         _, kinds, reads = self._dependency_graph()
@@ -500,14 +522,18 @@ class PostgresWarehouse:
         statements: Sequence[str],
         verify: Sequence[RelationName] = (),
         expected: Mapping[RelationName, str | None] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
-        """One transaction: advisory lock, staleness re-check, statements, no view lost, verification, commit."""
+        """One transaction: advisory lock, staleness re-check, statements, no view lost, verification, commit.
+
+        ``progress`` hears when a lock wait timed out and the apply retries."""
         from deprecator.warehouse.pg_apply import execute
 
         self.last_stats: dict[str, Any] = {}
         self.last_attempts = execute(
             self.engine.connect, statements, verify, expected,
             self._fingerprints_in, self._relations_in, self.apply_settings, stats=self.last_stats,
+            progress=progress,
         )
         self._graph = None
         self._types_cache.clear()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
@@ -75,6 +75,10 @@ class SQLiteWarehouse:
             )
         except sqlite3.Error as e:
             raise WarehouseError(f"cannot open SQLite warehouse {path}: {e}") from None
+
+    def identity(self) -> dict[str, str]:
+        """The warehouse is its file, however the URL spells the path (relative, via a symlink)."""
+        return {"engine": "sqlite", "file": str(self.path.resolve())}
 
     # -- reading --------------------------------------------------------------
     def _relation(self, name: str) -> RelationName:
@@ -159,13 +163,14 @@ class SQLiteWarehouse:
         statements: Sequence[str],
         verify: Sequence[RelationName] = (),
         expected: Mapping[RelationName, str | None] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate(progress)
         except sqlite3.OperationalError as e:
             raise LockError(
-                f"cannot take the write lock on {self.path}: {e}",
+                f"cannot take the write lock on {self.path}: {e}; nothing was changed",
                 hint="another apply or a writer holds the database; try again when it is done",
             ) from None
         try:
@@ -192,6 +197,24 @@ class SQLiteWarehouse:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _begin_immediate(self, progress: Callable[[str], None] | None) -> None:
+        """BEGIN IMMEDIATE; when another connection holds the write lock, say so, then wait up to the timeout."""
+        conn = self._conn
+        if progress is None:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        progress(f"waiting for the write lock on {self.path} (up to {self.timeout:g} s)")
+        conn.execute("BEGIN IMMEDIATE")
 
     def close(self) -> None:
         self._conn.close()
