@@ -10,11 +10,11 @@ normalize ``relation_name``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from deprecator.dbt.manifest import read_manifest_json
 from deprecator.errors import ConfigError
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_relation
@@ -33,17 +33,7 @@ def dbt_relations(manifest_path: str | Path, *, dialect: str = "postgres",
     build nothing and are skipped.
     """
     path = Path(manifest_path)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("the dbt manifest does not exist", path=str(path),
-                          hint="run `dbt parse` (or `dbt compile`) to write target/manifest.json") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the dbt manifest: {e}", path=str(path)) from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"the dbt manifest is not valid JSON: {e.msg}", path=str(path), line=e.lineno) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("nodes"), dict):
-        raise ConfigError("not a dbt manifest: no `nodes` object", path=str(path), field="nodes")
+    manifest = read_manifest_json(path, require_version=False)
 
     out: dict[RelationName, str] = {}
     for node_id, node in manifest["nodes"].items():
