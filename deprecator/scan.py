@@ -57,6 +57,9 @@ class Finding:
     # switch off, not a consumer to migrate) or ddl. A text that both reads and writes
     # the relation gives one finding per role.
     role: str = "read"
+    # The text itself for query findings (history, views; shared with the scan's
+    # dedupe table, so it costs no copy). Not in to_dict: notices read it, with literals redacted.
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -639,7 +642,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                 k = (model, rel, ref_role)
                 findings.append(Finding(model, rel, source, obj, None, None, None, user, occ.count,
                                         occ.first, occ.last, cols, k in ambiguous, "; ".join(notes.get(k, ())) or None,
-                                        ref_role))
+                                        ref_role, cand.text))
             if source in QUERY_SOURCE_KINDS:
                 # usage counts the text's runs once per deprecation, whatever it does with it
                 for model in {m for m, _, _ in merged}:
