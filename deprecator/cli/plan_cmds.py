@@ -24,9 +24,11 @@ def _color() -> bool:
 
 def _make_plan(ctx: click.Context):  # -> (Plan, cross-check disagreements)
     from deprecator.apply import cross_check, open_target, plan_warehouse
+    from deprecator.existence import check_registered_names
 
     warehouse, registry = open_target(_config(ctx))
     try:
+        check_registered_names(warehouse, registry)   # a misspelt name is an error, not "No changes"
         plan, views = plan_warehouse(warehouse, registry)
         return plan, cross_check(warehouse, registry, plan, views)
     finally:
@@ -48,7 +50,20 @@ def _cross_check_text(checks) -> str:
     return "\n".join(lines)
 
 
-@main.command("plan")
+class _PlanCommand(click.Command):
+    """With --detailed-exitcode, a usage error exits 1 as terraform does (2 means "changes" there)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        detailed = any(a == "--detailed-exitcode" or a.startswith("--detailed-exitcode=") for a in args)
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            if detailed:
+                e.exit_code = 1
+            raise
+
+
+@main.command("plan", cls=_PlanCommand)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan as JSON for `deprecator apply PLAN`.")
 @format_option
 @click.option("--detailed-exitcode", is_flag=True,
@@ -128,6 +143,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
       deprecator apply --auto-approve
     """
     from deprecator.apply import apply_plan, cross_check, open_state, open_target, plan_warehouse
+    from deprecator.existence import check_registered_names
     from deprecator.plan import Plan, render_text
 
     config = _config(ctx)
@@ -136,6 +152,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         if plan_file is not None:
             plan = Plan.from_json(_read_plan_text(plan_file), source=str(plan_file))
         else:
+            check_registered_names(warehouse, registry)
             plan, views = plan_warehouse(warehouse, registry)
             human = fmt == "text"
             # With --format json, stdout carries only the result; the plan and question go to stderr.
@@ -149,7 +166,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
                     raise DeprecatorError("apply cancelled: nothing was changed")
         state = open_state(config)
         try:
-            result = apply_plan(plan, warehouse, registry, state)
+            result = apply_plan(plan, warehouse, registry, state, progress=_progress)
         except StalePlanError as e:
             if plan_file is not None:
                 e.hint = f"run `{command_line(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
@@ -205,34 +222,64 @@ def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape
 @main.command("rollback")
 @click.argument("apply_id")
 @click.option("--auto-approve", is_flag=True, help="Roll back without asking for confirmation.")
+@click.option("--force", is_flag=True,
+              help="Roll back even views changed since the apply: those later changes (definition, grants, "
+                   "owner, comments) are lost.")
+@click.option("--view", "views", multiple=True, metavar="NAME",
+              help="Roll back only this view (repeatable); the apply's other views keep its rewrite.")
 @format_option
 @click.pass_context
-def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str) -> None:
+def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, force: bool, views: tuple[str, ...],
+                 fmt: str) -> None:
     """Restore the view definitions an apply replaced (atomically, refused if they changed since).
+
+    Grants, owner and comments go back to what they were before the apply
+    (anything granted since is revoked). A view changed since the apply is
+    refused, naming what changed (definition, grants, comments, ...); --force
+    restores it anyway, losing that change, and --view rolls back only the
+    views you name.
 
     \b
     Example:
       deprecator applies
       deprecator rollback 20261126103000-a1b2c3
+      deprecator rollback 20261126103000-a1b2c3 --view analytics.orders_v
     """
-    from deprecator.apply import open_state, rollback_apply, rollback_preview
+    from deprecator.apply import open_state, prepare_rollback, run_rollback
+    from deprecator.errors import RollbackRefused
     from deprecator.plan import color_diff
     from deprecator.warehouse import connect
 
     config = _config(ctx)
     state = open_state(config)
     try:
-        rec, diff = rollback_preview(apply_id, state)
-        human = fmt == "text"
-        echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
-             f"{plural(len(rec.before), 'view')}", err=not human)
-        if diff:
-            echo(color_diff(diff, _color() and human), err=not human)
-        if not auto_approve and not _confirm("Restore these definitions?", err=not human):
-            raise DeprecatorError("rollback cancelled: nothing was changed")
         warehouse = connect(config)
         try:
-            result = rollback_apply(apply_id, warehouse, state)
+            human = fmt == "text"
+            try:
+                # every refusal (failed, interrupted, already rolled back, changed since) comes before any diff
+                prepared = prepare_rollback(apply_id, warehouse, state, force=force, views=views or None)
+            except RollbackRefused as e:
+                e.hint = (f"`{command_line(ctx, 'rollback', apply_id, '--force')}` restores them anyway: the "
+                          "changes listed are lost (definitions, grants, owner and comments go back to their "
+                          "state before the apply). "
+                          f"`{command_line(ctx, 'rollback', apply_id, '--view', 'NAME')}` (repeatable) rolls back "
+                          "only the views named; the others keep the apply's rewrite.")
+                raise
+            rec = prepared.record
+            echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
+                 f"{plural(len(prepared.views), 'view')}", err=not human)
+            if prepared.left:
+                echo(f"Left as the apply made them: {', '.join(prepared.left)}", err=not human)
+            if prepared.forced:
+                echo("warning: --force discards these changes made since the apply:", err=True)
+                for c in prepared.forced:
+                    echo(f"  - {c}", err=True)
+            if prepared.diff:
+                echo(color_diff(prepared.diff, _color() and human), err=not human)
+            if not auto_approve and not _confirm("Restore these definitions?", err=not human):
+                raise DeprecatorError("rollback cancelled: nothing was changed")
+            result = run_rollback(prepared, warehouse, state, progress=_progress)
         finally:
             warehouse.close()
     finally:
@@ -245,6 +292,11 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, fmt: str
         echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
     echo(f"Rollback id: {result.apply_id}")
     echo(f"Redo the apply with: {command_line(ctx, 'rollback', result.apply_id)}")
+
+
+def _progress(message: str) -> None:
+    """What apply or rollback waits for (a lock, a retry), on stderr so stdout stays the result."""
+    echo(message, err=True)
 
 
 @main.command("applies")
