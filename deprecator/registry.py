@@ -179,13 +179,25 @@ def _relation_cached(text: str, dialect: str, default_schema: tuple[str, ...], d
 
 @lru_cache(maxsize=16384)
 def _column_key(name: str, dialect: str) -> str:
-    """How a column name compares in ``dialect`` (quoted names keep their case)."""
-    from deprecator.sql.names import normalize_part
+    """How a column name compares in ``dialect``: the SQL identifier as written (quoted names keep
+    their case, unquoted ones fold), see ``deprecator.sql.names.column_name``."""
+    from deprecator.sql.names import column_name, normalize_part
 
-    s = name.strip()
-    if len(s) >= 2 and s[0] == s[-1] and s[0] in '"`':
-        return s[1:-1]
-    return normalize_part(s, False, dialect, table_part=False)
+    try:
+        return column_name(name, dialect)
+    except ValueError:   # reported by validation; compare it as typed
+        return normalize_part(name.strip(), False, dialect, table_part=False)
+
+
+def _column_problem(name: str, dialect: str) -> str | None:
+    """Why ``name`` is not a column spelling of ``dialect`` (None when it is one)."""
+    from deprecator.sql.names import column_name
+
+    try:
+        column_name(name, dialect)
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 # --------------------------------------------------------------------------- dates
@@ -441,6 +453,17 @@ def _validate(
                                 key_line(cols, old), f"columns.{old}")
                         ok = False
                         continue
+                    bad = _column_problem(old, dialect)
+                    if bad is None and (bad := _column_problem(new, dialect)) is not None:
+                        bad = f"{old} maps to a name that is not one: {bad}"
+                    if bad is not None:
+                        from deprecator.sql.names import quote_part
+
+                        problem(f"column {bad} (in YAML, a quoted name goes inside single quotes: "
+                                f"'{quote_part('Cust ID', dialect)}': customer_id)", key_line(cols, old),
+                                f"columns.{old}")
+                        ok = False
+                        continue
                     columns[str(old)] = str(new)
         removed: list[str] = []
         if entry.get("removed_columns") is not None:
@@ -454,6 +477,9 @@ def _validate(
                     if not isinstance(c, str) or not c.strip():
                         problem(f"expected a column name, got {type_name(c)}", item_line(rc, j),
                                 f"removed_columns[{j}]")
+                        ok = False
+                    elif (bad := _column_problem(c, dialect)) is not None:
+                        problem(f"column {bad}", item_line(rc, j), f"removed_columns[{j}]")
                         ok = False
                     else:
                         removed.append(str(c))
@@ -694,6 +720,9 @@ def _scalar(value: Any, *, flow: bool = False) -> str:
             return s
     except Exception:  # anything YAML does not read back as the same text gets quoted
         pass
+    if '"' in s and s.isprintable():
+        # a quoted SQL name ('"Cust ID"'): single quotes keep it as written, escaping only '
+        return "'" + s.replace("'", "''") + "'"
     return json.dumps(s, ensure_ascii=False)
 
 

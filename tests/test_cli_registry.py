@@ -224,3 +224,38 @@ def test_relative_paths_follow_the_config_file_not_the_working_directory(in_tmp)
     err = invoke(["--config", "../proj/deprecator.yml", "deprecate", '"ANALYTICS"."A"', "--replacement", "x.y",
                   "--sunset", "2027-01-01"], 2).stderr
     assert "registered twice" in err
+
+
+def test_deprecate_columns_that_need_quotes(in_tmp):
+    """--column takes the SQL identifier as written; the YAML keeps that spelling and the rewrite uses it."""
+    invoke(["deprecate", "analytics.customer_facts", "--replacement", "analytics.entity_customers",
+            "--sunset", "2027-03-31", "--column", '"Cust ID"=customer_id', "--column", '"a=b" = "A B"',
+            "--column", "Region=\"Sales Region\"", "--removed-column", '"Legacy Flag"'])
+    text = (in_tmp / "deprecations.yml").read_text()
+    assert "'\"Cust ID\"': customer_id" in text and "'\"a=b\"': '\"A B\"'" in text, text
+    data = json.loads(invoke(["list", "--format", "json"]).stdout)
+    (dep,) = data["deprecations"]
+    assert dep["columns"] == {'"Cust ID"': "customer_id", '"a=b"': '"A B"', "Region": '"Sales Region"'}
+    assert dep["removed_columns"] == ['"Legacy Flag"']
+    from deprecator.registry import load_registry
+    from deprecator.sql import rewrite
+
+    (rule,) = load_registry(in_tmp / "deprecations.yml", "postgres", ("analytics",)).rewrite_rules()
+    out = rewrite('SELECT "Cust ID", "a=b", region FROM analytics.customer_facts', "postgres", [rule],
+                  ("analytics",))
+    assert out.text == ('SELECT "customer_id" AS "Cust ID", "A B" AS "a=b", "Sales Region" AS region '
+                        "FROM analytics.entity_customers"), out
+
+
+@pytest.mark.parametrize("column, words", [
+    ("Cust ID=customer_id", 'columns.Cust ID: column Cust ID is not a plain column name: write it as postgres '
+                            'SQL quotes it, "Cust ID"'),
+    ('"Cust ID=customer_id', "expected OLD=NEW with one = outside quoted names"),
+    ("a=b=c", "expected OLD=NEW with one = outside quoted names"),
+    ('cust_id=""', 'columns.cust_id: column cust_id maps to a name that is not one: "" is an empty quoted name'),
+])
+def test_deprecate_refuses_a_malformed_column(in_tmp, column, words):
+    err = invoke(["deprecate", "analytics.a", "--replacement", "analytics.b", "--sunset", "2027-01-01",
+                  "--column", column], 2).stderr
+    assert words in " ".join(err.split()), err
+    assert not (in_tmp / "deprecations.yml").exists()

@@ -209,13 +209,14 @@ def test_hostile_names_round_trip_exactly(tmp_path):
     p = tmp_path / "deprecations.yml"
     model = 'analytics."x""; DROP TABLE y; --"'
     replacement = 'analytics."my table #1"'
-    columns = {"Weird Col": "new: col", '"Q"': "#q"}
+    # column names are SQL identifiers: quoted ones may hold anything YAML treats specially
+    columns = {'"Weird Col"': '"new: col"', '"Q"': '"#q"', '"x\'y"': '"it\'s ""y"""'}
     add_deprecation(p, model=model, replacement=replacement, sunset="2027-01-01", columns=columns,
-                    removed_columns=["a, b", "[c]"])
+                    removed_columns=['"a, b"', '"[c]"'])
     reg = load_registry(p, "postgres")
     (d,) = reg.deprecations
     assert (d.model, d.replacement, dict(d.columns), d.removed_columns) == (
-        model, replacement, columns, ("a, b", "[c]"))
+        model, replacement, columns, ('"a, b"', '"[c]"'))
     (rule,) = reg.rewrite_rules()
     assert rule.old.name == 'x"; DROP TABLE y; --' and rule.new.name == "my table #1"
     assert reg.names_for_prefilter() == frozenset({'x"; drop table y; --'})

@@ -65,12 +65,18 @@ def init_cmd(ctx: click.Context, dialect: str, force: bool, fmt: str) -> None:
 
 
 def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """OLD=NEW, each name spelt as the SQL identifier (quoted when it needs quotes); the
+    registry validates the names for the dialect before anything is written."""
+    from deprecator.sql.names import split_column_mapping
+
     out: dict[str, str] = {}
     for v in values:
-        old, sep, new = v.partition("=")
-        if not sep or not old.strip() or not new.strip():
-            raise click.BadParameter(f"{v!r}: expected OLD=NEW, e.g. cust_id=customer_id", ctx=ctx, param=param)
-        out[old.strip()] = new.strip()
+        try:
+            old, new = split_column_mapping(v)
+        except ValueError as e:
+            raise click.BadParameter(f"{v!r}: {e}, e.g. cust_id=customer_id or '\"Cust ID\"=customer_id'",
+                                     ctx=ctx, param=param) from None
+        out[old] = new
     return out
 
 
@@ -84,7 +90,9 @@ def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--contact", help="Where to ask questions, e.g. a Slack channel.")
 @click.option("--migration-guide", help="Path or URL of the migration guide.")
 @click.option("--column", "columns", multiple=True, callback=_parse_columns, metavar="OLD=NEW",
-              help="A renamed column (repeatable).")
+              help="A renamed column (repeatable). Names are SQL identifiers: quote one that needs it as "
+                   "the dialect does, e.g. '\"Cust ID\"=customer_id' (BigQuery: '`Cust ID`=customer_id'); "
+                   "unquoted names fold as the dialect folds.")
 @click.option("--removed-column", "removed_columns", multiple=True, metavar="COLUMN",
               help="A column with no equivalent in the replacement (repeatable).")
 @format_option

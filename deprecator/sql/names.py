@@ -158,3 +158,67 @@ def _same_case_style(candidate: str, like: str) -> bool:
     if all(c.isupper() for c in letters):
         return candidate == candidate.upper()
     return False
+
+
+_UNQUOTED_COLUMN = re.compile(r"[^\W\d][\w$]*\Z")
+
+
+@lru_cache(maxsize=4096)
+def column_name(spelling: str, dialect: str) -> str:
+    """A column name as a registry or the command line spells it, normalized for ``dialect``.
+
+    The spelling is the SQL identifier as written in the dialect: a name that needs
+    quotes (mixed case kept, spaces, punctuation) is quoted as the dialect quotes it,
+    ``"Cust ID"`` (BigQuery: ```Cust ID```), with an embedded quote escaped as the
+    dialect escapes it (``"a""b"``); an unquoted name folds as the dialect folds it
+    (``CustID`` is ``custid`` in PostgreSQL, ``CUSTID`` in Snowflake). Raises
+    ValueError, saying what is wrong and how to write it, for anything else.
+    """
+    text = spelling.strip()
+    if not text:
+        raise ValueError("is empty")
+    try:
+        tokens = get_dialect(dialect).tokenize(text)
+    except Exception:   # TokenError: an unclosed quote
+        raise ValueError(f"{text} is not a column name: a quote is not closed") from None
+    if len(tokens) == 1 and tokens[0].token_type.name == "IDENTIFIER":
+        if not tokens[0].text:
+            raise ValueError(f"{text} is an empty quoted name")
+        return normalize_part(tokens[0].text, True, dialect, table_part=False)
+    if _UNQUOTED_COLUMN.match(text):
+        return normalize_part(text, False, dialect, table_part=False)
+    inner = text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "\"`'" else text
+    raise ValueError(f"{text} is not a plain column name: write it as {dialect} SQL quotes it, "
+                     f"{quote_part(inner, dialect)}")
+
+
+def column_text_name(spelling: str, dialect: str) -> str:
+    """The name to write for a registry column spelling: a quoted one as written (its case kept
+    even where the dialect compares quoted names case-insensitively, so ``"Order Amount"`` is not
+    written back as ``"order amount"``), an unquoted one normalized. ValueError as ``column_name``."""
+    normalized = column_name(spelling, dialect)
+    tokens = get_dialect(dialect).tokenize(spelling.strip())
+    return tokens[0].text if tokens[0].token_type.name == "IDENTIFIER" else normalized
+
+
+def split_column_mapping(text: str) -> tuple[str, str]:
+    """``OLD=NEW`` as the command line takes it, split at the one ``=`` outside quoted names
+    (``"a=b"=c`` maps ``"a=b"``). ValueError when there is no such ``=`` or more than one."""
+    splits: list[int] = []
+    quote: str | None = None
+    for i, c in enumerate(text):
+        if quote is not None:
+            if c == quote:
+                quote = None     # a doubled quote closes and reopens: same result
+        elif c in "\"`":
+            quote = c
+        elif c == "[":
+            quote = "]"
+        elif c == "=":
+            splits.append(i)
+    if len(splits) != 1:
+        raise ValueError("expected OLD=NEW with one = outside quoted names")
+    old, new = text[:splits[0]].strip(), text[splits[0] + 1:].strip()
+    if not old or not new:
+        raise ValueError("expected OLD=NEW with a name on each side")
+    return old, new

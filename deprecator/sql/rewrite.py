@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule
-from deprecator.sql.names import get_dialect, normalize_part, render_part
+from deprecator.sql.names import column_name, column_text_name, get_dialect, normalize_part, render_part
 from deprecator.sql.references import (POSTGRES_FAMILY, Analysis, _RefInfo, _table_parts, analyze,
                                        neutralize_placeholders, part_spans)
 
@@ -42,15 +42,24 @@ class _Rewriter:
             {self._norm_col(k): self._norm_col(v) for k, v in r.columns.items()} for r in self.rules
         ]
         self.removed = [frozenset(self._norm_col(c) for c in r.removed_columns) for r in self.rules]
+        # the new names as the registry spells them (a quoted name keeps its case when written)
+        self.coltext = [{self._norm_col(k): self._col_text(v) for k, v in r.columns.items()} for r in self.rules]
         self.matched: dict[int, int] = {}   # ref index -> rule index
         self.alias_needed: set[int] = set()  # un-aliased references that must keep their old name
 
     def _norm_col(self, name: str) -> str:
-        """A column name from the registry: as typed unquoted, or quoted to keep its case."""
-        d = get_dialect(self.dialect)
-        if len(name) > 1 and name[0] == d.IDENTIFIER_START and name[-1] == d.IDENTIFIER_END:
-            return normalize_part(name[1:-1], True, self.dialect, table_part=False)
-        return normalize_part(name, False, self.dialect, table_part=False)
+        """A column name from the registry, spelt as the SQL identifier (``column_name``): quoted
+        to keep its case (escaped quotes unescaped), unquoted to fold."""
+        try:
+            return column_name(name, self.dialect)
+        except ValueError:   # the registry refuses such a name; a direct caller gets it as typed
+            return normalize_part(name.strip(), False, self.dialect, table_part=False)
+
+    def _col_text(self, name: str) -> str:
+        try:
+            return column_text_name(name, self.dialect)
+        except ValueError:
+            return self._norm_col(name)
 
     def block(self, reason: str, relation: str | None, offset: int | None) -> None:
         line = column = None
@@ -207,14 +216,16 @@ class _Rewriter:
             if new is None or new == use.name:
                 continue
             s, e = self._ident_span(use.ident)
-            if s < 0 or use.ident.name not in self.sql[s:e]:
+            end_quote = get_dialect(self.dialect).IDENTIFIER_END
+            if s < 0 or (use.ident.name not in self.sql[s:e]    # "we""ird": the quote is written twice
+                         and use.ident.name.replace(end_quote, end_quote * 2) not in self.sql[s:e]):
                 self.block(f"no exact position for column {use.name!r}", str(rule.old), None)
                 continue
             if use.output_item is not None and _output_name_follows(use.output_item, use.node, self.dialect):
                 self.block(f"renaming column {use.name!r} inside an unaliased SELECT expression would change "
                            "the output column name; give the expression an alias", str(rule.old), where)
                 continue
-            text = self.column_text(use.ident, new)
+            text = self.column_text(use.ident, self.coltext[k].get(use.name, new))
             if use.projection and not use.aliased and use.ident is getattr(use.node, "this", None):
                 text = f"{text} AS {self.sql[s:e]}"
             self.edit(s, e, text)

@@ -1,0 +1,1 @@
+SELECT "Cust ID", "Order Total" FROM analytics.customer_facts WHERE "cust id" > 0

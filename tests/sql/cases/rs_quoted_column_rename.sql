@@ -1,0 +1,1 @@
+SELECT "cust id", name FROM analytics.customer_facts
