@@ -75,6 +75,8 @@ class Config:
     history: tuple[HistorySourceConfig, ...] = ()
     sql_paths: tuple[str, ...] = ()      # files / folders / globs scanned by default
     state_url: str = "sqlite:///.deprecator/state.db"
+    # Folder of the user's own templates (migration_guide.md.j2, ...); the shipped ones otherwise.
+    templates_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)   # sections later issues add (owners, slack, dbt)
     dbt: DbtConfig = field(default_factory=DbtConfig)
     owners: "OwnersConfig" = field(default_factory=lambda: OwnersConfig())
@@ -95,7 +97,7 @@ class Config:
         )
 
 
-TOP_LEVEL_KEYS = ("warehouse", "registry", "history", "paths", "state")
+TOP_LEVEL_KEYS = ("warehouse", "registry", "history", "paths", "state", "templates")
 RESERVED_SECTIONS = ("owners", "slack", "dbt", "notify", "check")
 WAREHOUSE_KEYS = ("url", "dialect", "default_schema", "default_catalog", "lock_timeout", "lock_retries",
                   "lock_backoff", "own_roles")
@@ -436,6 +438,13 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         state_url = text(data, "state", "state") or DEFAULT_STATE_URL
     state_url = resolve_url_path(state_url, root)
 
+    # templates
+    raw_templates = text(data, "templates", "templates")
+    templates_dir = (root / os.path.expanduser(raw_templates)).resolve() if raw_templates else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise err(f"templates folder {templates_dir} does not exist", value_line(data, "templates"), "templates",
+                  hint="create it and copy the templates to change into it, or remove `templates:`")
+
     owners, slack = _owners_slack(data, spath, root)
     extra = {k: _plain(data[k], spath, key_line(data, k), k, require_env) for k in RESERVED_SECTIONS
              if k in data and k not in ("owners", "slack")}
@@ -447,6 +456,7 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
         history=tuple(history),
         sql_paths=tuple(sql_paths),
         state_url=state_url,
+        templates_dir=templates_dir,
         extra=extra,
         dbt=dbt,
         owners=owners,

@@ -87,37 +87,9 @@ HISTORY = [
     ("dave", "WITH customer_facts AS (SELECT 1 AS cust_id) SELECT cust_id FROM customer_facts", 1),
 ]
 
-GUIDE = """# Migrating from `customer_facts` to `entity_customers`
-
-`customer_facts` is deprecated and replaced by the customer entity model, `entity_customers`.
-
-## What changes
-
-| `customer_facts` | `entity_customers` |
-|------------------|--------------------|
-| `cust_id`        | `customer_id`      |
-| `name`           | `name`             |
-| `country`        | `country`          |
-| `lifetime_value` | `lifetime_value`   |
-| `legacy_flag`    | removed, no equivalent |
-
-## Before and after
-
-```sql
--- before
-SELECT cf.cust_id, cf.name FROM customer_facts AS cf
--- after
-SELECT cf.customer_id AS cust_id, cf.name FROM entity_customers AS cf
-```
-
-Views that read `customer_facts` are rewritten by `deprecator plan` / `deprecator apply`,
-keeping their column names. A view that uses `legacy_flag` cannot be rewritten
-automatically: drop the column from it, or ask the owners for a replacement.
-
-## Whom to ask
-
-analytics-engineering, in `#analytics-engineering`.
-"""
+# The demo's guide is written by `deprecator guide` (migration_guides/customer_facts.md
+# in the repository is this guide as of DEMO_GUIDE_DATE; a test keeps it current).
+DEMO_GUIDE_DATE = _dt.date(2026, 12, 1)
 
 
 @dataclass(frozen=True)
@@ -187,8 +159,20 @@ def write_demo_files(directory: Path, today: _dt.date | None = None) -> None:
             lines.append(json.dumps({"query_text": text, "user_name": user, "start_time": when.isoformat(),
                                      "warehouse": "demo"}))
     (directory / "history" / "query_history.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (directory / "migration_guides").mkdir(exist_ok=True)
-    (directory / "migration_guides" / "customer_facts.md").write_text(GUIDE, encoding="utf-8")
+    write_demo_guide(directory, today)
+
+
+def write_demo_guide(directory: Path, today: _dt.date) -> Path:
+    """`deprecator guide customer_facts` in the demo folder: the consumers as the demo's history has them."""
+    from deprecator.config import load_config
+    from deprecator.guide import guide_for, render_guide
+
+    config = load_config(directory / "deprecator.yml")
+    guide = guide_for(config, "customer_facts", today=today, workers=0)
+    target = directory / guide.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_guide(guide), encoding="utf-8")
+    return target
 
 
 def _rows(db: Path, views: list[str]) -> dict[str, list[tuple]]:

@@ -6,7 +6,6 @@ import os
 import sqlite3
 import shlex
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -46,10 +45,7 @@ def sandbox(in_tmp, tmp_path_factory, monkeypatch):
 
 def test_demo_end_to_end_in_a_named_folder(sandbox):
     cwd, home, tmp = sandbox
-    t0 = time.perf_counter()
     out = invoke(["demo", "--dir", "demo"]).stdout
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 30, f"the demo took {elapsed:.1f}s"
     folder = (cwd / "demo").resolve()
 
     # each step is printed
@@ -111,8 +107,17 @@ def test_demo_refuses_a_non_empty_folder(sandbox):
     assert listing(cwd) == [("demo", -1), ("demo/mine.txt", 7)]
 
 
-def test_committed_guide_is_the_demo_guide():
-    assert (REPO / "migration_guides" / "customer_facts.md").read_text() == demo.GUIDE
+def test_committed_guide_is_current(tmp_path):
+    """migration_guides/customer_facts.md is what `deprecator guide` writes for the demo today.
+
+    When the template, the rewrite or the demo changes, regenerate it with:
+    python -c "import pathlib, tempfile, shutil; from deprecator import demo; d = pathlib.Path(tempfile.mkdtemp()) / 'd';
+    demo.write_demo_files(d, demo.DEMO_GUIDE_DATE); shutil.copy(d / 'migration_guides/customer_facts.md', 'migration_guides/')"
+    """
+    demo.write_demo_files(tmp_path / "demo", demo.DEMO_GUIDE_DATE)
+    written = (tmp_path / "demo" / "migration_guides" / "customer_facts.md").read_text(encoding="utf-8")
+    assert (REPO / "migration_guides" / "customer_facts.md").read_text(encoding="utf-8") == written
+    assert "SELECT customer_id AS cust_id, name FROM entity_customers WHERE country = '***'" in written
 
 
 def test_demo_next_steps_quote_a_folder_with_a_space(sandbox):
