@@ -332,3 +332,33 @@ def test_unicode_identifiers_are_found_as_tokens_only() -> None:
     rule = RewriteRule(RelationName(None, "s", "t"), RelationName(None, "s", "t2"))
     result = rewrite("SELECT u & \"c\" FROM s.t", "postgres", [rule])   # a real bitwise AND is rewritten
     assert result.text == 'SELECT u & "c" FROM s.t2' and not result.blockers
+
+
+@pytest.mark.parametrize("sql", [
+    "EXPLAIN (ANALYZE", "EXPLAIN ANALYZE", "EXPLAIN (ANALYZE SELECT * FROM a.t", "EXPLAIN SELECT * FROM a.t WHERE",
+    "EXPLAIN EXECUTE p(1)", "EXPLAIN 'SELECT * FROM a.t'", "PREPARE p", "PREPARE p(int AS SELECT * FROM a.t",
+    "PREPARE p AS SELEC * FROM a.t", "DECLARE c CURSOR", "DECLARE c CURSOR a.t", "DECLARE c CURSOR FOR",
+    "CREATE RULE r AS ON INSERT TO", "CREATE RULE r AS ON INSERT TO a.t DO", "CREATE RULE r AS ON INSERT TO a.t DO (",
+    "CREATE RULE r AS ON INSERT TO a.t WHERE DO NOTHING", "CREATE RULE r AS ON INSERT TO a.t DO (SELECT 1) (SELECT 2)",
+    "CREATE RULE r AS ON INSERT TO a.t DO ALSO (INSERT INTO a.log SELECT FROM WHERE; DELETE FROM a.u)",
+])
+def test_a_wrapping_statement_not_understood_is_never_clean(sql: str) -> None:
+    """EXPLAIN / PREPARE / DECLARE / CREATE RULE whose parts do not parse: a fallback with why, no rewrite."""
+    result = find_references(sql, "postgres")
+    assert result.status == "fallback", result.references
+    assert result.error is not None and "statement 1" in result.error
+    rule = RewriteRule(RelationName(None, "a", "t"), RelationName(None, "a", "t2"))
+    rewritten = rewrite(sql, "postgres", [rule])
+    assert rewritten.text == sql and rewritten.blockers
+
+
+def test_wrapped_statements_keep_indexes_and_spans_across_a_rule_action_list() -> None:
+    """Semicolons inside a rule's action list do not split the text: indexes are those of the statements."""
+    sql = ("CREATE RULE r AS ON INSERT TO a.t DO ALSO (INSERT INTO a.log VALUES (NEW.id); DELETE FROM a.u);\n"
+           "EXPLAIN ANALYZE SELECT * FROM a.v;\nSELECT * FROM a.w")
+    result = find_references(sql, "postgres")
+    assert result.status == "parsed" and result.statements == 3
+    got = [(r.written, r.statement_index, r.statement_kind, sql[r.start:r.end]) for r in result.references]
+    assert got == [("a.t", 0, "create_rule", "a.t"), ("a.log", 0, "insert", "a.log"), ("a.u", 0, "delete", "a.u"),
+                   ("a.v", 1, "select", "a.v"), ("a.w", 2, "select", "a.w")]
+    assert result.references[0].columns == frozenset({"id"})

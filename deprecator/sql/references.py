@@ -21,6 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from deprecator.sql import bigquery as _bq
+from deprecator.sql import wrapped as _wrapped
 from deprecator.sql.model import ParseResult, Reference, RelationName, Role
 from deprecator.sql.names import normalize_part, relation_from_table
 
@@ -225,6 +226,9 @@ class Analysis:
     # Relations named by a variable or bind (Snowflake IDENTIFIER($v) / IDENTIFIER(:b)): which
     # relation they are is decided at run time, so the text is not fully understood.
     dynamic_names: list[str] = field(default_factory=list)
+    # Statements wrapping SQL (EXPLAIN, PREPARE, DECLARE CURSOR, CREATE RULE) whose SQL, or
+    # part of it, was not understood: why, per statement.
+    opaque: list[str] = field(default_factory=list)
 
     def position(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.line_starts, offset) - 1
@@ -1194,9 +1198,14 @@ def statement_kind(stmt: exp.Expr) -> str:
     return {"truncatetable": "truncate"}.get(name, name)
 
 
-def _parse(sql: str, dialect: str) -> list[exp.Expr | None]:
+def _parse(sql: str, dialect: str) -> list[exp.Expr | _wrapped.Wrapped | None]:
+    if _wrapped.may_wrap(sql, dialect):
+        # statement by statement, those wrapping SQL cut up (a failure: as a text that does not parse)
+        split = _parse_statements(sql, dialect, wrapping_only=True)
+        if split is not None and not split[1]:
+            return list(split[0])
     text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
-    return sqlglot.parse(text, read=dialect)
+    return list(sqlglot.parse(text, read=dialect))
 
 
 def _error_message(e: Exception) -> str:
@@ -1232,23 +1241,34 @@ def _statement_chunks(sql: str, dialect: str) -> list[list[Token]]:
     return [c for c in chunks if c]
 
 
-def _parse_statements(sql: str, dialect: str) -> tuple[list[exp.Expr | None], list[tuple[int, int, str]]] | None:
-    """Parse each statement of a text that does not parse whole.
+def _parse_statements(sql: str, dialect: str, wrapping_only: bool = False,
+                      ) -> tuple[list[exp.Expr | _wrapped.Wrapped | None], list[tuple[int, int, str]]] | None:
+    """Parse each statement of a text that does not parse whole, or that has statements wrapping SQL.
 
     Returns the statements (None where one failed, so indexes stay those of the
-    text) and the failures as (index, line, message); None when the text cannot be
-    split (tokenizer failure) or holds a single statement, so today's whole-text
-    error stands.
+    text; a ``Wrapped`` for each statement wrapping SQL) and the failures as
+    (index, line, message); None when the text cannot be split (tokenizer failure)
+    or, wrapping nothing, holds a single statement, so today's whole-text error stands
+    (``wrapping_only``: None as soon as no statement wraps SQL).
     """
     try:
         chunks = _statement_chunks(sql, dialect)
     except Exception:  # TokenError or worse: nothing to split on
         return None
     text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    try:
+        units = _wrapped.unwrap_chunks(chunks, text, dialect) if _wrapped.may_wrap(sql, dialect) else None
+    except Exception:  # TokenError: read the statements as sqlglot does
+        units = None
+    if units is None and wrapping_only:
+        return None
     parser = Dialect.get_or_raise(dialect).parser()
-    statements: list[exp.Expr | None] = []
+    statements: list[exp.Expr | _wrapped.Wrapped | None] = []
     failures: list[tuple[int, int, str]] = []
-    for chunk in chunks:
+    for chunk in (units if units is not None else chunks):
+        if isinstance(chunk, _wrapped.Wrapped):
+            statements.append(chunk)
+            continue
         try:
             parsed = [s for s in parser.parse(chunk, text) if s is not None]
         except RecursionError:
@@ -1265,13 +1285,13 @@ def _parse_statements(sql: str, dialect: str) -> tuple[list[exp.Expr | None], li
             statements.append(None)
         else:
             statements.extend(parsed)
-    if len(statements) < 2 or not failures:
+    if units is None and (len(statements) < 2 or not failures):
         return None
     return statements, failures
 
 
-def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], default_schema: Sequence[str],
-                        default_catalog: str | None) -> list[int] | None:
+def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | _wrapped.Wrapped | None],
+                        default_schema: Sequence[str], default_catalog: str | None) -> list[int] | None:
     """Resolve each statement into ``an``; the Command indexes, or None after a failure."""
     commands = []
     temps = _TempNames()
@@ -1281,6 +1301,9 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], def
                 continue
             if isinstance(stmt, exp.Command):
                 commands.append(i)
+                continue
+            if isinstance(stmt, _wrapped.Wrapped):
+                _analyze_wrapped(an, i, stmt, default_schema, default_catalog, temps)
                 continue
             _StatementAnalyzer(an, i, statement_kind(stmt), default_schema, default_catalog, temps).statement(stmt)
             temps.settle()
@@ -1293,7 +1316,57 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | None], def
     an.refs.clear()
     an.columns.clear()
     an.dynamic_names.clear()
+    an.opaque.clear()
     return None
+
+
+def _analyze_wrapped(an: Analysis, index: int, w: _wrapped.Wrapped, default_schema: Sequence[str],
+                     default_catalog: str | None, temps: _TempNames) -> None:
+    """The SQL a wrapping statement runs, as statement ``index``; what is not understood is noted.
+
+    A rule's table is a reference of its own (``create_rule``); ``NEW.col`` and
+    ``OLD.col`` in its condition and actions are that table's columns.
+    """
+    rule_ref: int | None = None
+    if w.table is not None:
+        head = _StatementAnalyzer(an, index, "create_rule", default_schema, default_catalog, temps)
+        if names_relation(w.table, an.dialect) and not head.temp_columns(w.table)[0]:
+            rule_ref = head.add_ref(w.table, "target", ())
+        if w.condition is not None:
+            head.visit(w.condition, None, {})
+            head.sweep(w.condition)
+            _rule_rows(an, head, w.condition, rule_ref)
+    for stmt in w.statements:
+        analyzer = _StatementAnalyzer(an, index, statement_kind(stmt), default_schema, default_catalog, temps)
+        analyzer.statement(stmt)
+        if w.form == "RULE":
+            _rule_rows(an, analyzer, stmt, rule_ref)
+        temps.settle()
+    if w.error is not None:
+        an.opaque.append(f"statement {index + 1} ({w.label}): {w.error}")
+
+
+def _rule_rows(an: Analysis, analyzer: _StatementAnalyzer, node: exp.Expr, ref: int | None) -> None:
+    """``NEW.col`` / ``OLD.col`` (and ``NEW.*``) in a rule: the columns of the rule's table."""
+    if ref is None:
+        return
+    placed = {id(u.node) for u in an.columns}
+    for col in node.find_all(exp.Column):
+        qualifier = col.args.get("table")
+        if qualifier is None or col.args.get("db") is not None or id(col) in placed:
+            continue
+        if analyzer.norm_alias(qualifier) not in ("new", "old"):
+            continue
+        if isinstance(col.this, exp.Star):
+            # the row of the rule's table: its columns cannot be known (the star, not the
+            # qualifier, is recorded, so a rewrite never renames NEW itself)
+            an.refs[ref].unknown_columns = True
+            an.stars.append(StarUse(col.this, (ref,)))
+            continue
+        name = analyzer.norm_column(col.this)
+        an.refs[ref].columns.add(name)
+        an.columns.append(ColumnUse(col, col.this, name, ref, (ref,), True, id(col) in analyzer.projection_items,
+                                    analyzer.projection_items.get(id(col), False)))
 
 
 def _commands_note(commands: Sequence[int]) -> str:
@@ -1343,14 +1416,14 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
         an.error = f"{failed}; references come from the {parsed} other statement{'' if parsed == 1 else 's'} only" if parsed else failed
         if commands:
             an.error += "; " + _commands_note(commands)
-        for note in an.dynamic_names:
+        for note in an.dynamic_names + an.opaque:
             an.error += "; " + note
         return an
     an.statements = len(statements)
     commands = _analyze_statements(an, statements, default_schema, default_catalog)
     if commands is None:
         return an
-    notes = ([_commands_note(commands)] if commands else []) + an.dynamic_names
+    notes = ([_commands_note(commands)] if commands else []) + an.dynamic_names + an.opaque
     if notes:
         an.status = "fallback"
         an.error = "; ".join(notes)
@@ -1359,7 +1432,7 @@ def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None =
 
 # Statements that act on a relation as an object: every relation they name is ``ddl``.
 DDL_KINDS = frozenset({"alter", "alterrename", "renametable", "drop", "grant", "revoke", "comment",
-                       "create_index", "analyze"})
+                       "create_index", "analyze", "create_rule"})
 
 
 def reference_role(r: _RefInfo) -> Role:

@@ -1,0 +1,3 @@
+DECLARE big_spenders BINARY NO SCROLL CURSOR WITH HOLD FOR
+    SELECT cust_id, region FROM customer_facts WHERE region IN ($1, $2);
+declare c2 cursor for select f.cust_id from analytics.customer_facts f
