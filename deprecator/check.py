@@ -287,7 +287,7 @@ def build_targets(registry: Any, manifest: Any | None, *, dialect: str,
                                        f"and dbt's {node.unique_id} (deprecation_date {node.deprecation_date}, "
                                        f"replacement {replacement or 'none'}) disagree; the registry wins"))
             continue
-        label = node.relation_name or node.name
+        label = str(node.relation) if node.relation is not None else node.name
         guide = None
         meta_dep = node.meta.get("deprecator") if isinstance(node.meta.get("deprecator"), dict) else {}
         if isinstance(meta_dep.get("guide"), str):

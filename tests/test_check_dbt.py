@@ -1,0 +1,174 @@
+"""The check on a dbt project with a manifest: refs mapped to relations, deprecation_date, versions, depends_on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deprecator.dbt.manifest import load_manifest
+from deprecator.errors import ConfigError
+from tests.helpers import invoke
+from tests.test_check import ENV, commit, git, write
+
+V12 = "https://schemas.getdbt.com/dbt/manifest/v12.json"
+
+
+def node(name: str, *, alias: str | None = None, schema: str = "marts", version=None, latest=None,
+         deprecation_date=None, path: str | None = None, depends=(), meta=None) -> tuple[str, dict]:
+    uid = f"model.shop.{name}" + (f".v{version}" if version is not None else "")
+    rel = alias or (f"{name}_v{version}" if version is not None else name)
+    return uid, {
+        "unique_id": uid, "resource_type": "model", "package_name": "shop", "name": name,
+        "database": "dev", "schema": schema, "alias": rel, "relation_name": f'"dev"."{schema}"."{rel}"',
+        "version": version, "latest_version": latest, "deprecation_date": deprecation_date,
+        "original_file_path": path or f"models/{name}.sql",
+        "depends_on": {"macros": [], "nodes": list(depends)}, "meta": meta or {},
+        "config": {"materialized": "view", "meta": meta or {}},
+    }
+
+
+def manifest(schema_url: str = V12) -> dict:
+    nodes = dict([
+        node("customer_facts", alias="cust_facts_tbl"),
+        node("entity_customers"),
+        node("dim_customers", version=1, latest=2, deprecation_date="2027-02-01T00:00:00Z",
+             path="models/dim_customers_v1.sql"),
+        node("dim_customers", version=2, latest=2, path="models/dim_customers_v2.sql"),
+        node("legacy_orders", deprecation_date="2027-05-01", meta={"deprecator": {"replacement": "marts.orders"}}),
+        node("dyn", path="models/dyn.sql", depends=["model.shop.customer_facts"]),
+        node("user_model", path="models/user_model.sql"),
+    ])
+    return {"metadata": {"dbt_schema_version": schema_url, "dbt_version": "1.9.0", "project_name": "shop"},
+            "nodes": nodes, "sources": {}, "exposures": {}, "groups": {}}
+
+
+REGISTRY = """\
+deprecations:
+  - model: marts.cust_facts_tbl
+    replacement: marts.entity_customers
+    sunset: 2027-03-31
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    r = tmp_path / "shop"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    write(r, "deprecator.yml", "registry: deprecations.yml\ndbt:\n  manifest: target/manifest.json\n")
+    write(r, "deprecations.yml", REGISTRY)
+    write(r, "target/manifest.json", json.dumps(manifest()))
+    write(r, ".gitignore", "target/\n")
+    write(r, "models/user_model.sql", "select 1 as id\n")
+    commit(r, "init")
+    git(r, "checkout", "-q", "-b", "feature")
+    monkeypatch.chdir(r)
+    return r
+
+
+def report(*args: str, code: int) -> dict:
+    return json.loads(invoke(["check", "--base", "main", "--format", "json", *args], code, env=ENV).stdout)
+
+
+def test_refs_map_to_relations_through_the_manifest(project):
+    # the model `customer_facts` builds marts.cust_facts_tbl: only the manifest can tell
+    write(project, "models/user_model.sql", "select * from {{ ref('customer_facts') }}\n")
+    commit(project, "use it")
+    (f,) = report(code=1)["findings"]
+    assert (f["deprecation"], f["written"], f["mapped_by"], f["relation"]) == (
+        "marts.cust_facts_tbl", "ref('customer_facts')", "manifest", "dev.marts.cust_facts_tbl")
+    # without the manifest the ref cannot be mapped: by name it does not match
+    (project / "deprecator.yml").write_text("registry: deprecations.yml\n")
+    assert report(code=0)["findings"] == []
+
+
+def test_models_with_a_deprecation_date_and_versions(project):
+    write(project, "models/user_model.sql",
+          "select * from {{ ref('dim_customers', v=1) }}\n"
+          "union all select * from {{ ref('dim_customers') }}\n"            # the latest version: fine
+          "union all select * from {{ ref('dim_customers', version='1') }}\n"
+          "union all select * from {{ ref('shop', 'legacy_orders') }}\n")
+    commit(project, "versions")
+    got = [(f["line"], f["deprecation"], f["replacement"], f["sunset"]) for f in report(code=1)["findings"]]
+    assert got == [(1, "dev.marts.dim_customers_v1", "ref('dim_customers', v=2)", "2027-02-01"),
+                   (3, "dev.marts.dim_customers_v1", "ref('dim_customers', v=2)", "2027-02-01"),
+                   (4, "dev.marts.legacy_orders", "marts.orders", "2027-05-01")]
+
+
+def test_dynamic_refs_use_the_manifests_depends_on(project):
+    write(project, "models/dyn.sql", "select * from {{ ref(var('source_model')) }}\n")
+    commit(project, "dynamic")
+    (f,) = report(code=1)["findings"]
+    assert (f["via"], f["mapped_by"], f["column"], f["deprecation"]) == (
+        "dynamic_ref", "depends_on", 18, "marts.cust_facts_tbl")
+    # without a manifest it is a note: only dbt knows where it points
+    (project / "deprecator.yml").write_text("registry: deprecations.yml\n")
+    r = invoke(["check", "--base", "main"], 0, env=ENV)
+    assert "models/dyn.sql:1:18: note: ref(var('source_model')) is dynamic" in r.stdout
+
+
+def test_refs_missing_from_the_manifest_are_said_plainly(project):
+    write(project, "models/user_model.sql", "select * from {{ ref('brand_new_model') }} -- customer_facts\n")
+    commit(project, "new")
+    notes = report(code=0)["notes"]
+    assert any("ref('brand_new_model') is not in the manifest" in n["message"] for n in notes)
+
+
+def test_registry_and_manifest_disagreeing_is_reported(project):
+    (project / "deprecations.yml").write_text(REGISTRY + """\
+  - model: marts.legacy_orders
+    replacement: marts.orders_v2
+    sunset: 2027-06-30
+""")
+    write(project, "models/user_model.sql", "select * from {{ ref('legacy_orders') }}\n")
+    commit(project, "both")
+    out = report(code=1)
+    (f,) = out["findings"]
+    assert f["deprecation"] == "marts.legacy_orders" and f["sunset"] == "2027-06-30"   # the registry wins
+    assert any("disagree; the registry wins" in n["message"] for n in out["notes"])
+
+
+def test_name_only_matches_say_so(project):
+    (project / "deprecator.yml").write_text("registry: deprecations.yml\n")
+    write(project, "models/user_model.sql", "select * from {{ ref('cust_facts_tbl') }}\n")
+    commit(project, "by name")
+    r = invoke(["check", "--base", "main"], 1, env=ENV)
+    assert "matched to deprecations by model name only; give --manifest" in r.stdout
+
+
+@pytest.mark.parametrize("version,ok", [(9, False), (10, True), (11, True), (12, True), (13, False)])
+def test_manifest_schema_versions(tmp_path, version, ok):
+    p = tmp_path / "manifest.json"
+    p.write_text(json.dumps(manifest(f"https://schemas.getdbt.com/dbt/manifest/v{version}.json")))
+    if ok:
+        assert load_manifest(p).schema == version
+    else:
+        with pytest.raises(ConfigError, match=f"schema v{version} is not supported"):
+            load_manifest(p)
+
+
+def test_an_unsupported_manifest_fails_the_check_with_exit_2(project):
+    write(project, "target/manifest.json", json.dumps(manifest("https://schemas.getdbt.com/dbt/manifest/v7.json")))
+    r = invoke(["check"], 2, env=ENV)
+    assert "manifest.json: metadata.dbt_schema_version: dbt manifest schema v7 is not supported" in r.stderr
+
+
+def test_a_manifest_without_registry_is_enough(project):
+    (project / "deprecations.yml").unlink()
+    write(project, "models/user_model.sql", "select * from {{ ref('legacy_orders') }}\n")
+    commit(project, "manifest only")
+    (f,) = report(code=1)["findings"]
+    assert f["replacement"] == "marts.orders"
+
+
+def test_manifest_nodes_for_a_file(tmp_path):
+    p = tmp_path / "m.json"
+    p.write_text(json.dumps(manifest()))
+    m = load_manifest(p)
+    assert [n.unique_id for n in m.nodes_for_file("models/dyn.sql")] == ["model.shop.dyn"]
+    assert m.resolve_ref("dim_customers").version == "2"
+    assert m.resolve_ref("dim_customers", version="1").version == "1"
+    assert m.resolve_ref("customer_facts", "other_pkg") is None
+    assert str(Path(m.path).name) == "m.json"
