@@ -198,3 +198,24 @@ def test_bigquery_backslash_escaped_names_pass_the_pushdown(pg_db):
         assert pf.may_reference(text)
         refs = find_references(text, "bigquery", ("ds",), "p").references
         assert [r.relation.name for r in refs] == ["customer_facts"], text
+
+
+def _weekly_rows(url: str, ts_type: str) -> None:
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.exec_driver_sql(f"CREATE TABLE hist (query_text text, user_name text, start_time {ts_type})")
+        # Sunday 23:30 and Monday 00:10 fall in different ISO weeks; the Saturday joins the Sunday's
+        days = [dt.datetime(2026, 11, 28, 12, 0), dt.datetime(2026, 11, 29, 23, 30), dt.datetime(2026, 11, 30, 0, 10)]
+        c.execute(sa.text("INSERT INTO hist VALUES ('select * from customer_facts', 'alice', :s)"),
+                  [{"s": d} for d in days])
+    eng.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_rows_are_grouped_per_iso_week_so_each_row_lies_in_one_week(backend, pg_db, tmp_path):
+    url = pg_db if backend == "postgresql" else f"sqlite:///{tmp_path / 'h.db'}"
+    _weekly_rows(url, "timestamp" if backend == "postgresql" else "text")
+    items = _read(SqlHistorySource(url, "SELECT query_text, user_name, start_time FROM hist", ["customer_facts"]))
+    got = sorted((i.count, i.first_seen, i.last_seen) for i in items)
+    assert got == [(1, dt.datetime(2026, 11, 30, 0, 10), dt.datetime(2026, 11, 30, 0, 10)),
+                   (2, dt.datetime(2026, 11, 28, 12, 0), dt.datetime(2026, 11, 29, 23, 30))]

@@ -7,7 +7,8 @@ own...). deprecator wraps it in ONE query that
 
 * keeps only texts that could mention a deprecated relation (a case-insensitive
   substring test on each bare relation name, LIKE wildcards escaped), and
-* groups identical texts per user, with the count and first/last start time,
+* groups identical texts per user and ISO week (where the warehouse's SQL for
+  "the week's Monday" is known), with the count and first/last start time,
 
 so millions of history rows cost one query on the warehouse and only the
 distinct candidate texts travel to deprecator and get parsed. This is how
@@ -76,6 +77,8 @@ def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | Non
         sa.column("query_text"), sa.column("user_name"), sa.column("start_time"),
     ).subquery("deprecator_history")
     qt, user, start = inner.c.query_text, inner.c.user_name, inner.c.start_time
+    week = week_expression(start, dialect)
+    group: list[Any] = [qt, user] + ([week] if week is not None else [])
     stmt = sa.select(
         qt.label("query_text"), user.label("user_name"),
         sa.func.count().label("n"), sa.func.min(start).label("first_seen"), sa.func.max(start).label("last_seen"),
@@ -83,7 +86,7 @@ def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | Non
     if names is not None:
         needles = name_needles(names)
         if not needles:
-            return stmt.where(sa.false()).group_by(qt, user)
+            return stmt.where(sa.false()).group_by(*group)
         conds: list[Any] = []
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import ARRAY
@@ -101,7 +104,24 @@ def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | Non
         # icontains: ILIKE on PostgreSQL, lower() LIKE lower() elsewhere; autoescape escapes % and _
         conds.extend(qt.icontains(n, autoescape=True) for n in needles)
         stmt = stmt.where(sa.or_(*conds))
-    return stmt.group_by(qt, user)
+    return stmt.group_by(*group)
+
+
+def week_expression(start: Any, dialect: str | None) -> Any | None:
+    """The Monday of ``start``'s ISO week, in the warehouse's SQL; None where not known.
+
+    Grouping by it as well keeps each row's first and last time inside one week, so
+    the scan can count uses per ISO week from the rows' own timestamps (the weekly
+    digest) without fetching every row. Snowflake's DATE_TRUNC('WEEK') follows the
+    session's WEEK_START, which is Monday by default.
+    """
+    if dialect in ("postgresql", "redshift", "duckdb", "snowflake"):
+        return sa.func.date_trunc("week", start)
+    if dialect == "bigquery":
+        return sa.func.date_trunc(sa.func.date(start), sa.literal_column("ISOWEEK"))
+    if dialect == "sqlite":
+        return sa.func.date(start, "weekday 0", "-6 days")
+    return None
 
 
 @dataclass
