@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 import random
 from pathlib import Path
 
@@ -169,3 +170,86 @@ def _iso(epoch: int) -> bytes:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+
+
+# -- "a popular table is retired": most texts read a deprecated relation ----------
+POPULAR_DEPRECATIONS = 63
+
+
+class PopularShapeGen(ShapeGen):
+    """The main table of each text is drawn with a skewed popularity (weight 1/(rank+4)), as in a
+    warehouse where a few fact tables feed most dashboards; joined tables are drawn uniformly from
+    the others (dimensions), one in ten from all tables. The ``top`` most-read tables are the ones deprecated."""
+
+    def __init__(self, rng: random.Random, top: int) -> None:
+        super().__init__(rng)
+        self.by_rank = list(self.tables)
+        rng.shuffle(self.by_rank)
+        self.others = self.by_rank[top:]
+        self.cum = list(itertools.accumulate(1.0 / (i + 4) for i in range(len(self.by_rank))))
+
+    def table(self) -> str:
+        return self.rng.choice(self.tables if self.rng.random() < 0.1 else self.others)
+
+    def popular(self) -> str:
+        t = self.by_rank[bisect.bisect_left(self.cum, self.rng.random() * self.cum[-1])]
+        # Unqualified names in the default schema (analytics), now and then, as people write them.
+        if t.startswith("analytics.") and self.rng.random() < 0.2:
+            return t.split(".", 1)[1]
+        return t
+
+
+def popular_registry_yaml(deprecated: list[str]) -> str:
+    lines = ["deprecations:"]
+    for model in deprecated:
+        lines += [f"  - model: {model}", f"    replacement: {model}_next", "    sunset: 2027-03-31"]
+    return "\n".join(lines) + "\n"
+
+
+def generate_popular_history(path: Path, rows: int, *, deprecations: int = POPULAR_DEPRECATIONS,
+                             distinct_ratio: float = 0.10, users: int = 2000, seed: int = 42) -> dict:
+    """Like :func:`generate_history`, but the ``deprecations`` most-read tables are deprecated, so most
+    distinct texts read one of them. Writes the registry next to ``path`` (``.registry.yml``) and
+    returns what was generated, with the expected candidate texts and findings (distinct text x user x
+    deprecated relation the text names)."""
+    rng = random.Random(seed)
+    gen = PopularShapeGen(rng, deprecations)
+    deprecated = sorted(gen.by_rank[:deprecations])
+    # Each deprecated relation as written: qualified, or (analytics, the default schema) bare; whole words.
+    patterns = [(t, re.compile(rf"(?<![\w.])({re.escape(t)}" + (rf"|{re.escape(t.split('.', 1)[1])}" if
+                 t.startswith("analytics.") else "") + r")(?!\w)")) for t in deprecated]
+    n_distinct = max(1, int(rows * distinct_ratio))
+    pool: list[bytes] = []
+    deps_of: list[int] = []     # per pool entry: how many deprecated relations it reads
+    for uid in range(n_distinct):
+        text = gen.text(uid, gen.popular())
+        found = sum(1 for t, pat in patterns if pat.search(text))
+        pool.append(orjson.dumps(text))
+        deps_of.append(found)
+    order = list(range(n_distinct))
+    rng.shuffle(order)
+    pool = [pool[i] for i in order]
+    deps_of = [deps_of[i] for i in order]
+    weights = list(itertools.accumulate(1.0 / (i + 10) for i in range(n_distinct)))
+    total = weights[-1]
+    user_names = [orjson.dumps(f"user_{i:05d}") for i in range(users)]
+    pairs: set[int] = set()
+    base = 1_793_000_000
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        buf = []
+        for i in range(rows):
+            idx = i if i < n_distinct else bisect.bisect_left(weights, rng.random() * total)
+            u = rng.randrange(users)
+            if deps_of[idx]:
+                pairs.add(idx * users + u)
+            buf.append(b'{"query_text":' + pool[idx] + b',"user_name":' + user_names[u]
+                       + b',"start_time":"' + _iso(base + i * 2) + b'","warehouse":"wh_' + str(idx % 4).encode() + b'"}\n')
+            if len(buf) >= 10_000:
+                fh.writelines(buf)
+                buf = []
+        fh.writelines(buf)
+    path.with_suffix(".registry.yml").write_text(popular_registry_yaml(deprecated))
+    return {"rows": rows, "distinct": n_distinct, "deprecations": len(deprecated),
+            "candidates_expected": sum(1 for d in deps_of if d),
+            "findings_expected": sum(deps_of[p // users] for p in pairs), "users": users}

@@ -3,6 +3,11 @@
     python3 -m bench.measure scan  HISTORY.jsonl [--workers N]
     python3 -m bench.measure naive HISTORY.jsonl
     python3 -m bench.measure corpus DIR [--workers N]
+    python3 -m bench.measure cli-scan HISTORY.jsonl --registry R.yml --out FILE [--format json|text]
+    python3 -m bench.measure floor HISTORY.jsonl --registry R.yml
+
+``--deprecator DIR`` imports the ``deprecator`` package from DIR (an export of an
+older commit), so old and new code run through the same measuring code.
 
 Prints one JSON object on stdout.
 """
@@ -33,6 +38,12 @@ def _registry() -> Any:
     return parse_registry(REGISTRY_YAML, "bench-deprecations.yml", DIALECT, SCHEMA)
 
 
+def _registry_file(path: Path) -> Any:
+    from deprecator.registry import parse_registry
+
+    return parse_registry(path.read_text(), str(path), DIALECT, SCHEMA)
+
+
 def _rusage() -> dict[str, float]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -44,11 +55,11 @@ def _rusage() -> dict[str, float]:
     }
 
 
-def scan(history: Path, workers: int | None) -> dict[str, Any]:
+def scan(history: Path, workers: int | None, registry_path: Path | None = None) -> dict[str, Any]:
     from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
     from deprecator.scan import run_scan
 
-    registry = _registry()
+    registry = _registry() if registry_path is None else _registry_file(registry_path)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         config = Config(path=None, root=root, warehouse=WarehouseConfig(dialect=DIALECT, default_schema=SCHEMA),
@@ -91,6 +102,87 @@ def naive(history: Path) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     return {"wall_s": round(wall, 2), "rows": rows, "ms_per_row": round(1000 * wall / max(rows, 1), 3),
             "status": dict(status), "deprecated_uses": uses, **_rusage()}
+
+
+def cli_scan(history: Path, registry: Path, out: Path, fmt: str, workers: int | None) -> dict[str, Any]:
+    """``deprecator scan --format FMT --quiet`` end to end (config, scan, snapshot, report written to ``out``)."""
+    import contextlib
+
+    from deprecator.cli import main as cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "deprecator.yml").write_text(
+            f"warehouse:\n  dialect: {DIALECT}\n  default_schema: {SCHEMA[0]}\nregistry: {registry.resolve()}\n"
+            f"history:\n  - type: file\n    path: {history.resolve()}\nstate:\n  url: sqlite:///{root}/state.db\n")
+        args = ["--config", str(root / "deprecator.yml"), "scan", "--format", fmt, "--quiet"]
+        if workers is not None:
+            args += ["--workers", str(workers)]
+        t0 = time.perf_counter()
+        with open(out, "w") as fh, contextlib.redirect_stdout(fh):
+            try:
+                cli.main(args, standalone_mode=False)
+            except SystemExit as e:
+                if e.code:
+                    raise
+        wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 2), "output_bytes": out.stat().st_size, **_rusage()}
+
+
+def floor(history: Path, registry_path: Path) -> dict[str, Any]:
+    """The one-process floor: read every row, aggregate per (text, user), parse each text that may name
+    a deprecated relation once, match its references. No workers, no report, no state store."""
+    from deprecator.prefilter import Prefilter
+    from deprecator.sql import find_references
+
+    registry = _registry_file(registry_path)
+    t0 = time.perf_counter()
+    may_reference = Prefilter(registry.names_for_prefilter()).may_reference
+    fromiso = __import__("datetime").datetime.fromisoformat
+    seen: dict[str, bool] = {}
+    agg: dict[str, dict[str | None, list[Any]]] = {}   # candidate text -> user -> [count, first, last]
+    rows = 0
+    with open(history, "rb") as fh:
+        for line in fh:
+            row = orjson.loads(line)
+            rows += 1
+            text = row["query_text"]
+            passes = seen.get(text)
+            if passes is None:
+                passes = seen[text] = may_reference(text)
+            if not passes:
+                continue
+            ts = fromiso(row["start_time"][:-1])
+            users = agg.get(text)
+            if users is None:
+                users = agg[text] = {}
+            a = users.get(row["user_name"])
+            if a is None:
+                users[row["user_name"]] = [1, ts, ts]
+            else:
+                a[0] += 1
+                a[1] = min(a[1], ts)
+                a[2] = max(a[2], ts)
+    read_s = time.perf_counter() - t0
+    findings = uses = 0
+    status: collections.Counter[str] = collections.Counter()
+    for text, users in agg.items():
+        res = find_references(text, DIALECT, default_schema=SCHEMA)
+        status[res.status] += 1
+        deps = set()
+        for ref in res.references:
+            for rel in (ref.relation, *ref.candidates):
+                dep = registry.by_relation(rel)
+                if dep is not None:
+                    deps.add((dep.model, str(rel)))
+                    break
+        if deps:
+            findings += len(deps) * len(users)
+            uses += len(deps) * sum(a[0] for a in users.values())
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 2), "read_aggregate_s": round(read_s, 2), "rows": rows, "distinct_texts": len(seen),
+            "candidates": len(agg), "status": dict(status), "findings": findings, "deprecated_uses": uses,
+            **_rusage()}
 
 
 def _rewrite_fn(rules: Any, text: str, dialect: str, default_schema: Any = (), default_catalog: Any = None) -> Any:
@@ -164,16 +256,29 @@ def corpus(root: Path, workers: int | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m bench.measure")
-    ap.add_argument("what", choices=["scan", "naive", "corpus"])
+    ap.add_argument("what", choices=["scan", "naive", "corpus", "cli-scan", "floor"])
     ap.add_argument("path", type=Path)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--registry", type=Path, help="deprecations.yml (cli-scan, floor; scan: default bench registry)")
+    ap.add_argument("--out", type=Path, help="where cli-scan writes the report")
+    ap.add_argument("--format", default="json", choices=["json", "text"])
+    ap.add_argument("--deprecator", type=Path, help="import the deprecator package from this folder")
     a = ap.parse_args(argv)
-    if a.what == "scan":
-        out = scan(a.path, a.workers)
+    if a.deprecator is not None:
+        sys.path.insert(0, str(a.deprecator.resolve()))
+    import deprecator
+
+    if a.what == "cli-scan":
+        out = cli_scan(a.path, a.registry, a.out, a.format, a.workers)
+    elif a.what == "floor":
+        out = floor(a.path, a.registry)
+    elif a.what == "scan":
+        out = scan(a.path, a.workers, a.registry)
     elif a.what == "naive":
         out = naive(a.path)
     else:
         out = corpus(a.path, a.workers)
+    out["deprecator_from"] = str(Path(deprecator.__file__).parent.parent)
     sys.stdout.write(orjson.dumps(out, default=str).decode() + "\n")
 
 

@@ -4,6 +4,7 @@
     python3 -m bench --only a --rows 200000
     python3 -m bench --only b --baseline-rows 20000
     python3 -m bench --only c --corpus ../shared/corpora/bigquery-etl/sql
+    python3 -m bench --only popular --old HEAD~3 --repeat 3   # floor vs old vs new, same run
 
 Every measurement runs in a fresh child process; its peak memory is sampled
 from /proc (the RSS of the process and all its worker processes, summed;
@@ -26,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from bench.generate import generate_history
+from bench.generate import generate_history, generate_popular_history
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -95,6 +96,119 @@ def history_file(rows: int, seed: int) -> tuple[Path, dict[str, Any]]:
     return path, meta
 
 
+def popular_file(rows: int, seed: int) -> tuple[Path, Path, dict[str, Any]]:
+    """The "popular table retired" history and its registry (generated once, then reused)."""
+    path = DATA / f"popular-{rows}-s{seed}.jsonl"
+    meta_path = path.with_suffix(".meta.json")
+    registry = path.with_suffix(".registry.yml")
+    if not (path.exists() and meta_path.exists() and registry.exists()):
+        t0 = time.perf_counter()
+        meta = generate_popular_history(path, rows, seed=seed)
+        meta["generate_s"] = round(time.perf_counter() - t0, 1)
+        meta["bytes"] = path.stat().st_size
+        meta_path.write_bytes(orjson.dumps(meta))
+    return path, registry, orjson.loads(meta_path.read_bytes())
+
+
+def export_commit(rev: str) -> tuple[str, Path]:
+    """``git archive`` of the package at ``rev`` into bench/.data (the checkout is not touched)."""
+    sha = subprocess.run(["git", "rev-parse", rev], cwd=REPO, check=True, capture_output=True,
+                         text=True).stdout.strip()
+    dest = DATA / f"tree-{sha[:12]}"
+    if not (dest / "deprecator" / "__init__.py").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha, "deprecator"], cwd=REPO, check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return sha, dest
+
+
+def report_digest(path: Path, fmt: str) -> tuple[str, int]:
+    """sha256 (16 hex) of a scan report: for JSON the findings, unparsed list and stats without the
+    timing; for text every line but the last (which has the elapsed time). Also the findings count."""
+    import hashlib
+
+    data = path.read_bytes()
+    if fmt == "text":
+        lines = data.decode().rstrip("\n").split("\n")
+        return hashlib.sha256("\n".join(lines[:-1]).encode()).hexdigest()[:16], 0
+    doc = orjson.loads(data)
+    doc["stats"].pop("elapsed_seconds", None)
+    n = len(doc["findings"])
+    digest = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    del doc, data
+    return digest, n
+
+
+def _median(xs: list[float]) -> float:
+    ys = sorted(xs)
+    mid = len(ys) // 2
+    return ys[mid] if len(ys) % 2 else round((ys[mid - 1] + ys[mid]) / 2, 2)
+
+
+def popular_part(rows: int, seed: int, repeat: int, old: str | None, workers: list[str],
+                 a_rows: int) -> dict[str, Any]:
+    """Floor, old commit and this checkout back to back, ``repeat`` times; then the text report of
+    each once (identity), then the 3%-candidate (a) scan old vs new, ``repeat`` times."""
+    path, registry, meta = popular_file(rows, seed)
+    trees: dict[str, list[str]] = {"new": []}
+    commits = {"new": "working tree"}
+    if old:
+        sha, tree = export_commit(old)
+        trees = {"old": ["--deprecator", str(tree)], "new": []}
+        commits = {"old": sha, "new": "working tree"}
+    out = DATA / "popular-report.out"
+    runs: dict[str, list[dict[str, Any]]] = {"floor": [], **{k: [] for k in trees}}
+    for i in range(repeat):
+        load = os.getloadavg()
+        r = measure(["floor", str(path), "--registry", str(registry)])
+        r["loadavg_before"] = load
+        runs["floor"].append(r)
+        print(f"  [{i + 1}/{repeat}] floor {r['wall_s']} s {r['peak_tree_rss_mb']} MB  load {load}", flush=True)
+        for name, extra in trees.items():
+            load = os.getloadavg()
+            r = measure(["cli-scan", str(path), "--registry", str(registry), "--out", str(out), *workers, *extra])
+            r["loadavg_before"] = load
+            r["digest"], r["findings"] = report_digest(out, "json")
+            runs[name].append(r)
+            print(f"  [{i + 1}/{repeat}] {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB digest {r['digest']} "
+                  f"findings {r['findings']:,}  load {load}", flush=True)
+    text = {}
+    for name, extra in trees.items():
+        r = measure(["cli-scan", str(path), "--registry", str(registry), "--out", str(out), "--format", "text",
+                     *workers, *extra])
+        r["digest"], _ = report_digest(out, "text")
+        text[name] = r
+        print(f"  text report {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB digest {r['digest']}", flush=True)
+    out.unlink(missing_ok=True)
+    a_path, a_meta = history_file(a_rows, seed)
+    a_runs: dict[str, list[dict[str, Any]]] = {k: [] for k in trees}
+    for i in range(repeat):
+        for name, extra in trees.items():
+            r = measure(["scan", str(a_path), *workers, *extra])
+            a_runs[name].append(r)
+            print(f"  [{i + 1}/{repeat}] (a) {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB", flush=True)
+
+    def summary(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        walls, peaks = [r["wall_s"] for r in rs], [r["peak_tree_rss_mb"] for r in rs]
+        return {"wall_s_median": _median(walls), "wall_s_min": min(walls), "wall_s_max": max(walls),
+                "peak_mb_median": _median(peaks), "peak_mb_min": min(peaks), "peak_mb_max": max(peaks)}
+
+    res: dict[str, Any] = {"data": meta, "commits": commits, "runs": runs, "text": text, "a_data": a_meta,
+                           "a_runs": a_runs}
+    res["summary"] = {k: summary(v) for k, v in runs.items()}
+    res["a_summary"] = {k: summary(v) for k, v in a_runs.items()}
+    fl = res["summary"]["floor"]["wall_s_median"]
+    for k in trees:
+        res["summary"][k]["x_floor"] = round(res["summary"][k]["wall_s_median"] / fl, 2)
+    digests = {k: sorted({r["digest"] for r in v}) for k, v in runs.items() if k != "floor"}
+    res["json_digests"] = digests
+    res["identical_json"] = len({d for ds in digests.values() for d in ds}) == 1
+    res["identical_text"] = len({t["digest"] for t in text.values()}) == 1
+    new = res["summary"]["new"]
+    res["targets"] = {"peak_mb < 500": new["peak_mb_median"] < 500, "wall <= 1.2 x floor": new["x_floor"] <= 1.2}
+    return res
+
+
 def machine() -> dict[str, Any]:
     import sqlglot
 
@@ -124,13 +238,16 @@ def _print(title: str, data: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", action="append", choices=["a", "b", "c", "pg-scan", "pg-apply"],
+    ap.add_argument("--only", action="append", choices=["a", "b", "c", "popular", "pg-scan", "pg-apply"],
                     help="run only this part (repeatable); default: a, b, c (pg-*: bench/pg_run.py)")
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows in the (a) history export")
     ap.add_argument("--baseline-rows", type=int, default=100_000, help="rows in the (b) baseline comparison")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="SQL corpus for (c)")
     ap.add_argument("--workers", type=int, default=None, help="scan workers (default: one per CPU)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--popular-rows", type=int, default=1_000_000, help="rows in the popular-table history")
+    ap.add_argument("--old", metavar="REV", help="popular: also measure the package at this commit (git archive)")
+    ap.add_argument("--repeat", type=int, default=3, help="popular: runs per contender")
     from bench.pg_run import add_link_options, link_specs
 
     add_link_options(ap)
@@ -169,11 +286,18 @@ def main(argv: list[str] | None = None) -> None:
             results["c"] = measure(["corpus", str(a.corpus), *workers])
             _print(f"(c) reference finding and rewrite on {a.corpus}", results["c"])
 
+    if "popular" in parts:
+        print(f"\n== (popular) a popular table is retired: {a.popular_rows:,} rows, floor vs old vs new", flush=True)
+        results["popular"] = popular_part(a.popular_rows, a.seed, a.repeat, a.old, workers, a.rows)
+        _print("(popular) summary", {k: results["popular"][k] for k in
+                                     ("summary", "a_summary", "json_digests", "identical_json", "identical_text",
+                                      "targets")})
+
     if parts & {"pg-scan", "pg-apply"}:   # PostgreSQL parts: own database, results in results/pg_latest.json
         from bench.pg_run import run_parts
 
         run_parts(sorted(parts & {"pg-scan", "pg-apply"}), links=link_specs(a.link), link_latency_ms=a.link_latency_ms)
-        if not parts & {"a", "b", "c"}:
+        if not parts & {"a", "b", "c", "popular"}:
             return
 
     out = HERE / "results" / "latest.json"
