@@ -68,8 +68,8 @@ class Prefilter:
             needles |= spellings(n)
         self.needles: tuple[str, ...] = tuple(sorted(needles))
         self.ascii_needles: tuple[str, ...] = tuple(n for n in self.needles if n.isascii())
-        self._re = _pattern(self.needles)
-        self._ascii_re = _pattern(self.ascii_needles)
+        self._all = _Confirm(self.needles)
+        self._ascii = _Confirm(self.ascii_needles)
 
     def may_reference(self, text: str) -> bool:
         ascii_text = text.isascii()
@@ -77,14 +77,31 @@ class Prefilter:
         if ("&" in text and UNICODE_IDENTIFIER in low) or (   # one-character tests first: they are cheap
                 "\\" in text and "`" in text and BACKSLASH_AFTER_BACKTICK.search(text) is not None):
             return bool(self.needles)   # an escaped identifier may spell any name, in ASCII too
-        if ascii_text:
-            # A reference in an ASCII text has an ASCII name, so only ASCII needles can match.
-            if self._ascii_re is None:
-                return False
-            return any(n in low for n in self.ascii_needles) and self._ascii_re.search(low) is not None
-        if self._re is None:
+        # A reference in an ASCII text has an ASCII name, so only ASCII needles can match.
+        return (self._ascii if ascii_text else self._all).found(low)
+
+
+class _Confirm:
+    """Whether one of ``needles`` occurs in a case-folded text as a whole word (at its word-character ends).
+
+    A plain substring test rules out most texts. The rest are confirmed without one regex of
+    alternatives (which costs ~0.2 ms a text with a few dozen names): a needle made only of word
+    characters occurs as a whole word exactly when it is one of the text's maximal runs of word
+    characters (``\\w+``, the same ``\\w`` as the lookarounds of :func:`_pattern`); other needles are
+    confirmed by their own small pattern.
+    """
+
+    def __init__(self, needles: tuple[str, ...]) -> None:
+        self.needles = needles
+        self.words = frozenset(n for n in needles if _WORDS.fullmatch(n))
+        self.others = tuple(p for p in (_pattern([n]) for n in needles if n not in self.words) if p is not None)
+
+    def found(self, low: str) -> bool:
+        if not any(n in low for n in self.needles):
             return False
-        return any(n in low for n in self.needles) and self._re.search(low) is not None
+        if self.words and not self.words.isdisjoint(_WORDS.findall(low)):
+            return True
+        return any(p.search(low) is not None for p in self.others)
 
 
 def _pattern(needles: Iterable[str]) -> "re.Pattern[str] | None":
@@ -97,3 +114,4 @@ def _pattern(needles: Iterable[str]) -> "re.Pattern[str] | None":
 
 
 _WORD = re.compile(r"\w")
+_WORDS = re.compile(r"\w+")
