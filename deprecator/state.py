@@ -13,7 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, cast
+from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -155,8 +155,36 @@ def _v5_notify_outbox(conn: Connection) -> None:
     metadata.create_all(conn, tables=[notify_outbox])
 
 
+# Weekly usage (the digest): uses per deprecation, history source, ISO week and user,
+# bucketed from the rows' own timestamps. A row holds the most a scan of that source
+# ever counted for that week and user: history only grows, so re-scanning the same
+# history (or a window that overlaps the last one) never counts a week twice, and a
+# week that slid out of the source's window keeps what was counted while it was in.
+weekly_usage = sa.Table(
+    "weekly_usage", metadata,
+    sa.Column("deprecation", sa.String(512), primary_key=True),
+    sa.Column("source_key", sa.String(1024), primary_key=True),
+    sa.Column("week", sa.Date, primary_key=True),                   # the Monday of the ISO week
+    sa.Column("user_name", sa.String(512), primary_key=True),       # "" when the source names no user
+    sa.Column("uses", sa.BigInteger, nullable=False),
+    sa.Column("scan_id", sa.Integer, nullable=True),                # the scan that last raised it
+)
+# What each scan saw per deprecation besides query users: views, files, dbt models.
+scan_objects = sa.Table(
+    "scan_objects", metadata,
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False, index=True),
+    sa.Column("deprecation", sa.String(512), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),               # view | file
+    sa.Column("name", sa.String(1024), nullable=False),
+)
+
+
+def _v6_weekly_usage(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[weekly_usage, scan_objects])
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2_pg_stat_statements, _v3_apply_status,
-                                                  _v4_usage_windows, _v5_notify_outbox]
+                                                  _v4_usage_windows, _v5_notify_outbox, _v6_weekly_usage]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -195,6 +223,50 @@ class UsageWindow:
     @property
     def distinct_users(self) -> int:
         return sum(1 for n in self.per_user.values() if n)
+
+
+class WeeklyUse(NamedTuple):
+    """One cell of ``weekly_usage``: uses of a deprecation by a user in an ISO week, per history source."""
+
+    deprecation: str
+    source_key: str
+    week: _dt.date            # the Monday of the ISO week
+    user: str | None
+    uses: int
+
+
+def _merge_weekly(conn: Connection, scan_id: int, cells: Iterable[WeeklyUse]) -> None:
+    """Raise each (deprecation, source, week, user) cell to what this scan counted, never lower it."""
+    new: dict[tuple[str, str, _dt.date, str], int] = {}
+    for dep, source_key, week, user, uses in cells:
+        k = (dep, source_key, week, user or "")
+        new[k] = new.get(k, 0) + int(uses)
+    if not new:
+        return
+    c = weekly_usage.c
+    have: dict[tuple[str, str, _dt.date, str], int] = {}
+    for dep, source_key in {(k[0], k[1]) for k in new}:
+        for week, user, uses in conn.execute(sa.select(c.week, c.user_name, c.uses).where(
+                c.deprecation == dep, c.source_key == source_key)):
+            have[(dep, source_key, _as_date(week), user)] = int(uses)
+    inserts = [dict(deprecation=k[0], source_key=k[1], week=k[2], user_name=k[3], uses=n, scan_id=scan_id)
+               for k, n in new.items() if k not in have]
+    raises = [dict(d=k[0], s=k[1], w=k[2], u=k[3], n=n, scan=scan_id)
+              for k, n in new.items() if k in have and n > have[k]]
+    if inserts:
+        conn.execute(sa.insert(weekly_usage), inserts)
+    if raises:
+        conn.execute(sa.update(weekly_usage).where(
+            c.deprecation == sa.bindparam("d"), c.source_key == sa.bindparam("s"), c.week == sa.bindparam("w"),
+            c.user_name == sa.bindparam("u")).values(uses=sa.bindparam("n"), scan_id=sa.bindparam("scan")), raises)
+
+
+def _as_date(v: Any) -> _dt.date:
+    if isinstance(v, _dt.datetime):
+        return v.date()
+    if isinstance(v, _dt.date):
+        return v
+    return _dt.date.fromisoformat(str(v)[:10])
 
 
 @dataclass(frozen=True)
@@ -288,7 +360,10 @@ class StateStore:
             return int(conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar_one())
 
     # -- scans and usage ------------------------------------------------------
-    def record_scan(self, started_at: _dt.datetime, stats: dict[str, Any], snapshots: Iterable[UsageSnapshot]) -> int:
+    def record_scan(self, started_at: _dt.datetime, stats: dict[str, Any], snapshots: Iterable[UsageSnapshot],
+                    *, weekly: Iterable[WeeklyUse] = (), objects: Iterable[tuple[str, str, str]] = ()) -> int:
+        """Store a scan: its stats, usage snapshots, weekly uses (merged, see ``weekly_usage``)
+        and the (deprecation, kind, name) objects it found."""
         finished = _now()
         with self.engine.begin() as conn:
             # inserted_primary_key is typed Optional; an INSERT always has one
@@ -307,7 +382,46 @@ class StateStore:
             ]
             if rows:
                 conn.execute(sa.insert(usage_snapshots), rows)
+            _merge_weekly(conn, int(scan_id), weekly)
+            obj_rows = [dict(scan_id=scan_id, deprecation=d, kind=k, name=n) for d, k, n in sorted(set(objects))]
+            if obj_rows:
+                conn.execute(sa.insert(scan_objects), obj_rows)
         return int(scan_id)
+
+    def weekly_usage(self, deprecation: str | None = None) -> dict[str, list[tuple[_dt.date, int, int]]]:
+        """Per deprecation, (week, uses, distinct users) for every week any history source counted."""
+        c = weekly_usage.c
+        q = (sa.select(c.deprecation, c.week, sa.func.sum(c.uses), sa.func.count(sa.distinct(c.user_name)))
+             .group_by(c.deprecation, c.week).order_by(c.deprecation, c.week))
+        if deprecation is not None:
+            q = q.where(c.deprecation == deprecation)
+        out: dict[str, list[tuple[_dt.date, int, int]]] = {}
+        with self.engine.connect() as conn:
+            for dep, week, uses, users in conn.execute(q):
+                out.setdefault(dep, []).append((_as_date(week), int(uses), int(users)))
+        return out
+
+    def weekly_users(self, deprecation: str, since: _dt.date) -> list[tuple[str, int]]:
+        """History users of ``deprecation`` from the week of ``since`` on, most uses first."""
+        c = weekly_usage.c
+        q = (sa.select(c.user_name, sa.func.sum(c.uses).label("n"))
+             .where(c.deprecation == deprecation, c.week >= since)
+             .group_by(c.user_name).order_by(sa.desc("n"), c.user_name))
+        with self.engine.connect() as conn:
+            return [(u, int(n)) for u, n in conn.execute(q) if n]
+
+    def latest_objects(self, deprecation: str) -> dict[str, list[str]]:
+        """The views and files the latest scan found reading ``deprecation``, by kind."""
+        c = scan_objects.c
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(scans.c.id))).scalar()
+            if latest is None:
+                return {}
+            out: dict[str, list[str]] = {}
+            for kind, name in conn.execute(sa.select(c.kind, c.name).where(
+                    c.scan_id == latest, c.deprecation == deprecation).order_by(c.kind, c.name)):
+                out.setdefault(kind, []).append(name)
+            return out
 
     def usage_history(self, deprecation: str | None = None) -> list[UsageSnapshot]:
         q = sa.select(usage_snapshots).order_by(usage_snapshots.c.taken_at, usage_snapshots.c.id)

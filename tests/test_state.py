@@ -88,3 +88,30 @@ def test_unreachable_store_names_the_url_without_its_password():
     with pytest.raises(DeprecatorError) as e:
         StateStore("postgresql+psycopg2://maya:s3cr3t-pw@127.0.0.1:1/none")
     assert "s3cr3t-pw" not in str(e.value) and "***" in str(e.value)
+
+
+def test_weekly_usage_is_never_counted_twice_by_a_rescan(tmp_path):
+    from deprecator.state import WeeklyUse
+
+    w1, w2 = dt.date(2026, 11, 16), dt.date(2026, 11, 23)
+    first = [WeeklyUse("a.cf", "history:h.jsonl", w1, "alice", 5), WeeklyUse("a.cf", "history:h.jsonl", w1, "bob", 2),
+             WeeklyUse("a.cf", "history:h.jsonl", w2, "alice", 1)]
+    store = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        t = dt.datetime(2026, 11, 24)
+        store.record_scan(t, {}, [], weekly=first, objects=[("a.cf", "view", "main.v")])
+        store.record_scan(t, {}, [], weekly=first)                       # the same history again
+        assert store.weekly_usage() == {"a.cf": [(w1, 7, 2), (w2, 1, 1)]}
+        # the current week grew; the oldest week slid out of the source's window (not seen): kept
+        store.record_scan(t, {}, [], weekly=[WeeklyUse("a.cf", "history:h.jsonl", w2, "alice", 4)])
+        assert store.weekly_usage("a.cf") == {"a.cf": [(w1, 7, 2), (w2, 4, 1)]}
+        # another source adds to the same week; a user seen by both counts once among the users
+        store.record_scan(t, {}, [], weekly=[WeeklyUse("a.cf", "sql:wh", w2, "alice", 3),
+                                             WeeklyUse("a.cf", "sql:wh", w2, None, 1)])
+        assert store.weekly_usage("a.cf")["a.cf"][-1] == (w2, 8, 2)
+        assert store.weekly_users("a.cf", w2) == [("alice", 7), ("", 1)]
+        assert store.latest_objects("a.cf") == {}          # the latest scan found no view reading it
+        store.record_scan(t, {}, [], objects=[("a.cf", "view", "main.v"), ("a.cf", "file", "m.sql")])
+        assert store.latest_objects("a.cf") == {"file": ["m.sql"], "view": ["main.v"]}
+    finally:
+        store.close()
