@@ -88,6 +88,11 @@ class Unparsed:
                 "line": self.line, "text": self.text}
 
 
+# History sources whose rows carry the time each query ran: their uses are counted per
+# ISO week from those times (pg_stat_statements has none; its weeks come from deltas).
+WEEKLY_SOURCE_KINDS = frozenset({"history", "sql"})
+
+
 @dataclass(frozen=True)
 class ScanReport:
     findings: tuple[Finding, ...]
@@ -97,12 +102,29 @@ class ScanReport:
     scan_id: int | None = None
     record_error: str | None = None   # why the scan could not be recorded in the state store
     bases: tuple[UsageBasis, ...] = ()   # what the query counts mean: since when, the window since the last read
+    # uses per (deprecation, source, ISO week Monday, user) this scan counted from rows' own timestamps
+    weekly: tuple[Any, ...] = ()         # deprecator.state.WeeklyUse
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_dict() for f in self.findings],
                 "unparsed": [u.to_dict() for u in self.unparsed],
                 "stats": dict(self.stats),
-                "usage": self.usage_dict()}
+                "usage": self.usage_dict(),
+                "weekly": self.weekly_dict()}
+
+    def weekly_dict(self) -> dict[str, list[dict[str, Any]]]:
+        """Per deprecation, the ISO weeks this scan's timestamped history covers: uses and distinct users."""
+        cells: dict[tuple[str, _dt.date], list[Any]] = {}
+        for w in self.weekly:
+            cell = cells.setdefault((w.deprecation, w.week), [0, set()])
+            cell[0] += w.uses
+            cell[1].add(w.user or "")
+        out: dict[str, list[dict[str, Any]]] = {}
+        for (dep, week), (uses, users) in sorted(cells.items()):
+            iso = week.isocalendar()
+            out.setdefault(dep, []).append({"week": week.isoformat(), "label": f"{iso[0]}-W{iso[1]:02d}",
+                                            "uses": uses, "users": len(users)})
+        return out
 
     def usage_dict(self) -> dict[str, Any]:
         """Per query source what its counts mean (since when); per deprecation the totals and the window
@@ -183,12 +205,15 @@ HISTORY_SOURCE_TYPES["sql"] = _lazy_factory("deprecator.sources.sql_history")
 
 # -- aggregation ----------------------------------------------------------------
 class _Occurrence:
-    __slots__ = ("count", "first", "last")
+    __slots__ = ("count", "first", "last", "weeks")
 
     def __init__(self) -> None:
         self.count = 0
         self.first: _dt.datetime | None = None
         self.last: _dt.datetime | None = None
+        # uses per ISO week (the Monday's proleptic ordinal) for rows whose own
+        # timestamps put them in one week; None until such a row arrives
+        self.weeks: dict[int, int] | None = None
 
 
 class _Candidate:
@@ -458,7 +483,7 @@ def run_scan(
     stats["distinct_texts"] = len(seen)
     stats["prefiltered_out"] = sum(1 for v in seen.values() if not v)
     del seen, cand_index
-    findings, unparsed, usage = _collect(cands, registry, stats, existing, privileges, implicit_catalog)
+    findings, unparsed, usage, weekly_counts = _collect(cands, registry, stats, existing, privileges, implicit_catalog)
     findings = _history_only_for_dropped(findings, registry)
     stats["worker_crashes"] = crashes
     stats["findings"] = len(findings)
@@ -538,6 +563,14 @@ def _aggregate(cand: _Candidate, item: SqlText) -> None:
         occ.first = first
     if last is not None and (occ.last is None or last > occ.last):
         occ.last = last
+    if first is not None and last is not None and item.source in WEEKLY_SOURCE_KINDS:
+        o, p = first.toordinal(), last.toordinal()
+        monday = o - (o + 6) % 7          # date.weekday() is (toordinal() + 6) % 7
+        if p - (p + 6) % 7 == monday:
+            weeks = occ.weeks
+            if weeks is None:
+                weeks = occ.weeks = {}
+            weeks[monday] = weeks.get(monday, 0) + item.count
 
 
 def _record_problem(p: SourceProblem, problems: list[Unparsed], malformed: dict[tuple[str, str], int],
@@ -552,6 +585,8 @@ def _record_problem(p: SourceProblem, problems: list[Unparsed], malformed: dict[
         elif seen == MAX_LISTED_MALFORMED:
             # a placeholder: _count_unlisted says how many it stands for once the source is read
             problems.append(Unparsed(p.source, p.object, "malformed", _UNLISTED, p.line))
+    elif p.kind == "partial":   # listed whatever the text names: what it runs may name anything
+        problems.append(Unparsed(p.source, p.object, "fallback", p.reason, p.line))
     else:
         stats["unreadable"] += 1
         problems.append(Unparsed(p.source, p.object, "error", p.reason, p.line))
@@ -584,6 +619,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
     unparsed: list[Unparsed] = []
     # deprecation model -> list of (user, count, first, last) for query sources
     usage: dict[str, list[tuple[str | None, int, Any, Any]]] = {}
+    weekly: dict[tuple[str, str, int, str | None], int] = {}
     checked_roles = {r for r, _ in privileges} if privileges else set()
     for cand in cands:
         res = cand.result
@@ -647,10 +683,14 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                 # usage counts the text's runs once per deprecation, whatever it does with it
                 for model in {m for m, _, _ in merged}:
                     usage.setdefault(model, []).append((user, occ.count, occ.first, occ.last))
+                    if occ.weeks:
+                        for monday, n in occ.weeks.items():
+                            wk = (model, f"{source}:{obj}", monday, user)
+                            weekly[wk] = weekly.get(wk, 0) + n
     findings.sort(key=lambda f: (f.deprecation, f.source, f.object, f.line or 0, f.column or 0, f.user or "",
                                  f.relation, _ROLE_ORDER.get(f.role, 3)))
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
-    return findings, unparsed, usage
+    return findings, unparsed, usage, weekly
 
 
 def _match(res: ParseResult, registry: Any, existing: set[RelationName] | None, role: str | None,

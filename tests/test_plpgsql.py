@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from deprecator.sql import find_references
-from deprecator.sql.plpgsql import plpgsql_sql
+from deprecator.sql.plpgsql import plpgsql_sql, read_plpgsql
 
 BODY = """
 DECLARE
@@ -40,12 +42,66 @@ def test_the_sql_of_every_construct_is_kept_and_control_flow_is_not():
     assert "SELECT count(*) FROM analytics.s1 /* why */ WHERE 1 = 1;" in sql
 
 
-def test_sql_built_at_run_time_is_kept_so_the_text_is_a_fallback_not_clean():
-    sql = plpgsql_sql("BEGIN EXECUTE 'TRUNCATE ' || 'analytics.customer_facts'; END")
-    result = find_references(sql, "postgres", ("analytics",))
-    assert result.status == "fallback" and result.references == ()
 
 
 def test_a_body_with_no_sql_gives_nothing():
     assert plpgsql_sql("BEGIN RAISE NOTICE 'hi'; END") == ""
     assert plpgsql_sql("") == ""
+
+
+# Every form of EXECUTE, as the third line of a body: (statement, relations read as SQL with their
+# roles, the reason it cannot be read or None). A constant string is SQL that can be seen, so it is
+# read; SQL built at run time cannot be, so the body is reported with the line and the form.
+EXECUTE_MATRIX = [
+    ("EXECUTE 'SELECT count(*) FROM analytics.customer_facts' INTO v;", [("customer_facts", "read")], None),
+    ("EXECUTE 'SELECT count(*) FROM analytics.customer_facts' INTO STRICT v USING a, b;",
+     [("customer_facts", "read")], None),
+    ("EXECUTE 'DELETE FROM analytics.customer_facts WHERE cust_id = $1' USING x;",
+     [("customer_facts", "write")], None),
+    ("EXECUTE 'SELECT 1 FROM t1 WHERE a = $1' USING (SELECT max(cust_id) FROM analytics.customer_facts);",
+     [("t1", "read"), ("customer_facts", "read")], None),          # USING's parameters are evaluated
+    ("EXECUTE q INTO r USING (SELECT max(cust_id) FROM analytics.customer_facts);",
+     [("customer_facts", "read")], "EXECUTE q (SQL held in a variable)"),
+    ("EXECUTE 'SELECT * FROM ' || 'analytics.customer_facts' || ' WHERE cust_id = $1' INTO r USING x;",
+     [("customer_facts", "read")], None),
+    ("EXECUTE $q$INSERT INTO analytics.customer_facts VALUES (1, 'a;b')$q$;", [("customer_facts", "write")], None),
+    ("EXECUTE 'SELECT ''it''''s'' FROM analytics.customer_facts';", [("customer_facts", "read")], None),
+    ("EXECUTE 'SELECT ''customer_facts''';", [], None),               # a string inside the SQL: no use
+    ("RETURN QUERY EXECUTE 'SELECT cust_id FROM analytics.customer_facts WHERE cust_id > $1' USING n;",
+     [("customer_facts", "read")], None),
+    ("FOR r IN EXECUTE 'SELECT cust_id FROM analytics.customer_facts' LOOP n := n + 1; END LOOP;",
+     [("customer_facts", "read")], None),
+    ("OPEN c FOR EXECUTE 'SELECT cust_id FROM analytics.customer_facts';", [("customer_facts", "read")], None),
+    ("EXECUTE v;", [], "EXECUTE v (SQL held in a variable)"),
+    ("EXECUTE v INTO r USING x;", [], "EXECUTE v (SQL held in a variable)"),
+    ("EXECUTE format('SELECT * FROM %I', t) INTO r;", [],
+     "EXECUTE format('SELECT * FROM %I', t) (SQL built by format() at run time)"),
+    ("EXECUTE format('TRUNCATE analytics.customer_facts');", [],
+     "EXECUTE format('TRUNCATE analytics.customer_facts') (SQL built by format() at run time)"),
+    ("EXECUTE 'TRUNCATE ' || tbl;", [], "EXECUTE 'TRUNCATE ' || tbl (SQL concatenated at run time)"),
+    ("EXECUTE 'SELECT 1 FROM ' || quote_ident(t) INTO v;", [],
+     "EXECUTE 'SELECT 1 FROM ' || quote_ident(t) (SQL concatenated at run time)"),
+    ("EXECUTE E'SELECT 1 FROM analytics.customer_facts';", [],
+     "EXECUTE E'SELECT 1 FROM analytics.customer_facts' (an E'...' escape string is not read)"),
+    ("RETURN QUERY EXECUTE format('SELECT cust_id FROM %s', t);", [],
+     "EXECUTE format('SELECT cust_id FROM %s', t) (SQL built by format() at run time)"),
+    ("FOR r IN EXECUTE q USING 1 LOOP n := n + 1; END LOOP;", [], "EXECUTE q (SQL held in a variable)"),
+    ("OPEN c FOR EXECUTE sql_text;", [], "EXECUTE sql_text (SQL held in a variable)"),
+    ("EXECUTE (SELECT q FROM analytics.queries LIMIT 1);", [("queries", "read")],   # the expression is read
+     "EXECUTE (SELECT q FROM analytics.queries LIMIT 1) (SQL built at run time)"),
+]
+
+
+@pytest.mark.parametrize("statement, relations, dynamic", EXECUTE_MATRIX, ids=[m[0][:50] for m in EXECUTE_MATRIX])
+def test_execute_forms(statement, relations, dynamic):
+    body = f"DECLARE\n  v int;\nBEGIN {statement}\n  SELECT 1 FROM analytics.other;\nEND"
+    read = read_plpgsql(body)
+    result = find_references(read.sql, "postgres", ("analytics",))
+    assert result.status == "parsed", (result.error, read.sql)
+    got = [(r.relation.name, r.role) for r in result.references if r.relation.name != "other"]
+    assert got == relations, read.sql
+    assert [r.relation.name for r in result.references].count("other") == 1   # the rest is still read
+    if dynamic is None:
+        assert read.dynamic == ()
+    else:
+        assert [str(d) for d in read.dynamic] == [f"line 3: {dynamic}"]

@@ -49,7 +49,8 @@ class SourceProblem:
     source: str
     object: str
     reason: str
-    kind: Literal["unreadable", "malformed"] = "unreadable"
+    # partial: the text was read, but some SQL it runs cannot be (built at run time)
+    kind: Literal["unreadable", "malformed", "partial"] = "unreadable"
     line: int | None = None                  # 1-based line of a malformed row
 
 

@@ -7,9 +7,11 @@ its rules read, but not what a function body reads (except SQL-standard
 ``BEGIN ATOMIC`` bodies), so only reading the text finds those consumers.
 A PL/pgSQL body is read as the SQL statements it runs (``deprecator.sql.plpgsql``:
 conditions, loop queries, ``PERFORM``, assignments and ``RETURN QUERY`` become
-SQL; control flow is set aside). What still does not parse, and ``EXECUTE`` of
-SQL built at run time, leaves the body listed as not fully analysed with the
-reason, never as "no references".
+SQL; control flow is set aside; ``EXECUTE`` of a constant string reads its SQL).
+What still does not parse leaves the body listed as not fully analysed with the
+reason, never as "no references"; so does every ``EXECUTE`` of SQL built at run
+time (``EXECUTE v``, ``format(...)``, ``'...' || x``), naming its line, even when
+the body spells no deprecated name: what it runs may name one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from deprecator.sources.base import SourceItem, SqlText
+from deprecator.sources.base import SourceItem, SourceProblem, SqlText
 
 # Source kinds of the texts this source yields (findings and unparsed entries carry them).
 VIEW, VIEW_RULE, FUNCTION, PLPGSQL_FUNCTION = "view", "view_rule", "function", "plpgsql_function"
@@ -52,11 +54,20 @@ class WarehouseViewsSource:
         if not callable(list_functions):
             return
         from deprecator.sources.pg_stat_statements import parse_search_path
-        from deprecator.sql.plpgsql import plpgsql_sql
+        from deprecator.sql.plpgsql import read_plpgsql
 
         for fn in list_functions():
             # PL/pgSQL: the SQL statements the body runs, control flow set aside (deprecator.sql.plpgsql)
-            text = plpgsql_sql(fn.body) if fn.language == "plpgsql" else fn.body
+            text = fn.body
+            if fn.language == "plpgsql":
+                read = read_plpgsql(fn.body)
+                text = read.sql
+                if read.dynamic:
+                    yield SourceProblem(
+                        PLPGSQL_FUNCTION, fn.signature,
+                        "PL/pgSQL body runs SQL built at run time, which cannot be read, so it may use any "
+                        "relation: " + "; ".join(str(d) for d in read.dynamic) + " (lines of the body)",
+                        kind="partial")
             if not text.strip():
                 continue
             path = tuple(parse_search_path(fn.search_path)) if fn.search_path else None

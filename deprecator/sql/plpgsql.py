@@ -13,13 +13,22 @@ sqlglot reads SQL, not PL/pgSQL, so the body is turned into the SQL it runs:
   ``EXCEPTION``), ``RAISE``, ``NULL``, ``EXIT``, ``CONTINUE``, ``RETURN``
   without a query and the like carry no relation and are left out.
 
-``EXECUTE`` runs SQL built at run time: it is kept as written, so the engine
-reports the text as not fully understood (a fallback) instead of clean. The
-result is for finding references only: offsets are not those of the body, so it
-is never rewritten.
+``EXECUTE`` (also ``RETURN QUERY EXECUTE``, ``FOR ... IN EXECUTE``, ``OPEN c FOR
+EXECUTE``) runs the SQL a string holds. When that string is a constant (a quoted
+or dollar-quoted literal, or literals joined by ``||``), its SQL is read like the
+rest (``INTO`` and ``USING`` set aside; ``$1`` parameters parse). When it is built
+at run time (``EXECUTE v``, ``EXECUTE format(...)``, ``EXECUTE 'a' || x``, an
+``E'...'`` escape string) it cannot be read: ``read_plpgsql`` leaves it out of
+the SQL (its expression is read as ``SELECT <expression>``, which may hold a
+subquery) and returns it in ``dynamic`` with its line and form, so the caller lists
+the body as not fully analysed, whatever else the body holds. The result is for
+finding references only: offsets are not those of the body, so it is never
+rewritten.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import Token, TokenType
@@ -36,10 +45,37 @@ _AFTER_INTO = {TokenType.FROM, TokenType.WHERE, TokenType.GROUP_BY, TokenType.OR
 _QUERY_STARTS = {"SELECT", "WITH", "VALUES", "(", "TABLE"}
 
 
+@dataclass(frozen=True)
+class DynamicSql:
+    """An ``EXECUTE`` whose SQL is built at run time and so cannot be read."""
+
+    line: int          # 1-based line in the body
+    form: str          # what is executed, as written (shortened)
+    why: str           # why it cannot be read
+
+    def __str__(self) -> str:
+        return f"line {self.line}: EXECUTE {self.form} ({self.why})"
+
+
+@dataclass(frozen=True)
+class PlpgsqlText:
+    sql: str                              # the SQL statements the body runs that can be read
+    dynamic: tuple[DynamicSql, ...] = ()  # what it runs that cannot be read
+
+
 def plpgsql_sql(body: str) -> str:
-    """The SQL statements ``body`` runs, one per line, each ending in ``;`` ("" when there are none)."""
+    """The SQL statements ``body`` runs, one per line, each ending in ``;`` ("" when there are none).
+
+    SQL built at run time is left out: use ``read_plpgsql`` to learn about it.
+    """
+    return read_plpgsql(body).sql
+
+
+def read_plpgsql(body: str) -> PlpgsqlText:
+    """The SQL ``body`` runs that can be read, and each ``EXECUTE`` whose SQL cannot."""
     tokens = Dialect.get_or_raise("postgres").tokenize(body)
     out = []
+    dynamic: list[DynamicSql] = []
     declaring = False
     for chunk in _chunks(tokens):
         if chunk[0].text.upper() == "DECLARE":
@@ -50,10 +86,10 @@ def plpgsql_sql(body: str) -> str:
             if statement:
                 out.append(statement)
             continue
-        statement = _statement(body, chunk)
+        statement = _statement(body, chunk, dynamic)
         if statement:
             out.append(statement)
-    return "".join(f"{s};\n" for s in out)
+    return PlpgsqlText("".join(f"{s};\n" for s in out), tuple(dynamic))
 
 
 def _declaration(body: str, chunk: list[Token]) -> str:
@@ -130,7 +166,70 @@ def _strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _statement(body: str, chunk: list[Token]) -> str:
+# String tokens whose text is exactly the string's value (plain '...' with '' unescaped,
+# dollar-quoted); an E'...' escape string is not read (its escapes are not certain).
+_CONSTANT_STRINGS = {TokenType.STRING, TokenType.HEREDOC_STRING}
+
+
+def _execute(body: str, execute: Token, rest: list[Token], dynamic: list[DynamicSql]) -> str:
+    """The SQL an ``EXECUTE`` runs when its string is a constant; else "" and a DynamicSql."""
+    if not rest:
+        dynamic.append(DynamicSql(execute.line, "", "nothing to execute"))
+        return ""
+    # Re-read what follows EXECUTE: at the start of a statement the tokenizer
+    # takes it as one opaque command string.
+    raw = body[execute.end + 1:rest[-1].end + 1]
+    try:
+        tokens = Dialect.get_or_raise("postgres").tokenize(raw)
+    except Exception:   # an unclosed string: nothing can be read
+        tokens = []
+    # EXECUTE expr [INTO [STRICT] targets] [USING params]: INTO names variables; USING's
+    # parameters are expressions evaluated as SQL (read as SELECT <params>)
+    parts: dict[str, list[Token]] = {"expr": [], "INTO": [], "USING": []}
+    part, depth = "expr", 0
+    for t in tokens:
+        if t.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif t.token_type == TokenType.R_PAREN:
+            depth -= 1
+        if depth == 0 and t.token_type in (TokenType.INTO, TokenType.USING):
+            part = t.text.upper()
+            continue
+        parts[part].append(t)
+    expr, params = parts["expr"], parts["USING"]
+    using = f";\nSELECT {raw[params[0].start:params[-1].end + 1]}" if params else ""
+    form = " ".join(raw.split())
+    if expr:
+        form = " ".join(raw[expr[0].start:expr[-1].end + 1].split())
+    if len(form) > 60:
+        form = form[:57] + "..."
+    strings = expr[0::2]
+    joins = expr[1::2]
+    if (expr and len(expr) % 2 == 1 and all(t.token_type in _CONSTANT_STRINGS for t in strings)
+            and all(t.token_type == TokenType.DPIPE for t in joins)):
+        sql = "".join(t.text for t in strings).strip().rstrip(";").strip()
+        if sql:
+            return sql + using
+        dynamic.append(DynamicSql(execute.line, form, "an empty string"))
+        return using[3:]
+    if not expr:
+        why = "cannot be read"
+    elif any(t.token_type == TokenType.BYTE_STRING for t in expr):
+        why = "an E'...' escape string is not read"
+    elif expr[0].token_type == TokenType.FORMAT or expr[0].text.lower() == "format":
+        why = "SQL built by format() at run time"
+    elif any(t.token_type == TokenType.DPIPE for t in expr):
+        why = "SQL concatenated at run time"
+    elif len(expr) == 1 and expr[0].token_type == TokenType.VAR:
+        why = "SQL held in a variable"
+    else:
+        why = "SQL built at run time"
+    dynamic.append(DynamicSql(execute.line, form, why))
+    # the expression itself is evaluated as SQL (it may hold a subquery)
+    return ("SELECT " + raw[expr[0].start:expr[-1].end + 1] + using) if expr else using[3:]
+
+
+def _statement(body: str, chunk: list[Token], dynamic: list[DynamicSql]) -> str:
     while len(chunk) >= 2 and chunk[0].token_type == TokenType.LT and chunk[1].token_type == TokenType.LT:
         close = next((i for i, t in enumerate(chunk) if t.token_type == TokenType.GT), None)   # <<label>>
         chunk = chunk[close + 2:] if close is not None else []
@@ -143,22 +242,30 @@ def _statement(body: str, chunk: list[Token]) -> str:
             return "SELECT " + _text(body, chunk[1:-1])            # the condition
         if head == "FOR" and words[-1] == "LOOP" and "IN" in words:
             query = chunk[words.index("IN") + 1:-1]
-            return _text(body, query) if query and query[0].text.upper() in _QUERY_STARTS else (
-                _text(body, query) if query and query[0].text.upper() == "EXECUTE" else "")
+            if query and query[0].text.upper() == "EXECUTE":
+                return _execute(body, query[0], query[1:], dynamic)
+            return _text(body, query) if query and query[0].text.upper() in _QUERY_STARTS else ""
         return ""
     if head in _SKIP:
         return ""
     if head == "PERFORM":
         return "SELECT " + _text(body, chunk[1:])
+    if head == "EXECUTE":
+        return _execute(body, chunk[0], chunk[1:], dynamic)
     if head == "RETURN":
         rest = chunk[1:]
         if rest and rest[0].text.upper() == "QUERY":
+            if len(rest) > 1 and rest[1].text.upper() == "EXECUTE":
+                return _execute(body, rest[1], rest[2:], dynamic)
             return _text(body, rest[1:])
         if rest and rest[0].text.upper() == "NEXT":
             rest = rest[1:]
         return "SELECT " + _text(body, rest) if rest else ""
     if head == "OPEN" and "FOR" in words:
-        return _text(body, chunk[words.index("FOR") + 1:])
+        query = chunk[words.index("FOR") + 1:]
+        if query and query[0].text.upper() == "EXECUTE":
+            return _execute(body, query[0], query[1:], dynamic)
+        return _text(body, query)
     if len(chunk) > 2 and chunk[1].text in (":=", "=") or (
             len(chunk) > 3 and chunk[1].token_type == TokenType.COLON and chunk[2].token_type == TokenType.EQ):
         start = 2 if chunk[1].text in (":=", "=") else 3
