@@ -21,6 +21,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
+from deprecator.sql.model import RelationName
+
 # Marks a Table node that names an ML model (set by the parsers below).
 MODEL_MARK = "deprecator_ml_model"
 
@@ -87,6 +89,16 @@ def decorator(name: str) -> str:
         return ""
     m = _DECORATOR.search(name)
     return m.group(1) if m is not None and m.start() > 0 else ""
+
+
+def undecorated(relation: RelationName) -> RelationName:
+    """The relation a decorated name reads: ``p.d.t$20230101`` and ``p.d.t@1690000000000`` read ``p.d.t``."""
+    dec = decorator(relation.name)
+    return RelationName(relation.catalog, relation.schema, relation.name[: -len(dec)]) if dec else relation
+
+
+# The pseudo-column of a wildcard table: which table a row came from, not a column of any.
+TABLE_SUFFIX = "_table_suffix"
 
 
 def is_wildcard(name: str) -> bool:

@@ -67,6 +67,28 @@ class Reference:
     # False when the parser gave no verifiable position for the name: the span
     # is a best guess and the reference must not be rewritten.
     exact_span: bool = True
+    # A BigQuery wildcard table (`p.d.events_2023*`): ``relation.name`` is the pattern and the
+    # reference reads every table it covers (``covers``). Never rewritten automatically.
+    wildcard: bool = False
+
+    def covers(self, relation: RelationName) -> bool:
+        """Whether this reference reads ``relation``: it names it, or its wildcard pattern covers it."""
+        if self.wildcard:
+            return wildcard_covers(self.relation, relation)
+        return self.relation.matches(relation)
+
+
+def wildcard_covers(pattern: RelationName, relation: RelationName) -> bool:
+    """Whether the wildcard table ``pattern`` (name ending in ``*``) covers ``relation``.
+
+    Same dataset (a missing project on either side matches any), and the table
+    name starts with the text before the ``*`` (BigQuery table names keep their case).
+    """
+    if not pattern.name.endswith("*") or pattern.schema != relation.schema or relation.name.endswith("*"):
+        return False
+    if pattern.catalog is not None and relation.catalog is not None and pattern.catalog != relation.catalog:
+        return False
+    return relation.name.startswith(pattern.name[:-1])
 
 
 @dataclass(frozen=True)

@@ -456,6 +456,8 @@ class _StatementAnalyzer:
         dynamic = identifier_string(table, self.dialect)
         named = dynamic[0] if dynamic is not None else table
         relation = relation_from_table(named, self.dialect, self.default_schema, self.default_catalog)
+        if self.dialect == "bigquery" and dynamic is None:
+            relation = _bq.undecorated(relation)    # `p.d.t$20230101`, `p.d.t@1690000000000` read p.d.t
         parts = len(_table_parts(named))
         candidates: tuple[RelationName, ...] = ()
         if parts == 1 and len(self.default_schema) > 1:
@@ -1455,12 +1457,15 @@ def to_references(an: Analysis) -> tuple[Reference, ...]:
     out = []
     for r in sorted(an.refs, key=lambda r: (r.start, r.statement_index)):
         line, column = an.position(r.start)
+        wildcard = an.dialect == "bigquery" and _bq.is_wildcard(r.relation.name)
+        # _TABLE_SUFFIX is a wildcard table's pseudo-column (which table a row came from), not a column
+        cols = r.columns - {_bq.TABLE_SUFFIX} if wildcard else r.columns
         out.append(Reference(
             relation=r.relation, start=r.start, end=r.end, line=line, column=column,
             written=an.sql[r.start:r.end], alias=r.alias, statement_index=r.statement_index,
             statement_kind=r.statement_kind, role=reference_role(r),
-            columns=None if r.unknown_columns else frozenset(r.columns),
-            qualified_as_written=r.parts, candidates=r.candidates, exact_span=r.exact,
+            columns=None if r.unknown_columns else frozenset(cols),
+            qualified_as_written=r.parts, candidates=r.candidates, exact_span=r.exact, wildcard=wildcard,
         ))
     return tuple(out)
 

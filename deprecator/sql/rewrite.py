@@ -12,7 +12,8 @@ from typing import Sequence
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule
+from deprecator.sql.bigquery import decorator, is_wildcard
+from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule, wildcard_covers
 from deprecator.sql.names import column_name, column_text_name, get_dialect, normalize_part, render_part
 from deprecator.sql.references import (POSTGRES_FAMILY, Analysis, _RefInfo, _table_parts, analyze,
                                        neutralize_placeholders, part_spans)
@@ -76,6 +77,15 @@ class _Rewriter:
     # -- relations -----------------------------------------------------
     def match(self) -> None:
         for i, ref in enumerate(self.an.refs):
+            if self.dialect == "bigquery" and is_wildcard(ref.relation.name):
+                # which tables a pattern reads is decided when it runs: never rewritten
+                for rule in self.rules:
+                    if rule.old.matches(ref.relation) or wildcard_covers(ref.relation, rule.old):
+                        self.block(f"wildcard table {self.sql[ref.start:ref.end]} reads {rule.old} (and every "
+                                   f"table whose name starts with {ref.relation.name[:-1]!r}): a wildcard reference "
+                                   "is never rewritten automatically; name the tables it should read, or rewrite "
+                                   "it by hand", str(rule.old), ref.start)
+                continue
             for k, rule in enumerate(self.rules):
                 if rule.old.matches(ref.relation):
                     self.matched[i] = k
@@ -104,6 +114,10 @@ class _Rewriter:
             keep = [i for i, v in enumerate(values) if v is not None]
             values = [values[i] for i in keep]
             olds = [olds[i] for i in keep]
+        last = ref.table.this
+        dec = decorator(last.name) if self.dialect == "bigquery" and isinstance(last, exp.Identifier) else ""
+        if dec:     # `p.d.t$20230101` -> `p.d.t_v2$20230101`: the partition or snapshot stays
+            values[-1], olds[-1] = f"{values[-1]}{dec}", f"{olds[-1]}{dec}"
         return values, olds
 
     def relation_edits(self, ref: _RefInfo, rule: RewriteRule) -> list[tuple[int, int, str]]:
