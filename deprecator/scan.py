@@ -33,7 +33,7 @@ PG_CATALOG = "pg_catalog"
 _PG_DIALECTS = ("postgres", "postgresql")   # dialects whose unqualified names search pg_catalog first
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # slots: a popular table can have a million findings
 class Finding:
     """One use of a deprecated relation: a distinct text as one user ran it, or a place in a file."""
 
@@ -491,6 +491,7 @@ def run_scan(
     stats["elapsed_seconds"] = round(time.perf_counter() - t0, 3)
     snapshots: tuple[Any, ...] = ()
     scan_id = None
+    weekly = _weekly_cells(weekly_counts)
     if query_kinds_read:
         snapshots = tuple(_snapshots(registry, usage, _windows(registry, findings, bases)))
     record_error = None
@@ -506,7 +507,8 @@ def run_scan(
         try:
             store = StateStore(config.state_url, config.root)
             try:
-                scan_id = store.record_scan(started_at, stats, snapshots)
+                scan_id = store.record_scan(started_at, stats, snapshots, weekly=weekly,
+                                            objects=_objects(findings))
             finally:
                 store.close()
         except DeprecatorError as e:
@@ -516,7 +518,29 @@ def run_scan(
 
             record_error = f"cannot write to the state store {mask_url(config.state_url)}: {db_error(e)}"
     return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id,
-                      record_error, tuple(bases))
+                      record_error, tuple(bases), weekly)
+
+
+def _weekly_cells(counts: Mapping[tuple[str, str, int, str | None], int]) -> tuple[Any, ...]:
+    """The (deprecation, source, week, user) counts as state.WeeklyUse cells, weeks as dates."""
+    if not counts:
+        return ()
+    from deprecator.state import WeeklyUse
+
+    return tuple(WeeklyUse(dep, source_key, _dt.date.fromordinal(monday), user, n)
+                 for (dep, source_key, monday, user), n in sorted(counts.items(), key=lambda kv: (
+                     kv[0][0], kv[0][1], kv[0][2], kv[0][3] or "")))
+
+
+def _objects(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
+    """(deprecation, kind, name) of each view and file that reads a deprecated model (the digest's consumers)."""
+    out: set[tuple[str, str, str]] = set()
+    for f in findings:
+        if f.source == "view":
+            out.add((f.deprecation, "view", f.object))
+        elif f.source == "file":
+            out.add((f.deprecation, "file", f.path or f.object))
+    return out
 
 
 def _check_registered(registry: Any, closers: list[Any]) -> None:
@@ -617,9 +641,10 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
              implicit_catalog: bool = False) -> tuple[list[Finding], list[Unparsed], dict]:
     findings: list[Finding] = []
     unparsed: list[Unparsed] = []
-    # deprecation model -> list of (user, count, first, last) for query sources
-    usage: dict[str, list[tuple[str | None, int, Any, Any]]] = {}
+    # deprecation model -> user -> [count, first, last] for query sources
+    usage_by_user: dict[str, dict[str | None, list[Any]]] = {}
     weekly: dict[tuple[str, str, int, str | None], int] = {}
+    interned: dict[Any, Any] = {}     # one copy of each relation name and column list the findings share
     checked_roles = {r for r, _ in privileges} if privileges else set()
     for cand in cands:
         res = cand.result
@@ -639,6 +664,9 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
         if not res.references:
             continue
         by_role: dict[str | None, list[tuple[Reference, Any, RelationName, bool, str | None]]] = {}
+        # Per (role, view name): the text's findings before the occurrence is known (_template),
+        # worked out once however many users ran the text.
+        templates: dict[tuple[str | None, str | None], list[_Template]] = {}
         for key, occ in cand.occurrences.items():
             source, obj, path, line0, user = key
             # only a role whose USAGE the warehouse reported resolves on its own
@@ -657,40 +685,93 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                         user, occ.count, occ.first, occ.last, _cols(ref.columns), amb, note, ref.role))
                 continue
             # Not a file: one finding per (deprecation, relation, role) for this text and user.
-            merged: dict[tuple[str, str, str], tuple[str, ...] | None] = {}
-            notes: dict[tuple[str, str, str], list[str]] = {}
-            ambiguous: set[tuple[str, str, str]] = set()
-            for ref, dep, rel, amb, how in matched:
-                if source == "view" and ref.role != "read" and obj == str(ref.relation):
-                    continue  # the view's own CREATE statement, not a use
-                k = (dep.model, str(rel), ref.role)
-                if k in merged:
-                    prev, now = merged[k], _cols(ref.columns)
-                    merged[k] = None if prev is None or now is None else tuple(sorted(set(prev) | set(now)))
-                else:
-                    merged[k] = _cols(ref.columns)
-                if amb:
-                    ambiguous.add(k)
-                note = _resolution_note(ref, how, origin, user)
-                if note is not None and note not in notes.setdefault(k, []):
-                    notes[k].append(note)
-            for (model, rel, ref_role), cols in merged.items():
-                k = (model, rel, ref_role)
-                findings.append(Finding(model, rel, source, obj, None, None, None, user, occ.count,
-                                        occ.first, occ.last, cols, k in ambiguous, "; ".join(notes.get(k, ())) or None,
-                                        ref_role, cand.text))
-            if source in QUERY_SOURCE_KINDS:
+            tkey = (role, obj if source == "view" else None)
+            tmpl = templates.get(tkey)
+            if tmpl is None:
+                tmpl = templates[tkey] = _template(matched, source, obj, interned)
+            assumed = origin in ("default", "server")
+            for t in tmpl:
+                note = _merged_note(t.contributors, origin, user) if assumed and t.unqualified else t.note
+                findings.append(Finding(t.model, t.relation, source, obj, None, None, None, user, occ.count,
+                                        occ.first, occ.last, t.columns, t.ambiguous, note, t.role, cand.text))
+            if source in QUERY_SOURCE_KINDS and tmpl:
                 # usage counts the text's runs once per deprecation, whatever it does with it
-                for model in {m for m, _, _ in merged}:
-                    usage.setdefault(model, []).append((user, occ.count, occ.first, occ.last))
+                for model in tmpl[0].models:
+                    per_user = usage_by_user.setdefault(model, {})
+                    u = per_user.get(user)
+                    if u is None:
+                        per_user[user] = [occ.count, occ.first, occ.last]
+                    else:
+                        u[0] += occ.count
+                        if occ.first is not None and (u[1] is None or occ.first < u[1]):
+                            u[1] = occ.first
+                        if occ.last is not None and (u[2] is None or occ.last > u[2]):
+                            u[2] = occ.last
                     if occ.weeks:
+                        place = f"{source}:{obj}"
                         for monday, n in occ.weeks.items():
-                            wk = (model, f"{source}:{obj}", monday, user)
+                            wk = (model, place, monday, user)
                             weekly[wk] = weekly.get(wk, 0) + n
+    # per deprecation, (user, count, first, last) once per user: what _snapshots sums
+    usage = {model: [(user, *agg) for user, agg in per_user.items()] for model, per_user in usage_by_user.items()}
     findings.sort(key=lambda f: (f.deprecation, f.source, f.object, f.line or 0, f.column or 0, f.user or "",
                                  f.relation, _ROLE_ORDER.get(f.role, 3)))
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
     return findings, unparsed, usage, weekly
+
+
+class _Template:
+    """One finding of a text before its occurrence (user, counts) is known."""
+
+    __slots__ = ("model", "relation", "role", "columns", "ambiguous", "contributors", "note", "unqualified", "models")
+
+    def __init__(self, model: str, relation: str, role: str, columns: tuple[str, ...] | None) -> None:
+        self.model, self.relation, self.role, self.columns = model, relation, role, columns
+        self.ambiguous = False
+        self.contributors: list[tuple[Reference, str | None]] = []   # (reference, how it resolved)
+        self.note: str | None = None          # the note when the search path was not assumed
+        self.unqualified = False              # a contributor is unqualified: an assumed path adds to the note
+        self.models: tuple[str, ...] = ()     # (on the first template) every deprecation the text uses
+
+
+def _template(matched: list[tuple[Reference, Any, RelationName, bool, str | None]], source: str, obj: str,
+              interned: dict[Any, Any]) -> list[_Template]:
+    """The findings of one text as a role runs it: one per (deprecation, relation, role), columns merged."""
+    merged: dict[tuple[str, str, str], _Template] = {}
+    for ref, dep, rel, amb, how in matched:
+        if source == "view" and ref.role != "read" and obj == str(ref.relation):
+            continue  # the view's own CREATE statement, not a use
+        rel_s = str(rel)
+        rel_s = interned.setdefault(rel_s, rel_s)
+        k = (dep.model, rel_s, ref.role)
+        now = _cols(ref.columns)
+        t = merged.get(k)
+        if t is None:
+            t = merged[k] = _Template(dep.model, rel_s, ref.role, now)
+        else:
+            prev = t.columns
+            t.columns = None if prev is None or now is None else tuple(sorted(set(prev) | set(now)))
+        if amb:
+            t.ambiguous = True
+        t.contributors.append((ref, how))
+        t.unqualified = t.unqualified or ref.qualified_as_written <= 1
+    out = list(merged.values())
+    for t in out:
+        t.note = _merged_note(t.contributors, None, None)
+        if t.columns is not None:
+            t.columns = interned.setdefault(t.columns, t.columns)
+    if out:
+        out[0].models = tuple({t.model: None for t in out})
+    return out
+
+
+def _merged_note(contributors: list[tuple[Reference, str | None]], origin: str | None, user: str | None) -> str | None:
+    notes: list[str] = []
+    for ref, how in contributors:
+        note = _resolution_note(ref, how, origin, user)
+        if note is not None and note not in notes:
+            notes.append(note)
+    return "; ".join(notes) or None
 
 
 def _match(res: ParseResult, registry: Any, existing: set[RelationName] | None, role: str | None,

@@ -84,7 +84,14 @@ def test_scan_files_and_history(project):
     config, registry = project
     report = run_scan(config, registry, workers=2)
     doc = report.to_dict()
-    assert set(doc) == {"findings", "unparsed", "stats", "usage"}
+    assert set(doc) == {"findings", "unparsed", "stats", "usage", "weekly"}
+    # uses per ISO week from the rows' own times: 2026-11-01 is a Sunday, so ann's first run is a week earlier
+    assert doc["weekly"] == {
+        "analytics.customer_facts": [
+            {"week": "2026-10-26", "label": "2026-W44", "uses": 1, "users": 1},
+            {"week": "2026-11-02", "label": "2026-W45", "uses": 4, "users": 2}],
+        "analytics.old_orders": [{"week": "2026-11-02", "label": "2026-W45", "uses": 1, "users": 1}],
+    }
     f = [x for x in doc["findings"] if x["source"] == "file"]
     assert [(x["deprecation"], x["path"], x["line"], x["column"]) for x in f] == [
         ("analytics.customer_facts", "models/report.sql", 4, 3),
@@ -379,3 +386,19 @@ def test_findings_say_whether_the_text_reads_writes_or_alters_the_relation(proje
             "  DDL (alter, drop, grant, comment on it), move these to analytics.entity_customers or remove them:\n"
             "    1 query by 1 user (dba 1)\n"
             "    1 file reference:\n      models/load.sql:3:18\n") in text, text
+
+
+def test_rescanning_the_same_history_never_counts_a_week_twice(project):
+    from deprecator.state import StateStore
+
+    config, registry = project
+    for _ in range(2):
+        run_scan(config, registry, workers=0)
+    store = StateStore(config.state_url, config.root)
+    try:
+        weekly = store.weekly_usage()
+        objects = store.latest_objects("analytics.customer_facts")
+    finally:
+        store.close()
+    assert weekly["analytics.customer_facts"] == [(dt.date(2026, 10, 26), 1, 1), (dt.date(2026, 11, 2), 4, 2)]
+    assert objects == {"file": ["models/report.sql"]}

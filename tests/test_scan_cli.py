@@ -63,7 +63,7 @@ def test_scan_text(in_tmp):
 def test_scan_json_contract(in_tmp):
     _project(in_tmp)
     doc = json.loads(invoke(["scan", "--format", "json", "--quiet"]).stdout)
-    assert set(doc) == {"findings", "unparsed", "stats", "usage"}   # usage: issue 7, additive
+    assert set(doc) == {"findings", "unparsed", "stats", "usage", "weekly"}   # usage: issue 7, additive
     # a history file has no cumulative counters: no source basis, no window since the previous scan
     assert doc["usage"]["sources"] == []
     assert {d["deprecation"]: (d["queries"], d["users"], d["window"]) for d in doc["usage"]["deprecations"]} == {
