@@ -24,6 +24,7 @@ from deprecator.errors import DeprecatorError, StaleChange as StaleChange, Stale
 from deprecator.prefilter import spellings
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
+from deprecator.sql.names import column_text_name
 from deprecator.sql.references import analyze, to_references
 from deprecator.text import plural
 
@@ -898,6 +899,18 @@ def _view_blockers(v: ViewLike, unparsed: str | None, reads_deprecated: bool) ->
     return blockers
 
 
+def _plain_column_names(rule: RewriteRule, dialect: str) -> RewriteRule:
+    """The rule with its registry column spellings (``"Cust ID"``, ``CustID``) as the names the
+    catalog lists (``Cust ID``, ``custid``), for comparing with the catalog's columns."""
+    def name(spelling: str) -> str:
+        try:
+            return column_text_name(spelling, dialect)
+        except ValueError:   # the registry refuses such a spelling; compare it as typed
+            return spelling
+    return dataclasses.replace(rule, columns={name(k): name(v) for k, v in rule.columns.items()},
+                               removed_columns=frozenset(name(c) for c in rule.removed_columns))
+
+
 def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Any], inputs: _Inputs) -> list[PlanBlocker]:
     """What blocks rewriting ``rel`` by one rule: reading its own replacement, or columns and types it lacks."""
     if rule.new == rel or rule.new.matches(rel):
@@ -909,6 +922,7 @@ def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Any], in
         )]
     cols = inputs.relation_columns
     rule_refs = [r for r in refs if r.relation == rule.old or rule.old.matches(r.relation)]
+    rule = _plain_column_names(rule, inputs.dialect)
     return (_column_blockers(rule_refs, rule, cols.get(rule.new), rule.new in cols)
             + _type_blockers(rule_refs, rule, cols.get(rule.old), cols.get(rule.new), inputs.categories))
 
