@@ -1,0 +1,1 @@
+select cust_id from {{ ref('stg_customers') }}

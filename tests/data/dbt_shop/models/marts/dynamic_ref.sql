@@ -1,0 +1,1 @@
+select * from {{ ref(var('facts_model', 'customer_facts')) }}
