@@ -14,7 +14,7 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import quote
 
 from deprecator.errors import DeprecatorError
@@ -128,7 +128,14 @@ def write_demo_files(directory: Path, today: _dt.date | None = None) -> None:
         "  - type: file\n"
         "    path: history/query_history.jsonl\n"
         "state:\n"
-        "  url: sqlite:///.deprecator/state.db\n",
+        "  url: sqlite:///.deprecator/state.db\n"
+        "owners:                       # who is told (deprecator notify)\n"
+        "  users:\n"
+        "    etl_service: {team: data-platform, slack_channel: \"#data-platform\"}\n"
+        "  email_domain: demo.example  # alice -> alice@demo.example\n"
+        "slack:\n"
+        "  token: ${SLACK_BOT_TOKEN}   # only needed to send; --dry-run works without it\n"
+        "  fallback_channel: \"#data-deprecations\"\n",
         encoding="utf-8",
     )
     sunset = today + _dt.timedelta(days=120)
@@ -181,6 +188,26 @@ def _rows(db: Path, views: list[str]) -> dict[str, list[tuple]]:
         return {v: sorted(conn.execute(f'SELECT * FROM "{v}"').fetchall(), key=repr) for v in views}
     finally:
         conn.close()
+
+
+def _demo_notify(config: Any, registry: Any, today: _dt.date | None, out: Callable[[str], None]) -> None:
+    """The notify dry run: who would be told, and the first message in full."""
+    from deprecator.notify import run_notify
+    from deprecator.notify.render import blocks_as_text
+
+    report = run_notify(config, registry, dry_run=True, today=today)
+    for d in report.deliveries:
+        meant = f" (meant for {d.meant_for})" if d.meant_for else ""
+        out(f"   would send to {d.destination}{meant}: {d.owner.name}, about {', '.join(d.models)}")
+    for c in report.left_out:
+        out(f"   not told: {c.user or '(no user)'} ({c.status}: {c.reason})")
+    with_message = [d for d in report.deliveries if d.message is not None]
+    first = next((d for d in with_message if (d.destination or "").startswith("DM")), None) or \
+        next(iter(with_message), None)
+    if first is not None and first.message is not None:
+        out(f"   The message to {first.owner.name} (literal values redacted):")
+        for line in blocks_as_text(first.message.blocks).splitlines():
+            out("   | " + line)
 
 
 def run_demo(
@@ -271,6 +298,10 @@ def run_demo(
             d = unified_diff(v.before, after.get(v.relation, ""), v.name, ("before", "after"))
             for line in color_diff(d, color).splitlines():
                 out("   " + line)
+        out("")
+
+        out("5. Tell people: one Slack message per owner, offline   (deprecator notify --dry-run)")
+        _demo_notify(config, registry, today, out)
         out("")
         where = f"cd {shlex.quote(str(directory))} && " if kept else ""
         if result.apply_id:

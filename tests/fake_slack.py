@@ -136,6 +136,7 @@ class Fault:
     retry_after: int | None = None    # with status 429
     times: int = 1                    # how many calls it applies to (-1: every call)
     when: Callable[[dict[str, Any]], bool] | None = None
+    process: bool = False             # handle the call anyway (e.g. post the message), then answer the fault
 
 
 @dataclass
@@ -201,12 +202,17 @@ class FakeSlack:
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         """(HTTP status, JSON body, extra headers) for one call."""
         f = self._fault(method, params)
+        if f is not None and f.process:
+            self.handle_normally(method, params)
         if f is not None:
             if f.status == 429:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(f.retry_after or 1)}
             if f.status is not None:
                 return f.status, {"ok": False, "error": "internal_error"}, {}
             return 200, {"ok": False, "error": f.error}, {}
+        return self.handle_normally(method, params)
+
+    def handle_normally(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         if method == "users.lookupByEmail":
             uid = self.users.get(params.get("email", ""))
             if uid is None:

@@ -126,3 +126,16 @@ def test_demo_next_steps_quote_a_folder_with_a_space(sandbox):
     folder = shlex.quote(str((cwd / "my demo").resolve()))
     assert f"Undo it: cd {folder} && deprecator rollback " in out and folder.startswith("'")
     assert f"  cd {folder} && deprecator applies " in out
+
+
+def test_demo_shows_the_notify_dry_run_offline_without_a_token(sandbox, monkeypatch):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    out = invoke(["demo"]).stdout
+    step = out.split("5. Tell people", 1)[1].split("What to try next", 1)[0]
+    assert "(deprecator notify --dry-run)" in out
+    assert "would send to DM alice@demo.example: alice, about customer_facts" in step
+    assert "would send to #data-platform: data-platform, about customer_facts" in step
+    assert "The message to alice (literal values redacted):" in step
+    # alice's most frequent query (14 runs), rewritten, its literal redacted
+    assert "SELECT customer_id AS cust_id, name FROM entity_customers WHERE country = '***'" in step
+    assert "'NL'" not in step

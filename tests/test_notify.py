@@ -270,3 +270,29 @@ def test_fit_blocks_never_exceeds_slack_limits():
     assert validate_message({"text": "x" * 40001})
     assert validate_message({"blocks": [{"type": "sektion"}]})
     assert validate_message({"blocks": [{"type": "section"}]})
+
+
+def test_a_post_answered_with_a_server_error_but_posted_is_recorded_not_duplicated(project, slack_env):
+    fake = slack_env.fake
+    fake.fail("chat.postMessage", status=503, process=True, when=lambda p: p.get("channel") == "DUALICE")
+    r = notify(code=1)
+    assert "alice: chat.postMessage: internal_error (HTTP 503)" in r.stdout
+    assert [m["channel"] for m in fake.messages].count("DUALICE") == 1
+    r = notify()
+    assert "had arrived" in r.stdout and "4 skipped" in r.stdout
+    assert [m["channel"] for m in fake.messages].count("DUALICE") == 1
+
+
+def test_unverifiable_pending_notice_is_not_resent(project, slack_env):
+    fake = slack_env.fake
+    fake.fail("chat.postMessage", status=500, process=True, when=lambda p: p.get("channel") == "DUBOB")
+    notify(code=1)
+    fake.fail("conversations.history", error="missing_scope", times=-1)
+    r = notify(code=1)
+    assert "could not check whether notice" in r.stdout and "missing_scope" in r.stdout
+    assert "unverified: bob" in r.stdout and "not re-sent to avoid a duplicate" in r.stdout
+    assert [m["channel"] for m in fake.messages].count("DUBOB") == 1
+    fake.faults.clear()
+    r = notify()
+    assert "had arrived" in r.stdout
+    assert [m["channel"] for m in fake.messages].count("DUBOB") == 1

@@ -115,9 +115,12 @@ def build_notices(findings: Iterable[Any], registry: Any, config: Config, today:
             role = (view_owners or {}).get(f.object)
             if role is None:
                 _left(left, f"view {f.object}", dep.model, f.count, "unmapped",
-                      "the view's owner is not known (no warehouse catalog read)")
+                      "the warehouse catalog names no owner for it")
                 continue
             res = resolver.user(role)
+            if res.owner is None:
+                _left(left, f"{role} (owner of view {f.object})", dep.model, f.count, res.status, res.reason)
+                continue
         else:
             continue    # files are the CI check's business, not a person's inbox
         if res.owner is None:
