@@ -505,9 +505,10 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
         done = {n: rec.rolled_back_by for n in rec.before}
     remaining = [n for n in rec.before if n not in done]
     if not remaining:
-        by = ", ".join(sorted(set(done.values())))
-        raise DeprecatorError(f"apply {apply_id} was already rolled back by {by}",
-                              hint=f"`deprecator rollback {by}` re-applies it")
+        ids = sorted(set(done.values()))
+        raise DeprecatorError(f"apply {apply_id} was already rolled back by {', '.join(ids)}",
+                              hint=" and ".join(f"`deprecator rollback {i}`" for i in ids)
+                              + f" re-appl{'ies' if len(ids) == 1 else 'y'} it")
     if not _same_warehouse(rec, warehouse):
         kept = next((b.get("warehouse_id") for b in rec.before.values() if b.get("warehouse_id")), None)
         here = warehouse_identity(warehouse)

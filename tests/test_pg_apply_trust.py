@@ -272,3 +272,53 @@ def test_detailed_exitcode_is_0_when_every_affected_view_is_blocked(pg_db, pg_ro
     assert "No changes to apply; blocked: analytics.contacts." in r.stdout
     r = invoke(["apply", "--auto-approve"])
     assert "Nothing to apply; blocked: analytics.contacts." in r.stdout
+
+
+def test_a_real_ctrl_c_while_apply_waits_for_a_lock_exits_130_and_changes_nothing(pg_db, pg_roles, tmp_path):
+    """The CLI as a subprocess: SIGINT arrives while apply waits to retry behind a reader's lock."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    owner, reader, _ = pg_roles
+    _setup(pg_db, owner, reader)
+    (tmp_path / "deprecator.yml").write_text(
+        f"warehouse:\n  url: {pg_db}\n  default_schema: analytics\n  lock_timeout: 200ms\n  lock_retries: 5\n"
+        "  lock_backoff: 1s\nregistry: deprecations.yml\nstate:\n  url: sqlite:///state.db\n")
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    invoke(["--config", str(tmp_path / "deprecator.yml"), "plan", "--out", str(tmp_path / "plan.json")])
+    eng = sa.create_engine(pg_db)
+    holder = eng.connect()
+    wh = PostgresWarehouse(pg_db, default_schema=["analytics"])
+    defs = _defs(wh)
+    try:
+        holder.begin()
+        holder.exec_driver_sql("LOCK TABLE analytics.contacts IN ACCESS SHARE MODE")
+        proc = subprocess.Popen([sys.executable, "-m", "deprecator", "apply", "plan.json", "--auto-approve"],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            first = proc.stderr.readline().decode()       # the first "waiting for a lock" line
+            assert first.startswith("waiting for a lock on analytics.contacts, attempt 2 of 6"), first
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 130, (proc.returncode, err.decode())
+        assert err.decode().strip().splitlines()[-1] == "interrupted; nothing was changed"
+        assert b"Traceback" not in out + err
+    finally:
+        holder.rollback()
+        holder.close()
+        eng.dispose()
+    assert _defs(wh) == defs
+    wh.close()
+    state = StateStore(f"sqlite:///{tmp_path}/state.db")
+    try:
+        [rec] = state.list_applies()
+        assert rec.status == "interrupted"
+    finally:
+        state.close()
