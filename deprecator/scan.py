@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import SourceError
@@ -106,11 +106,38 @@ class ScanReport:
     weekly: tuple[Any, ...] = ()         # deprecator.state.WeeklyUse
 
     def to_dict(self) -> dict[str, Any]:
-        return {"findings": [f.to_dict() for f in self.findings],
-                "unparsed": [u.to_dict() for u in self.unparsed],
+        return {"findings": [f.to_dict() for f in self.findings], **self._summary_dict()}
+
+    def _summary_dict(self) -> dict[str, Any]:
+        """Everything in ``to_dict`` but the findings."""
+        return {"unparsed": [u.to_dict() for u in self.unparsed],
                 "stats": dict(self.stats),
                 "usage": self.usage_dict(),
                 "weekly": self.weekly_dict()}
+
+    def iter_json(self, batch: int = 1000) -> Iterator[str]:
+        """``to_dict()`` as indented JSON with sorted keys (orjson ``OPT_INDENT_2 | OPT_SORT_KEYS``), in
+        pieces: the findings a batch at a time, so a million of them never sit in memory as one
+        document. The pieces join to exactly ``orjson.dumps(report.to_dict(), option=...)``; each
+        finding is whole within one piece."""
+        import orjson
+
+        opts = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+        summary = self._summary_dict()
+        if not summary or min(summary) < "findings":   # the splice below needs "findings" to sort first
+            raise ValueError("a report key sorts before findings")
+        rest = orjson.dumps(summary, option=opts, default=str).decode()
+        if not self.findings:
+            yield '{\n  "findings": [],' + rest[1:]
+            return
+        yield '{\n  "findings": ['
+        findings = self.findings
+        for i in range(0, len(findings), batch):
+            doc = orjson.dumps([f.to_dict() for f in findings[i:i + batch]], option=opts, default=str).decode()
+            # "[\n  {...},\n  {...}\n]" -> the items two levels deeper, without the brackets; JSON strings
+            # hold no raw newline, so every newline is the indentation's
+            yield ("," if i else "") + doc[1:-2].replace("\n", "\n  ")
+        yield "\n  ]," + rest[1:]
 
     def weekly_dict(self) -> dict[str, list[dict[str, Any]]]:
         """Per deprecation, the ISO weeks this scan's timestamped history covers: uses and distinct users."""

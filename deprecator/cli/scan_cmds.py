@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deprecator.cli.base import echo, echo_json, format_option, main, stderr_is_tty
+from deprecator.cli.base import echo, format_option, main, stderr_is_tty
 from deprecator.cli.registry_cmds import load_cli_config
 from deprecator.errors import DeprecatorError
 from deprecator.parallel import DEFAULT_MAX_CHARS
@@ -47,7 +47,13 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     if fmt == "json":
-        echo_json(report.to_dict())
+        # written a batch of findings at a time (a popular table can have a million); the same
+        # bytes as echo_json(report.to_dict()), secrets masked piece by piece (a piece holds whole findings)
+        from deprecator.redact import redact
+
+        for piece in report.iter_json():
+            click.echo(redact(piece), nl=False)
+        click.echo()
     else:
         echo(format_report_text(report, registry))
     if report.record_error:

@@ -1,0 +1,83 @@
+"""The scan report written as a stream: the same bytes as the whole document, a batch of findings at a time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from deprecator.config import Config, HistorySourceConfig, WarehouseConfig
+from deprecator.registry import load_registry
+from deprecator.scan import ScanReport, run_scan
+from tests.helpers import invoke
+
+REGISTRY = """\
+deprecations:
+  - model: analytics.customer_facts
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+  - model: analytics.old_orders
+    replacement: analytics.orders
+    sunset: 2027-03-31
+"""
+CONFIG = """\
+warehouse:
+  dialect: postgres
+  default_schema: analytics
+registry: deprecations.yml
+history:
+  - type: file
+    path: history.jsonl
+paths: [models]
+state:
+  url: sqlite:///.deprecator/state.db
+"""
+OPTS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+
+
+def _project(root: Path) -> None:
+    (root / "deprecator.yml").write_text(CONFIG)
+    (root / "deprecations.yml").write_text(REGISTRY)
+    (root / "models").mkdir()
+    (root / "models" / "a.sql").write_text("select c.cust_id\nfrom customer_facts c\njoin old_orders o on o.id = c.id\n")
+    (root / "models" / "broken.sql").write_text("select customer_facts from (((\n")
+    texts = ["select * from analytics.customer_facts where note = 'a\nb'",   # a newline inside a literal
+             "select o.id from analytics.old_orders o, customer_facts c", "select 1 from analytics.orders"]
+    rows = [{"query_text": texts[i % 3], "user_name": f"u{i % 7}", "start_time": f"2026-11-{1 + i % 20:02d}T10:00:00Z"}
+            for i in range(60)]
+    (root / "history.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> ScanReport:
+    _project(tmp_path)
+    config = Config(path=tmp_path / "deprecator.yml", root=tmp_path,
+                    warehouse=WarehouseConfig(dialect="postgres", default_schema=("analytics",)),
+                    registry_path=tmp_path / "deprecations.yml",
+                    history=(HistorySourceConfig("file", Path("history.jsonl")),), sql_paths=("models",),
+                    state_url="sqlite:///.deprecator/state.db")
+    return run_scan(config, load_registry(config.registry_path, "postgres", ("analytics",)), workers=1)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 7, 1000])
+def test_streamed_json_is_the_whole_document(report: ScanReport, batch: int) -> None:
+    assert len(report.findings) > 10 and report.unparsed
+    pieces = list(report.iter_json(batch=batch))
+    assert "".join(pieces) == orjson.dumps(report.to_dict(), option=OPTS).decode()
+    assert len(pieces) == 2 + -(-len(report.findings) // batch)   # head, one per batch, tail
+
+
+def test_streamed_json_without_findings(report: ScanReport) -> None:
+    empty = ScanReport((), report.unparsed, report.stats, report.snapshots)
+    assert "".join(empty.iter_json()) == orjson.dumps(empty.to_dict(), option=OPTS).decode()
+
+
+def test_cli_json_is_the_report(in_tmp: Path) -> None:
+    _project(in_tmp)
+    out = invoke(["scan", "--format", "json", "--quiet"]).stdout
+    assert out.endswith("}\n") and out.count("\n  ]") >= 1
+    doc = json.loads(out)
+    assert len(doc["findings"]) > 10
+    assert out == orjson.dumps(doc, option=OPTS).decode() + "\n"   # the layout of the whole-document dump
