@@ -808,6 +808,8 @@ def _discover(views: Sequence[ViewLike], inputs: _Inputs) -> _Affected:
     direct: dict[RelationName, list[RewriteRule]] = {}
     index = TextIndex()
     needles: set[str] = {n for r in inputs.rules for n in name_needles(r.old.name)}
+    if inputs.dialect == "bigquery":
+        needles.add("*`")    # a wildcard table (`p.d.events_*`) may read a deprecated table it does not name
     searched: set[str] = set()
     affected: set[RelationName] = set()
     while True:
@@ -847,9 +849,12 @@ def _rules_read(refs: Iterable[Any], rules: Sequence[RewriteRule]) -> list[Rewri
     """The rules whose old relation ``refs`` name, each once, in the order first named."""
     hit: list[RewriteRule] = []
     for r in refs:
-        rule = rule_for(r.relation, rules)
-        if rule is not None and rule not in hit:
-            hit.append(rule)
+        # a wildcard table (BigQuery) reads every deprecated table its pattern covers
+        named = [x for x in rules if r.covers(x.old)] if getattr(r, "wildcard", False) else [
+            rule_for(r.relation, rules)]
+        for rule in named:
+            if rule is not None and rule not in hit:
+                hit.append(rule)
     return hit
 
 

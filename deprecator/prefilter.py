@@ -23,6 +23,10 @@ characters, so every text that may hold one is a candidate:
   ``\\u005f``, ``\\137``): any text with a backslash after a backtick. The
   parser decodes these, so the reference is found (not rewritten: its span is
   not exact).
+
+And a BigQuery wildcard table (```p.d.events_2023*```) reads tables it does not
+name: with ``wildcard_tables`` any text holding ``*``` (the star must be
+backticked) is a candidate.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ class Prefilter:
     count as boundaries, so any way of writing the name itself still passes.
     """
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(self, names: Iterable[str], wildcard_tables: bool = False) -> None:
+        # wildcard_tables (BigQuery): a wildcard table (`p.d.events_*`) reads tables it does not name
+        self.wildcard_tables = wildcard_tables
         needles: set[str] = set()
         for n in names:
             needles |= spellings(n)
@@ -77,6 +83,8 @@ class Prefilter:
         if ("&" in text and UNICODE_IDENTIFIER in low) or (   # one-character tests first: they are cheap
                 "\\" in text and "`" in text and BACKSLASH_AFTER_BACKTICK.search(text) is not None):
             return bool(self.needles)   # an escaped identifier may spell any name, in ASCII too
+        if self.wildcard_tables and "*`" in text:
+            return bool(self.needles)   # `p.d.events_2023*` may cover any deprecated name
         # A reference in an ASCII text has an ASCII name, so only ASCII needles can match.
         return (self._ascii if ascii_text else self._all).found(low)
 

@@ -60,6 +60,10 @@ class Finding:
     # The text itself for query findings (history, views; shared with the scan's
     # dedupe table, so it costs no copy). Not in to_dict: notices read it, with literals redacted.
     text: str | None = field(default=None, repr=False, compare=False)
+    # "wildcard" when the text names the relation only through a BigQuery wildcard table
+    # (``pattern``, e.g. p.d.events_2023*), which reads every table the pattern covers.
+    via: str | None = None
+    pattern: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +73,7 @@ class Finding:
             "first_seen": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
             "columns": list(self.columns) if self.columns is not None else None,
             "ambiguous": self.ambiguous, "note": self.note, "role": self.role,
+            "via": self.via, "pattern": self.pattern,
         }
 
 
@@ -262,6 +267,21 @@ def _matches(registry: Any, relation: RelationName) -> list[Any]:
     return [] if found is None else [found]
 
 
+def _covered(registry: Any, ref: Reference) -> list[tuple[Any, RelationName]]:
+    """A wildcard reference's (deprecation, relation) pairs: every deprecated relation its pattern covers."""
+    by_model = {d.model: d for d in registry.deprecations}
+    return [(by_model[r.label], r.old) for r in registry.rewrite_rules()
+            if r.label in by_model and ref.covers(r.old)]
+
+
+def _via(refs: Iterable[Reference]) -> tuple[str | None, str | None]:
+    """("wildcard", its pattern(s)) when every reference names the relation through a wildcard table."""
+    refs = list(refs)
+    if refs and all(r.wildcard for r in refs):
+        return "wildcard", ", ".join(sorted({str(r.relation) for r in refs}))
+    return None, None
+
+
 def _deprecations_for(registry: Any, ref: Reference) -> list[Any]:
     hits = _matches(registry, ref.relation)
     if not hits:
@@ -361,6 +381,8 @@ def _resolve(ref: Reference, registry: Any, existing: set[RelationName] | None,
     which candidates the querying role may search (USAGE on the schema); PostgreSQL
     skips the others.
     """
+    if ref.wildcard:
+        return [(dep, rel, False, None) for dep, rel in _covered(registry, ref)]
     if existing is not None and implicit_catalog:
         system = _system_name(ref)
         if system is not None and system in existing:
@@ -436,7 +458,7 @@ def run_scan(
         _check_registered(registry, closers)
     report_progress = _progress_fn(progress)
 
-    prefilter = Prefilter(registry.names_for_prefilter())
+    prefilter = Prefilter(registry.names_for_prefilter(), wildcard_tables=config.dialect == "bigquery")
     seen: dict[str, bool] = {}                 # distinct text -> may it mention a deprecated name
     cand_index: dict[Any, int] = {}            # text, or (text, search path) -> index in cands
     cands: list[_Candidate] = []
@@ -707,9 +729,11 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             if path is not None:
                 for ref, dep, rel, amb, how in matched:
                     note = _resolution_note(ref, how, origin, user)
+                    via, pattern = _via([ref])
                     findings.append(Finding(
                         dep.model, str(rel), source, obj, path, ref.line + line0 - 1, ref.column,
-                        user, occ.count, occ.first, occ.last, _cols(ref.columns), amb, note, ref.role))
+                        user, occ.count, occ.first, occ.last, _cols(ref.columns), amb, note, ref.role,
+                        via=via, pattern=pattern))
                 continue
             # Not a file: one finding per (deprecation, relation, role) for this text and user.
             tkey = (role, obj if source == "view" else None)
@@ -719,8 +743,10 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             assumed = origin in ("default", "server")
             for t in tmpl:
                 note = _merged_note(t.contributors, origin, user) if assumed and t.unqualified else t.note
+                via, pattern = _via(r for r, _ in t.contributors)
                 findings.append(Finding(t.model, t.relation, source, obj, None, None, None, user, occ.count,
-                                        occ.first, occ.last, t.columns, t.ambiguous, note, t.role, cand.text))
+                                        occ.first, occ.last, t.columns, t.ambiguous, note, t.role, cand.text,
+                                        via=via, pattern=pattern))
             if source in QUERY_SOURCE_KINDS and tmpl:
                 # usage counts the text's runs once per deprecation, whatever it does with it
                 for model in tmpl[0].models:
@@ -1026,6 +1052,13 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
             lines += [f"    {w}: {n}" for w, n in noted[:max_files]]
             if len(noted) > max_files:
                 lines.append(f"    ... and {len(noted) - max_files} more (use --format json)")
+        wild = sorted({(_where(f), f.pattern or "") for f in fs if f.via == "wildcard"})
+        if wild:
+            lines.append(f"  {_n(len(wild), 'use')} only via a wildcard table, which reads every table its pattern "
+                         "covers (never rewritten automatically):")
+            lines += [f"    {w}: {p}" for w, p in wild[:max_files]]
+            if len(wild) > max_files:
+                lines.append(f"    ... and {len(wild) - max_files} more (use --format json)")
     if report.unparsed:
         lines.append("")
         lines.append(f"Not fully analysed ({len(report.unparsed)}); references in these may be missed:")

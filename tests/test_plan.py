@@ -336,3 +336,15 @@ def test_views_naming_relations_with_escaped_quotes_are_found(tmp_path):
     # a reads the deprecated table directly; c names the planned view b`v only as `b``v`
     assert set(by_name) == {"a", "b`v", "c"}
     assert "entity_customers" in by_name["a"].after
+
+
+def test_a_view_reading_a_deprecated_table_through_a_bigquery_wildcard_is_blocked_not_skipped():
+    """`mkt.ga.events_2023*` never names events_20230105: the view is found (its text is searched for the
+    wildcard) and blocked with the reason, since a wildcard reference is never rewritten."""
+    old, new = RelationName("mkt", "ga", "events_20230105"), RelationName("mkt", "ga", "events_v2")
+    views = [ViewInfo(RelationName("mkt", "rep", "daily"),
+                      "SELECT event_name FROM `mkt.ga.events_2023*` WHERE _TABLE_SUFFIX > '0101'"),
+             ViewInfo(RelationName("mkt", "rep", "other"), "SELECT 1 FROM `mkt.ga.sessions_*`")]
+    plan = build_plan(views, [RewriteRule(old, new)], "bigquery", "fp", ("ga",), "mkt")
+    assert [(str(v.relation), v.action) for v in plan.views] == [("mkt.rep.daily", "blocked")]
+    assert "wildcard table `mkt.ga.events_2023*` reads mkt.ga.events_20230105" in plan.views[0].blockers[0].reason

@@ -159,3 +159,29 @@ def test_longer_identifiers_are_not_mentions():
     odd = Prefilter(['"odd name!"', "a.b"])
     assert odd.may_reference('select * from """odd name!"""')
     assert odd.may_reference("select * from `x.a.b`") and not odd.may_reference("select * from xa.by")
+
+
+def test_a_bigquery_wildcard_table_passes_the_prefilter_though_it_names_no_deprecated_table() -> None:
+    """`p.d.events_2023*` reads events_20230105 without writing it: a candidate with wildcard_tables only."""
+    text = "SELECT * FROM `p.d.events_2023*` WHERE _TABLE_SUFFIX > '0101'"
+    parts = "SELECT * FROM `p`.`d`.`events_*`"
+    assert not Prefilter(["events_20230105"]).may_reference(text)
+    pf = Prefilter(["events_20230105"], wildcard_tables=True)
+    assert pf.may_reference(text) and pf.may_reference(parts)
+    assert not pf.may_reference("SELECT COUNT(*) FROM `p.d.sessions`")
+    # and the engine agrees: the text reads the deprecated table through the pattern
+    ref, = find_references(text, "bigquery").references
+    assert ref.wildcard and ref.covers(find_references("SELECT 1 FROM `p.d.events_20230105`",
+                                                       "bigquery").references[0].relation)
+
+
+def test_the_pushed_down_history_filter_keeps_bigquery_wildcard_texts() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from deprecator.sources.sql_history import pushed_down_query
+
+    def sql(dialect: str) -> str:
+        return str(pushed_down_query("SELECT q AS query_text, u AS user_name, t AS start_time FROM log",
+                                     ["events_20230105"], dialect).compile(dialect=sqlite.dialect(),
+                                                                           compile_kwargs={"literal_binds": True}))
+    assert "*`" in sql("bigquery") and "*`" not in sql("postgresql")

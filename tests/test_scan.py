@@ -402,3 +402,42 @@ def test_rescanning_the_same_history_never_counts_a_week_twice(project):
         store.close()
     assert weekly["analytics.customer_facts"] == [(dt.date(2026, 10, 26), 1, 1), (dt.date(2026, 11, 2), 4, 2)]
     assert objects == {"file": ["models/report.sql"]}
+
+
+def test_a_bigquery_wildcard_table_reads_every_deprecated_table_its_pattern_covers(tmp_path):
+    """`p.d.events_2023*` never names events_20230105, yet reads it: found (past the prefilter), marked as via
+    the wildcard in JSON and in the text report; a table the pattern does not cover is not found."""
+    (tmp_path / "deprecations.yml").write_text(
+        "deprecations:\n"
+        "  - model: mkt.ga.events_20230105\n    replacement: mkt.ga.events_v2\n    sunset: 2027-03-31\n"
+        "  - model: mkt.ga.events_20230106\n    replacement: mkt.ga.events_v2\n    sunset: 2027-03-31\n"
+        "  - model: mkt.ga.sessions_2023\n    replacement: mkt.ga.sessions_v2\n    sunset: 2027-03-31\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "daily.sql").write_text(
+        "SELECT event_name, _TABLE_SUFFIX AS day\nFROM `mkt.ga.events_2023*`\n"
+        "WHERE _TABLE_SUFFIX BETWEEN '0101' AND '0131'\n")
+    (tmp_path / "models" / "direct.sql").write_text("SELECT 1 FROM `mkt.ga.events_20230106` AS e\n")
+    config = Config(path=tmp_path / "deprecator.yml", root=tmp_path,
+                    warehouse=WarehouseConfig(dialect="bigquery", default_schema=("ga",), default_catalog="mkt"),
+                    registry_path=tmp_path / "deprecations.yml", sql_paths=("models",),
+                    state_url="sqlite:///.deprecator/state.db")
+    registry = load_registry(config.registry_path, "bigquery", ("ga",), "mkt")
+    history = [SqlText("SELECT COUNT(*) FROM `mkt`.`ga`.`events_*`", "pg_stat_statements", "jobs/q1",
+                       user="ann", count=3)]
+    report = run_scan(config, registry, sources=[_ListSource(history), FileSource(("models",), root=tmp_path)],
+                      workers=0, record=False)
+    got = sorted((f["deprecation"], f["object"], f["line"], f["via"], f["pattern"], f["columns"])
+                 for f in report.to_dict()["findings"])
+    assert got == [
+        ("mkt.ga.events_20230105", "jobs/q1", None, "wildcard", "mkt.ga.events_*", []),
+        ("mkt.ga.events_20230105", "models/daily.sql", 2, "wildcard", "mkt.ga.events_2023*", ["event_name"]),
+        ("mkt.ga.events_20230106", "jobs/q1", None, "wildcard", "mkt.ga.events_*", []),
+        ("mkt.ga.events_20230106", "models/daily.sql", 2, "wildcard", "mkt.ga.events_2023*", ["event_name"]),
+        ("mkt.ga.events_20230106", "models/direct.sql", 1, None, None, []),
+    ]
+    assert {f.relation for f in report.findings} == {"mkt.ga.events_20230105", "mkt.ga.events_20230106"}
+    text = format_report_text(report, registry)
+    assert ("  2 uses only via a wildcard table, which reads every table its pattern covers (never rewritten "
+            "automatically):\n    models/daily.sql:2:6: mkt.ga.events_2023*\n"
+            "    pg_stat_statements jobs/q1 (ann): mkt.ga.events_*\n") in text, text
+    assert "mkt.ga.sessions_2023 -> mkt.ga.sessions_v2 (sunset 2027-03-31)\n  no references found" in text

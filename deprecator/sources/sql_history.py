@@ -101,6 +101,9 @@ def pushed_down_query(user_query: str, names: Iterable[str | RelationName] | Non
             conds.append(sa.and_(sa.func.strpos(qt, "\\") > 0, sa.func.strpos(qt, "`") > 0))
         else:
             conds.append(sa.and_(qt.contains("\\", autoescape=True), qt.contains("`", autoescape=True)))
+        if dialect == "bigquery":
+            # a wildcard table (`p.d.events_2023*`) may read a deprecated table it does not name
+            conds.append(qt.contains("*`", autoescape=True))
         # icontains: ILIKE on PostgreSQL, lower() LIKE lower() elsewhere; autoescape escapes % and _
         conds.extend(qt.icontains(n, autoescape=True) for n in needles)
         stmt = stmt.where(sa.or_(*conds))
