@@ -254,7 +254,7 @@ def test_limits_many_models_and_a_huge_query(in_tmp, slack_env, monkeypatch):
     text = all_text(fake.messages[0])
     assert "more characters" in text
     more = [b for b in blocks if b["type"] == "section" and "more deprecated model" in b["text"]["text"]]
-    assert len(more) == 1 and "…and 19 more deprecated models you use" in more[0]["text"]["text"]
+    assert len(more) == 1 and "…and 21 more deprecated models you use" in more[0]["text"]["text"]
     assert "analytics.old_29" in more[0]["text"]["text"]
 
 
@@ -296,3 +296,40 @@ def test_unverifiable_pending_notice_is_not_resent(project, slack_env):
     r = notify()
     assert "had arrived" in r.stdout
     assert [m["channel"] for m in fake.messages].count("DUBOB") == 1
+
+
+def test_dbt_model_owners_from_meta_then_group_then_exposure(project, slack_env):
+    def model(name, deps=(), **extra):
+        return {"resource_type": "model", "name": name, "package_name": "shop",
+                "relation_name": f'"analytics"."{name}"', "original_file_path": f"models/{name}.sql",
+                "depends_on": {"nodes": list(deps)}, **extra}
+
+    cf = "model.shop.customer_facts"
+    manifest = {
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                     "project_name": "shop"},
+        "nodes": {
+            cf: model("customer_facts"),
+            "model.shop.orders_summary": model("orders_summary", [cf], meta={"owner": "alice@corp.example"}),
+            "model.shop.churn": model("churn", [cf], group="finance"),
+            "model.shop.ltv": model("ltv", [cf]),
+            "model.shop.orphan": model("orphan", [cf]),
+            "model.shop.unrelated": model("unrelated", [], meta={"owner": "zed@corp.example"}),
+        },
+        "sources": {},
+        "groups": {"group.shop.finance": {"name": "finance", "owner": {"name": "Finance", "email": "fin@corp.example"}}},
+        "exposures": {"exposure.shop.dash": {"name": "dash", "owner": {"name": "Maya", "email": "maya@corp.example"},
+                                             "depends_on": {"nodes": ["model.shop.ltv"]}}},
+    }
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text(json.dumps(manifest))
+    cfg = project / "deprecator.yml"
+    cfg.write_text(cfg.read_text() + "dbt:\n  manifest: target/manifest.json\n")
+    data = orjson.loads(notify("--dry-run", "--format", "json").stdout)
+    notices = {n["owner"]["key"]: n for n in data["notices"]}
+    alice = all_text(notices["email:alice@corp.example"]["payload"])
+    assert "Your dbt models that depend on it:* orders_summary" in alice
+    assert "churn" in all_text(notices["email:fin@corp.example"]["payload"])
+    assert "ltv" in all_text(notices["email:maya@corp.example"]["payload"])
+    assert "email:zed@corp.example" not in notices
+    assert [c["user"] for c in data["unmapped"] if "dbt" in c["user"]] == ["dbt model orphan"]

@@ -21,7 +21,7 @@ from deprecator.notify.render import NOTICE_BLOCKS, NOTICE_TEXT, Renderer, block
 EVENT_TYPE = "deprecator_notice"
 QUERY_SOURCES = frozenset({"history", "pg_stat_statements", "sql"})
 VIEW_SOURCES = frozenset({"view"})
-BLOCKS_PER_ITEM = 4       # divider, summary, query, views (at most)
+BLOCKS_PER_ITEM = 5       # divider, summary, query, dbt models, views (at most)
 FIXED_BLOCKS = 4          # header, intro, "and N more", context
 
 
@@ -45,6 +45,7 @@ class NoticeItem:
     last_seen: _dt.datetime | None = None
     users: set[str] = field(default_factory=set)
     views: set[str] = field(default_factory=set)
+    dbt_models: set[str] = field(default_factory=set)
     texts: dict[str, int] = field(default_factory=dict)   # query text -> runs
     query: QueryShown | None = None
 
@@ -54,6 +55,7 @@ class NoticeItem:
             "stage": self.deprecation.stage(today),
             "queries": sorted(hashlib.sha256(t.encode()).hexdigest() for t in self.texts),
             "views": sorted(self.views),
+            "dbt_models": sorted(self.dbt_models),
             "target": self.deprecation.target,
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
@@ -93,7 +95,8 @@ class Notices:
 # -- grouping -------------------------------------------------------------------
 def build_notices(findings: Iterable[Any], registry: Any, config: Config, today: _dt.date, *,
                   only: str | None = None, redact: bool = True,
-                  view_owners: Mapping[str, str | None] | None = None) -> Notices:
+                  view_owners: Mapping[str, str | None] | None = None,
+                  dbt_consumers: Iterable[Any] = ()) -> Notices:
     """Group findings per owner and deprecation; pick and rewrite each owner's most frequent query."""
     resolver = OwnerResolver(config.owners)
     only_dep = None
@@ -141,6 +144,24 @@ def build_notices(findings: Iterable[Any], registry: Any, config: Config, today:
         text = getattr(f, "text", None)
         if text:
             item.texts[text] = item.texts.get(text, 0) + f.count
+    for c in dbt_consumers:     # deprecator.notify.dbt_owners.DbtConsumer
+        dep = registry.by_model(c.deprecation)
+        if dep is None or (only_dep is not None and dep.model != only_dep.model):
+            continue
+        if c.owner is None:
+            _left(left, f"dbt model {c.model}", dep.model, 0, "unmapped",
+                  "no meta.owner, group owner or exposure owner in the dbt manifest")
+            continue
+        res = resolver.user(c.owner)
+        if res.owner is None:
+            _left(left, f"{c.owner} (owner of dbt model {c.model}, from {c.how})", dep.model, 0, res.status,
+                  res.reason)
+            continue
+        owner = owners.setdefault(res.owner.key, res.owner)
+        item = items.get((owner.key, dep.model))
+        if item is None:
+            item = items[(owner.key, dep.model)] = NoticeItem(dep)
+        item.dbt_models.add(c.model)
     rules = registry.rewrite_rules(config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog)
     shown = _QueryShower(config, rules, redact)
     by_owner: dict[str, list[NoticeItem]] = {}
@@ -237,6 +258,7 @@ def notice_context(notice: Notice, today: _dt.date, *, meant_for: str | None, re
             "guide": d.migration_guide, "guide_link": _guide_link(d.migration_guide),
             "contact": d.contact or d.owner, "uses": it.uses, "uses_text": uses,
             "last_seen": _when(it.last_seen), "users": others, "views": sorted(it.views),
+            "dbt_models": sorted(it.dbt_models),
             "query": it.query.to_dict() if it.query else None,
         })
     return {"owner": notice.owner, "meant_for": meant_for, "items": ctx_items, "more": len(rest),
@@ -299,7 +321,7 @@ class NotifyReport:
 
 
 def _uses(n: int) -> str:
-    return f"{n:,} use" + ("" if n == 1 else "s")
+    return "its dbt models" if n == 0 else f"{n:,} use" + ("" if n == 1 else "s")
 
 
 def format_text(report: NotifyReport) -> str:
@@ -375,7 +397,13 @@ def run_notify(config: Config, registry: Any, *, dry_run: bool = False, only: st
         report = run_scan(config, registry, record=False)
     if view_owners is None and any(f.source in VIEW_SOURCES for f in report.findings):
         view_owners = read_view_owners(config)
-    built = build_notices(report.findings, registry, config, day, only=only, redact=redact, view_owners=view_owners)
+    dbt: list[Any] = []
+    if config.dbt.manifest is not None:
+        from deprecator.notify.dbt_owners import dbt_consumers
+
+        dbt = dbt_consumers(config.dbt.manifest, registry, config.dialect)
+    built = build_notices(report.findings, registry, config, day, only=only, redact=redact, view_owners=view_owners,
+                          dbt_consumers=dbt)
     store = StateStore(config.state_url, config.root)
     try:
         from deprecator.notify.outbox import Outbox
