@@ -32,16 +32,20 @@ def _owner_text(owner: Any) -> str | None:
     return None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def dbt_consumers(manifest_path: Path, registry: Any, dialect: str) -> list[DbtConsumer]:
     """Every dbt model that depends on a deprecated model's node, with its owner."""
     from deprecator.dbt.manifest import load_manifest, read_manifest_json
 
     manifest = load_manifest(manifest_path, dialect=dialect)
     raw = read_manifest_json(manifest_path)
-    groups: dict[str, Any] = raw.get("groups") if isinstance(raw.get("groups"), dict) else {}
+    groups = _mapping(raw.get("groups"))
     group_owner = {str(g.get("name")): _owner_text(g.get("owner")) for g in groups.values() if isinstance(g, dict)}
     exposure_owner: dict[str, tuple[str, str]] = {}
-    exposures: dict[str, Any] = raw.get("exposures") if isinstance(raw.get("exposures"), dict) else {}
+    exposures = _mapping(raw.get("exposures"))
     for e in exposures.values():
         if not isinstance(e, dict):
             continue
