@@ -323,8 +323,14 @@ def _generated_guide(root: Path | None, name: str) -> str | None:
 
 # --------------------------------------------------------------------------- files
 
-def discover(patterns: Sequence[str], cwd: Path) -> tuple[list[Path], list[CheckProblem]]:
-    """SQL files named by ``patterns`` (files, folders walked for ``*.sql``), skipping build output."""
+def discover(patterns: Sequence[str], cwd: Path, *, visible: set[Path] | None = None,
+             ) -> tuple[list[Path], list[CheckProblem]]:
+    """SQL files named by ``patterns`` (files, folders walked for ``*.sql``), skipping build output.
+
+    ``visible``: in a git repository, the files git does not ignore; a walked
+    file outside it (build output, a virtualenv, anything .gitignore names) is
+    skipped. A file named explicitly is always read.
+    """
     found: dict[str, Path] = {}
     problems: list[CheckProblem] = []
     for pattern in patterns:
@@ -339,7 +345,8 @@ def discover(patterns: Sequence[str], cwd: Path) -> tuple[list[Path], list[Check
                 for name in sorted(filenames):
                     if name.lower().endswith(".sql"):
                         f = Path(dirpath) / name
-                        found.setdefault(str(f), f)
+                        if visible is None or f.resolve() in visible:
+                            found.setdefault(str(f), f)
         else:
             problems.append(CheckProblem(pattern, "no such file or folder"))
     return [found[k] for k in sorted(found)], problems
@@ -512,7 +519,9 @@ def run_check(
         files = [diff.root / rel for rel in sorted(diff.files)
                  if rel.lower().endswith(".sql") and _within((diff.root / rel).resolve(), bases)]
     else:
-        files, problems = discover(patterns, cwd)
+        from deprecator.gitdiff import visible_files
+
+        files, problems = discover(patterns, cwd, visible=visible_files(root))
 
     baseline_file = Path(baseline_path) if baseline_path else root / BASELINE_NAME
     baseline = load_baseline(baseline_file) if diff is None else None

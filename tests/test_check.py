@@ -294,11 +294,19 @@ def test_a_path_that_does_not_exist_is_an_error(repo):
     assert "no such file or folder" in check("nope/", code=2).stdout
 
 
-def test_target_and_packages_are_not_walked(repo):
+def test_target_packages_and_git_ignored_files_are_not_walked(repo):
     write(repo, "target/compiled/x.sql", "select * from analytics.customer_facts\n")
     write(repo, "dbt_packages/p/models/y.sql", "select * from analytics.customer_facts\n")
+    write(repo, "env/lib/site-packages/z.sql", "select * from analytics.customer_facts\n")
+    write(repo, "models/untracked.sql", "select * from analytics.customer_facts\n")   # not ignored: read
     paths = {f["path"] for f in as_json(code=1)["findings"]}
-    assert paths == {"models/legacy.sql", "analyses/old.sql"}
+    assert "env/lib/site-packages/z.sql" in paths
+    write(repo, ".gitignore", "env/\n")
+    paths = {f["path"] for f in as_json(code=1)["findings"]}
+    assert paths == {"models/legacy.sql", "analyses/old.sql", "models/untracked.sql"}
+    # named explicitly, an ignored file is read
+    assert {f["path"] for f in as_json("env/lib/site-packages/z.sql", code=1)["findings"]} == {
+        "env/lib/site-packages/z.sql"}
 
 
 # --------------------------------------------------------------------------- formats
