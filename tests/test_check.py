@@ -365,3 +365,24 @@ def test_clean_check_exits_zero_in_every_format(repo):
     commit(repo, "clean")
     for fmt in ("text", "json", "github", "sarif"):
         check("--base", "main", "--format", fmt, code=0)
+
+
+def test_the_readme_workflow_example_runs_the_check_it_documents(repo):
+    """The GitHub Actions example in the README: valid YAML, full history, and check commands that work."""
+    from ruamel.yaml import YAML
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## CI gate", 1)[1].split("\n## ", 1)[0]
+    block = section.split("**GitHub Actions**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    workflow = YAML(typ="safe").load(block)
+    steps = workflow["jobs"]["check"]["steps"]
+    checkout = [s for s in steps if s.get("uses", "").startswith("actions/checkout")][0]
+    assert checkout["with"]["fetch-depth"] == 0
+    runs = [s["run"] for s in steps if "deprecator check" in s.get("run", "")]
+    assert len(runs) == 2
+    _change(repo)
+    git(repo, "update-ref", "refs/remotes/origin/main", "main")
+    for run in runs:
+        cmd = run.replace('"origin/${{ github.base_ref }}"', "origin/main").split(">")[0].split()
+        assert cmd[:2] == ["deprecator", "check"]
+        invoke(cmd[1:], 1, env=ENV)
