@@ -36,20 +36,52 @@ def is_own_statement(text: str) -> bool:
     return text.lstrip().startswith(STATEMENT_MARKER)
 
 
+def mark_statement(statement: Any) -> Any:
+    """``statement`` with the marker in front (once). Only the first statement of a
+    multi-statement string is marked this way: join statements with each one marked."""
+    if isinstance(statement, str) and not statement.lstrip().startswith(STATEMENT_MARKER):
+        return f"{STATEMENT_MARKER} {statement}"
+    if isinstance(statement, bytes) and not statement.lstrip().startswith(STATEMENT_MARKER.encode()):
+        return STATEMENT_MARKER.encode() + b" " + statement
+    return statement
+
+
 def _mark_statement(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                     executemany: bool) -> tuple[str, Any]:
-    if not statement.startswith(STATEMENT_MARKER):
-        statement = f"{STATEMENT_MARKER} {statement}"
-    return statement, parameters
+    return mark_statement(statement), parameters
+
+
+_marked_cursor: Any = None
+
+
+def marked_cursor_class() -> Any:
+    """A psycopg2 cursor that marks what it executes: the adapters' raw cursors (apply) go past
+    SQLAlchemy's events, and SQLAlchemy's own connection set-up statements too."""
+    global _marked_cursor
+    if _marked_cursor is None:
+        import psycopg2.extensions
+
+        class MarkedCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
+            def execute(self, query: Any, vars: Any = None) -> Any:
+                return super().execute(mark_statement(query), vars)
+
+            def executemany(self, query: Any, vars_list: Any) -> Any:
+                return super().executemany(mark_statement(query), vars_list)
+
+        _marked_cursor = MarkedCursor
+    return _marked_cursor
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     """An engine for ``url``; PostgreSQL sessions carry deprecator's application_name and statement marker."""
     u = normalize_url(url)
     postgres = u.get_backend_name() == "postgresql"
-    if postgres and "application_name" not in u.query:
+    if postgres:
         connect_args = dict(kwargs.pop("connect_args", None) or {})
-        connect_args.setdefault("application_name", APPLICATION_NAME)
+        if "application_name" not in u.query:
+            connect_args.setdefault("application_name", APPLICATION_NAME)
+        if u.get_driver_name() == "psycopg2" and "cursor_factory" not in u.query:
+            connect_args.setdefault("cursor_factory", marked_cursor_class())
         kwargs["connect_args"] = connect_args
     engine = sa.create_engine(u, **kwargs)
     if postgres:

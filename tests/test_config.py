@@ -185,12 +185,24 @@ def test_unknown_section_key(tmp_path):
     ("warehouse:\n  dialect: postgress\n", 2, "warehouse.dialect", "did you mean `postgres`"),
     ("warehouse:\n  url: [a]\n", 2, "warehouse.url", "expected text"),
     ("- a\n- b\n", 1, None, "expected a mapping of sections"),
+    ("warehouse:\n  own_roles: {a: b}\n", 2, "warehouse.own_roles", "expected a role name"),
+    ("warehouse:\n  own_roles:\n    - deprecator_apply\n    - 3\n", 4, "warehouse.own_roles[1]", "expected a role name"),
+    ("warehouse:\n  own_roles: ['  ']\n", 2, "warehouse.own_roles[0]", "empty role name"),
 ])
 def test_wrong_shapes(tmp_path, text, line, field, words):
     p = write(tmp_path, text)
     e = error(p)
     assert (e.line, e.field) == (line, field), str(e)
     assert words in str(e) and str(p.resolve()) in str(e)
+
+
+def test_own_roles_are_a_name_or_a_list_of_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("APPLY_ROLE", "deprecator_apply")
+    cfg = load_config(write(tmp_path, "warehouse:\n  own_roles:\n    - ${APPLY_ROLE}\n    - Deprecator Scan\n"))
+    assert cfg.warehouse.own_roles == ("deprecator_apply", "Deprecator Scan")   # as pg_roles spells them
+    assert load_config(write(tmp_path, "warehouse:\n  own_roles: deprecator_apply\n")).warehouse.own_roles == (
+        "deprecator_apply",)
+    assert load_config(write(tmp_path, "warehouse: {}\n")).warehouse.own_roles == ()
 
 
 def test_history_sources_keep_their_options(tmp_path):

@@ -28,7 +28,7 @@ def db(pgss_cluster):
     run_sql(url,
             "CREATE EXTENSION pg_stat_statements",
             "CREATE SCHEMA analytics", "CREATE SCHEMA reporting", f'CREATE SCHEMA "{roles["bob"]}"',
-            "CREATE TABLE analytics.customer_facts (id int)",
+            "CREATE TABLE analytics.customer_facts (id int)", "CREATE TABLE analytics.entity_customers (id int)",
             "INSERT INTO analytics.customer_facts SELECT generate_series(1, 5)",
             *[f'CREATE ROLE "{r}" LOGIN' for r in roles.values()],
             *[f'GRANT USAGE ON SCHEMA analytics, reporting TO "{r}"' for r in roles.values()],
@@ -357,3 +357,105 @@ def _without_timing(text):
 def _counts_lines(text):
     """The lines with counts, without the window since the previous scan (which moves on by design)."""
     return [line.split("; ")[0] for line in text.splitlines() if "quer" in line or "counted since" in line]
+
+
+def _own_setup(url, roles):
+    """An apply role owning a view over the deprecated table; returns (role, its URL)."""
+    applier = "dep_apply_" + roles["alice"].rsplit("_", 1)[1]
+    run_sql(url,
+            f'CREATE ROLE "{applier}" LOGIN',
+            f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{applier}"',
+            f'GRANT SELECT ON analytics.customer_facts, analytics.entity_customers TO "{applier}"',
+            "CREATE VIEW analytics.v_customers AS SELECT id FROM analytics.customer_facts",
+            f'ALTER VIEW analytics.v_customers OWNER TO "{applier}"')
+    return applier, make_url(url).set(username=applier).render_as_string(hide_password=False)
+
+
+def _own_config(root, scan_url, apply_url, own_roles=None):
+    (root / "deprecations.yml").write_text(
+        "deprecations:\n  - model: analytics.customer_facts\n    replacement: analytics.entity_customers\n"
+        "    sunset: 2027-03-31\n")
+    (root / "deprecator.yml").write_text(
+        "warehouse:\n"
+        f"  url: {apply_url}\n"
+        "  default_schema: analytics\n"
+        + (f"  own_roles: [{own_roles}]\n" if own_roles else "")
+        + "registry: deprecations.yml\n"
+        "history:\n"
+        "  - type: pg_stat_statements\n"
+        f"    url: {scan_url}\n"
+        "state:\n  url: sqlite:///.deprecator/state.db\n")
+
+
+def test_deprecators_own_plan_apply_rollback_and_scans_are_not_usage(db, in_tmp):
+    """A real plan, apply and rollback (whose DDL names the deprecated table), then scans: none of
+    deprecator's statements is counted or listed as unparsed; they are in pg_stat_statements, marked."""
+    import json
+
+    from deprecator.db import STATEMENT_MARKER
+    from tests.helpers import invoke
+
+    url, roles = db
+    applier, apply_url = _own_setup(url, roles)
+    _own_config(in_tmp, url, apply_url)          # no own_roles: the marker alone must do it
+    invoke(["plan", "--out", "plan.json"])
+    invoke(["apply", "plan.json"])
+    [applied] = json.loads(invoke(["applies", "--format", "json"]).stdout)["applies"] \
+        if isinstance(json.loads(invoke(["applies", "--format", "json"]).stdout), dict) \
+        else json.loads(invoke(["applies", "--format", "json"]).stdout)
+    invoke(["rollback", applied["id"], "--auto-approve"])
+    run_as(url, roles["alice"], "SELECT id FROM analytics.customer_facts WHERE id = 1")
+    invoke(["scan"])
+    report = json.loads(invoke(["scan", "--format", "json"]).stdout)
+
+    # deprecator's statements are there, as the apply role, with the marker kept at the start
+    eng = sa.create_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(sa.text(
+            "SELECT s.queryid, s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
+            "AND s.toplevel WHERE r.rolname = :r "
+            "AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"), {"r": applier}).all()
+    eng.dispose()
+    texts = [t for _, t in rows]
+    marked = [t for t in texts if t.startswith(STATEMENT_MARKER)]
+    assert any("customer_facts" in t and "CREATE OR REPLACE VIEW" in t for t in marked), texts   # the rollback
+    # what it could not mark (the driver's own BEGIN/COMMIT, psycopg2's type lookup, the savepoint releases
+    # after a batch) names no relation
+    assert all("analytics." not in t for t in texts if t not in marked), texts
+
+    pgss = [f for f in report["findings"] if f["source"] == "pg_stat_statements"]
+    assert roles["alice"] in {f["user"] for f in pgss}
+    assert applier not in {f["user"] for f in pgss}, pgss
+    # nothing deprecator sent is listed as unparsed (what is, is the test's own set-up, as postgres)
+    own_objects = {f"{make_url(url).database}/queryid={q}" for q, _ in rows}
+    unparsed = [u for u in report["unparsed"] if u["source"] == "pg_stat_statements"]
+    assert not [u for u in unparsed if u["object"] in own_objects or STATEMENT_MARKER in (u["text"] or "")]
+    assert all(not u["text"].startswith("/*") for u in unparsed), unparsed
+    [basis] = report["usage"]["sources"]
+    assert basis["excluded_own"] >= len(marked)
+    # the source yields no marked text at all (the scan's own reads included)
+    items, _ = _items(PgStatStatementsSource(url))
+    assert not [i.text for i in items if i.text.lstrip().startswith(STATEMENT_MARKER)]
+
+
+def test_configured_own_roles_are_not_usage(db, in_tmp):
+    """A statement of the apply role that carries no marker (a function body its verification ran, a
+    statement sent by hand) is usage until the role is configured as deprecator's own."""
+    import json
+
+    from tests.helpers import invoke
+
+    url, roles = db
+    applier, apply_url = _own_setup(url, roles)
+    run_as(url, applier, "SELECT count(*) FROM analytics.customer_facts")
+
+    def users():
+        report = json.loads(invoke(["scan", "--format", "json"]).stdout)
+        return {f["user"] for f in report["findings"] if f["source"] == "pg_stat_statements"}, report
+
+    _own_config(in_tmp, url, apply_url)
+    assert applier in users()[0]
+    _own_config(in_tmp, url, apply_url, own_roles=applier)
+    found, report = users()
+    assert applier not in found
+    assert report["usage"]["sources"][0]["excluded_own"] >= 1

@@ -34,6 +34,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from deprecator.db import mark_statement
 from deprecator.errors import ApplyError, LockError
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo, check_expected
@@ -531,7 +532,8 @@ def _with_function_calls(cur: Any, job: _Job, psycopg2: Any) -> tuple[list[str],
     job.stats["reset_calls"] = 0
     if calls and job.settings.reset_function:
         try:
-            cur.execute("SAVEPOINT deprecator_fn;\n" + "\n;\n".join(_function_create(fn) for fn in functions)
+            cur.execute("SAVEPOINT deprecator_fn;\n" + "\n;\n".join(mark_statement(_function_create(fn))
+                                                                 for fn in functions)
                         + "\n;\nRELEASE SAVEPOINT deprecator_fn")
         except psycopg2.Error:  # e.g. no TEMP privilege on the database: run the DO blocks as written
             cur.execute("ROLLBACK TO SAVEPOINT deprecator_fn")
@@ -573,8 +575,9 @@ def _run_statements(cur: Any, job: _Job, run: Sequence[str], psycopg2: Any) -> N
         waited = False
         if len(batch) > 1:
             try:
-                # "\n;" so that a statement ending in a -- comment cannot swallow the separator
-                cur.execute("SAVEPOINT deprecator_batch;\n" + "\n;\n".join(run[start:start + size])
+                # "\n;" so that a statement ending in a -- comment cannot swallow the separator; each
+                # statement marked, as pg_stat_statements stores each with its own text (not usage)
+                cur.execute("SAVEPOINT deprecator_batch;\n" + "\n;\n".join(mark_statement(s) for s in run[start:start + size])
                             + "\n;\nRELEASE SAVEPOINT deprecator_batch")
                 continue
             except psycopg2.Error as e:
@@ -656,7 +659,7 @@ def prime_column_types(warehouse: Any, definitions: Sequence[str]) -> None:
             cur.execute("SET LOCAL search_path = ''; SET LOCAL lock_timeout = '5s'")
 
             def create(i: int) -> str:
-                return f"CREATE TEMPORARY VIEW deprecator_probe_{i} AS {bodies[i]}"
+                return mark_statement(f"CREATE TEMPORARY VIEW deprecator_probe_{i} AS {bodies[i]}")
 
             for start in range(0, len(todo), PROBE_BATCH):
                 batch = list(range(start, min(start + PROBE_BATCH, len(todo))))
