@@ -22,6 +22,7 @@ mention a deprecated model, is a problem (exit 2): never silently skipped.
 from __future__ import annotations
 
 import datetime as _dt
+import glob
 import hashlib
 import json
 import os
@@ -337,7 +338,14 @@ def discover(patterns: Sequence[str], cwd: Path, *, visible: set[Path] | None = 
         p = Path(os.path.expanduser(pattern))
         if not p.is_absolute():
             p = cwd / p
-        if p.is_file():
+        if glob.has_magic(str(p)):
+            matches = [Path(m) for m in sorted(glob.glob(str(p), recursive=True)) if Path(m).is_file()]
+            for m in matches:
+                if visible is None or m.resolve() in visible:
+                    found.setdefault(str(m), m)
+            if not matches:
+                problems.append(CheckProblem(pattern, "matched no files"))
+        elif p.is_file():
             found.setdefault(str(p), p)
         elif p.is_dir():
             for dirpath, dirnames, filenames in os.walk(p):
@@ -515,9 +523,13 @@ def run_check(
     patterns = list(paths) or ["."]
     problems: list[CheckProblem] = []
     if diff is not None:
-        bases = [(Path(p) if Path(p).is_absolute() else cwd / p).resolve() for p in patterns]
+        bases = [(Path(p) if Path(p).is_absolute() else cwd / p).resolve() for p in patterns
+                 if not glob.has_magic(p)]
+        globbed = {Path(m).resolve() for p in patterns if glob.has_magic(p)
+                   for m in glob.glob(str(Path(p) if Path(p).is_absolute() else cwd / p), recursive=True)}
         files = [diff.root / rel for rel in sorted(diff.files)
-                 if rel.lower().endswith(".sql") and _within((diff.root / rel).resolve(), bases)]
+                 if (rel.lower().endswith(".sql") and _within((diff.root / rel).resolve(), bases))
+                 or (diff.root / rel).resolve() in globbed]
     else:
         from deprecator.gitdiff import visible_files
 

@@ -386,3 +386,14 @@ def test_the_readme_workflow_example_runs_the_check_it_documents(repo):
         cmd = run.replace('"origin/${{ github.base_ref }}"', "origin/main").split(">")[0].split()
         assert cmd[:2] == ["deprecator", "check"]
         invoke(cmd[1:], 1, env=ENV)
+
+
+def test_globs_name_files_in_both_modes(repo):
+    write(repo, "analyses/deep/q.sql", "select * from analytics.customer_facts\n")
+    assert {f["path"] for f in as_json("analyses/**/*.sql", code=1)["findings"]} == {
+        "analyses/old.sql", "analyses/deep/q.sql"}
+    assert "matched no files" in check("nothing/**/*.sql", code=2).stdout
+    commit(repo, "q")
+    assert {f["path"] for f in as_json("--base", "main", "analyses/**/*.sql", code=1)["findings"]} == {
+        "analyses/deep/q.sql"}
+    assert as_json("--base", "main", "models/**/*.sql", code=0)["files_checked"] == 0
