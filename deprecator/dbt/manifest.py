@@ -120,10 +120,20 @@ class Manifest:
         return None
 
     def nodes_for_file(self, path: str) -> list[ManifestNode]:
-        """Nodes defined by the file at ``path`` (the project-relative path dbt records)."""
-        p = path.replace("\\", "/")
-        return [n for n in self.nodes.values()
-                if n.original_file_path and (p == n.original_file_path or p.endswith("/" + n.original_file_path))]
+        """Nodes defined by the file at ``path``: dbt records paths relative to the dbt project,
+        which may sit in a sub-folder of the repository, so any trailing part of ``path`` matches."""
+        by_path = self.__dict__.get("_by_path")
+        if by_path is None:
+            by_path = {}
+            for n in self.nodes.values():
+                if n.original_file_path:
+                    by_path.setdefault(n.original_file_path.replace("\\", "/"), []).append(n)
+            object.__setattr__(self, "_by_path", by_path)
+        parts = path.replace("\\", "/").split("/")
+        out: list[ManifestNode] = []
+        for i in range(len(parts)):
+            out.extend(by_path.get("/".join(parts[i:]), ()))
+        return out
 
 
 def _text(value: Any) -> str | None:
