@@ -9,6 +9,7 @@ import pytest
 
 from deprecator.errors import DeprecatorError
 from deprecator.state import MIGRATIONS, SCHEMA_VERSION, StateStore, UsageSnapshot
+from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
 
 
 def test_fresh_store_is_at_the_current_version_and_relative_paths_resolve(tmp_path):
@@ -115,3 +116,97 @@ def test_weekly_usage_is_never_counted_twice_by_a_rescan(tmp_path):
         assert store.latest_objects("a.cf") == {"file": ["m.sql"], "view": ["main.v"]}
     finally:
         store.close()
+
+
+def test_usage_in_window_adds_up_the_stored_deltas_and_says_what_it_covers(tmp_path):
+    from deprecator.state import UsageWindow
+
+    store = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    t = [dt.datetime(2026, 11, 2) + dt.timedelta(days=2 * i) for i in range(6)]   # readings every two days
+    dep = "analytics.customer_facts"
+
+    def scan(i, delta, resets=0):
+        # the cumulative figures stay as the source counted them; the delta is the window since the last reading
+        store.record_scan(t[i], {}, [UsageSnapshot(dep, 100 + i, 2, {"ann": 60, "bob": 40 + i}, t[0], t[i],
+                                                   delta=UsageWindow(sum(delta.values()), delta, t[i - 1], t[i],
+                                                                     resets=resets))])
+    try:
+        store.record_scan(t[0], {}, [UsageSnapshot(dep, 100, 2, {"ann": 60, "bob": 40}, t[0], t[0])])  # no window
+        scan(1, {"ann": 3})
+        scan(2, {"ann": 1, "bob": 2}, resets=1)
+        scan(3, {})
+        [first, *_] = store.usage_history(dep)
+        assert first.delta is None and store.usage_history(dep)[1].delta == UsageWindow(3, {"ann": 3}, t[0], t[1],
+                                                                                         1, 0)
+        # a week asked for: the windows wholly inside it, and the readings they actually span
+        week = store.usage_in_window(dep, t[0], t[0] + dt.timedelta(days=7))
+        assert week == UsageWindow(6, {"ann": 4, "bob": 2}, t[0], t[3], scans=3, resets=1, gaps=0)
+        assert week.distinct_users == 2
+        # a window not wholly inside is left out (never guessed), and a reading with no recorded scan is a gap
+        assert store.usage_in_window(dep, t[1], t[3]) == UsageWindow(3, {"ann": 1, "bob": 2}, t[1], t[3], 2, 1, 0)
+        scan(5, {"bob": 5})       # the scan of t[4] was never recorded: the window t[3]..t[4] is missing
+        gap = store.usage_in_window(dep, t[0], t[5])
+        assert (gap.queries, gap.start, gap.end, gap.gaps) == (11, t[0], t[5], 1)
+        assert store.usage_in_window(dep, t[5], t[5]) is None
+        assert store.usage_in_window("analytics.other", t[0], t[5]) is None
+    finally:
+        store.close()
+
+
+def test_a_version_3_store_gains_the_usage_window_columns_keeping_its_rows(tmp_path):
+    db = tmp_path / "v3.db"
+    StateStore(f"sqlite:///{db}").close()
+    conn = sqlite3.connect(db)     # take it back to what schema v3 had for the two tables v4 changes
+    conn.executescript("""
+        DROP TABLE usage_snapshots; DROP TABLE pgss_calls;
+        CREATE TABLE usage_snapshots (id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL, deprecation VARCHAR(512) NOT NULL,
+            taken_at DATETIME NOT NULL, queries INTEGER NOT NULL, distinct_users INTEGER NOT NULL, per_user TEXT NOT NULL,
+            window_start DATETIME, window_end DATETIME);
+        CREATE TABLE pgss_calls (snapshot_id INTEGER NOT NULL, dbid BIGINT NOT NULL, userid BIGINT NOT NULL,
+            queryid BIGINT NOT NULL, toplevel BOOLEAN NOT NULL, calls BIGINT NOT NULL);
+        INSERT INTO scans VALUES (1, '2026-11-01 00:00:00', '2026-11-01 00:00:01', '{}');
+        INSERT INTO usage_snapshots VALUES (1, 1, 'analytics.customer_facts', '2026-11-01 00:00:01', 7, 1, '{"ann": 7}',
+            NULL, NULL);
+        INSERT INTO pgss_snapshots VALUES (1, 'pg', '2026-11-01 00:00:00', NULL);
+        INSERT INTO pgss_calls VALUES (1, 1, 10, 99, 1, 7);
+        UPDATE deprecator_meta SET value = '3' WHERE key = 'schema_version';
+    """)
+    conn.commit()
+    conn.close()
+    store = StateStore(f"sqlite:///{db}")
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        [snap] = store.usage_history()
+        assert (snap.queries, snap.per_user, snap.delta) == (7, {"ann": 7}, None)
+    finally:
+        store.close()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT calls, seen_by FROM pgss_calls").fetchall() == [(7, None)]
+    conn.close()
+
+
+@pytest.mark.postgres
+def test_a_version_3_store_on_postgresql_upgrades_to_bigint_counts(pg_db):
+    import sqlalchemy as sa
+
+    StateStore(pg_db).close()
+    eng = sa.create_engine(pg_db)
+    with eng.begin() as c:   # back to schema v3's shape of the tables v4 changes
+        c.exec_driver_sql("ALTER TABLE usage_snapshots ALTER COLUMN queries TYPE INTEGER")
+        for col in ("delta_start", "delta_end", "delta_queries", "delta_per_user", "delta_resets"):
+            c.exec_driver_sql(f"ALTER TABLE usage_snapshots DROP COLUMN {col}")
+        c.exec_driver_sql("ALTER TABLE pgss_calls DROP COLUMN seen_by")
+        c.exec_driver_sql("UPDATE deprecator_meta SET value = '3' WHERE key = 'schema_version'")
+    store = StateStore(pg_db)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        store.record_scan(dt.datetime(2026, 11, 1), {}, [UsageSnapshot("a.b", 3_000_000_000, 1, {"svc": 3_000_000_000})])
+        assert store.usage_history("a.b")[0].queries == 3_000_000_000     # more calls than an INTEGER holds
+    finally:
+        store.close()
+    with eng.connect() as c:
+        cols = {r[0]: r[1] for r in c.exec_driver_sql(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name IN "
+            "('usage_snapshots', 'pgss_calls')")}
+    eng.dispose()
+    assert cols["queries"] == "bigint" and cols["delta_queries"] == "bigint" and "seen_by" in cols
