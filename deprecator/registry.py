@@ -41,6 +41,9 @@ class Deprecation:
     # along the chain (set by the loader; None = same as columns/removed_columns).
     final_columns: Mapping[str, str] | None = None
     final_removed_columns: tuple[str, ...] | None = None
+    # The model was already dropped from the warehouse (only query history still
+    # knows it): it is not looked for in the catalog, and its absence is expected.
+    dropped: bool = False
 
     def __hash__(self) -> int:
         # The generated hash would fail on the columns dict; these fields are enough
@@ -110,6 +113,7 @@ class Deprecation:
             "origin": self.origin,
             "path": self.path,
             "line": self.line,
+            "dropped": self.dropped,
         }
         if today is not None:
             d["stage"] = self.stage(today)
@@ -119,7 +123,7 @@ class Deprecation:
 
 ENTRY_KEYS = (
     "model", "replacement", "sunset", "announced", "reason", "owner", "contact",
-    "migration_guide", "columns", "removed_columns",
+    "migration_guide", "columns", "removed_columns", "dropped",
 )
 REQUIRED_KEYS = ("model", "replacement", "sunset")
 TEXT_KEYS = ("reason", "owner", "contact", "migration_guide")
@@ -290,6 +294,14 @@ class Registry:
                 )
             )
         return rules
+
+    def relation_of(
+        self, name: str, dialect: str | None = None, default_schema: Sequence[str] | str | None = None,
+        default_catalog: str | None = None,
+    ) -> Any:
+        """``name`` (a registered model or replacement) as a normalized RelationName."""
+        d, schema, catalog = self._schema_catalog(dialect, default_schema, default_catalog)
+        return _relation(name, d, schema, catalog)
 
     def by_relation(self, relation: Any) -> Deprecation | None:
         """The deprecation of ``relation`` (a normalized RelationName), or None."""
@@ -496,6 +508,13 @@ def _validate(
             problem(f"{entry['model']} is replaced by itself ({entry['replacement']})",
                     value_line(entry, "replacement"), "replacement")
             ok = False
+        dropped = entry.get("dropped", False)
+        if dropped is None:
+            dropped = False
+        if not isinstance(dropped, bool):
+            problem(f"expected true or false, got {type_name(dropped)} {dropped!r}", value_line(entry, "dropped"),
+                    "dropped")
+            ok = False
         announced = dates.get("announced")
         sunset = dates.get("sunset")
         if announced and sunset and announced > sunset:
@@ -517,6 +536,7 @@ def _validate(
             removed_columns=tuple(removed),
             path=path,
             line=where,
+            dropped=dropped is True,
         )
         parsed.append((dep, names["model"], names["replacement"]))
 
@@ -643,6 +663,7 @@ def add_deprecation(
     migration_guide: str | None = None,
     columns: Mapping[str, str] | None = None,
     removed_columns: Sequence[str] = (),
+    dropped: bool = False,
     dialect: str = "postgres",
     default_schema: Sequence[str] | str = (),
     default_catalog: str | None = None,
@@ -681,6 +702,8 @@ def add_deprecation(
         entry.append(("columns", dict(columns)))
     if removed_columns:
         entry.append(("removed_columns", list(removed_columns)))
+    if dropped:
+        entry.append(("dropped", True))
 
     if p.exists():
         try:
@@ -705,6 +728,8 @@ def _scalar(value: Any, *, flow: bool = False) -> str:
 
     ``flow``: the scalar sits inside ``[...]``, where commas and brackets end it.
     """
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, _dt.date):
         return value.isoformat()
     s = str(value)

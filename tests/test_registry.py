@@ -305,7 +305,7 @@ def test_to_dict_has_stable_keys(tmp_path):
     assert set(out) == {
         "model", "replacement", "final_replacement", "sunset", "announced", "reason", "owner", "contact",
         "migration_guide", "columns", "removed_columns", "final_columns", "final_removed_columns", "origin",
-        "path", "line", "stage", "days_to_sunset",
+        "path", "line", "stage", "days_to_sunset", "dropped",   # dropped: issue 7, additive
     }
 
 

@@ -95,15 +95,20 @@ def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
                    "unquoted names fold as the dialect folds.")
 @click.option("--removed-column", "removed_columns", multiple=True, metavar="COLUMN",
               help="A column with no equivalent in the replacement (repeatable).")
+@click.option("--dropped", is_flag=True,
+              help="MODEL was already dropped from the warehouse (only query history still knows it): "
+                   "it is looked for in history and files only.")
 @format_option
 @click.pass_context
 def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str, announced: str | None,
                   reason: str | None, owner: str | None, contact: str | None, migration_guide: str | None,
-                  columns: dict[str, str], removed_columns: tuple[str, ...], fmt: str) -> None:
+                  columns: dict[str, str], removed_columns: tuple[str, ...], dropped: bool, fmt: str) -> None:
     """Register MODEL as deprecated: append it to deprecations.yml, comments kept.
 
     The entry is validated with the whole registry (duplicates, cycles,
-    self-replacement) before anything is written.
+    self-replacement) before anything is written; when a warehouse is
+    configured, MODEL and the replacement must exist in it (MODEL must not,
+    with --dropped).
 
     \b
     Example:
@@ -113,11 +118,12 @@ def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str,
         --owner analytics-engineering --column cust_id=customer_id
     """
     cfg = load_cli_config(ctx, require_env=False)
+    _check_in_warehouse(cfg, model, replacement, dropped)
     dep = add_deprecation(
         cfg.registry_path,
         model=model, replacement=replacement, sunset=sunset, announced=announced, reason=reason,
         owner=owner, contact=contact, migration_guide=migration_guide, columns=columns,
-        removed_columns=removed_columns, dialect=cfg.dialect,
+        removed_columns=removed_columns, dropped=dropped, dialect=cfg.dialect,
         default_schema=cfg.warehouse.default_schema, default_catalog=cfg.warehouse.default_catalog,
     )
     if fmt == "json":
@@ -128,6 +134,41 @@ def deprecate_cmd(ctx: click.Context, model: str, replacement: str, sunset: str,
     echo(f"Registered {dep.model} -> {dep.replacement}{target}, sunset {dep.sunset.isoformat()}, in {where}")
     echo(f"Next: `{command_line(ctx, 'list')}` to see every deprecation, "
          f"`{command_line(ctx, 'scan')}` to find who still uses it.")
+
+
+def _check_in_warehouse(cfg: Config, model: str, replacement: str, dropped: bool) -> None:
+    """With a warehouse configured, a name it lacks is an error before deprecations.yml is touched.
+
+    Registering stays possible offline: a warehouse that cannot be reached is a
+    warning saying the names were not checked (scan and plan check them again).
+    """
+    if not cfg.warehouse.url:
+        return
+    from types import SimpleNamespace
+
+    from deprecator.errors import ConfigError, WarehouseError
+    from deprecator.existence import check_registered_names
+    from deprecator.registry import Registry
+    from deprecator.warehouse import connect
+
+    entry = SimpleNamespace(model=model, replacement=replacement, dropped=dropped, path=None, line=None)
+    registry = Registry((), dialect=cfg.dialect, default_schema=cfg.warehouse.default_schema,
+                        default_catalog=cfg.warehouse.default_catalog)
+    try:
+        warehouse = connect(cfg)
+    except WarehouseError as e:
+        echo(f"warning: {model} and {replacement} were not checked against the warehouse: {e.message}", err=True)
+        return
+    try:
+        check_registered_names(warehouse, registry, [entry], command_line=True)
+    except WarehouseError as e:
+        echo(f"warning: {model} and {replacement} were not checked against the warehouse: {e.message}", err=True)
+    except ConfigError as e:
+        note = f"{_display(cfg.registry_path)} was not changed"
+        e.hint = f"{e.hint}; {note}" if e.hint else note
+        raise
+    finally:
+        warehouse.close()
 
 
 @main.command("list")
