@@ -156,7 +156,7 @@ def stale_error(changes: Sequence[StaleChange | str]) -> StalePlanError:
 
 
 def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
-               views_now: Sequence[ViewInfo]) -> list[StaleChange]:
+               views_now: Sequence[ViewInfo], *, derive: bool = True) -> list[StaleChange]:
     """What keeps ``plan`` from being applied as it is, by name; empty when it still holds.
 
     One catalog read (``views_now``) and the rules' relations' columns. Every
@@ -188,7 +188,7 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
                                        f"the columns of {rel} changed since the plan"
                                        if cur_cols is not None and cols is not None
                                        else f"{rel} was {'dropped' if cur_cols is None else 'created'} since the plan"))
-    if not rules_changed and plan.dialect == warehouse.dialect:
+    if derive and not rules_changed and plan.dialect == warehouse.dialect:
         # Beyond the seal: every operation must be what the planner derives now.
         changes.extend(_derived_changes(plan, warehouse, rules, views_now, columns_now,
                                         skip={c.view for c in view_changes}))
@@ -258,16 +258,18 @@ def _dropped(name: str, since: str = "") -> StaleChange:
 
 
 def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: StateStore, *,
-               progress: Progress | None = None) -> ApplyResult:
+               progress: Progress | None = None, derive: bool = True) -> ApplyResult:
     """Apply exactly ``plan``'s statements in one transaction; record the apply; return its id.
 
     ``progress`` hears what the apply is waiting for (a lock, a retry); the
-    library itself never writes to the terminal.
+    library itself never writes to the terminal. ``derive`` False skips
+    planning the views again: only for a plan this process just made from
+    this warehouse (never read from a file), whose fingerprints still hold.
     """
     check_warehouse(plan, warehouse)
     reconcile_pending(warehouse, state)
     views_now = warehouse.list_views()
-    changes = check_plan(plan, warehouse, registry, views_now)
+    changes = check_plan(plan, warehouse, registry, views_now, derive=derive)
     if changes:
         raise stale_error(changes)
     blocked = tuple(v.name for v in plan.blocked)

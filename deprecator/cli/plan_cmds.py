@@ -166,7 +166,8 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
                     raise DeprecatorError("apply cancelled: nothing was changed")
         state = open_state(config)
         try:
-            result = apply_plan(plan, warehouse, registry, state, progress=_progress)
+            # a plan read from a file is planned again and compared; one made here a moment ago is not
+            result = apply_plan(plan, warehouse, registry, state, progress=_progress, derive=plan_file is not None)
         except StalePlanError as e:
             if plan_file is not None:
                 e.hint = f"run `{command_line(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
