@@ -219,3 +219,24 @@ def test_rows_are_grouped_per_iso_week_so_each_row_lies_in_one_week(backend, pg_
     got = sorted((i.count, i.first_seen, i.last_seen) for i in items)
     assert got == [(1, dt.datetime(2026, 11, 30, 0, 10), dt.datetime(2026, 11, 30, 0, 10)),
                    (2, dt.datetime(2026, 11, 28, 12, 0), dt.datetime(2026, 11, 29, 23, 30))]
+
+
+def test_deprecators_own_statements_and_roles_are_not_usage(pg_db):
+    """A query log keeps what deprecator sent (its marker) and what its own roles ran: neither is usage."""
+    from deprecator.db import STATEMENT_MARKER
+
+    _history(pg_db)
+    eng = sa.create_engine(pg_db)
+    with eng.begin() as c:
+        c.execute(sa.text("INSERT INTO hist VALUES (:t, :u, :s, 0)"), [
+            {"t": f"{STATEMENT_MARKER} CREATE OR REPLACE VIEW v AS SELECT 1 FROM analytics.customer_facts",
+             "u": "maya", "s": T0},
+            {"t": "select * from analytics.customer_facts", "u": "deprecator_apply", "s": T0}])
+    eng.dispose()
+    names = [RelationName(None, "analytics", "customer_facts")]
+    query = "SELECT query_text, user_name, start_time FROM hist"
+    everyone = {(i.user, i.text) for i in _read(SqlHistorySource(pg_db, query, names))}
+    assert ("deprecator_apply", "select * from analytics.customer_facts") in everyone
+    assert not any(t.startswith(STATEMENT_MARKER) for _, t in everyone)       # the marker alone leaves it out
+    users = {i.user for i in _read(SqlHistorySource(pg_db, query, names, own_roles=("deprecator_apply",)))}
+    assert users == {"alice", "bob", "carol"}

@@ -26,7 +26,7 @@ later a backslash).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -36,7 +36,7 @@ from deprecator.prefilter import UNICODE_IDENTIFIER, spellings
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SqlText, parse_timestamp
 from deprecator.sql.model import RelationName
-from deprecator.db import create_engine
+from deprecator.db import create_engine, is_own_statement
 
 REQUIRED_COLUMNS = ("query_text", "user_name", "start_time")
 
@@ -137,6 +137,9 @@ class SqlHistorySource:
     params: Mapping[str, Any] | None = None         # bind parameters the user's query takes
     engine: Engine | None = None
     kind: str = "sql"
+    # deprecator's own roles (warehouse.own_roles): their statements are not usage, nor are
+    # texts carrying deprecator's marker comment (a query log keeps what deprecator sent)
+    own_roles: Sequence[str] = ()
 
     @property
     def name(self) -> str:
@@ -149,6 +152,7 @@ class SqlHistorySource:
         names = list(self.names) if self.names is not None else None
         engine = self.engine or create_engine(self.url)
         stmt = pushed_down_query(self.query, names, engine.dialect.name)
+        own = set(self.own_roles)
         obj = f"sql history ({self.name})"
         try:
             with engine.connect() as conn:
@@ -160,7 +164,8 @@ class SqlHistorySource:
                     result = conn.execute(stmt, dict(self.params or {}))
                     for row in result:
                         text = row.query_text
-                        if text is None:
+                        if text is None or is_own_statement(str(text)) or (
+                                row.user_name is not None and str(row.user_name) in own):
                             continue
                         yield SqlText(
                             text=str(text), source=self.kind, object=obj,
@@ -208,4 +213,4 @@ def from_config(config: Any, history: Any) -> SqlHistorySource:
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r} for a sql history source", field=unknown[0], **where)
     names = sorted(config.load_registry().names_for_prefilter())
-    return SqlHistorySource(str(url), query, names, params=params)
+    return SqlHistorySource(str(url), query, names, params=params, own_roles=config.warehouse.own_roles)
