@@ -401,6 +401,14 @@ class StateStore:
                 out.setdefault(dep, []).append((_as_date(week), int(uses), int(users)))
         return out
 
+    def weekly_rows(self, deprecation: str) -> list[tuple[_dt.date, str, int]]:
+        """(week, user, uses) of ``deprecation``, summed over history sources."""
+        c = weekly_usage.c
+        q = (sa.select(c.week, c.user_name, sa.func.sum(c.uses)).where(c.deprecation == deprecation)
+             .group_by(c.week, c.user_name).order_by(c.week, c.user_name))
+        with self.engine.connect() as conn:
+            return [(_as_date(w), u, int(n)) for w, u, n in conn.execute(q)]
+
     def weekly_users(self, deprecation: str, since: _dt.date) -> list[tuple[str, int]]:
         """History users of ``deprecation`` from the week of ``since`` on, most uses first."""
         c = weekly_usage.c

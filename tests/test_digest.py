@@ -36,6 +36,7 @@ def test_sparkline():
     assert sparkline([]) == ""
     assert sparkline([0, 0]) == "▁▁"
     assert sparkline([8, 4, 0]) == "█▅▁"
+    assert sparkline([100, 1]) == "█▂"          # a small use is not drawn as none
 
 
 def test_trend_projects_zero_from_the_last_week():

@@ -14,5 +14,6 @@ from deprecator.cli import plan_cmds as _plan_cmds  # noqa: E402,F401
 from deprecator.cli import notify_cmds as _notify_cmds  # noqa: E402,F401
 from deprecator.cli import check_cmds as _check_cmds  # noqa: E402,F401
 from deprecator.cli import guide_cmds as _guide_cmds  # noqa: E402,F401
+from deprecator.cli import digest_cmds as _digest_cmds  # noqa: E402,F401
 
 __all__ = ["main"]

@@ -172,13 +172,14 @@ def complete_weeks(figures: Sequence[WeekUsage], today: _dt.date) -> tuple[WeekU
 
 
 def sparkline(values: Sequence[int]) -> str:
-    """One block character per value, scaled to the largest (all zero: the lowest block)."""
+    """One block character per value, scaled to the largest; only a zero gets the lowest block."""
     if not values:
         return ""
     top = max(values)
     if top <= 0:
         return SPARK[0] * len(values)
-    return "".join(SPARK[min(len(SPARK) - 1, math.ceil(v / top * (len(SPARK) - 1)))] for v in values)
+    steps = len(SPARK) - 1
+    return "".join(SPARK[0] if v <= 0 else SPARK[max(1, min(steps, round(v / top * steps)))] for v in values)
 
 
 def fit_trend(weeks: Sequence[WeekUsage], trend_weeks: int = 6) -> Trend:
@@ -303,8 +304,9 @@ def burndown_svg(d: DeprecationDigest, *, width: int = 640, height: int = 220) -
     parts += [
         f'<line class="sunset" x1="{sx:.1f}" y1="{top}" x2="{sx:.1f}" y2="{y(0):.1f}" stroke="#b71c1c" '
         f'stroke-width="2"/>',
-        f'<text x="{sx:.1f}" y="{height - 18}" font-size="11" text-anchor="middle" fill="#b71c1c">'
-        f"sunset {d.sunset.isoformat()}</text>",
+        f'<text x="{sx:.1f}" y="{height - 18}" font-size="11" '
+        f'text-anchor="{"end" if sx > width - 70 else "middle"}" fill="#b71c1c">sunset {d.sunset.isoformat()}</text>',
+
         f'<text x="{left}" y="{height - 4}" font-size="11" fill="#455a64">{first.isoformat()}</text>',
         "</svg>",
     ]

@@ -78,6 +78,10 @@ class Renderer:
                               hint="fix the template in slack.templates, or remove it to use the shipped one"
                               ) from None
 
+    def page(self, name: str, context: dict[str, Any]) -> str:
+        """A whole document (Markdown, HTML): rendered as is, no message limits."""
+        return self._render(name, context)
+
     def blocks(self, name: str, context: dict[str, Any]) -> list[dict[str, Any]]:
         raw = self._render(name, context)
         try:
