@@ -79,3 +79,22 @@ def test_svg_draws_a_bar_per_week_and_the_sunset():
     assert svg.count('class="week"') == 3 and 'data-uses="40"' in svg
     assert 'class="sunset"' in svg and 'class="ideal"' in svg and 'class="projection"' in svg
     assert "<customer_facts>" not in svg and "&lt;customer_facts&gt;" in svg
+
+
+def test_pg_stat_statements_deltas_are_spread_over_the_weeks_they_span(tmp_path):
+    """No per-query times: calls between two scans go to the weeks in proportion to the time in each."""
+    from deprecator.notify.weekly import weekly_figures
+    from deprecator.state import StateStore, UsageSnapshot, UsageWindow, WeeklyUse
+
+    store = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        # Thursday 2026-11-19 00:00 to Thursday 2026-11-26 00:00: 4 days in W47, 3 in W48
+        delta = UsageWindow(70, {"alice": 56, "bob": 14}, dt.datetime(2026, 11, 19), dt.datetime(2026, 11, 26))
+        store.record_scan(dt.datetime(2026, 11, 26), {}, [UsageSnapshot("a.cf", 500, 2, {}, delta=delta)],
+                          weekly=[WeeklyUse("a.cf", "history:h.jsonl", dt.date(2026, 11, 23), "carol", 5)])
+        weeks, note = weekly_figures(store, "a.cf")
+    finally:
+        store.close()
+    assert [(w.week, w.uses, w.users) for w in weeks] == [(dt.date(2026, 11, 16), 40, 2),
+                                                         (dt.date(2026, 11, 23), 35, 3)]
+    assert "history rows' own times" in note and "pg_stat_statements calls between scans" in note
