@@ -30,7 +30,11 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     JSON): queries and users from the history, views, and files with
     file:line:column. Texts the parser could not fully
     analyse are listed with the reason. When a query history is read, a usage
-    snapshot per deprecation is recorded in the state store. Exit code is 0 whether or not references are found;
+    snapshot per deprecation is recorded in the state store. pg_stat_statements
+    counts are every call since its statistics reset (the report says since
+    when), the same on every scan; the calls since the previous scan are shown
+    as a window with its start and end. deprecator's own statements and
+    warehouse.own_roles are not counted. Exit code is 0 whether or not references are found;
     2 on a configuration or source error.
 
     \b
