@@ -459,3 +459,20 @@ def test_configured_own_roles_are_not_usage(db, in_tmp):
     found, report = users()
     assert applier not in found
     assert report["usage"]["sources"][0]["excluded_own"] >= 1
+
+
+def test_a_read_only_state_store_keeps_the_counts_and_says_the_reading_was_not_recorded(db, tmp_path):
+    url, roles = db
+    path = tmp_path / "state.db"
+    StateStore(f"sqlite:///{path}").close()
+    state = StateStore(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        run_as(url, roles["alice"], "SELECT id FROM analytics.customer_facts WHERE id = 9")
+        items, basis = _read(PgStatStatementsSource(url, state=state))
+        assert _one(items, roles["alice"], "customer_facts WHERE id = $1").count == 1
+        assert basis.note is not None and basis.note.startswith("the counters could not be recorded in the state store")
+        items, basis = _read(PgStatStatementsSource(url, state=state))
+        assert _one(items, roles["alice"], "customer_facts WHERE id = $1").count == 1    # the same again
+        assert basis.window_start is None        # nothing was recorded to measure a window from
+    finally:
+        state.close()
