@@ -29,20 +29,22 @@ def normalize_url(url: str | URL) -> URL:
 # cluster), so the history sources can leave deprecator's own statements out.
 APPLICATION_NAME = "deprecator"
 STATEMENT_MARKER = "/* deprecator */"
+_MARKER_BYTES = STATEMENT_MARKER.encode()
 
 
 def is_own_statement(text: str) -> bool:
     """True for a statement deprecator sent (it starts with the marker comment)."""
-    return text.lstrip().startswith(STATEMENT_MARKER)
+    return text[:256].lstrip().startswith(STATEMENT_MARKER)
 
 
 def mark_statement(statement: Any) -> Any:
     """``statement`` with the marker in front (once). Only the first statement of a
     multi-statement string is marked this way: join statements with each one marked."""
-    if isinstance(statement, str) and not statement.lstrip().startswith(STATEMENT_MARKER):
+    # only the head is looked at: an apply batch can be megabytes, and it is marked on every try
+    if isinstance(statement, str) and not statement[:256].lstrip().startswith(STATEMENT_MARKER):
         return f"{STATEMENT_MARKER} {statement}"
-    if isinstance(statement, bytes) and not statement.lstrip().startswith(STATEMENT_MARKER.encode()):
-        return STATEMENT_MARKER.encode() + b" " + statement
+    if isinstance(statement, bytes) and not statement[:256].lstrip().startswith(_MARKER_BYTES):
+        return _MARKER_BYTES + b" " + statement
     return statement
 
 
