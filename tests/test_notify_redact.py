@@ -48,3 +48,11 @@ def test_untokenizable_text_is_withheld():
 def test_no_literals_is_identity():
     sql = "SELECT  a.x -- keep\nFROM   analytics.t AS a  /* c */"
     assert redact_literals(sql, "postgres").text == sql
+
+
+@pytest.mark.parametrize("dialect, sql, expected", CASES)
+def test_token_pass_then_tree_pass_is_the_tree_pass(dialect, sql, expected):
+    """Notices redact from tokens first (to group texts differing only in literals), then on the tree."""
+    first = redact_literals(sql, dialect, tokens_only=True)
+    assert SECRET not in first.text and not first.withheld
+    assert redact_literals(first.text, dialect).text == expected

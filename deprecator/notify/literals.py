@@ -65,16 +65,23 @@ def _spans_from_tokens(sql: str, dialect: str) -> list[tuple[int, int, bool, str
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except Exception:  # untokenizable: the caller withholds the text
         return None
+    keep_after = {TokenType.LIMIT, TokenType.OFFSET, TokenType.FETCH, getattr(TokenType, "TOP", TokenType.LIMIT)}
     spans = []
+    prev = None
     for t in tokens:
-        if t.token_type in string_types or t.token_type == TokenType.NUMBER:
+        if t.token_type in string_types or (t.token_type == TokenType.NUMBER and prev not in keep_after):
             spans.append((t.start, t.end + 1, t.token_type == TokenType.NUMBER, t.text))
+        prev = t.token_type
     return spans
 
 
-def redact_literals(sql: str, dialect: str) -> Redacted:
-    """``sql`` with every string and number literal replaced (``'…'``, ``0``), spans exact."""
-    spans = _spans_from_tree(sql, dialect)
+def redact_literals(sql: str, dialect: str, *, tokens_only: bool = False) -> Redacted:
+    """``sql`` with every string and number literal replaced (``'***'``, ``0``), spans exact.
+
+    ``tokens_only`` skips the syntax tree and redacts from sqlglot's tokens (fast; used to
+    group texts that differ only in their literals before the tree pass).
+    """
+    spans = None if tokens_only else _spans_from_tree(sql, dialect)
     if spans is None:
         spans = _spans_from_tokens(sql, dialect)
     if spans is None:
@@ -86,7 +93,7 @@ def redact_literals(sql: str, dialect: str) -> Redacted:
         out.append(sql[pos:start])
         out.append(NUMBER_MASK if is_number else STRING_MASK)
         pos = end
-        if not is_number:
+        if not is_number and value != STRING_MASK[1:-1]:
             values.append(value)
     out.append(sql[pos:])
     text = "".join(out)

@@ -196,9 +196,13 @@ class _QueryShower:
         self.memo: dict[str, tuple[str, str, str | None]] = {}
 
     def __call__(self, text: str, runs: int, dep: Any) -> QueryShown:
-        got = self.memo.get(text)
+        # Texts that differ only in their literal values (most ad-hoc queries) look the same once
+        # redacted: redact from the tokens first and rewrite each distinct result once. The tree
+        # pass in _clean then runs on what is shown.
+        key = redact_literals(text, self.dialect, tokens_only=True).text if self.redact else text
+        got = self.memo.get(key)
         if got is None:
-            got = self.memo[text] = self._show(text, dep)
+            got = self.memo[key] = self._show(key, dep)
         kind, shown, why = got
         return QueryShown(kind, shown, runs, why)  # type: ignore[arg-type]
 
