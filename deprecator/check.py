@@ -603,13 +603,13 @@ def _check_text(text: str, path: str, targets: list[Target], manifest: Any, file
     raws: list[_Raw] = []
     notes: list[CheckNote] = []
     problems: list[CheckProblem] = []
-    masked = text
+    variants: tuple[str, ...] = (text,)
     if has_jinja(text):
         scan = scan_jinja(text)
         if scan.error is not None or scan.masked is None:
             problems.append(CheckProblem(path, scan.error or "Jinja did not parse", scan.error_line, "jinja"))
             return raws, notes, problems
-        masked = scan.masked
+        variants = scan.variants or (scan.masked,)
         for ref in scan.refs:
             end_col = ref.column + len(ref.text.split("\n", 1)[0])
             if ref.dynamic:
@@ -630,13 +630,16 @@ def _check_text(text: str, path: str, targets: list[Target], manifest: Any, file
                 continue
             for t, how, rel in _ref_targets(ref, targets, manifest):
                 raws.append(_Raw(path, ref.line, ref.column, end_col, t, rel, ref.text, ref.kind, how))
-    if prefilter is not None and prefilter.may_reference(masked):
+    for n, masked in enumerate(variants):
+        if prefilter is None or not prefilter.may_reference(masked):
+            continue
         from deprecator.sql import find_references
 
         res = find_references(masked, dialect, default_schema, default_catalog)
         if res.status != "parsed":
+            which = "" if len(variants) == 1 else f" with branch {n + 1} of each {{% if %}}"
             problems.append(CheckProblem(
-                path, f"the SQL may reference a deprecated model but did not parse ({res.status}"
+                path, f"the SQL{which} may reference a deprecated model but did not parse ({res.status}"
                       f"{': ' + res.error if res.error else ''})", None, "sql"))
         for r in res.references:
             for t in _relation_targets(r, targets):

@@ -397,3 +397,14 @@ def test_globs_name_files_in_both_modes(repo):
     assert {f["path"] for f in as_json("--base", "main", "analyses/**/*.sql", code=1)["findings"]} == {
         "analyses/deep/q.sql"}
     assert as_json("--base", "main", "models/**/*.sql", code=0)["files_checked"] == 0
+
+
+def test_raw_names_in_every_if_branch_are_found_and_alternatives_parse(repo):
+    write(repo, "models/branches.sql",
+          "select id from {{ ref('orders') }}\n"
+          "{% if target.name == 'prod' %}\nwhere id in (select id from analytics.entity_customers)\n"
+          "{% else %}\nwhere id in (select cust_id from analytics.customer_facts)\n{% endif %}\n")
+    report = as_json("--base", "main", code=1)
+    assert report["problems"] == []
+    assert [(f["path"], f["line"], f["column"], f["via"]) for f in report["findings"]] == [
+        ("models/branches.sql", 5, 34, "relation")]

@@ -78,6 +78,11 @@ class JinjaScan:
     comments: tuple[JinjaComment, ...] = ()
     masked: str | None = None
     has_jinja: bool = False
+    # ``masked`` is the first of these: one text per rendering of the ``{% if %}``
+    # chains (the first branch of each, then the second, ..., an absent ``else``
+    # counting as an empty branch), so that ``{% if %} where a {% else %} where b
+    # {% endif %}`` never reaches the SQL parser as two WHERE clauses.
+    variants: tuple[str, ...] = ()
     error: str | None = None
     error_line: int | None = None
 
@@ -200,10 +205,11 @@ def scan_jinja(text: str) -> JinjaScan:
         if kind == "comment":
             o, line, col = to_orig(at)
             comments.append(JinjaComment(value, o, line, col))
-    masked = _mask(norm, tokens)
+    base = _mask(norm, tokens)
+    variants = [_blank(base, spans) for spans in _branch_variants(norm, tokens)]
     if norm != text:
-        masked = _restore_newlines(text, masked)
-    return JinjaScan(tuple(refs), tuple(comments), masked, True)
+        variants = [_restore_newlines(text, v) for v in variants]
+    return JinjaScan(tuple(refs), tuple(comments), variants[0], True, variants=tuple(dict.fromkeys(variants)))
 
 
 def _call_end(tokens: list[tuple[int, str, str]], name_index: int | None, limit: int) -> int:
@@ -279,6 +285,72 @@ def _mask(norm: str, tokens: list[tuple[int, str, str]]) -> str:
             out[k] = "_" if (name_like and first_line) else " "
         i = j + 1
     return "".join(out)
+
+
+MAX_VARIANTS = 4
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    out = list(text)
+    for start, end in spans:
+        for k in range(start, end):
+            if out[k] != "\n":
+                out[k] = " "
+    return "".join(out)
+
+
+def _branch_variants(norm: str, tokens: list[tuple[int, str, str]]) -> list[list[tuple[int, int]]]:
+    """For each rendering of the ``{% if %}`` chains, the branch bodies to blank.
+
+    Rendering ``v`` keeps branch ``v`` of every chain (its last one when it has
+    fewer; an ``if`` without ``else`` has an empty last branch). At most
+    ``MAX_VARIANTS`` renderings; the first keeps every first branch.
+    """
+    chains: list[tuple[list[tuple[int, int]], bool]] = []
+    stack: list[list[Any]] = []      # ["if", branches, body_start, has_else] or ["for"]
+    i = 0
+    while i < len(tokens):
+        at, kind, _ = tokens[i]
+        if kind not in ("block_begin", "linestatement_begin"):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j][1] == "whitespace":
+            j += 1
+        tag = tokens[j][2] if j < len(tokens) and tokens[j][1] == "name" else None
+        k = j
+        while k < len(tokens) and tokens[k][1] not in ("block_end", "linestatement_end"):
+            k += 1
+        tag_end = tokens[k][0] + len(tokens[k][2]) if k < len(tokens) else len(norm)
+        if tag == "if":
+            stack.append(["if", [], tag_end, False])
+        elif tag == "for":
+            stack.append(["for"])
+        elif tag in ("elif", "else") and stack and stack[-1][0] == "if":
+            top = stack[-1]
+            top[1].append((top[2], at))
+            top[2] = tag_end
+            top[3] = top[3] or tag == "else"
+        elif tag == "endif" and stack and stack[-1][0] == "if":
+            top = stack.pop()
+            top[1].append((top[2], at))
+            chains.append((top[1], top[3]))
+        elif tag == "endfor" and stack and stack[-1][0] == "for":
+            stack.pop()
+        i = k + 1
+    if not chains:
+        return [[]]
+    count = min(MAX_VARIANTS, max(len(b) + (0 if has_else else 1) for b, has_else in chains))
+    out = []
+    for v in range(count):
+        spans = []
+        for branches, has_else in chains:
+            keep = min(v, len(branches) - (1 if has_else else 0))
+            spans.extend(span for n, span in enumerate(branches) if n != keep)
+        out.append(spans)
+    return out
 
 
 def _restore_newlines(text: str, masked_norm: str) -> str:

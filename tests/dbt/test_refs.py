@@ -94,3 +94,28 @@ def test_plain_sql_is_left_alone():
     text = "select * from analytics.customer_facts -- no jinja here\n"
     scan = scan_jinja(text)
     assert scan.masked is text and scan.refs == () and not scan.has_jinja
+
+
+def test_if_chains_are_masked_one_rendering_at_a_time():
+    text = ("select * from a\n"
+            "{% if target.type == 'snowflake' %}\nwhere x = 1\n{% elif var('y') %}\nwhere y = 2\n"
+            "{% else %}\nwhere z = 3\n{% endif %}\n"
+            "{% if is_incremental() %}and w > (select max(w) from {{ this }}){% endif %}\n"
+            "{% for c in cols %}{% if loop.first %}, {{ c }}{% else %}{{ c }}{% endif %}{% else %}-- none{% endfor %}\n")
+    scan = scan_jinja(text)
+    assert scan.masked == scan.variants[0]
+    assert len(scan.variants) == 3           # the longest chain has three branches (plus none)
+    first, second, third = scan.variants
+    assert "where x = 1" in first and "where y" not in first and "where z" not in first and "and w >" in first
+    assert "where y = 2" in second and "where x" not in second and "and w >" not in second
+    assert "where z = 3" in third and "where y" not in third
+    for v in scan.variants:
+        assert len(v) == len(text) and v.count("\n") == text.count("\n")
+        assert "-- none" in v                # a for loop's else is not an if branch
+    # each rendering parses, where keeping every branch would give two WHERE clauses
+    model = ("select * from {{ ref('a') }}\n{% if target.name == 'prod' %}where p\n{% else %}where q\n{% endif %}"
+             "\n{% if is_incremental() %}and r > (select max(r) from {{ this }}){% endif %}\n")
+    scan = scan_jinja(model)
+    assert [find_references(v, "postgres").status for v in scan.variants] == ["parsed", "parsed"]
+    kept_all = "select * from {{ ref('a') }}\nwhere p\nwhere q\n"
+    assert find_references(scan_jinja(kept_all).masked, "postgres").status == "error"
