@@ -15,10 +15,10 @@ characters, so every text that may hold one is a candidate:
 
 * a PostgreSQL Unicode identifier (``U&"customer_\\0066acts"``, or
   ``U&"customer!005ffacts" UESCAPE '!'``): any text containing ``U&"``, rare in
-  real SQL. The parser does not read these identifiers yet: a text naming a
-  relation that way comes back unparsed (status ``error`` or ``fallback``), a
-  reported finding rather than a silently missed reference (and the rewrite
-  refuses a text with one, see ``deprecator.sql.rewrite.unicode_identifiers``).
+  real SQL. The engine decodes these identifiers (``deprecator.sql.pgunicode``),
+  so the reference is found and can be rewritten; one PostgreSQL would refuse
+  is left as written, and the rewrite refuses a text with one (see
+  ``deprecator.sql.rewrite.unicode_identifiers``).
 * a BigQuery backtick identifier with backslash escapes (```customer\\x5ffacts```,
   ``\\u005f``, ``\\137``): any text with a backslash after a backtick. The
   parser decodes these, so the reference is found (not rewritten: its span is

@@ -12,6 +12,7 @@ from deprecator.errors import SourceError
 from deprecator.sources.base import SqlText
 from deprecator.prefilter import Prefilter
 from deprecator.sources.sql_history import SqlHistorySource, name_needles, pushed_down_query
+from deprecator.sql import pgunicode
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName
 from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
@@ -140,7 +141,7 @@ def test_history_query_runs_read_only(pg_db):
 
 def test_unicode_escaped_names_pass_the_pushdown_and_reach_the_parser(pg_db):
     """PostgreSQL reads ``U&"customer_\\0066acts"`` as customer_facts: the pushed-down filter keeps
-    every such text (its bare name is nowhere in it), and the engine reports it unparsed, never clean."""
+    every such text (its bare name is nowhere in it), and the engine reads the name as the server does."""
     rng = random.Random("pg-unicode")
     spelled = ['U&"customer_\\0066acts"', "u&\"customer!005Ffacts\" UESCAPE '!'", 'U&"\\+000063ustomer_facts"']
     spelled += [unicode_spelling(rng, "customer_facts") for _ in range(12)]
@@ -153,8 +154,11 @@ def test_unicode_escaped_names_pass_the_pushdown_and_reach_the_parser(pg_db):
             assert c.exec_driver_sql(f"SELECT count(cust_id) FROM {s}").scalar() == 0, s
         for _ in range(30):   # the test's encoder agrees with the server on odd names too
             name = "".join(rng.choice('abcXYZ_019 "`]éßΣ$𝔣') for _ in range(rng.randint(1, 10)))
-            cur = c.exec_driver_sql(f"SELECT 1 AS {unicode_spelling(rng, name)}")
+            spelling = unicode_spelling(rng, name)
+            cur = c.exec_driver_sql(f"SELECT 1 AS {spelling}")
             assert cur.cursor.description[0][0] == name
+            # ... and the engine's decoder with both
+            assert pgunicode.identifiers(spelling) == [(0, len(spelling), name)], spelling
         texts = [f"select cust_id from {s} where cust_id > 0" for s in spelled]
         c.execute(sa.text("INSERT INTO hist VALUES (:t, 'ursula', :s)"),
                   [{"t": t, "s": T0.replace(tzinfo=dt.timezone.utc)}
@@ -165,9 +169,11 @@ def test_unicode_escaped_names_pass_the_pushdown_and_reach_the_parser(pg_db):
     pf = Prefilter(["customer_facts"])
     for text in texts:
         assert pf.may_reference(text)
-        # sqlglot does not read U& identifiers: an unparsed finding, not "no references"
+        # the engine decodes U& identifiers as the server does (each spelling was checked on it above)
         result = find_references(text, "postgres", ("public",))
-        assert result.status == "error" and result.references == (), text
+        assert result.status == "parsed", (text, result.error)
+        assert [(str(r.relation), r.written, r.exact_span) for r in result.references] == [
+            ("public.customer_facts", text[len("select cust_id from "):-len(" where cust_id > 0")], True)], text
 
 
 def test_bigquery_backslash_escaped_names_pass_the_pushdown(pg_db):

@@ -100,7 +100,7 @@ def unicode_spelling(rng: random.Random, name: str) -> str:
 
 def test_unicode_escaped_names_are_never_filtered_out():
     """``U&"customer_\\0066acts"`` names customer_facts without spelling it: such texts always pass,
-    and the engine reports them unparsed (sqlglot does not read U& identifiers), never as clean."""
+    and the engine reads the name they spell (or, for one it cannot decode, never reports the text clean)."""
     rng = random.Random("prefilter-unicode")
     hidden = 0
     for _ in range(300):

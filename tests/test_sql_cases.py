@@ -166,7 +166,7 @@ RENAME_BLOCKED: dict[str, str] = {
     "bq_partial_backtick_blocked": "partly backticked name: the parser gives no exact span",
     "bq_wildcard_not_covered": "a wildcard table (events_*) is never rewritten",
     "bq_wildcard_table": "a wildcard table (events_*) is never rewritten",
-    "pg_unicode_identifier_column_blocked": "U&\"...\" column: sqlglot does not decode it",
+    "pg_unicode_identifier_undecodable_blocked": "a U&\"...\" PostgreSQL refuses: read as U & \"...\"",
     "sf_identifier_dml": "IDENTIFIER('...') strings are edited by hand",
     "sf_identifier_select": "IDENTIFIER('...') strings are edited by hand",
 }

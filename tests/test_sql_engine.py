@@ -324,9 +324,11 @@ def test_a_replacement_with_fewer_parts_drops_the_leading_parts_only() -> None:
 
 
 def test_unicode_identifiers_are_found_as_tokens_only() -> None:
+    """Those that do not decode (PostgreSQL refuses them too) are listed; the others are read as names."""
     from deprecator.sql.rewrite import unicode_identifiers
 
-    sql = """SELECT U&"a", t.u&"b", u & "c", U&'str', xU&"d", '&"U&"' FROM t -- U&"e"\nWHERE x IN ($1,$2)"""
+    sql = """SELECT U&"a\\zz", t.u&"b\\00", u & "c", U&'str', xU&"d", '&"U&"', U&"ok\\0061" FROM t -- U&"e"
+WHERE x IN ($1,$2)"""
     assert [sql[i:i + 4] for i in unicode_identifiers(sql, "postgres")] == ['U&"a', 'u&"b']
     assert unicode_identifiers(sql, "snowflake") == []
     rule = RewriteRule(RelationName(None, "s", "t"), RelationName(None, "s", "t2"))

@@ -21,6 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from deprecator.sql import bigquery as _bq
+from deprecator.sql import pgunicode as _pgunicode
 from deprecator.sql import wrapped as _wrapped
 from deprecator.sql.model import ParseResult, Reference, RelationName, Role
 from deprecator.sql.names import normalize_part, relation_from_table
@@ -302,7 +303,7 @@ def part_spans(sql: str, parts: Sequence[exp.Expression]) -> list[tuple[int, int
         name = p.name
         if sql.startswith(name, start) and not _is_ident_char(sql[start + len(name):start + len(name) + 1] or " "):
             end = start + len(name)   # bare (a dashed BigQuery project's end offset covers its first word only)
-        elif sql[start:end] not in _quoted_forms(name):
+        elif sql[start:end] not in _quoted_forms(name) and not _pgunicode.spells(sql[start:end], name):
             return None
         if out and not _only_a_dot(sql[out[-1][1]:start]):
             return None
@@ -1200,13 +1201,21 @@ def statement_kind(stmt: exp.Expr) -> str:
     return {"truncatetable": "truncate"}.get(name, name)
 
 
+def _parser_text(sql: str, dialect: str) -> str:
+    """The text sqlglot reads: placeholders neutralized and (PostgreSQL) ``U&"..."`` names decoded, offsets kept."""
+    if dialect not in POSTGRES_FAMILY:
+        return sql
+    text = neutralize_placeholders(sql)
+    return _pgunicode.decode(text) if dialect == "postgres" and '&"' in text else text
+
+
 def _parse(sql: str, dialect: str) -> list[exp.Expr | _wrapped.Wrapped | None]:
     if _wrapped.may_wrap(sql, dialect):
         # statement by statement, those wrapping SQL cut up (a failure: as a text that does not parse)
         split = _parse_statements(sql, dialect, wrapping_only=True)
         if split is not None and not split[1]:
             return list(split[0])
-    text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    text = _parser_text(sql, dialect)
     return list(sqlglot.parse(text, read=dialect))
 
 
@@ -1229,7 +1238,7 @@ def _statement_chunks(sql: str, dialect: str) -> list[list[Token]]:
     semicolon carrying a trailing comment is a statement of its own, so statement
     indexes match those of a text that parses whole.
     """
-    text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    text = _parser_text(sql, dialect)
     tokens = Dialect.get_or_raise(dialect).tokenize(text)
     chunks: list[list[Token]] = [[]]
     for i, token in enumerate(tokens):
@@ -1257,7 +1266,7 @@ def _parse_statements(sql: str, dialect: str, wrapping_only: bool = False,
         chunks = _statement_chunks(sql, dialect)
     except Exception:  # TokenError or worse: nothing to split on
         return None
-    text = neutralize_placeholders(sql) if dialect in POSTGRES_FAMILY else sql
+    text = _parser_text(sql, dialect)
     try:
         units = _wrapped.unwrap_chunks(chunks, text, dialect) if _wrapped.may_wrap(sql, dialect) else None
     except Exception:  # TokenError: read the statements as sqlglot does
@@ -1297,6 +1306,9 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | _wrapped.W
     """Resolve each statement into ``an``; the Command indexes, or None after a failure."""
     commands = []
     temps = _TempNames()
+    if an.dialect == "postgres" and '&"' in an.sql:
+        # a decoded U&"..." name's span covers the author's whole spelling again
+        _pgunicode.restore_spans(_statement_nodes(statements), neutralize_placeholders(an.sql))
     try:
         for i, stmt in enumerate(statements):
             if stmt is None:
@@ -1320,6 +1332,16 @@ def _analyze_statements(an: Analysis, statements: Sequence[exp.Expr | _wrapped.W
     an.dynamic_names.clear()
     an.opaque.clear()
     return None
+
+
+def _statement_nodes(statements: Sequence[exp.Expr | _wrapped.Wrapped | None]) -> list[exp.Expr]:
+    out: list[exp.Expr] = []
+    for stmt in statements:
+        if isinstance(stmt, _wrapped.Wrapped):
+            out += [*stmt.statements, *(n for n in (stmt.table, stmt.condition) if n is not None)]
+        elif stmt is not None:
+            out.append(stmt)
+    return out
 
 
 def _analyze_wrapped(an: Analysis, index: int, w: _wrapped.Wrapped, default_schema: Sequence[str],

@@ -12,6 +12,7 @@ from typing import Sequence
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from deprecator.sql import pgunicode
 from deprecator.sql.bigquery import decorator, is_wildcard
 from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule, wildcard_covers
 from deprecator.sql.names import column_name, column_text_name, get_dialect, normalize_part, render_part
@@ -232,7 +233,8 @@ class _Rewriter:
             s, e = self._ident_span(use.ident)
             end_quote = get_dialect(self.dialect).IDENTIFIER_END
             if s < 0 or (use.ident.name not in self.sql[s:e]    # "we""ird": the quote is written twice
-                         and use.ident.name.replace(end_quote, end_quote * 2) not in self.sql[s:e]):
+                         and use.ident.name.replace(end_quote, end_quote * 2) not in self.sql[s:e]
+                         and not pgunicode.spells(self.sql[s:e], use.ident.name)):   # U&"cust\005fid"
                 self.block(f"no exact position for column {use.name!r}", str(rule.old), None)
                 continue
             if use.output_item is not None and _output_name_follows(use.output_item, use.node, self.dialect):
@@ -332,10 +334,12 @@ class _Rewriter:
 
 
 def unicode_identifiers(sql: str, dialect: str) -> list[int]:
-    """Offsets of PostgreSQL ``U&"..."`` identifiers, which sqlglot tokenizes as ``U``, ``&``, ``"..."``.
+    """Offsets of PostgreSQL ``U&"..."`` identifiers the engine could not decode (PostgreSQL would refuse
+    them too), which sqlglot tokenizes as ``U``, ``&``, ``"..."``.
 
     Such a text parses (as a bitwise AND of two columns) wherever an expression
-    may stand, so nothing else tells that a name went unread.
+    may stand, so nothing else tells that a name went unread. (Identifiers that
+    decode are read as the names they spell: see ``deprecator.sql.pgunicode``.)
     """
     if dialect not in POSTGRES_FAMILY or '&"' not in sql:
         return []
@@ -343,9 +347,12 @@ def unicode_identifiers(sql: str, dialect: str) -> list[int]:
         tokens = get_dialect(dialect).tokenize(neutralize_placeholders(sql))
     except Exception:  # TokenError: the text did not parse either
         return []
+    decoded = ({start for start, _, _ in pgunicode.identifiers(neutralize_placeholders(sql))}
+               if dialect == "postgres" else set())
     return [u.start for u, amp, ident in zip(tokens, tokens[1:], tokens[2:])
             if u.token_type == TokenType.VAR and u.text in ("U", "u") and amp.token_type == TokenType.AMP
-            and ident.token_type == TokenType.IDENTIFIER and u.end + 1 == amp.start and amp.end + 1 == ident.start]
+            and ident.token_type == TokenType.IDENTIFIER and u.end + 1 == amp.start and amp.end + 1 == ident.start
+            and u.start not in decoded]
 
 
 def _output_name_follows(item: exp.Expression, col: exp.Expression, dialect: str) -> bool:
@@ -397,8 +404,8 @@ def rewrite(
     if rw.matched:
         relation = str(rw.rules[min(rw.matched.values())].old)
         for offset in unicode_identifiers(sql, dialect):
-            rw.block('a PostgreSQL Unicode identifier (U&"...") is read by the parser as "U & ..." and its '
-                     "name is not decoded, so a column it names cannot be renamed; rewrite by hand", relation, offset)
+            rw.block('a PostgreSQL Unicode identifier (U&"...") that does not decode is read by the parser as '
+                     '"U & ...", so a column it names cannot be renamed; rewrite by hand', relation, offset)
     rw.columns()
     rw.structure()
     rw.relations()

@@ -1,0 +1,4 @@
+-- PostgreSQL Unicode identifiers spell customer_facts without writing it
+SELECT customer_id AS cust_id FROM analytics.entity_customers;
+SELECT customer_id AS cust_id FROM analytics.entity_customers;
+SELECT customer_id AS cust_id FROM analytics.entity_customers;

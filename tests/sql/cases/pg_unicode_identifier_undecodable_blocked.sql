@@ -1,0 +1,2 @@
+SELECT cf.U&"cust\zz05fid", cf.name
+FROM analytics.customer_facts cf
