@@ -408,3 +408,33 @@ def test_raw_names_in_every_if_branch_are_found_and_alternatives_parse(repo):
     assert report["problems"] == []
     assert [(f["path"], f["line"], f["column"], f["via"]) for f in report["findings"]] == [
         ("models/branches.sql", 5, 34, "relation")]
+
+
+def test_a_bigquery_wildcard_table_is_a_reference_to_every_deprecated_table_it_covers(tmp_path, monkeypatch):
+    """`mkt.ga.events_2023*` never names events_20230105 but reads it: a new reference, via the wildcard."""
+    r = tmp_path / "bq"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    write(r, "deprecator.yml", "registry: deprecations.yml\nwarehouse:\n  dialect: bigquery\n"
+                               "  default_schema: ga\n  default_catalog: mkt\n")
+    write(r, "deprecations.yml", "deprecations:\n  - model: mkt.ga.events_20230105\n"
+                                 "    replacement: mkt.ga.events_v2\n    sunset: 2027-03-31\n")
+    write(r, "models/plain.sql", "select 1 as one\n")
+    commit(r, "init")
+    git(r, "checkout", "-q", "-b", "feature")
+    monkeypatch.chdir(r)
+    write(r, "models/daily.sql", "select event_name\nfrom `mkt.ga.events_2023*`\nwhere _TABLE_SUFFIX > '0101'\n")
+    write(r, "models/other.sql", "select 1 from `mkt.ga.sessions_*`\n")
+    report = as_json("--base", "main", code=1)
+    assert [(f["path"], f["line"], f["deprecation"], f["relation"], f["written"], f["via"], f["new"])
+            for f in report["findings"]] == [
+        ("models/daily.sql", 2, "mkt.ga.events_20230105", "mkt.ga.events_20230105", "`mkt.ga.events_2023*`",
+         "wildcard", True)]
+
+
+def test_odd_file_names_and_line_endings(repo):
+    write(repo, "models/my file é.sql", "select 1\nunion all select 1 from analytics.customer_facts\n")
+    (repo / "models" / 'q"uote.sql').write_bytes(b"\xef\xbb\xbfselect 1\r\nunion all select * from {{ ref('customer_facts') }}\r\n")
+    commit(repo, "odd names")
+    got = sorted((f["path"], f["line"], f["column"], f["new"]) for f in as_json("--base", "main", code=1)["findings"])
+    assert got == [("models/my file é.sql", 2, 25, True), ('models/q"uote.sql', 2, 28, True)]
