@@ -11,6 +11,7 @@ same way ("timed out").
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import multiprocessing as mp
 import os
@@ -22,9 +23,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
-from deprecator.sql.model import ParseResult
+from deprecator.sql.model import ParseResult, Reference
 
 ParseFn = Callable[..., ParseResult]
+# Which references of a parsed text the caller needs; the others are dropped in the worker,
+# so they are neither pickled back nor held.
+KeepFn = Callable[[Reference], bool]
 
 DEFAULT_MAX_CHARS = 1_000_000
 DEFAULT_BATCH_SIZE = 8
@@ -47,19 +51,52 @@ def _default_parse_fn() -> ParseFn:
 
 
 def _parse_one(parse_fn: ParseFn, text: str, dialect: str, default_schema: Sequence[str],
-               default_catalog: str | None) -> ParseResult:
+               default_catalog: str | None, keep: KeepFn | None = None) -> ParseResult:
     try:
-        return parse_fn(text, dialect, default_schema=default_schema, default_catalog=default_catalog)
+        res = parse_fn(text, dialect, default_schema=default_schema, default_catalog=default_catalog)
     except RecursionError:
         return ParseResult("error", error="too deeply nested (recursion limit)")
     except Exception as e:  # the engine should not raise; if it does, one text is lost, not the scan
         return ParseResult("error", error=f"parser raised {type(e).__name__}: {e}")
+    return _kept(res, keep)
+
+
+def _kept(res: ParseResult, keep: KeepFn | None) -> ParseResult:
+    if keep is None or not res.references:
+        return res
+    refs = tuple(r for r in res.references if keep(r))
+    return res if len(refs) == len(res.references) else dataclasses.replace(res, references=refs)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker go when the pool's process goes, however it goes (SIGTERM, SIGKILL, a crash).
+
+    Without this a terminated scan leaves its workers behind: each holds inherited copies of the
+    pipes' other ends, so none ever reads end-of-file. On Linux the kernel sends SIGKILL when the
+    parent dies (PR_SET_PDEATHSIG); elsewhere the inherited ends are closed, so an idle worker reads
+    end-of-file and returns.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:   # the parent went before the death signal was armed
+        os._exit(0)
 
 
 def _worker_main(conn: Connection, parse_fn: ParseFn | None, dialect: str, default_schema: tuple[str, ...],
-                 default_catalog: str | None) -> None:
+                 default_catalog: str | None, keep: KeepFn | None = None, parent_pid: int | None = None,
+                 inherited: Sequence[Connection] = ()) -> None:
+    for other in inherited:   # forked: the pool's ends of this and earlier workers' pipes
+        other.close()
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     fn = parse_fn or _default_parse_fn()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     faulthandler.disable()  # a crash is reported by the pool, not as a traceback on the user's terminal
     while True:
         try:
@@ -70,7 +107,7 @@ def _worker_main(conn: Connection, parse_fn: ParseFn | None, dialect: str, defau
             return
         for key, text, schema in batch:
             conn.send((key, _parse_one(fn, text, dialect, default_schema if schema is None else schema,
-                                       default_catalog)))
+                                       default_catalog, keep)))
         conn.send(_DONE)
 
 
@@ -115,6 +152,7 @@ class ParsePool:
         max_chars: int = DEFAULT_MAX_CHARS,
         batch_size: int = DEFAULT_BATCH_SIZE,
         timeout: float | None = DEFAULT_TIMEOUT,
+        keep: KeepFn | None = None,
     ) -> None:
         self.dialect = dialect
         self.default_schema = tuple(default_schema)
@@ -124,6 +162,7 @@ class ParsePool:
         self.max_chars = max_chars
         self.batch_size = max(1, batch_size)
         self.timeout = timeout
+        self.keep = keep
         self.crashes = 0
         self._queue: deque[tuple[Hashable, str, tuple[str, ...] | None]] = deque()
         self._ready: list[tuple[Hashable, ParseResult]] = []
@@ -149,7 +188,7 @@ class ParsePool:
             fn = self.parse_fn or _default_parse_fn()
             self._ready.append((key, _parse_one(fn, text, self.dialect,
                                                 self.default_schema if schema is None else schema,
-                                                self.default_catalog)))
+                                                self.default_catalog, self.keep)))
             return
         self._queue.append((key, text, schema))
         if len(self._queue) >= self.batch_size:
@@ -205,9 +244,14 @@ class ParsePool:
     # -- internals ------------------------------------------------------------
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
+        forked = self._ctx.get_start_method() == "fork"
+        # Forked, the worker filters its own results and closes the pool's pipe ends it inherited;
+        # spawned, nothing is inherited and the filter runs here (it may not pickle).
         p = self._ctx.Process(
             target=_worker_main,
-            args=(child, self.parse_fn, self.dialect, self.default_schema, self.default_catalog),
+            args=(child, self.parse_fn, self.dialect, self.default_schema, self.default_catalog,
+                  self.keep if forked else None, os.getpid(),
+                  [parent, *(w.conn for w in self._pool)] if forked else []),
             daemon=True,
         )
         p.start()
@@ -263,6 +307,8 @@ class ParsePool:
                     w.busy = False
                     continue
                 key, result = msg
+                if self.keep is not None and self._ctx.get_start_method() != "fork":
+                    result = _kept(result, self.keep)
                 if w.outstanding and w.outstanding[0] == key:
                     w.outstanding.popleft()
                 else:

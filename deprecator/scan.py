@@ -10,6 +10,7 @@ worker pool as soon as they are first seen, so parsing overlaps reading.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -267,6 +268,14 @@ def _matches(registry: Any, relation: RelationName) -> list[Any]:
     return [] if found is None else [found]
 
 
+def _may_use(registry: Any, ref: Reference) -> bool:
+    """Whether a reference can resolve to a deprecation; the parse workers drop the others (every
+    use of a reference below goes through its relation and candidates, or its wildcard pattern)."""
+    if getattr(ref, "wildcard", False):
+        return True
+    return any(_matches(registry, c) for c in (ref.relation, *ref.candidates))
+
+
 def _covered(registry: Any, ref: Reference) -> list[tuple[Any, RelationName]]:
     """A wildcard reference's (deprecation, relation) pairs: every deprecated relation its pattern covers."""
     by_model = {d.model: d for d in registry.deprecations}
@@ -469,7 +478,8 @@ def run_scan(
                                  parsed=0, fallback=0, error=0, malformed_rows=0, unreadable=0)
     query_kinds_read = False
     pool = ParsePool(config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog,
-                     workers=workers, parse_fn=parse_fn, max_chars=max_chars)
+                     workers=workers, parse_fn=parse_fn, max_chars=max_chars,
+                     keep=functools.partial(_may_use, registry))
     try:
         n = queries = 0
         seen_get, may_reference, poll_every = seen.get, prefilter.may_reference, _POLL_EVERY

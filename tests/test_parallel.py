@@ -82,3 +82,13 @@ def test_in_process_mode():
     assert out[0].status == "parsed" and out[0].error == "a|postgres||None"
     assert out[1].status == "error" and out[1].error == "parser raised ValueError: boom"
     assert pool.workers == 0 and pool.crashes == 0
+
+
+def test_keep_drops_the_references_the_caller_does_not_need():
+    text = "select * from analytics.a join analytics.b on true join c on true"
+    for workers in (1, 0):   # in the worker (forked), and in-process
+        with ParsePool("postgres", ("analytics",), workers=workers, keep=lambda r: r.relation.name != "b") as pool:
+            out = pool.map([(0, text), (1, "select 1")])
+        assert out[0].status == "parsed"
+        assert sorted(r.relation.name for r in out[0].references) == ["a", "c"], workers
+        assert out[1].status == "parsed" and out[1].references == ()
