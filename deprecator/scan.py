@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,39 @@ from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, S
 from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
 
-ProgressFn = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """Where a scan is, for a progress display (the library never writes to the terminal itself).
+
+    ``phase`` is "read" (sources streaming in) or "parse" (the distinct candidate
+    texts still being parsed once every source is read). Bytes count the sources
+    that know their size (SQL files, history exports); ``bytes_total`` is None
+    when none does. ``eta_seconds`` is a linear estimate of the time left in the
+    phase, None until it can be made.
+    """
+
+    phase: str
+    texts_read: int
+    bytes_read: int = 0
+    bytes_total: int | None = None
+    parsed: int = 0
+    to_parse: int = 0
+    elapsed: float = 0.0
+    eta_seconds: float | None = None
+
+
+def _eta(done: float, total: float | None, since: float, done_at_start: float = 0.0) -> float | None:
+    """Seconds left at the rate seen since ``since`` (a monotonic time), or None."""
+    took = time.perf_counter() - since
+    progressed = done - done_at_start
+    if not total or progressed <= 0 or done > total or took < 0.5:
+        return None
+    return took * (total - done) / progressed
+
+
+ProgressFn = Callable[[ScanProgress], None]
 
 # At most this many malformed rows are listed per source; all are counted.
 MAX_LISTED_MALFORMED = 100
@@ -465,7 +496,7 @@ def run_scan(
     if sources is None:
         sources, closers = build_sources(config, paths)
         _check_registered(registry, closers)
-    report_progress = _progress_fn(progress)
+    report_progress = _Progress(progress, sources, t0) if callable(progress) else None
 
     prefilter = Prefilter(registry.names_for_prefilter(), wildcard_tables=config.dialect == "bigquery")
     seen: dict[str, bool] = {}                 # distinct text -> may it mention a deprecated name
@@ -481,7 +512,7 @@ def run_scan(
                      workers=workers, parse_fn=parse_fn, max_chars=max_chars,
                      keep=functools.partial(_may_use, registry))
     try:
-        n = queries = 0
+        n = queries = polled = 0
         seen_get, may_reference, poll_every = seen.get, prefilter.may_reference, _POLL_EVERY
         for source in sources:
             if source.kind in QUERY_SOURCE_KINDS:
@@ -512,19 +543,20 @@ def run_scan(
                 if not n % poll_every:
                     for key, res in pool.poll():
                         cands[key].result = res  # type: ignore[index]
+                        polled += 1
                     if report_progress:
-                        report_progress("read", n)
+                        report_progress.read(n)
         stats["texts_read"] = n
         stats["queries_read"] = queries
         _count_unlisted(problems, malformed_by_object)
         if report_progress:
-            report_progress("read", n)
-        done = 0
+            report_progress.read(n)
+        done = polled
         for key, res in pool.drain():
             cands[key].result = res  # type: ignore[index]
             done += 1
             if report_progress and done % 64 == 0:
-                report_progress("parsed", done)
+                report_progress.parsed(n, done, len(cands))
         worker_count = pool.workers
         crashes = pool.crashes
         implicit_catalog = config.dialect in _PG_DIALECTS
@@ -927,23 +959,30 @@ def _snapshots(registry: Any, usage: Mapping[str, list[tuple[str | None, int, An
     return out
 
 
-def _progress_fn(progress: bool | ProgressFn) -> ProgressFn | None:
-    if callable(progress):
-        return progress
-    if not progress:
-        return None
-    last = [0.0]
+class _Progress:
+    """Calls the caller's progress function with ``ScanProgress`` values; byte counts come from
+    the sources that offer ``size_hint()`` / ``bytes_read()``."""
 
-    def show(phase: str, n: int) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2:
-            return
-        last[0] = now
-        what = "texts read" if phase == "read" else "texts parsed"
-        sys.stderr.write(f"\rscanning: {n:,} {what}   ")
-        sys.stderr.flush()
+    def __init__(self, fn: ProgressFn, sources: Sequence[Source], t0: float) -> None:
+        self.fn, self.t0 = fn, t0
+        self.sized = [s for s in sources
+                      if callable(getattr(s, "size_hint", None)) and callable(getattr(s, "bytes_read", None))]
+        sizes = [s.size_hint() for s in self.sized]  # type: ignore[attr-defined]
+        known = [z for z in sizes if z is not None]
+        self.total = sum(known) if known else None
+        self.parse_start: tuple[float, int] | None = None
 
-    return show
+    def read(self, n: int) -> None:
+        done = sum(s.bytes_read() for s in self.sized)  # type: ignore[attr-defined]
+        self.fn(ScanProgress("read", n, done, self.total, elapsed=time.perf_counter() - self.t0,
+                             eta_seconds=_eta(done, self.total, self.t0)))
+
+    def parsed(self, n: int, done: int, of: int) -> None:
+        if self.parse_start is None:
+            self.parse_start = (time.perf_counter(), done)
+        since, at_start = self.parse_start
+        self.fn(ScanProgress("parse", n, parsed=done, to_parse=of, elapsed=time.perf_counter() - self.t0,
+                             eta_seconds=_eta(done, of, since, at_start)))
 
 
 # -- text rendering -------------------------------------------------------------
@@ -952,10 +991,25 @@ def _n(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
 
 
-def _where(f: Finding) -> str:
+def _sql_name(dotted: str, dialect: str | None) -> str:
+    """A relation's ``schema.name`` as SQL text: parts quoted where they must be (mixed case, spaces,
+    keywords), so a name can be copied from the report into a query. (A part that itself holds a
+    dot cannot be told apart here and is shown as it is.)"""
+    if dialect is None:
+        return dotted
+    from deprecator.sql.names import render_part
+
+    try:
+        return ".".join(render_part(p, dialect) for p in dotted.split("."))
+    except Exception:  # rendering is cosmetic: never lose the report over it
+        return dotted
+
+
+def _where(f: Finding, dialect: str | None = None) -> str:
     if f.path is not None:
         return f"{f.path}:{f.line}:{f.column}"
-    return f"{f.source} {f.object}" + (f" ({f.user})" if f.user else "")
+    obj = _sql_name(f.object, dialect) if f.source == "view" else f.object
+    return f"{f.source} {obj}" + (f" ({f.user})" if f.user else "")
 
 
 # Findings are grouped by what the text does with the deprecated relation, in this order.
@@ -997,7 +1051,7 @@ def _basis_lines(bases: Sequence[UsageBasis]) -> list[str]:
     return out
 
 
-def _role_lines(fs: Sequence[Finding], max_files: int) -> list[str]:
+def _role_lines(fs: Sequence[Finding], max_files: int, dialect: str | None = None) -> list[str]:
     """One role's findings: query-history use, views, file places, other objects (indented under the heading)."""
     lines: list[str] = []
     queries = [f for f in fs if f.source in QUERY_SOURCE_KINDS]
@@ -1013,7 +1067,7 @@ def _role_lines(fs: Sequence[Finding], max_files: int) -> list[str]:
         else:   # a pg_stat_statements entry can exist with no call counted (planned, never run)
             texts = {(f.source, f.object) for f in queries}
             lines.append(f"    {_n(len(texts), 'query text')} in the history, with no runs counted")
-    views = sorted({f.object for f in fs if f.source == "view"})
+    views = sorted({_sql_name(f.object, dialect) for f in fs if f.source == "view"})
     if views:
         lines.append(f"    {_n(len(views), 'view')}: {', '.join(views)}")
     files = sorted({(f.path or f.object, f.line or 0, f.column or 0) for f in fs if f.source == "file"})
@@ -1035,6 +1089,7 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
     """The human summary: per deprecation queries/users, then its findings grouped by role (readers to
     migrate, producers to switch off, DDL), each with queries, views, files, objects; then the unparsed list."""
     lines: list[str] = []
+    dialect = getattr(registry, "dialect", None)
     groups = report.by_deprecation()
     snaps = {sn.deprecation: sn for sn in report.snapshots}
     for dep in registry.deprecations:
@@ -1054,15 +1109,15 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
         for role in sorted({f.role for f in fs}, key=lambda r: _ROLE_ORDER.get(r, 3)):
             heading = _ROLE_HEADINGS.get(role, f"{role}:")
             lines.append("  " + heading.format(target=dep.target))
-            lines += _role_lines([f for f in fs if f.role == role], max_files)
-        noted = sorted({(_where(f), f.note) for f in fs if f.note})
+            lines += _role_lines([f for f in fs if f.role == role], max_files, dialect)
+        noted = sorted({(_where(f, dialect), f.note) for f in fs if f.note})
         if noted:
-            n_amb = len({(_where(f), f.note) for f in fs if f.note and f.ambiguous})
+            n_amb = len({(_where(f, dialect), f.note) for f in fs if f.note and f.ambiguous})
             lines.append(f"  {_n(len(noted), 'name resolution note')}" + (f" ({n_amb} ambiguous)" if n_amb else "") + ":")
             lines += [f"    {w}: {n}" for w, n in noted[:max_files]]
             if len(noted) > max_files:
                 lines.append(f"    ... and {len(noted) - max_files} more (use --format json)")
-        wild = sorted({(_where(f), f.pattern or "") for f in fs if f.via == "wildcard"})
+        wild = sorted({(_where(f, dialect), f.pattern or "") for f in fs if f.via == "wildcard"})
         if wild:
             lines.append(f"  {_n(len(wild), 'use')} only via a wildcard table, which reads every table its pattern "
                          "covers (never rewritten automatically):")
@@ -1073,7 +1128,8 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
         lines.append("")
         lines.append(f"Not fully analysed ({len(report.unparsed)}); references in these may be missed:")
         for u in report.unparsed[:max_unparsed]:
-            where = u.object + (f":{u.line}" if u.line is not None and u.source != "file" else "")
+            where = (_sql_name(u.object, dialect) if u.source == "view" else u.object) \
+                + (f":{u.line}" if u.line is not None and u.source != "file" else "")
             text = f"  [{u.text}]" if u.text and u.source != "file" else ""
             lines.append(f"  {u.source} {where}: {u.status}: {u.error}{text}")
         if len(report.unparsed) > max_unparsed:

@@ -315,11 +315,18 @@ def test_fallback_keeps_the_references_it_found_and_is_reported(project):
     assert report.stats["fallback"] == 1 and report.stats["parsed"] == 0
 
 
-def test_progress_callback_sees_every_row(project):
+def test_progress_callback_sees_every_row_and_every_byte(project, capsys):
     config, registry = project
     calls = []
-    run_scan(config, registry, workers=1, record=False, progress=lambda phase, n: calls.append((phase, n)))
-    assert ("read", 16) in calls  # 4 files + 12 good rows
+    run_scan(config, registry, workers=1, record=False, progress=calls.append)
+    last_read = [c for c in calls if c.phase == "read"][-1]
+    assert last_read.texts_read == 16  # 4 files + 12 good rows
+    # the files and the history export know their size: all of it was read
+    size = sum(p.stat().st_size for p in (config.root / "models").rglob("*.sql")) \
+        + (config.root / "history.jsonl").stat().st_size
+    assert last_read.bytes_total == size and last_read.bytes_read == size
+    out = capsys.readouterr()
+    assert out.err == "" and out.out == ""   # the library reports; it never writes to the terminal
 
 
 def test_a_broken_statement_keeps_the_others_findings_and_the_text_is_listed_as_error(project):

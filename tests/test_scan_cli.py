@@ -138,3 +138,50 @@ def test_scan_max_chars(in_tmp):
     assert {u["object"] for u in too_large} == {"models/a.sql", "history.jsonl"}
     assert [u["line"] for u in too_large if u["source"] == "file"] == [None]
     assert doc["findings"] == []
+
+
+def test_progress_line_shows_how_much_of_how_much_and_the_time_left():
+    from deprecator.cli.scan_cmds import progress_text
+    from deprecator.scan import ScanProgress
+
+    assert progress_text(ScanProgress("read", 120_000, 12_500_000, 50_000_000, elapsed=4.0, eta_seconds=12.2)) == (
+        "scanning: 120,000 texts read, 12.5 MB of 50.0 MB (25%), about 12s left")
+    assert progress_text(ScanProgress("read", 7, elapsed=1.0)) == "scanning: 7 texts read"   # a catalog: no size
+    assert progress_text(ScanProgress("parse", 9_000, parsed=300, to_parse=1_200, eta_seconds=95)) == (
+        "scanning: 9,000 texts read; parsed 300 of 1,200 distinct candidates (25%), about 1m35s left")
+
+
+def _scan_on_a_terminal(root, *args):
+    """Run `deprecator scan` with stderr on a real pseudo-terminal; returns (exit code, what the terminal got)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "deprecator", "scan", "--workers", "1", *args], cwd=root,
+                              stdout=subprocess.PIPE, stderr=slave, timeout=120)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:          # the terminal closed: everything was read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    return proc.returncode, seen.decode()
+
+
+def test_scan_shows_progress_with_the_size_on_a_terminal_and_stays_quiet_with_quiet(in_tmp):
+    _project(in_tmp)
+    size = (in_tmp / "history.jsonl").stat().st_size + sum(p.stat().st_size for p in (in_tmp / "models").iterdir())
+    code, terminal = _scan_on_a_terminal(in_tmp)
+    assert code == 0 and f"scanning: 4 texts read, {size} B of {size} B (100%)" in terminal, terminal
+    assert terminal.endswith("\r\x1b[K")               # the line is cleared before the report
+    code, terminal = _scan_on_a_terminal(in_tmp, "--quiet")
+    assert code == 0 and terminal == ""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING
+
 import click
 
 from deprecator.cli.base import echo, format_option, main, stderr_is_tty
 from deprecator.cli.registry_cmds import load_cli_config
 from deprecator.errors import DeprecatorError
 from deprecator.parallel import DEFAULT_MAX_CHARS
+
+if TYPE_CHECKING:
+    from deprecator.scan import ScanProgress
 
 
 @main.command("scan")
@@ -47,7 +53,8 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     config = load_cli_config(ctx)
     registry = config.load_registry()
     progress = not quiet and stderr_is_tty()
-    report = run_scan(config, registry, paths=paths, progress=progress, workers=workers, max_chars=max_chars)
+    report = run_scan(config, registry, paths=paths, progress=ProgressLine() if progress else None,
+                      workers=workers, max_chars=max_chars)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     if fmt == "json":
@@ -62,3 +69,53 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
         echo(format_report_text(report, registry))
     if report.record_error:
         raise DeprecatorError(f"the scan above was not recorded (no usage snapshot was kept): {report.record_error}")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} GB"
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
+
+
+def progress_text(p: ScanProgress) -> str:
+    """One progress line: what is done of how much, and the time left where the size is known."""
+    if p.phase == "read":
+        text = f"scanning: {p.texts_read:,} texts read"
+        if p.bytes_total:
+            pct = min(100, int(100 * p.bytes_read / p.bytes_total))
+            text += f", {_size(p.bytes_read)} of {_size(p.bytes_total)} ({pct}%)"
+    else:
+        text = f"scanning: {p.texts_read:,} texts read; parsed {p.parsed:,} of {p.to_parse:,} distinct candidates"
+        if p.to_parse:
+            text += f" ({min(100, int(100 * p.parsed / p.to_parse))}%)"
+    if p.eta_seconds is not None:
+        text += ", almost done" if p.eta_seconds < 1 else f", about {_duration(p.eta_seconds)} left"
+    return text
+
+
+class ProgressLine:
+    """Shows ``ScanProgress`` on one terminal line (stderr), at most five times a second."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.last = 0.0
+
+    def __call__(self, p: ScanProgress) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        click.echo("\r\033[K" + progress_text(p), err=True, nl=False)

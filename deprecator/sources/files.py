@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -67,13 +67,35 @@ class FileSource:
     # A pattern naming nothing is an error (SourceError) rather than a reported problem:
     # for paths typed on the command line, where a typo must not look like a clean scan.
     strict: bool = False
+    _expanded: tuple[list[Path], list[SourceProblem]] | None = field(default=None, init=False, repr=False)
+    _done: int = field(default=0, init=False, repr=False)
 
     @property
     def name(self) -> str:
         return ", ".join(self.patterns)
 
+    def _expand(self) -> tuple[list[Path], list[SourceProblem]]:
+        if self._expanded is None:
+            self._expanded = expand_paths(self.patterns, self.root)
+        return self._expanded
+
+    def size_hint(self) -> int | None:
+        """The files' total size in bytes, for progress displays."""
+        total = 0
+        for f in self._expand()[0]:
+            try:
+                size = f.stat().st_size
+            except OSError:
+                continue
+            total += size
+        return total
+
+    def bytes_read(self) -> int:
+        return self._done
+
     def read(self) -> Iterator[SourceItem]:
-        files, problems = expand_paths(self.patterns, self.root)
+        files, problems = self._expand()
+        self._expanded = None          # a second read() sees the folder as it is then
         if self.strict and problems:
             from deprecator.errors import SourceError
 
@@ -84,6 +106,7 @@ class FileSource:
             shown = display_path(f, self.root)
             try:
                 raw = f.read_bytes()
+                self._done += len(raw)
             except OSError as e:
                 yield SourceProblem("file", shown, f"cannot read: {e.strerror or e}")
                 continue

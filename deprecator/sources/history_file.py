@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ class HistoryFileSource:
     time_column: str = "start_time"
     keep_extra: bool = True
     kind: str = field(default="history")
+    _position: Any = field(default=None, init=False, repr=False, compare=False)   # () -> bytes read so far
+    _done: int = field(default=0, init=False, repr=False, compare=False)
 
     @classmethod
     def from_options(cls, path: Path, options: Mapping[str, Any], object_name: str | None = None) -> "HistoryFileSource":
@@ -69,30 +72,56 @@ class HistoryFileSource:
     def name(self) -> str:
         return self.object_name or str(self.path)
 
+    def size_hint(self) -> int | None:
+        """The export's size in bytes (None for a pipe or a missing file), for progress displays."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        import stat
+
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+    def bytes_read(self) -> int:
+        """Bytes read so far (all of them once the export is read)."""
+        position = self._position
+        if position is not None:
+            try:
+                self._done = int(position())
+            except (OSError, ValueError):   # closed: keep the last position
+                pass
+        return self._done
+
     def read(self) -> Iterator[SourceItem]:
         fmt = detect_format(self.path, self.format)
         try:
-            fh = open(self.path, "rb") if fmt == "jsonl" else open(self.path, encoding="utf-8", newline="")
+            raw = open(self.path, "rb")
         except OSError as e:
             # A configured history that cannot be read must not look like a history
             # without uses: that would record a misleading zero-usage snapshot.
             raise SourceError(f"{self.name}: cannot read the history export: {e.strerror or e}",
                               hint="check `history:` in deprecator.yml") from None
+        fh = raw if fmt == "jsonl" else io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        self._position = raw.tell   # the binary position: the text layer reads ahead in chunks
         with fh:
-            rows = self._read_jsonl(fh) if fmt == "jsonl" else self._read_csv(fh)
-            # Until the first valid row, count what went wrong; after it, stream untouched
-            # (the hot loop pays nothing for the check).
-            problems = 0
-            first: SourceProblem | None = None
-            for item in rows:
-                if type(item) is SqlText:
+            try:
+                rows = self._read_jsonl(fh) if fmt == "jsonl" else self._read_csv(fh)
+                # Until the first valid row, count what went wrong; after it, stream untouched
+                # (the hot loop pays nothing for the check).
+                problems = 0
+                first: SourceProblem | None = None
+                for item in rows:
+                    if type(item) is SqlText:
+                        yield item
+                        yield from rows
+                        return
+                    if isinstance(item, SourceProblem):
+                        problems += 1
+                        first = first or item
                     yield item
-                    yield from rows
-                    return
-                if isinstance(item, SourceProblem):
-                    problems += 1
-                    first = first or item
-                yield item
+            finally:
+                self.bytes_read()          # the final position, before the file closes
+                self._position = None
         # A configured history without one usable row is a mistake (an empty export,
         # the wrong file, other column names), not a history without uses.
         raise self._no_rows_error(fmt, problems, first)
