@@ -36,7 +36,7 @@ from deprecator.prefilter import Prefilter
 from deprecator.sql.model import RelationName
 
 Level = Literal["error", "warning", "note"]
-Via = Literal["ref", "source", "relation", "dynamic_ref"]
+Via = Literal["ref", "source", "relation", "dynamic_ref", "wildcard"]   # wildcard: a BigQuery `p.d.events_*`
 
 BASELINE_NAME = "deprecator-baseline.json"
 BASELINE_VERSION = 1
@@ -539,7 +539,7 @@ def run_check(
     baseline = load_baseline(baseline_file) if diff is None else None
 
     names = sorted({n for t in targets for n in t.names} | {t.relation.name for t in targets if t.relation})
-    prefilter = Prefilter(names) if names else None
+    prefilter = Prefilter(names, wildcard_tables=dialect == "bigquery") if names else None
     lowered = [n.lower() for n in names]
 
     raws: list[_Raw] = []
@@ -556,7 +556,8 @@ def run_check(
         low = text.lower()
         file_nodes = manifest.nodes_for_file(shown) if manifest is not None else []
         depends_on_target = any(t.unique_id in n.depends_on for n in file_nodes for t in targets if t.unique_id)
-        mentions = any(n in low for n in lowered)
+        mentions = any(n in low for n in lowered) or (prefilter is not None and prefilter.wildcard_tables
+                                                      and "*`" in text)   # `p.d.events_*` names none
         has_suppression = "deprecator:" in low
         dynamic = _DYNAMIC_CALL.search(text) is not None
         if not (mentions or has_suppression or depends_on_target or dynamic):
@@ -644,7 +645,8 @@ def _check_text(text: str, path: str, targets: list[Target], manifest: Any, file
         for r in res.references:
             for t in _relation_targets(r, targets):
                 raws.append(_Raw(path, r.line, r.column, r.column + len(r.written.split("\n", 1)[0]), t,
-                                 str(r.relation), r.written, "relation", "sql"))
+                                 _rel(t) if r.wildcard else str(r.relation), r.written,
+                                 "wildcard" if r.wildcard else "relation", "sql"))
     return raws, notes, problems
 
 
@@ -681,6 +683,8 @@ def _manifest_node(ref: Any, manifest: Any) -> Any:
 
 
 def _relation_targets(ref: Any, targets: list[Target]) -> list[Target]:
+    if ref.wildcard:   # a BigQuery wildcard table reads every deprecated table its pattern covers
+        return [t for t in targets if t.relation is not None and ref.covers(t.relation)]
     for rel in (ref.relation, *ref.candidates):
         hits = [t for t in targets if t.relation is not None and t.relation.matches(rel)]
         if hits:
