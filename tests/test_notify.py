@@ -333,3 +333,32 @@ def test_dbt_model_owners_from_meta_then_group_then_exposure(project, slack_env)
     assert "ltv" in all_text(notices["email:maya@corp.example"]["payload"])
     assert "email:zed@corp.example" not in notices
     assert [c["user"] for c in data["unmapped"] if "dbt" in c["user"]] == ["dbt model orphan"]
+
+
+def test_a_job_that_writes_the_deprecated_model_is_told_to_stop_not_given_a_rewrite(project, slack_env):
+    rows = DEFAULT_ROWS + [row("carol", "insert into analytics.customer_facts (cust_id) select id from raw.c")] * 2
+    write_project(project, slack_env.base_url, rows)
+    data = orjson.loads(notify("--dry-run", "--format", "json").stdout)
+    carol = next(n for n in data["notices"] if n["owner"]["name"] == "carol")
+    text = all_text(carol["payload"])
+    assert "2 runs of queries that write to or alter it: switch them off" in text
+    assert "Your most frequent query" not in text and "entity_customers (cust_id)" not in text
+
+
+def test_slack_unreachable_is_reported_per_owner_without_noise(project, slack_env):
+    import socket
+
+    with socket.socket() as s:          # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    write_project(project, f"http://127.0.0.1:{port}/api/")
+    started = time.monotonic()
+    r = notify(code=1)
+    not_reached = r.stdout.split("Not reached:", 1)[1].strip().splitlines()
+    assert len(not_reached) == 4
+    assert all("could not connect to slack.base_url; nothing was sent" in line for line in not_reached)
+    assert r.stderr == "" and "Traceback" not in r.stdout
+    assert time.monotonic() - started < 10     # the connection is not retried for every owner
+    # nothing is pending: the next run does not hold anyone back as unverified
+    r = notify(code=1)
+    assert "unverified" not in r.stdout

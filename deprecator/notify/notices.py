@@ -46,6 +46,8 @@ class NoticeItem:
     users: set[str] = field(default_factory=set)
     views: set[str] = field(default_factory=set)
     dbt_models: set[str] = field(default_factory=set)
+    writes: int = 0                                       # runs of texts that write to / alter it
+    write_texts: set[str] = field(default_factory=set)
     texts: dict[str, int] = field(default_factory=dict)   # query text -> runs
     query: QueryShown | None = None
 
@@ -54,6 +56,7 @@ class NoticeItem:
         content = {
             "stage": self.deprecation.stage(today),
             "queries": sorted(hashlib.sha256(t.encode()).hexdigest() for t in self.texts),
+            "writes": sorted(hashlib.sha256(t.encode()).hexdigest() for t in self.write_texts),
             "views": sorted(self.views),
             "dbt_models": sorted(self.dbt_models),
             "target": self.deprecation.target,
@@ -136,12 +139,19 @@ def build_notices(findings: Iterable[Any], registry: Any, config: Config, today:
         if f.source in VIEW_SOURCES:
             item.views.add(f.object)
             continue
-        item.uses += f.count
         if f.last_seen is not None and (item.last_seen is None or f.last_seen > item.last_seen):
             item.last_seen = f.last_seen
         if f.user:
             item.users.add(f.user)
         text = getattr(f, "text", None)
+        if getattr(f, "role", "read") != "read":
+            # A job that writes (or alters) the deprecated model is a producer to switch off:
+            # rewriting its target to the replacement would be wrong advice.
+            item.writes += f.count
+            if text:
+                item.write_texts.add(text)
+            continue
+        item.uses += f.count
         if text:
             item.texts[text] = item.texts.get(text, 0) + f.count
     for c in dbt_consumers:     # deprecator.notify.dbt_owners.DbtConsumer
@@ -251,7 +261,8 @@ def notice_context(notice: Notice, today: _dt.date, *, meant_for: str | None, re
     ctx_items = []
     for it in items:
         d = it.deprecation
-        uses = f"{it.uses:,} quer{'y' if it.uses == 1 else 'ies'}" if it.uses else "none in the query history"
+        uses = (f"{it.uses:,} quer{'y' if it.uses == 1 else 'ies'}" if it.uses
+                else "no reads (it writes to it)" if it.writes else "none in the query history")
         others = sorted(it.users)
         if len(others) > 1 or (others and others[0] != notice.owner.name):
             shown = ", ".join(others[:10]) + (f" and {len(others) - 10} more" if len(others) > 10 else "")
@@ -262,7 +273,7 @@ def notice_context(notice: Notice, today: _dt.date, *, meant_for: str | None, re
             "guide": d.migration_guide, "guide_link": _guide_link(d.migration_guide),
             "contact": d.contact or d.owner, "uses": it.uses, "uses_text": uses,
             "last_seen": _when(it.last_seen), "users": others, "views": sorted(it.views),
-            "dbt_models": sorted(it.dbt_models),
+            "dbt_models": sorted(it.dbt_models), "writes": it.writes,
             "query": it.query.to_dict() if it.query else None,
         })
     return {"owner": notice.owner, "meant_for": meant_for, "items": ctx_items, "more": len(rest),

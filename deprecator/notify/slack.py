@@ -30,6 +30,7 @@ HINTS = {
     "is_archived": "the channel is archived",
     "msg_too_long": "the message is longer than Slack accepts",
     "invalid_blocks": "Slack rejected the message's blocks (check an overridden template)",
+    "unreachable": "could not connect to slack.base_url; nothing was sent",
 }
 
 
@@ -65,9 +66,15 @@ class Slack:
         from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                            RateLimitErrorRetryHandler, ServerErrorRetryHandler)
 
+        # slack_sdk logs request details at DEBUG and each failed try at ERROR; failures reach
+        # people through SlackFailure (scrubbed), so its log stays quiet and never propagates.
         logger = logging.getLogger("deprecator.slack")
-        logger.setLevel(logging.WARNING)   # slack_sdk logs request details at DEBUG
+        logger.setLevel(logging.CRITICAL)
+        logger.propagate = False
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
         self._token = token
+        self._down: SlackFailure | None = None
         post_handlers = [RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
                          ConnectionErrorRetryHandler(max_retry_count=2)]
         read_handlers = post_handlers + [ServerErrorRetryHandler(max_retry_count=2)]
@@ -79,6 +86,8 @@ class Slack:
     def _call(self, client: Any, method: str, **kwargs: Any) -> dict[str, Any]:
         from slack_sdk.errors import SlackApiError
 
+        if self._down is not None:   # Slack could not be reached: do not wait on it for every owner
+            raise SlackFailure(method, self._down.code, None, self._down.detail)
         try:
             resp = client.api_call(method, **kwargs)
             return dict(resp.data) if isinstance(resp.data, dict) else {}
@@ -90,6 +99,14 @@ class Slack:
             raise SlackFailure(method, code, status, self._scrub(", ".join(map(str, data.get("errors") or []))
                                                                  or None)) from None
         except Exception as e:  # URLError, timeouts, a non-JSON body: the answer is unknown
+            import socket
+            from urllib.error import URLError
+
+            reason = e.reason if isinstance(e, URLError) else e
+            if isinstance(reason, (ConnectionRefusedError, socket.gaierror)):
+                # nothing was sent: the connection was never made
+                self._down = SlackFailure(method, "unreachable", None, self._scrub(str(reason)))
+                raise self._down from None
             raise SlackFailure(method, "connection", None, self._scrub(f"{e.__class__.__name__}: {e}")) from None
 
     def _scrub(self, text: str | None) -> str | None:
