@@ -269,15 +269,37 @@ HISTORY_SOURCE_TYPES["sql"] = _lazy_factory("deprecator.sources.sql_history")
 
 # -- aggregation ----------------------------------------------------------------
 class _Occurrence:
-    __slots__ = ("count", "first", "last", "weeks")
+    # A popular text has an occurrence per user who ran it (a million in a big history), so the
+    # uses per week are kept as one (week, uses) pair, with a dict only for the further weeks.
+    __slots__ = ("count", "first", "last", "week", "week_uses", "more_weeks")
 
     def __init__(self) -> None:
         self.count = 0
         self.first: _dt.datetime | None = None
         self.last: _dt.datetime | None = None
         # uses per ISO week (the Monday's proleptic ordinal) for rows whose own
-        # timestamps put them in one week; None until such a row arrives
-        self.weeks: dict[int, int] | None = None
+        # timestamps put them in one week; no week until such a row arrives
+        self.week: int | None = None
+        self.week_uses = 0
+        self.more_weeks: dict[int, int] | None = None
+
+    def add_week(self, monday: int, uses: int) -> None:
+        if self.week is None:
+            self.week, self.week_uses = monday, uses
+        elif self.week == monday:
+            self.week_uses += uses
+        else:
+            more = self.more_weeks
+            if more is None:
+                more = self.more_weeks = {}
+            more[monday] = more.get(monday, 0) + uses
+
+    @property
+    def weeks(self) -> dict[int, int] | None:
+        """Uses per week (None when no row had its own week)."""
+        if self.week is None:
+            return None
+        return {self.week: self.week_uses, **(self.more_weeks or {})}
 
 
 class _Candidate:
@@ -682,10 +704,7 @@ def _aggregate(cand: _Candidate, item: SqlText) -> None:
         o, p = first.toordinal(), last.toordinal()
         monday = o - (o + 6) % 7          # date.weekday() is (toordinal() + 6) % 7
         if p - (p + 6) % 7 == monday:
-            weeks = occ.weeks
-            if weeks is None:
-                weeks = occ.weeks = {}
-            weeks[monday] = weeks.get(monday, 0) + item.count
+            occ.add_week(monday, item.count)
 
 
 def _record_problem(p: SourceProblem, problems: list[Unparsed], malformed: dict[tuple[str, str], int],
