@@ -121,6 +121,7 @@ def test_cooldown_and_changes(project, slack_env, monkeypatch):
     assert len(fake.messages) == 4
     r = notify()
     assert len(fake.messages) == 4 and "4 skipped" in r.stdout and "slack.cooldown" in r.stdout
+    assert "Dry run: 4 skipped." in notify("--dry-run").stdout    # a dry run shows the cool-down too
     # a new query by bob: only bob is told again
     rows = DEFAULT_ROWS + [row("bob", "select name from analytics.customer_facts where cust_id = 42")]
     write_project(project, slack_env.base_url, rows)
