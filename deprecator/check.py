@@ -36,7 +36,7 @@ from deprecator.prefilter import Prefilter
 from deprecator.sql.model import RelationName
 
 Level = Literal["error", "warning", "note"]
-Via = Literal["ref", "source", "relation", "dynamic_ref", "wildcard"]   # wildcard: a BigQuery `p.d.events_*`
+Via = Literal["ref", "source", "relation", "dynamic_ref", "wildcard", "compiled"]   # wildcard: a BigQuery `p.d.events_*`
 
 BASELINE_NAME = "deprecator-baseline.json"
 BASELINE_VERSION = 1
@@ -126,7 +126,7 @@ class CheckFinding:
     relation: str | None                # the relation it resolves to, when known
     written: str                        # as written: ref('customer_facts'), analytics.customer_facts, ...
     via: Via
-    mapped_by: Literal["manifest", "name", "sql", "depends_on"]
+    mapped_by: Literal["manifest", "name", "sql", "depends_on", "compiled"]
     replacement: str | None
     sunset: _dt.date
     guide: str | None
@@ -147,6 +147,8 @@ class CheckFinding:
         text = f"{head} to deprecated {self.deprecation}"
         if self.written and self.written.lower() != self.deprecation.lower():
             text += f" ({self.written})"
+        if self.via == "compiled":
+            text += " in the compiled SQL only (a macro or a variable writes it, not this file)"
         text += f": {self.why}"
         if self.replacement:
             text += f"; use {self.replacement} instead"
@@ -489,7 +491,7 @@ class _Raw:
     relation: str | None
     written: str
     via: Via
-    mapped_by: Literal["manifest", "name", "sql", "depends_on"]
+    mapped_by: Literal["manifest", "name", "sql", "depends_on", "compiled"]
 
 
 def run_check(
@@ -560,6 +562,9 @@ def run_check(
                                                       and "*`" in text)   # `p.d.events_*` names none
         has_suppression = "deprecator:" in low
         dynamic = _DYNAMIC_CALL.search(text) is not None
+        if not (mentions or has_suppression or depends_on_target or dynamic) and manifest is not None:
+            compiled = [manifest.compiled_sql(n) for n in file_nodes]
+            mentions = any(c and any(n in c.lower() for n in lowered) for c in compiled)
         if not (mentions or has_suppression or depends_on_target or dynamic):
             continue
         parsed += 1
@@ -647,7 +652,40 @@ def _check_text(text: str, path: str, targets: list[Target], manifest: Any, file
                 raws.append(_Raw(path, r.line, r.column, r.column + len(r.written.split("\n", 1)[0]), t,
                                  _rel(t) if r.wildcard else str(r.relation), r.written,
                                  "wildcard" if r.wildcard else "relation", "sql"))
+    raws.extend(_compiled(path, targets, manifest, file_nodes, raws, prefilter, notes, dialect, default_schema,
+                          default_catalog))
     return raws, notes, problems
+
+
+def _compiled(path: str, targets: list[Target], manifest: Any, file_nodes: list[Any], found: list[_Raw],
+              prefilter: Prefilter | None, notes: list[CheckNote], dialect: str, default_schema: Sequence[str],
+              default_catalog: str | None) -> list[_Raw]:
+    """Relations only the compiled SQL shows (a macro or a variable wrote them), at line 1 of the model.
+
+    What the file itself writes is found above, at its place; this adds what
+    dbt's rendering produces beyond that.
+    """
+    if manifest is None or prefilter is None:
+        return []
+    from deprecator.sql import find_references
+
+    seen = {r.target.model for r in found}
+    out: list[_Raw] = []
+    for node in file_nodes:
+        sql = manifest.compiled_sql(node)
+        if not sql or not prefilter.may_reference(sql):
+            continue
+        res = find_references(sql, dialect, default_schema, default_catalog)
+        if res.status != "parsed":
+            notes.append(CheckNote(path, None, None, f"the compiled SQL of {node.unique_id} did not parse "
+                                                     f"({res.status}); only the model's own text was checked"))
+        for r in res.references:
+            for t in _relation_targets(r, targets):
+                if t.model not in seen:
+                    seen.add(t.model)
+                    out.append(_Raw(path, 1, 1, 1, t, _rel(t) if r.wildcard else str(r.relation), r.written,
+                                    "compiled", "compiled"))
+    return out
 
 
 def _rel(t: Target) -> str | None:

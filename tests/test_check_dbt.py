@@ -172,3 +172,24 @@ def test_manifest_nodes_for_a_file(tmp_path):
     assert m.resolve_ref("dim_customers", version="1").version == "1"
     assert m.resolve_ref("customer_facts", "other_pkg") is None
     assert str(Path(m.path).name) == "m.json"
+
+
+def test_relations_only_the_compiled_sql_shows_are_found(project):
+    m = manifest()
+    m["nodes"]["model.shop.user_model"]["compiled_code"] = (
+        "select * from dev.marts.cust_facts_tbl  -- what {{ legacy_macro() }} renders to\n")
+    # the second model has no compiled_code: dbt compile wrote target/compiled/ instead
+    write(project, "target/compiled/shop/models/dyn.sql", "select * from marts.cust_facts_tbl\n")
+    write(project, "target/manifest.json", json.dumps(m))
+    write(project, "models/user_model.sql", "select * from {{ legacy_macro() }}\n")
+    write(project, "models/dyn.sql", "select 1 as one -- no longer dynamic\n")
+    commit(project, "macro")
+    got = [(f["path"], f["line"], f["via"], f["deprecation"], f["new"]) for f in report(code=1)["findings"]]
+    assert got == [("models/dyn.sql", 1, "compiled", "marts.cust_facts_tbl", True),
+                   ("models/user_model.sql", 1, "compiled", "marts.cust_facts_tbl", True)]
+    text = invoke(["check", "--base", "main"], 1, env=ENV).stdout
+    assert "in the compiled SQL only (a macro or a variable writes it, not this file)" in text
+    # a reference the file writes itself is reported at its place, not again from the compiled SQL
+    write(project, "models/user_model.sql", "select * from {{ ref('customer_facts') }}\n")
+    got = [(f["path"], f["via"]) for f in report(code=1)["findings"]]
+    assert ("models/user_model.sql", "ref") in got and ("models/user_model.sql", "compiled") not in got

@@ -81,6 +81,7 @@ class ManifestNode:
     depends_on: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     group: str | None = None
+    compiled_code: str | None = None    # present after `dbt compile` (not after `dbt parse`)
 
     @property
     def label(self) -> str:
@@ -112,6 +113,18 @@ class Manifest:
         if len(found) > 1 and self.project:
             found = [n for n in found if n.package == self.project] or found
         return found[0] if found else None
+
+    def compiled_sql(self, node: ManifestNode) -> str | None:
+        """The node's compiled SQL: ``compiled_code``, else ``target/compiled/<package>/<path>`` beside the manifest."""
+        if node.compiled_code:
+            return node.compiled_code
+        if not node.original_file_path:
+            return None
+        f = self.path.parent / "compiled" / node.package / node.original_file_path
+        try:
+            return f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def resolve_source(self, source_name: str, table: str) -> ManifestNode | None:
         for n in self.nodes.values():
@@ -196,6 +209,7 @@ def load_manifest(path: str | Path, *, dialect: str = "postgres") -> Manifest:
                 depends_on=tuple(x for x in (depends.get("nodes") or []) if isinstance(x, str)),
                 meta=meta if isinstance(meta, dict) else {},
                 group=_text(node.get("group")),
+                compiled_code=_text(node.get("compiled_code")),
             )
     project = (data.get("metadata") or {}).get("project_name")
     return Manifest(p, schema_version(data), project if isinstance(project, str) else None, out)
