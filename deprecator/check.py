@@ -29,7 +29,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 from deprecator.errors import ConfigError, DeprecatorError, NewReferencesFound
 from deprecator.prefilter import Prefilter

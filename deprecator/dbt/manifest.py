@@ -170,8 +170,6 @@ def load_manifest(path: str | Path, *, dialect: str = "postgres") -> Manifest:
     p = Path(path)
     data = read_manifest_json(p)
     out: dict[str, ManifestNode] = {}
-    groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
-    del groups   # owners come with the notify work; only the group name is kept here
     for section in ("nodes", "sources"):
         items = data.get(section) or {}
         if not isinstance(items, dict):

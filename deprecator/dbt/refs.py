@@ -345,7 +345,7 @@ def _branch_variants(norm: str, tokens: list[tuple[int, str, str]]) -> list[list
     count = min(MAX_VARIANTS, max(len(b) + (0 if has_else else 1) for b, has_else in chains))
     out = []
     for v in range(count):
-        spans = []
+        spans: list[tuple[int, int]] = []
         for branches, has_else in chains:
             keep = min(v, len(branches) - (1 if has_else else 0))
             spans.extend(span for n, span in enumerate(branches) if n != keep)
