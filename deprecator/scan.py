@@ -804,10 +804,9 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             assumed = origin in ("default", "server")
             for t in tmpl:
                 note = _merged_note(t.contributors, origin, user) if assumed and t.unqualified else t.note
-                via, pattern = _via(r for r, _ in t.contributors)
                 findings.append(Finding(t.model, t.relation, source, obj, None, None, None, user, occ.count,
                                         occ.first, occ.last, t.columns, t.ambiguous, note, t.role, cand.text,
-                                        via=via, pattern=pattern))
+                                        via=t.via, pattern=t.pattern))
             if source in QUERY_SOURCE_KINDS and tmpl:
                 # usage counts the text's runs once per deprecation, whatever it does with it
                 for model in tmpl[0].models:
@@ -837,7 +836,8 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
 class _Template:
     """One finding of a text before its occurrence (user, counts) is known."""
 
-    __slots__ = ("model", "relation", "role", "columns", "ambiguous", "contributors", "note", "unqualified", "models")
+    __slots__ = ("model", "relation", "role", "columns", "ambiguous", "contributors", "note", "unqualified", "models",
+                 "via", "pattern")
 
     def __init__(self, model: str, relation: str, role: str, columns: tuple[str, ...] | None) -> None:
         self.model, self.relation, self.role, self.columns = model, relation, role, columns
@@ -846,6 +846,8 @@ class _Template:
         self.note: str | None = None          # the note when the search path was not assumed
         self.unqualified = False              # a contributor is unqualified: an assumed path adds to the note
         self.models: tuple[str, ...] = ()     # (on the first template) every deprecation the text uses
+        self.via: str | None = None           # _via of the contributors
+        self.pattern: str | None = None
 
 
 def _template(matched: list[tuple[Reference, Any, RelationName, bool, str | None]], source: str, obj: str,
@@ -872,6 +874,7 @@ def _template(matched: list[tuple[Reference, Any, RelationName, bool, str | None
     out = list(merged.values())
     for t in out:
         t.note = _merged_note(t.contributors, None, None)
+        t.via, t.pattern = _via(r for r, _ in t.contributors)
         if t.columns is not None:
             t.columns = interned.setdefault(t.columns, t.columns)
     if out:
