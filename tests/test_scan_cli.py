@@ -70,7 +70,7 @@ def test_scan_json_contract(in_tmp):
         "analytics.customer_facts": (3, 2, None), "analytics.unused": (0, 0, None)}
     keys = {"deprecation", "relation", "source", "object", "path", "line", "column", "user", "count",
             "first_seen", "last_seen", "columns", "ambiguous", "note",   # ambiguous/note: issue 3, additive
-            "role"}   # issue 7, additive
+            "role", "via", "pattern"}   # issue 7, additive (via/pattern: BigQuery wildcard tables)
     assert all(set(f) == keys for f in doc["findings"])
     files = [f for f in doc["findings"] if f["source"] == "file"]
     assert [(f["path"], f["line"], f["column"]) for f in files] == [("models/a.sql", 2, 15)]
