@@ -401,7 +401,7 @@ def parse_suppressions(text: str, path: str, today: _dt.date) -> tuple[list[Supp
     """Every ``deprecator: allow`` comment (SQL ``--``/``/* */`` or Jinja ``{# #}``) in ``text``."""
     if "deprecator:" not in text:
         return [], []
-    lines = text.splitlines()
+    lines = text.split("\n")
     out: list[Suppression] = []
     problems: list[CheckProblem] = []
     for i, line in enumerate(lines, start=1):
@@ -576,7 +576,7 @@ def run_check(
         notes.extend(file_notes)
         problems.extend(file_problems)
         if found:
-            lines = text.splitlines()
+            lines = text.split("\n")
             for r in found:
                 line_texts[(shown, r.line)] = lines[r.line - 1].strip() if r.line <= len(lines) else ""
         raws.extend(found)
