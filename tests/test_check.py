@@ -438,3 +438,16 @@ def test_odd_file_names_and_line_endings(repo):
     commit(repo, "odd names")
     got = sorted((f["path"], f["line"], f["column"], f["new"]) for f in as_json("--base", "main", code=1)["findings"])
     assert got == [("models/my file é.sql", 2, 25, True), ('models/q"uote.sql', 2, 28, True)]
+
+
+def test_json_is_a_stable_contract(repo):
+    _change(repo)
+    out = as_json("--base", "main", code=1)
+    assert set(out) == {"exit_code", "today", "mode", "base", "merge_base", "baseline", "baseline_found",
+                        "fail_before_sunset", "manifest", "files_checked", "files_parsed", "summary", "findings",
+                        "problems", "suppressions", "notes"}
+    assert set(out["findings"][0]) == {
+        "path", "line", "column", "end_column", "deprecation", "relation", "written", "via", "mapped_by",
+        "replacement", "sunset", "guide", "new", "level", "why", "rule", "suppressed", "suppression_reason",
+        "fingerprint"}
+    assert out["exit_code"] == 1 and out["mode"] == "base" and out["today"] == TODAY
