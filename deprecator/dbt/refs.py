@@ -192,13 +192,18 @@ def scan_jinja(text: str) -> JinjaScan:
     refs: list[DbtRef] = []
     for call in template.find_all(nodes.Call):
         callee = call.node
-        if not isinstance(callee, nodes.Name) or callee.name not in ("ref", "source"):
+        if isinstance(callee, nodes.Name) and callee.name in ("ref", "source"):
+            kind, first = callee.name, callee
+        elif (isinstance(callee, nodes.Getattr) and callee.attr in ("ref", "source")
+              and isinstance(callee.node, nodes.Name) and callee.node.name == "builtins"):
+            kind, first = callee.attr, callee.node     # dbt's builtins.ref(), used inside a ref() override
+        else:
             continue
-        start = callee.lineno - 1
+        start = first.lineno - 1
         end = _call_end(tokens, token_at.get(start), len(norm))
         o_start, line, col = to_orig(start)
         o_end = to_orig(end)[0]
-        refs.append(_make_ref(call, callee.name, o_start, o_end, line, col, text[o_start:o_end]))  # type: ignore[arg-type]
+        refs.append(_make_ref(call, kind, o_start, o_end, line, col, text[o_start:o_end]))
     refs.sort(key=lambda r: r.start)
     comments = []
     for at, kind, value in tokens:

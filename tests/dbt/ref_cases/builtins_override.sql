@@ -1,0 +1,5 @@
+{% macro ref(model_name) %}
+  {%- set rel = builtins.ref(model_name) -%}
+  {{ return(rel) }}
+{% endmacro %}
+select * from {{ builtins.source('raw', 'events') }} -- {{ other.ref('not_dbt') }}
