@@ -55,7 +55,8 @@ class Reference:
     # COPY ... TO). write: the statement produces its rows or the relation itself (INSERT,
     # UPDATE, DELETE, MERGE target, CREATE TABLE/VIEW [AS], SELECT INTO, COPY ... FROM,
     # TRUNCATE, REFRESH). ddl: it acts on the object without reading or producing rows
-    # (ALTER, DROP, GRANT, REVOKE, COMMENT ON, CREATE INDEX, ANALYZE). A name written twice
+    # (ALTER, DROP, GRANT, REVOKE, COMMENT ON, CREATE INDEX, ANALYZE, a foreign key's REFERENCES).
+    # A name written twice
     # in a statement is two references with a role each; a written-to name is ``write`` even
     # when the statement also reads its rows (UPDATE t SET a = a + 1).
     role: Role = "read"

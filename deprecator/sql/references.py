@@ -1465,8 +1465,8 @@ def reference_role(r: _RefInfo) -> Role:
     Decided from the statement's kind and where the name sits: a target of anything but a
     DDL statement is written; ``COPY t TO ...`` reads ``t`` (``COPY t FROM ...`` writes it).
     """
-    if r.statement_kind in DDL_KINDS:
-        return "ddl"
+    if r.statement_kind in DDL_KINDS or r.table.find_ancestor(exp.Reference) is not None:
+        return "ddl"      # (a foreign key's REFERENCES t ties the schema to t; no row of t is read)
     if r.role != "target":
         return "read"
     copy = r.table.find_ancestor(exp.Copy)

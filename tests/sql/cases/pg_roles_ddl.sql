@@ -4,3 +4,4 @@ GRANT SELECT ON analytics.customer_facts TO analyst;
 REVOKE INSERT ON analytics.customer_facts FROM etl;
 CREATE INDEX cf_idx ON analytics.customer_facts (cust_id);
 DROP TABLE analytics.customer_facts;
+CREATE TABLE reporting.orders (id int, cust_id int REFERENCES analytics.customer_facts (cust_id));
