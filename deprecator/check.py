@@ -628,6 +628,10 @@ def _check_text(text: str, path: str, targets: list[Target], manifest: Any, file
                     notes.append(CheckNote(path, ref.line, ref.column,
                                            f"{ref.text} is dynamic: only dbt knows what it resolves to; "
                                            "give --manifest to check it through the manifest's depends_on"))
+                elif not file_nodes:
+                    notes.append(CheckNote(path, ref.line, ref.column,
+                                           f"{ref.text} is dynamic and the manifest has no model for this file "
+                                           "(a macro?), so what it resolves to is not checked here"))
                 continue
             if manifest is not None and _manifest_node(ref, manifest) is None:
                 notes.append(CheckNote(path, ref.line, ref.column,

@@ -193,3 +193,11 @@ def test_relations_only_the_compiled_sql_shows_are_found(project):
     write(project, "models/user_model.sql", "select * from {{ ref('customer_facts') }}\n")
     got = [(f["path"], f["via"]) for f in report(code=1)["findings"]]
     assert ("models/user_model.sql", "ref") in got and ("models/user_model.sql", "compiled") not in got
+
+
+def test_a_dynamic_ref_outside_any_model_is_said_plainly(project):
+    write(project, "macros/my_ref.sql",
+          "{% macro my_ref(name) %}{{ return(builtins.ref(name)) }}{% endmacro %} -- was customer_facts\n")
+    commit(project, "macro")
+    notes = [n["message"] for n in report(code=0)["notes"]]
+    assert any("builtins.ref(name) is dynamic and the manifest has no model for this file" in n for n in notes)
