@@ -368,3 +368,22 @@ def test_chain_composition_compares_columns_as_the_dialect_does(tmp_path):
     # A quoted "Legacy" is a different column from unquoted Legacy (= legacy) in postgres.
     assert dict(x.target_columns) == {'"Legacy"': "kept", "CUSTOMER_ID": "id"}
     assert x.target_removed_columns == ("Legacy",)
+
+
+def test_chain_composition_reads_quoted_spellings_with_escaped_quotes(tmp_path):
+    p = write(tmp_path, """
+        deprecations:
+          - model: analytics.a
+            replacement: analytics.b
+            sunset: 2027-01-01
+            columns: {'"Cust ID"': '"we""ird"', '"Name"': full_name}
+          - model: analytics.b
+            replacement: analytics.c
+            sunset: 2027-01-01
+            columns: {'"we""ird"': customer_id}
+            removed_columns: [FULL_NAME]
+    """)
+    a, _ = load_registry(p, "postgres").deprecations
+    # "we""ird" in A's mapping is the column B renames; full_name is FULL_NAME folded, which B removes
+    assert dict(a.target_columns) == {'"Cust ID"': "customer_id"}
+    assert a.target_removed_columns == ('"Name"',)
