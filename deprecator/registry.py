@@ -745,8 +745,8 @@ def _scalar(value: Any, *, flow: bool = False) -> str:
             return s
     except Exception:  # anything YAML does not read back as the same text gets quoted
         pass
-    if '"' in s and s.isprintable():
-        # a quoted SQL name ('"Cust ID"'): single quotes keep it as written, escaping only '
+    if ('"' in s or s.startswith("`")) and s.isprintable():
+        # a quoted SQL name ('"Cust ID"', '`Cust ID`'): single quotes keep it as written, escaping only '
         return "'" + s.replace("'", "''") + "'"
     return json.dumps(s, ensure_ascii=False)
 

@@ -259,3 +259,16 @@ def test_deprecate_refuses_a_malformed_column(in_tmp, column, words):
                   "--column", column], 2).stderr
     assert words in " ".join(err.split()), err
     assert not (in_tmp / "deprecations.yml").exists()
+
+
+def test_deprecate_bigquery_columns_in_backticks(in_tmp):
+    (in_tmp / "deprecator.yml").write_text("warehouse:\n  dialect: bigquery\n  default_catalog: proj\n"
+                                           "registry: deprecations.yml\n")
+    invoke(["deprecate", "proj.ds.clients", "--replacement", "proj.ds.clients_v2", "--sunset", "2027-03-31",
+            "--column", "client_id=`Client ID`", "--column", "`sample-id`=sample_id"])
+    text = (in_tmp / "deprecations.yml").read_text()
+    assert "client_id: '`Client ID`'" in text and "'`sample-id`': sample_id" in text, text
+    err = invoke(["deprecate", "proj.ds.other", "--replacement", "proj.ds.other_v2", "--sunset", "2027-03-31",
+                  "--column", '"Client ID"=client_id'], 2).stderr
+    assert ('columns."Client ID": column "Client ID" is not a plain column name: write it as bigquery SQL '
+            "quotes it, `Client ID`") in " ".join(err.split()), err
