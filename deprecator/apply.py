@@ -211,9 +211,23 @@ def _derived_changes(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRu
                        relation_columns=columns_now, ddl=ddl, type_categories=categories)
     derived = {v.relation: v for v in fresh.views}
     out: list[StaleChange] = []
+    seen: set[RelationName] = set()
     for v in plan.views:
+        if v.relation in seen:
+            out.append(StaleChange("rewritten_differently", v.name,
+                                   f"view {v.name} has more than one entry in the plan"))
+            continue
+        seen.add(v.relation)
         if v.name not in skip:
             out.extend(derived_differences(v, derived.get(v.relation)))
+    # the order statements run in is the plan's order of views: it must be the dependency order
+    order = [v.relation for v in fresh.views if v.relation in seen]
+    listed = [rel for rel in dict.fromkeys(v.relation for v in plan.views) if rel in derived]
+    if listed != order:
+        first = next(i for i, (a, b) in enumerate(zip(listed, order)) if a != b)
+        out.append(StaleChange("rewritten_differently", None,
+                               f"the plan lists view {listed[first]} where deprecator's dependency order has "
+                               f"{order[first]}: its statements would run in another order"))
     return out
 
 

@@ -274,3 +274,20 @@ def test_detailed_exitcode_usage_errors_exit_1_as_terraform(in_tmp, args):
     r = invoke(["plan", "--detailed-exitcode", *args], 1)
     assert "Error:" in r.stderr
     invoke(["plan", *args], 2)
+
+
+def test_entries_repeated_or_reordered_are_refused(env):
+    """The statements run in the plan's order of views: it must be deprecator's dependency order, each view once."""
+    d = json.loads(env.plan().to_json())
+    names = [v["name"] for v in d["views"]]
+    twice = {**d, "views": d["views"] + [d["views"][0]]}
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(Plan.from_json(json.dumps(twice)), env.wh, env.registry, env.state)
+    assert e.value.changes == [f"view {names[0]} has more than one entry in the plan"]
+    swapped = {**d, "views": [d["views"][1], d["views"][0], *d["views"][2:]]}
+    before = master(env.db)
+    with pytest.raises(StalePlanError) as e:
+        apply_plan(Plan.from_json(json.dumps(swapped)), env.wh, env.registry, env.state)
+    assert e.value.changes == [f"the plan lists view {names[1]} where deprecator's dependency order has {names[0]}: "
+                               "its statements would run in another order"]
+    assert master(env.db) == before and env.state.list_applies() == []
