@@ -755,8 +755,12 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
     usage_by_user: dict[str, dict[str | None, list[Any]]] = {}
     weekly: dict[tuple[str, str, int, str | None], int] = {}
     interned: dict[Any, Any] = {}     # one copy of each relation name and column list the findings share
+    place_names: dict[tuple[str, str], str] = {}   # one "source:object" string each
     checked_roles = {r for r, _ in privileges} if privileges else set()
-    for cand in cands:
+    for i, cand in enumerate(cands):
+        # Each candidate is let go once its findings are made (the list is the caller's, done with
+        # after this): its occurrences and parse result give way to the findings as they grow.
+        cands[i] = None  # type: ignore[call-overload]
         res = cand.result
         if res is None:  # cannot happen: drain answers every key; keep the scan honest if it does
             res = ParseResult("error", error="no result from the parser")
@@ -821,16 +825,37 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                         if occ.last is not None and (u[2] is None or occ.last > u[2]):
                             u[2] = occ.last
                     if occ.weeks:
-                        place = f"{source}:{obj}"
+                        place = place_names.get((source, obj))
+                        if place is None:
+                            place = place_names[(source, obj)] = f"{source}:{obj}"
                         for monday, n in occ.weeks.items():
                             wk = (model, place, monday, user)
                             weekly[wk] = weekly.get(wk, 0) + n
     # per deprecation, (user, count, first, last) once per user: what _snapshots sums
     usage = {model: [(user, *agg) for user, agg in per_user.items()] for model, per_user in usage_by_user.items()}
-    findings.sort(key=lambda f: (f.deprecation, f.source, f.object, f.line or 0, f.column or 0, f.user or "",
-                                 f.relation, _ROLE_ORDER.get(f.role, 3)))
+    findings = _sorted_findings(findings)
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
     return findings, unparsed, usage, weekly
+
+
+def _sorted_findings(findings: list[Finding]) -> list[Finding]:
+    """Findings by (deprecation, source, object, line, column, user, relation, role), stably.
+
+    Sorted one deprecation at a time, so the sort keys of only one deprecation's findings are held
+    at once (a million findings' keys would be ~130 MB next to the findings)."""
+    by_dep: dict[str, list[Finding]] = {}
+    for f in findings:
+        group = by_dep.get(f.deprecation)
+        if group is None:
+            group = by_dep[f.deprecation] = []
+        group.append(f)
+    findings.clear()
+    for model in sorted(by_dep):
+        group = by_dep.pop(model)
+        group.sort(key=lambda f: (f.source, f.object, f.line or 0, f.column or 0, f.user or "", f.relation,
+                                  _ROLE_ORDER.get(f.role, 3)))
+        findings += group
+    return findings
 
 
 class _Template:
