@@ -1468,11 +1468,20 @@ def reference_role(r: _RefInfo) -> Role:
     if r.statement_kind in DDL_KINDS or r.table.find_ancestor(exp.Reference) is not None:
         return "ddl"      # (a foreign key's REFERENCES t ties the schema to t; no row of t is read)
     if r.role != "target":
-        return "read"
+        return "write" if _loaded(r.table) else "read"
     copy = r.table.find_ancestor(exp.Copy)
     if copy is not None and not copy.args.get("kind"):
         return "read"     # COPY t TO (kind False); kind True is COPY t FROM
     return "write"
+
+
+def _loaded(table: exp.Table) -> bool:
+    """``table`` is what an INSERT of a multi-table insert (Snowflake INSERT ALL / FIRST ... INTO t)
+    or a LOAD DATA INTO t (BigQuery) writes, which the walk meets as a plain name."""
+    node: exp.Expression = table
+    if isinstance(table.parent, exp.Schema) and table.arg_key == "this":
+        node = table.parent          # INTO t (cols)
+    return isinstance(node.parent, (exp.Insert, exp.LoadData)) and node.arg_key == "this"
 
 
 def to_references(an: Analysis) -> tuple[Reference, ...]:

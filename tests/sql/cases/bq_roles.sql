@@ -5,3 +5,4 @@ MERGE `proj.analytics.customer_facts` t USING `proj.staging.customers` s ON s.id
 TRUNCATE TABLE `proj.analytics.customer_facts`;
 GRANT `roles/bigquery.dataViewer` ON TABLE `proj.analytics.customer_facts` TO 'user:ana@example.com';
 DROP TABLE `proj.analytics.customer_facts`;
+LOAD DATA INTO `proj.analytics.customer_facts` FROM FILES (format = 'CSV', uris = ['gs://bucket/facts.csv']);
