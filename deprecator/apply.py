@@ -129,6 +129,12 @@ def _planning(warehouse: Warehouse) -> tuple[Any, dict[str, str] | None]:
     return warehouse, None
 
 
+def _compiles(ddl: Any) -> bool | None:
+    """Whether the DDL maker can compile definitions on the warehouse (None: it has no compile checks)."""
+    can = getattr(ddl, "can_probe", None)
+    return bool(can()) if callable(can) else None
+
+
 def plan_warehouse(warehouse: Warehouse, registry: RegistryLike) -> tuple[Plan, list[ViewInfo]]:
     """Read the warehouse and build the plan (also returns the views read)."""
     dialect = warehouse.dialect
@@ -140,7 +146,7 @@ def plan_warehouse(warehouse: Warehouse, registry: RegistryLike) -> tuple[Plan, 
     plan = build_plan(views, rules, dialect, rules_fingerprint(rules), schema, catalog, warehouse.display_url,
                       relation_columns=columns, ddl=ddl, registry_parts=rule_parts(rules),
                       type_categories=categories, warehouse_id=warehouse_identity(warehouse))
-    return plan, views
+    return dataclasses.replace(plan, compiled=_compiles(ddl)), views
 
 
 def cross_check(warehouse: Warehouse, registry: RegistryLike, plan: Plan, views: Sequence[ViewInfo]) -> list[Any]:
@@ -206,11 +212,20 @@ def _derived_changes(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRu
     """
     planned = {v.relation for v in plan.views}
     ddl, categories = _planning(warehouse)
+    out: list[StaleChange] = []
+    now = _compiles(ddl)
+    if plan.compiled is not None and now is not None and plan.compiled != now:
+        out.append(StaleChange("compile_checks", None, (
+            "the plan was made by a role that cannot create temporary views on this warehouse, so no rewritten "
+            "definition was compiled and views that keep their columns are dropped and recreated instead of "
+            "replaced in place; this role can: grant TEMPORARY on the database to the planning role and plan again"
+            if now else
+            "the plan was made by a role that compiles views (temporary views); this role cannot create them, so "
+            "it would plan different statements: grant TEMPORARY on the database to this role")))
     fresh = build_plan([v for v in views_now if v.relation in planned], rules, warehouse.dialect, "",
                        tuple(warehouse.default_schema), warehouse.default_catalog,
                        relation_columns=columns_now, ddl=ddl, type_categories=categories)
     derived = {v.relation: v for v in fresh.views}
-    out: list[StaleChange] = []
     seen: set[RelationName] = set()
     for v in plan.views:
         if v.relation in seen:

@@ -85,6 +85,7 @@ StaleKind = Literal[
     "rewritten_differently",  # a fresh plan keeps the action but emits other statements
     "no_longer_needed",       # a fresh plan leaves the view alone
     "new_reader",             # a view not in the plan now reads a deprecated or planned relation
+    "compile_checks",         # the plan was made by a role that could (not) compile views, the apply role cannot (can)
 ]
 
 

@@ -161,6 +161,9 @@ class Plan:
     relations: tuple[tuple[RelationName, tuple[tuple[str, str], ...] | None], ...] = ()
     # What the warehouse is, whatever URL reaches it (``Warehouse.identity``); empty: unknown.
     warehouse_id: Mapping[str, str] = field(default_factory=dict)
+    # Whether the engine compiled the rewritten definitions (PostgreSQL: the planning role may create
+    # temporary views); None: the engine has no such check. It shapes the DDL, so apply compares it.
+    compiled: bool | None = None
 
     # -- views by action --------------------------------------------------------
     def _with(self, *actions: str) -> list[ViewPlan]:
@@ -268,6 +271,7 @@ class Plan:
                 registry_parts={str(k): str(x) for k, x in d["registry_parts"].items()},
                 relations=relations,
                 warehouse_id={str(k): str(x) for k, x in d["warehouse_id"].items()},
+                compiled=None if d.get("compiled") is None else bool(d["compiled"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None

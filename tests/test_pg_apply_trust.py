@@ -322,3 +322,37 @@ def test_a_real_ctrl_c_while_apply_waits_for_a_lock_exits_130_and_changes_nothin
         assert rec.status == "interrupted"
     finally:
         state.close()
+
+
+def test_a_plan_made_without_compile_checks_says_so_and_apply_names_why_it_differs(pg_db, pg_roles, pg_url, tmp_path):
+    """A planning role without TEMPORARY cannot compile the rewrites (so it drops and recreates views an apply
+    role that can compile would replace in place): plan warns, apply names the cause before the statements."""
+    owner, reader, _ = pg_roles
+    _setup(pg_db, owner, reader)
+    planner = f"{owner}_notemp"
+    db = make_url(pg_db).database
+    run_sql(pg_url, f'CREATE ROLE "{planner}" LOGIN')
+    try:
+        run_sql(pg_db, f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC',
+                f'GRANT USAGE ON SCHEMA analytics TO "{planner}"')
+        planner_url = make_url(pg_db).set(username=planner).render_as_string(hide_password=False)
+        (tmp_path / "deprecator.yml").write_text(f"warehouse:\n  url: {planner_url}\n  default_schema: analytics\n"
+                                                 "registry: deprecations.yml\nstate:\n  url: sqlite:///state.db\n")
+        (tmp_path / "deprecations.yml").write_text(REGISTRY)
+        out = invoke(["--config", str(tmp_path / "deprecator.yml"), "plan", "--out", str(tmp_path / "plan.json")]).stdout
+        assert "warning: this role cannot create temporary views on the warehouse" in out
+        plan = Plan.from_json((tmp_path / "plan.json").read_text())
+        assert plan.compiled is False
+        wh, registry, state = _target(pg_db, tmp_path)
+        try:
+            assert plan_warehouse(wh, registry)[0].compiled is True
+            with pytest.raises(StalePlanError) as e:
+                apply_plan(plan, wh, registry, state)
+            assert e.value.records[0].kind == "compile_checks"
+            assert str(e.value.records[0]).startswith("the plan was made by a role that cannot create temporary views")
+        finally:
+            wh.close()
+            state.close()
+    finally:
+        run_sql(pg_db, f'DROP OWNED BY "{planner}" CASCADE')
+        run_sql(pg_url, f'DROP ROLE IF EXISTS "{planner}"')

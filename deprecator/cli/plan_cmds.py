@@ -104,6 +104,11 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
         echo(render_text(plan, color=_color()))
         if checks:
             echo(_cross_check_text(checks))
+        if plan.compiled is False:
+            echo("\nwarning: this role cannot create temporary views on the warehouse (no TEMPORARY privilege on "
+                 "the database), so no rewritten definition was compiled and views that keep their columns are "
+                 "dropped and recreated instead of replaced in place; an apply role that can will refuse this "
+                 "plan. Grant TEMPORARY on the database to this role and plan again.")
         if out is not None and plan.has_changes:
             echo(f"\nSaved the plan to {out}. Apply exactly this plan with: {command_line(ctx, 'apply', out)}")
         elif plan.has_changes:
