@@ -264,6 +264,11 @@ def test_the_cli_refuses_a_rollback_without_printing_the_diff(in_tmp):
     assert f"warning: --force discards these changes made since the apply:\n  - definition of view main.side_v " \
            f"changed since apply {apply_id}" in r.stderr
     assert definitions(in_tmp / "wh.db")["side_v"] == VIEWS["side_v"]
+    log = json.loads(invoke(["applies", "--format", "json"]).stdout)
+    parts = [(e["id"], len(e["views"])) for e in log if e["rollback_of"] == apply_id]
+    assert [n for _, n in parts] == [1, 2]
+    text = invoke(["applies"]).stdout
+    assert (f"(rolled back by {parts[0][0]}: 1 view, {parts[1][0]}: 2 views)") in text
 
 
 # -- plan --detailed-exitcode ------------------------------------------------------------------

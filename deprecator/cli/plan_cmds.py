@@ -343,10 +343,21 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
     if not records:
         echo("No applies recorded yet.")
         return
+    # rollbacks may cover some views of an apply (`rollback --view`): say which part
+    undone: dict[str, list[tuple[str, int]]] = {}
+    for r in records:
+        if r.rollback_of and r.status == "applied":
+            undone.setdefault(r.rollback_of, []).append((r.id, len(r.before)))
     for r in records:
         note = ""
         if r.rollback_of:
             note = f" (rollback of {r.rollback_of})"
+        elif r.id in undone:
+            parts = undone[r.id]
+            if len(parts) == 1 and parts[0][1] >= len(r.before):
+                note = f" (rolled back by {parts[0][0]})"
+            else:
+                note = " (rolled back by " + ", ".join(f"{i}: {plural(n, 'view')}" for i, n in parts) + ")"
         elif r.rolled_back_by:
             note = f" (rolled back by {r.rolled_back_by})"
         if r.status != "applied":
