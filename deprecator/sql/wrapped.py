@@ -42,7 +42,10 @@ _FORMS: dict[str, frozenset[str]] = {
     "RULE": frozenset({"postgres"}),
 }
 _DIALECTS = frozenset().union(*_FORMS.values())
-_WORDS = re.compile(r"\b(?:explain|prepare|declare|rule)\b", re.IGNORECASE)
+# A statement starting with one of the forms: at the start or after a semicolon, past whitespace and
+# comments. Only a quick test: a form it misses (say, a comment inside CREATE RULE) stays a Command.
+_WORDS = re.compile(r"(?:^|;)(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
+                    r"(?:explain|prepare|declare|create\s+(?:or\s+replace\s+)?rule)\b", re.IGNORECASE | re.DOTALL)
 _EXPLAIN_FLAGS = {"ANALYZE", "ANALYSE", "VERBOSE"}
 _CURSOR_FLAGS = {"BINARY", "ASENSITIVE", "INSENSITIVE", "NO", "SCROLL"}
 _QUERY_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.TABLE, TokenType.L_PAREN}
