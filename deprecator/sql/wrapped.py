@@ -68,7 +68,7 @@ class Wrapped:
 
 
 def may_wrap(sql: str, dialect: str) -> bool:
-    """A cheap test: could a statement of ``sql`` wrap SQL (one of the forms' words appears)?"""
+    """A cheap test: could a statement of ``sql`` wrap SQL (one seems to start with one of the forms)?"""
     return dialect in _DIALECTS and _WORDS.search(sql) is not None
 
 
