@@ -526,6 +526,9 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
     views changed since the apply (``RollbackRefused``, naming the field),
     unless ``force``. ``views`` limits the rollback to those views.
     """
+    rec = state.get_apply(apply_id)
+    if rec.status not in ("applied", "pending"):     # settled for good: say so before touching anything
+        raise _status_refusal(apply_id, rec)
     reconcile_pending(warehouse, state)
     rec = state.get_apply(apply_id)
     if rec.status != "applied":
