@@ -317,8 +317,9 @@ def rule_parts(rules: Sequence[RewriteRule]) -> dict[str, str]:
 def describe_warehouse(identity: Mapping[str, str]) -> str:
     """``PostgreSQL database warehouse (system identifier 7312...)`` or ``SQLite file /srv/wh.db``."""
     if identity.get("engine") == "postgresql":
-        return (f"PostgreSQL database {identity.get('database')} "
-                f"(system identifier {identity.get('system_identifier')})")
+        where = (f"system identifier {identity['system_identifier']}" if "system_identifier" in identity
+                 else f"server {identity.get('server')}")
+        return f"PostgreSQL database {identity.get('database')} ({where})"
     if identity.get("engine") == "sqlite":
         return f"SQLite file {identity.get('file')}"
     return ", ".join(f"{k} {v}" for k, v in sorted(identity.items())) or "an unknown warehouse"

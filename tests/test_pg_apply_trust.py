@@ -356,3 +356,34 @@ def test_a_plan_made_without_compile_checks_says_so_and_apply_names_why_it_diffe
     finally:
         run_sql(pg_db, f'DROP OWNED BY "{planner}" CASCADE')
         run_sql(pg_url, f'DROP ROLE IF EXISTS "{planner}"')
+
+
+def test_without_pg_control_system_the_server_address_stands_in_for_the_identifier(pg_db, pg_roles, pg_url):
+    """Managed services may revoke pg_control_system(): the identity falls back to the server's own address and
+    port (as the server reports them), still independent of the URL's host spelling, role and options."""
+    owner, reader, _ = pg_roles
+    role = f"{owner}_login"
+    run_sql(pg_url, f'CREATE ROLE "{role}" LOGIN')
+    try:
+        # in this database only: pg_catalog functions are per database
+        run_sql(pg_db, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_control_system() FROM PUBLIC")
+        ids = []
+        for host in ("127.0.0.1", "localhost"):
+            url = make_url(pg_db).set(username=role, host=host, query={"application_name": host})
+            wh = PostgresWarehouse(url.render_as_string(hide_password=False))
+            try:
+                ids.append(wh.identity())
+            finally:
+                wh.close()
+        port = make_url(pg_db).port or 5432
+        assert ids[0] == ids[1] and ids[0]["server"] == f"loopback:{port}"
+        assert "system_identifier" not in ids[0] and ids[0]["database"] == make_url(pg_db).database
+        from deprecator.plan import describe_warehouse
+        assert describe_warehouse(ids[0]).startswith(f"PostgreSQL database {make_url(pg_db).database} (server ")
+        superuser = PostgresWarehouse(pg_db)
+        try:
+            assert "system_identifier" in superuser.identity()    # a superuser may still call it
+        finally:
+            superuser.close()
+    finally:
+        run_sql(pg_url, f'DROP ROLE IF EXISTS "{role}"')

@@ -187,17 +187,33 @@ class PostgresWarehouse:
 
     def identity(self) -> dict[str, str]:
         """The cluster's system identifier and the database's name: the same warehouse whatever URL,
-        host spelling, role or connection options reach it."""
+        host spelling, role or connection options reach it.
+
+        Where ``pg_control_system()`` is not allowed (some managed services revoke it), the
+        server's address and port as the server itself reports them stand in for the identifier.
+        """
         if self._identity is None:
             try:
                 with self.engine.connect() as conn:
-                    sysid, db = conn.exec_driver_sql(
-                        "SELECT system_identifier::text, pg_catalog.current_database() "
-                        "FROM pg_catalog.pg_control_system()").one()
+                    try:
+                        sysid, db = conn.exec_driver_sql(
+                            "SELECT system_identifier::text, pg_catalog.current_database() "
+                            "FROM pg_catalog.pg_control_system()").one()
+                        identity = {"system_identifier": str(sysid)}
+                    except sa.exc.DBAPIError:
+                        conn.rollback()
+                        addr, port, db = conn.exec_driver_sql(
+                            # every loopback address is this machine's server (localhost may be ::1 or 127.0.0.1)
+                            "SELECT CASE WHEN a IS NULL THEN 'local socket' WHEN a << inet '127.0.0.0/8' "
+                            "OR a = inet '::1' THEN 'loopback' ELSE pg_catalog.host(a) END, "
+                            "pg_catalog.current_setting('port'), pg_catalog.current_database() "
+                            "FROM (SELECT pg_catalog.inet_server_addr() AS a) s").one()
+                        identity = {"server": f"{addr}:{port}"}
+                    conn.rollback()
             except sa.exc.DBAPIError as e:
                 raise WarehouseError(f"cannot read the identity of {self.display_url}: "
                                      f"{redact(str(e.orig).strip())}") from None
-            self._identity = {"engine": "postgresql", "system_identifier": str(sysid), "database": str(db)}
+            self._identity = {"engine": "postgresql", **identity, "database": str(db)}
         return dict(self._identity)
 
     def close(self) -> None:
