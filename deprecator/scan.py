@@ -640,7 +640,9 @@ def _weekly_cells(counts: Mapping[tuple[str, str, int, str | None], int]) -> tup
         return ()
     from deprecator.state import WeeklyUse
 
-    return tuple(WeeklyUse(dep, source_key, _dt.date.fromordinal(monday), user, n)
+    dates: dict[int, _dt.date] = {}   # one date per week, not one per cell (a popular table has ~500,000 cells)
+    return tuple(WeeklyUse(dep, source_key, dates.get(monday) or dates.setdefault(monday, _dt.date.fromordinal(monday)),
+                           user, n)
                  for (dep, source_key, monday, user), n in sorted(counts.items(), key=lambda kv: (
                      kv[0][0], kv[0][1], kv[0][2], kv[0][3] or "")))
 

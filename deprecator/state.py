@@ -249,16 +249,32 @@ def _merge_weekly(conn: Connection, scan_id: int, cells: Iterable[WeeklyUse]) ->
         for week, user, uses in conn.execute(sa.select(c.week, c.user_name, c.uses).where(
                 c.deprecation == dep, c.source_key == source_key)):
             have[(dep, source_key, _as_date(week), user)] = int(uses)
-    inserts = [dict(deprecation=k[0], source_key=k[1], week=k[2], user_name=k[3], uses=n, scan_id=scan_id)
-               for k, n in new.items() if k not in have]
-    raises = [dict(d=k[0], s=k[1], w=k[2], u=k[3], n=n, scan=scan_id)
-              for k, n in new.items() if k in have and n > have[k]]
+    insert = sa.insert(weekly_usage)
+    update = sa.update(weekly_usage).where(
+        c.deprecation == sa.bindparam("d"), c.source_key == sa.bindparam("s"), c.week == sa.bindparam("w"),
+        c.user_name == sa.bindparam("u")).values(uses=sa.bindparam("n"), scan_id=sa.bindparam("scan"))
+    # In batches: a popular table's history has hundreds of thousands of cells, whose parameter
+    # dicts all at once cost ~200 MB.
+    inserts: list[dict[str, Any]] = []
+    raises: list[dict[str, Any]] = []
+    for k, n in new.items():
+        if k not in have:
+            inserts.append(dict(deprecation=k[0], source_key=k[1], week=k[2], user_name=k[3], uses=n, scan_id=scan_id))
+            if len(inserts) >= _WRITE_BATCH:
+                conn.execute(insert, inserts)
+                inserts = []
+        elif n > have[k]:
+            raises.append(dict(d=k[0], s=k[1], w=k[2], u=k[3], n=n, scan=scan_id))
+            if len(raises) >= _WRITE_BATCH:
+                conn.execute(update, raises)
+                raises = []
     if inserts:
-        conn.execute(sa.insert(weekly_usage), inserts)
+        conn.execute(insert, inserts)
     if raises:
-        conn.execute(sa.update(weekly_usage).where(
-            c.deprecation == sa.bindparam("d"), c.source_key == sa.bindparam("s"), c.week == sa.bindparam("w"),
-            c.user_name == sa.bindparam("u")).values(uses=sa.bindparam("n"), scan_id=sa.bindparam("scan")), raises)
+        conn.execute(update, raises)
+
+
+_WRITE_BATCH = 5000
 
 
 def _as_date(v: Any) -> _dt.date:
