@@ -1096,7 +1096,12 @@ def _basis_lines(bases: Sequence[UsageBasis]) -> list[str]:
         line += f", read at {_ts(b.read_at)}"
         if b.excluded_own:
             line += f"; {_n(b.excluded_own, 'statement')} of deprecator's own left out"
-        out.append(line + "." + (f" Note: {b.note}." if b.note else ""))
+        line += "."
+        if b.evictions:
+            line += (f" It evicted its least-run statements {_n(b.evictions, 'time')} since the reset (more distinct "
+                     "statements than pg_stat_statements.max): one evicted and run again counts only since it "
+                     "came back, so counts may be low; raise pg_stat_statements.max.")
+        out.append(line + (f" Note: {b.note}." if b.note else ""))
     return out
 
 

@@ -476,3 +476,30 @@ def test_a_read_only_state_store_keeps_the_counts_and_says_the_reading_was_not_r
         assert basis.window_start is None        # nothing was recorded to measure a window from
     finally:
         state.close()
+
+
+def test_evictions_since_the_reset_are_reported_as_counts_that_may_be_low():
+    """More distinct statements than pg_stat_statements.max: entries get evicted, and a statement that comes back
+    counts only from then. pg_stat_statements_info.dealloc says it happened; the report passes it on."""
+    import shutil
+
+    from deprecator.scan import _basis_lines
+    from tests.pg_cluster import PG_BIN, start_cluster
+
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL server binaries not found under {PG_BIN}")
+    cluster = start_cluster({"shared_preload_libraries": "'pg_stat_statements'", "pg_stat_statements.max": "100"})
+    try:
+        run_sql(cluster.url, "CREATE EXTENSION pg_stat_statements")
+        _, basis = _read(PgStatStatementsSource(cluster.url))
+        assert basis.evictions == 0 and "evicted" not in _basis_lines([basis])[0]
+        # 250 statements of distinct shapes (one more column each): more than the 100 entries kept
+        run_sql(cluster.url, *["SELECT " + ", ".join(["1"] * k) for k in range(1, 251)])
+        _, basis = _read(PgStatStatementsSource(cluster.url))
+        assert basis.evictions and basis.evictions >= 1
+        [line] = _basis_lines([basis])
+        assert f"evicted its least-run statements {basis.evictions} time" in line and "may be low" in line
+        assert basis.to_dict()["evictions_since_reset"] == basis.evictions
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.datadir.parent, ignore_errors=True)

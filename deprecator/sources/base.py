@@ -75,13 +75,17 @@ class UsageBasis:
     resets_in_window: int = 0                # statistics resets between the two readings
     excluded_own: int = 0                    # texts left out as deprecator's own (marker comment or own role)
     note: str | None = None
+    # pg_stat_statements evicted its least-run entries this many times since the reset (more
+    # distinct statements than pg_stat_statements.max): an evicted statement that ran again
+    # counts only since it came back. None = unknown.
+    evictions: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         iso = lambda v: v.isoformat() if v is not None else None  # noqa: E731
         return {"source": self.source, "object": self.object, "counts": self.counts, "since": iso(self.since),
                 "read_at": iso(self.read_at), "previous_read_at": iso(self.window_start),
                 "resets_since_previous_read": self.resets_in_window, "excluded_own": self.excluded_own,
-                "note": self.note}
+                "evictions_since_reset": self.evictions, "note": self.note}
 
 
 SourceItem = Union[SqlText, SourceProblem, UsageBasis]

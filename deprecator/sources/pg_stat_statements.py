@@ -209,7 +209,8 @@ class PgStatStatementsSource:
         yield UsageBasis(
             self.kind, self.name, "cumulative", snap.stats_reset, snap.taken_at,
             window_start=prev["taken_at"] if prev is not None else None,
-            window_counts=window if prev is not None else {}, resets_in_window=resets, excluded_own=own, note=note)
+            window_counts=window if prev is not None else {}, resets_in_window=resets, excluded_own=own, note=note,
+            evictions=snap.dealloc)
 
     def _read_catalog(self, engine: Engine) -> "_Snapshot":
         try:
@@ -252,12 +253,13 @@ class PgStatStatementsSource:
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = :s AND c.relname = 'pg_stat_statements' AND a.attnum > 0"), {"s": ext}).scalars())
         taken_at = conn.execute(sa.text("SELECT pg_catalog.now()")).scalar()
-        stats_reset = None
+        stats_reset = dealloc = None
         has_info = conn.execute(sa.text(
             "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = :s AND c.relname = 'pg_stat_statements_info'"), {"s": ext}).scalar()
         if has_info:  # PG 14+
-            stats_reset = conn.execute(sa.text(f"SELECT stats_reset FROM {schema}.pg_stat_statements_info")).scalar()
+            stats_reset, dealloc = conn.execute(sa.text(
+                f"SELECT stats_reset, dealloc FROM {schema}.pg_stat_statements_info")).one()
         toplevel = "s.toplevel" if "toplevel" in view_cols else "true"
         since = "s.stats_since" if "stats_since" in view_cols else "NULL::timestamptz"
         rows = conn.execute(sa.text(
@@ -272,6 +274,7 @@ class PgStatStatementsSource:
         return _Snapshot(
             taken_at=to_utc_naive(taken_at),
             stats_reset=to_utc_naive(stats_reset) if stats_reset is not None else None,
+            dealloc=None if dealloc is None else int(dealloc),
             rows=[{**dict(r), "userid": int(r["userid"]), "dbid": int(r["dbid"]),
                    "queryid": None if r["queryid"] is None else int(r["queryid"]), "toplevel": bool(r["toplevel"]),
                    "stats_since": to_utc_naive(r["stats_since"]) if r["stats_since"] is not None else None}
@@ -344,6 +347,7 @@ class _Snapshot:
     taken_at: _dt.datetime
     stats_reset: _dt.datetime | None
     rows: list[dict[str, Any]]
+    dealloc: int | None = None    # times entries were evicted since the reset (pg_stat_statements_info, PG 14+)
 
 
 
