@@ -127,3 +127,33 @@ def test_killed_again_during_reconciliation(tmp_path, slack_env):
     assert procs[-1].returncode == 0, (out, err)
     assert "had arrived" in out
     assert collections.Counter(m["channel"] for m in fake.messages) == {c: 1 for c in OWNERS}
+
+
+@pytest.mark.slow
+def test_a_second_run_while_one_is_sending_is_refused(tmp_path, slack_env):
+    import threading
+
+    fake = slack_env.fake
+    write_project(tmp_path, slack_env.base_url)
+    env = dict(os.environ, SLACK_BOT_TOKEN=fake.token, DEPRECATOR_TODAY="2026-12-02", PYTHONPATH=str(ROOT))
+    reached, release = threading.Event(), threading.Event()
+
+    def hold(msg, phase):       # the first run waits inside its first post
+        if phase == "before" and len(fake.messages) == 1:
+            reached.set()
+            release.wait(60)
+    fake.on_post = hold
+    first = run(tmp_path, env)
+    assert reached.wait(60)
+    second = run(tmp_path, env)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 2, (out, err)
+    assert "another `deprecator notify` is sending (pid" in err and str(first.pid) in err
+    release.set()
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, (out, err)
+    assert collections.Counter(m["channel"] for m in fake.messages) == {c: 1 for c in OWNERS}
+    # the lock was released: the next run runs (and sends nothing new)
+    p = run(tmp_path, env)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0 and "4 skipped" in out, (out, err)

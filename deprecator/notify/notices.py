@@ -425,16 +425,22 @@ def run_notify(config: Config, registry: Any, *, dry_run: bool = False, only: st
 
         outbox = Outbox(store)
         result = NotifyReport([], built.left_out, dry_run)
-        if not dry_run:
-            from deprecator.notify.slack import Slack
+        lock = None
+        try:
+            if not dry_run:
+                from deprecator.notify.slack import Slack
 
-            slack = Slack(token, config.slack.base_url)
-            _reconcile(outbox, slack, result)
-        unverified = {r.owner_key for r in outbox.pending()}
-        last = outbox.last_sent()
-        for notice in built.notices:
-            result.deliveries.append(_deliver(notice, config, day, clock(), last, unverified, outbox, slack,
-                                              renderer, redact))
+                lock = outbox.acquire()     # one sending run at a time: two would both send
+                slack = Slack(token, config.slack.base_url)
+                _reconcile(outbox, slack, result)
+            unverified = {r.owner_key for r in outbox.pending()}
+            last = outbox.last_sent()
+            for notice in built.notices:
+                result.deliveries.append(_deliver(notice, config, day, clock(), last, unverified, outbox, slack,
+                                                  renderer, redact))
+        finally:
+            if lock is not None:
+                outbox.release(lock)
         return result
     finally:
         store.close()

@@ -20,7 +20,11 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from deprecator.state import StateStore, notify_outbox
+from deprecator.errors import NotifyError
+from deprecator.state import StateStore, meta_table, notify_outbox
+
+LOCK_KEY = "notify_lock"
+LOCK_STALE_S = 6 * 3600      # a lock from another machine older than this is taken over
 
 
 def _now() -> _dt.datetime:
@@ -89,3 +93,60 @@ class Outbox:
     def rows(self) -> list[OutboxRow]:
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(sa.select(notify_outbox).order_by(notify_outbox.c.created_at))]
+
+    # -- one sending run at a time ------------------------------------------------
+    def acquire(self) -> str:
+        """Take the sending lock (a row in deprecator_meta); NotifyError if a live run holds it.
+
+        A lock left by a run that died (same machine, its process gone; or older than
+        LOCK_STALE_S from another machine) is taken over with a compare-and-swap.
+        """
+        import os
+        import socket
+
+        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "at": _now().isoformat(),
+                           "nonce": uuid.uuid4().hex})
+        for _ in range(3):
+            with self.engine.begin() as conn:
+                held = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == LOCK_KEY)).scalar()
+                if held is None:
+                    try:
+                        conn.execute(sa.insert(meta_table).values(key=LOCK_KEY, value=mine))
+                        return mine
+                    except sa.exc.IntegrityError:
+                        continue          # another run inserted it first: look again
+                if not _stale(held):
+                    info = json.loads(held)
+                    raise NotifyError(
+                        f"another `deprecator notify` is sending (pid {info.get('pid')} on {info.get('host')}, "
+                        f"since {info.get('at', '?')[:19]} UTC)",
+                        hint="wait for it to finish; a run that died leaves a lock the next run takes over")
+                took = conn.execute(sa.update(meta_table).where(meta_table.c.key == LOCK_KEY)
+                                    .where(meta_table.c.value == held).values(value=mine)).rowcount
+                if took == 1:
+                    return mine
+        raise NotifyError("could not take the notify lock (another run keeps taking it)")
+
+    def release(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(meta_table).where(meta_table.c.key == LOCK_KEY).where(meta_table.c.value == token))
+
+
+def _stale(held: str) -> bool:
+    import os
+    import socket
+
+    try:
+        info = json.loads(held)
+        at = _dt.datetime.fromisoformat(info["at"])
+    except (ValueError, KeyError, TypeError):
+        return True
+    if info.get("host") == socket.gethostname():
+        try:
+            os.kill(int(info["pid"]), 0)
+        except ProcessLookupError:
+            return True
+        except (PermissionError, ValueError):
+            return False
+        return False
+    return (_now() - at).total_seconds() > LOCK_STALE_S
