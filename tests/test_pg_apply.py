@@ -297,7 +297,7 @@ def _hostile_registry(tmp_path: Path, old: str = HOSTILE_OLD) -> Path:
                    f"    replacement: '{repl}'\n"
                    "    sunset: 2027-03-31\n"
                    "    columns:\n"
-                   "      id col: new id\n")
+                   "      '\"id col\"': '\"new id\"'\n")   # SQL spellings: quoted, as they need quotes
     return reg
 
 
