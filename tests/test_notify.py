@@ -363,3 +363,19 @@ def test_slack_unreachable_is_reported_per_owner_without_noise(project, slack_en
     # nothing is pending: the next run does not hold anyone back as unverified
     r = notify(code=1)
     assert "unverified" not in r.stdout
+
+
+def test_an_overridden_template_that_breaks_the_limits_is_cut_not_rejected(project, slack_env):
+    tpl = project / "my_templates"
+    tpl.mkdir()
+    (tpl / "slack_notice.json.j2").write_text(
+        '[{"type": "header", "text": {"type": "plain_text", "text": {{ ("H" * 400) | tojson }}}}'
+        '{% for i in range(80) %}, {"type": "section", "text": {"type": "mrkdwn", '
+        '"text": {{ ("x" * 5000) | tojson }}}}{% endfor %}]')
+    write_project(project, slack_env.base_url, extra_slack="  templates: my_templates\n")
+    notify()
+    fake = slack_env.fake
+    assert fake.violations == [] and len(fake.messages) == 4
+    blocks = fake.messages[0]["blocks"]
+    assert len(blocks) == 50 and len(blocks[0]["text"]["text"]) == 150
+    assert "more blocks not shown" in blocks[-1]["elements"][0]["text"]
