@@ -566,7 +566,8 @@ def _unblock_hint(b: Blocker, rules: Sequence[RewriteRule]) -> str:
     reason = b.reason.lower()
     for r in rules:
         for col in sorted(r.removed_columns):
-            if col.lower() in reason:
+            name = col[1:-1] if len(col) > 1 and col[0] == col[-1] and col[0] in '"`' else col   # "Legacy Flag"
+            if name.lower() in reason:
                 return (f"{col} has no equivalent in the replacement {r.new}: remove it from the view "
                         f"or add a mapping for it under `columns:` in the registry")
     if "*" in reason:

@@ -39,3 +39,20 @@ def test_plan_and_apply_with_quoted_column_mappings(pg_db, in_tmp):
             assert list(rows.keys()) == ["id", "Region"] and rows.all() == [(1, "EU"), (2, "US")]
     finally:
         eng.dispose()
+
+
+def test_a_removed_quoted_column_blocks_with_its_hint(pg_db, in_tmp):
+    run_sql(pg_db,
+            "CREATE SCHEMA crm",
+            'CREATE TABLE crm.facts ("Cust ID" int, "Legacy Flag" bool)',
+            "CREATE TABLE crm.entity_customers (customer_id int)",
+            'CREATE VIEW crm.flags AS SELECT "Cust ID", "Legacy Flag" FROM crm.facts')
+    (in_tmp / "deprecator.yml").write_text(
+        f"warehouse:\n  url: {pg_db}\n  default_schema: crm\nregistry: deprecations.yml\n"
+        "state:\n  url: sqlite:///.deprecator/state.db\n")
+    invoke(["deprecate", "crm.facts", "--replacement", "crm.entity_customers", "--sunset", "2027-06-30",
+            "--column", '"Cust ID"=customer_id', "--removed-column", '"Legacy Flag"'])
+    out = invoke(["plan"]).stdout
+    assert "reason (line 2): column 'Legacy Flag' of crm.facts is removed in crm.entity_customers" in out, out
+    assert ('to unblock: "Legacy Flag" has no equivalent in the replacement crm.entity_customers: remove it '
+            "from the view") in out, out
