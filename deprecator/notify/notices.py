@@ -346,6 +346,8 @@ def format_text(report: NotifyReport) -> str:
         if d.destination:
             head += f" -> {d.destination}"
         out.append(head)
+        if d.status != "would send":
+            out.append(f"   about {', '.join(d.models)}" + (f" (Slack ts {d.ts})" if d.ts else ""))
         if d.meant_for:
             out.append(f"   (meant for {d.meant_for})")
         if d.reason:
