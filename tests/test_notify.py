@@ -299,6 +299,17 @@ def test_unverifiable_pending_notice_is_not_resent(project, slack_env):
     assert [m["channel"] for m in fake.messages].count("DUBOB") == 1
 
 
+def test_resend_unverified_sends_what_cannot_be_checked(project, slack_env):
+    fake = slack_env.fake
+    fake.fail("chat.postMessage", status=500, when=lambda p: p.get("channel") == "DUBOB")   # not posted
+    notify(code=1)
+    fake.fail("conversations.history", error="missing_scope", times=-1)
+    assert "unverified: bob" in notify(code=1).stdout
+    r = notify("--resend-unverified")
+    assert "counted as lost (--resend-unverified)" in r.stdout
+    assert [m["channel"] for m in fake.messages].count("DUBOB") == 1
+
+
 def test_dbt_model_owners_from_meta_then_group_then_exposure(project, slack_env):
     def model(name, deps=(), **extra):
         return {"resource_type": "model", "name": name, "package_name": "shop",

@@ -16,8 +16,12 @@ from deprecator.cli.registry_cmds import load_cli_config
 @click.option("--only", "only", metavar="MODEL", help="Only notices about this deprecated model.")
 @click.option("--no-redact", is_flag=True, help="Show literal values in queries as written (by default they "
                                                 "are redacted: they can hold personal data).")
+@click.option("--resend-unverified", is_flag=True,
+              help="Send again a notice a crashed run may have posted when Slack's history cannot confirm it "
+                   "(by default that owner is held back, to avoid a duplicate).")
 @click.pass_context
-def notify_cmd(ctx: click.Context, dry_run: bool, fmt: str, only: str | None, no_redact: bool) -> None:
+def notify_cmd(ctx: click.Context, dry_run: bool, fmt: str, only: str | None, no_redact: bool,
+               resend_unverified: bool) -> None:
     """Tell each owner of a query that reads a deprecated model, in one Slack message.
 
     Scans (without recording a snapshot), maps history users to people and
@@ -40,7 +44,8 @@ def notify_cmd(ctx: click.Context, dry_run: bool, fmt: str, only: str | None, no
 
     config = load_cli_config(ctx)
     registry = config.load_registry()
-    report = run_notify(config, registry, dry_run=dry_run, only=only, redact=not no_redact)
+    report = run_notify(config, registry, dry_run=dry_run, only=only, redact=not no_redact,
+                        resend_unverified=resend_unverified)
     if fmt == "json":
         echo_json(report.to_dict())
     else:

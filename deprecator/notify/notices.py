@@ -397,7 +397,7 @@ def _due(notice: Notice, last: Mapping[tuple[str, str], tuple[_dt.datetime, str]
 def run_notify(config: Config, registry: Any, *, dry_run: bool = False, only: str | None = None,
                redact: bool = True, today: _dt.date | None = None, report: Any = None,
                view_owners: Mapping[str, str | None] | None = None,
-               now: Callable[[], _dt.datetime] | None = None) -> NotifyReport:
+               now: Callable[[], _dt.datetime] | None = None, resend_unverified: bool = False) -> NotifyReport:
     """Notify every owner who still uses a deprecated model (one Slack message each), or show what would be sent."""
     from deprecator.registry import today as _today
     from deprecator.state import StateStore
@@ -434,7 +434,7 @@ def run_notify(config: Config, registry: Any, *, dry_run: bool = False, only: st
 
                 lock = outbox.acquire()     # one sending run at a time: two would both send
                 slack = Slack(token, config.slack.base_url)
-                _reconcile(outbox, slack, result)
+                _reconcile(outbox, slack, result, resend_unverified)
             unverified = {r.owner_key for r in outbox.pending()}
             last = outbox.last_sent()
             for notice in built.notices:
@@ -461,21 +461,35 @@ def read_view_owners(config: Config) -> dict[str, str | None]:
         wh.close()
 
 
-def _reconcile(outbox: Any, slack: Any, result: NotifyReport) -> None:
-    """Settle rows a crashed run left pending: the marker in the channel's history says whether it arrived."""
+RECONCILE_MARGIN_S = 3600    # look this far before the intent (clock skew between us and Slack)
+
+
+def _reconcile(outbox: Any, slack: Any, result: NotifyReport, resend_unverified: bool = False) -> None:
+    """Settle rows a crashed run left pending: the marker in the channel's history says whether it arrived.
+
+    A row that cannot be checked stays pending (its owner is reported unverified and not re-sent)
+    unless ``resend_unverified``: then it counts as lost and the notice is due again.
+    """
     from deprecator.notify.slack import SlackFailure
 
     for row in outbox.pending():
         try:
             cid = row.channel_id or slack.channel_id(row.destination)
-            ts = None
-            if cid is not None:
-                oldest = row.created_at.replace(tzinfo=_dt.timezone.utc).timestamp() - 120
-                ts = slack.find_marked(cid, oldest, EVENT_TYPE, "outbox_id", row.id)
+            if cid is None:
+                raise SlackFailure("conversations.list", "channel_not_found", None,
+                                   f"no channel {row.destination} visible to the app")
+            oldest = row.created_at.replace(tzinfo=_dt.timezone.utc).timestamp() - RECONCILE_MARGIN_S
+            ts = slack.find_marked(cid, oldest, EVENT_TYPE, "outbox_id", row.id)
         except SlackFailure as e:
             if e.fatal:
                 raise NotifyError(f"Slack refused the token: {e}") from None
-            result.reconciled.append(f"{row.destination}: could not check whether notice {row.id[:8]} arrived ({e})")
+            if resend_unverified:
+                outbox.settle(row.id, "lost", error=f"could not be checked ({e.code}); re-sent on request")
+                result.reconciled.append(f"{row.destination}: could not check notice {row.id[:8]} ({e}); "
+                                         "counted as lost (--resend-unverified)")
+            else:
+                result.reconciled.append(
+                    f"{row.destination}: could not check whether notice {row.id[:8]} arrived ({e})")
             continue
         if ts is not None:
             outbox.settle(row.id, "sent", ts=ts, channel_id=cid)
@@ -495,7 +509,8 @@ def _deliver(notice: Notice, config: Config, today: _dt.date, now: _dt.datetime,
     if owner.key in unverified:
         return Delivery(owner, models, "unverified", reason=(
             "a previous notice to them may have been posted, and Slack's history could not confirm it; "
-            "not re-sent to avoid a duplicate (grant channels:history/im:history, then run again)"))
+            "not re-sent to avoid a duplicate (grant channels:history/im:history and run again, or pass "
+            "--resend-unverified to send it anyway)"))
     due, why = _due(notice, last, now, config.slack.cooldown_s, today)
     if not due:
         return Delivery(owner, models, "skipped", reason=why)
