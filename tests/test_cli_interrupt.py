@@ -58,3 +58,18 @@ def test_ctrl_c_mid_scan_exits_130_with_one_line_and_records_nothing(tmp_path):
     assert b"Traceback" not in out + err
     # the scan was not recorded: no state store was even created
     assert not (tmp_path / ".deprecator" / "state.db").exists()
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """`deprecator scan --format json | head -c 10`: no error line, no traceback, exit 1 as click does."""
+    (tmp_path / "deprecator.yml").write_text(CONFIG)
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    (tmp_path / "history.jsonl").write_bytes(b"".join(
+        orjson.dumps({"query_text": f"select {i} from analytics.customer_facts", "user_name": f"u{i}"}) + b"\n"
+        for i in range(3000)))
+    proc = subprocess.Popen([sys.executable, "-m", "deprecator", "scan", "--workers", "1", "--format", "json"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10)
+    proc.stdout.close()                      # the reader goes away mid-output
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1 and err == b"", err

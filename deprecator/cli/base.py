@@ -33,6 +33,16 @@ class DeprecatorGroup(click.Group):
         except DeprecatorError as e:
             click.echo(error_text(e), err=True)
             ctx.exit(e.exit_code)
+        except BrokenPipeError:
+            # The reader went away (`deprecator scan | head`): nothing to report to anyone.
+            # Point stdout at /dev/null so the interpreter's final flush does not complain.
+            import os
+
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            ctx.exit(1)
         except Exception as e:
             # The environment failing (a database refusing, a full disk, a file that
             # cannot be read) is an infrastructure error: exit 2 with one short line.
