@@ -28,6 +28,18 @@ CASES = [
     ("snowflake", f"select * from t where email = $${SECRET}$$", "select * from t where email = '***'"),
     ("snowflake", f"select * from t where d = DATE '2024-01-01' and email ILIKE '%{SECRET}%'",
      "select * from t where d = DATE '***' and email ILIKE '***'"),
+    ("oracle", f"select * from t where e = q'[{SECRET}]'", "select * from t where e = '***'"),
+    ("duckdb", f"select * from t where e = $${SECRET}$$", "select * from t where e = '***'"),
+    ("databricks", f"select * from t where e = r'{SECRET}'", "select * from t where e = '***'"),
+    ("databricks", f'select * from t where e = "{SECRET}"', "select * from t where e = '***'"),
+    ("hive", f'select * from t where e = "{SECRET}"', "select * from t where e = '***'"),
+    ("clickhouse", f"select * from t where e = '{SECRET}'", "select * from t where e = '***'"),
+    ("trino", f"select * from t where e = U&'{SECRET}'", "select * from t where e = '***'"),
+    ("redshift", f"select * from t where e = '{SECRET}'", "select * from t where e = '***'"),
+    ("sqlite", f"select * from t where e = '{SECRET}' and b = x'00ff'", "select * from t where e = '***' and b = '***'"),
+    ("mysql", f"select * from t where e = _utf8mb4'{SECRET}' and b = b'101'",
+     "select * from t where e = _utf8mb4'***' and b = '***'"),
+    ("tsql", f"select * from t where e = '{SECRET}' and d = 0x1F", "select * from t where e = '***' and d = '***'"),
     # a text that does not parse is redacted from its tokens
     ("postgres", f"select * from t where email = '{SECRET}' and )", "select * from t where email = '***' and )"),
 ]
