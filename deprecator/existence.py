@@ -69,9 +69,9 @@ def display(rel: RelationName, dialect: str) -> str:
     return ".".join(render_part(p, dialect) for p in rel.parts())
 
 
-def _exists(rel: RelationName, catalog: Sequence[RelationName], search_path: Sequence[str]) -> bool:
+def _exists(rel: RelationName, present: set[tuple[str | None, str]], search_path: Sequence[str]) -> bool:
     schemas = (rel.schema,) if rel.schema is not None else tuple(search_path)
-    return any(c.name == rel.name and c.schema in schemas for c in catalog)
+    return any((s, rel.name) in present for s in schemas)
 
 
 def suggestions(rel: RelationName, catalog: Sequence[RelationName], dialect: str, n: int = 3) -> list[str]:
@@ -105,6 +105,7 @@ def check_registered_names(warehouse: Any, registry: Any, deprecations: Iterable
     catalog = catalog_relations(warehouse)
     if catalog is None:
         return
+    present = {(c.schema, c.name) for c in catalog}
     dialect = warehouse.dialect
     search_path = tuple(getattr(warehouse, "default_schema", ()) or ())
     catalog_name = getattr(warehouse, "default_catalog", None)
@@ -117,7 +118,7 @@ def check_registered_names(warehouse: Any, registry: Any, deprecations: Iterable
                 rel = registry.relation_of(written, dialect, search_path, catalog_name)
             except ValueError:
                 continue   # not a name: the registry's own validation reports it
-            found = _exists(rel, catalog, search_path)
+            found = _exists(rel, present, search_path)
             if fld == "model" and getattr(dep, "dropped", False):
                 if found:
                     problems.append(ConfigError(
