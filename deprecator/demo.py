@@ -210,6 +210,20 @@ def _demo_notify(config: Any, registry: Any, today: _dt.date | None, out: Callab
             out("   | " + line)
 
 
+def _demo_digest(config: Any, registry: Any, today: _dt.date | None, out: Callable[[str], None]) -> None:
+    """The weekly digest as the scan above left it, in text."""
+    from deprecator.apply import open_state
+    from deprecator.notify.digest_service import gather_digest, render_digest
+
+    state = open_state(config)
+    try:
+        digest = gather_digest(config, registry, state, today or _dt.date.today())
+    finally:
+        state.close()
+    for line in render_digest(digest, "text").splitlines():
+        out("   " + line if line else "")
+
+
 def run_demo(
     directory: Path | None,
     *,
@@ -303,6 +317,9 @@ def run_demo(
         out("5. Tell people: one Slack message per owner, offline   (deprecator notify --dry-run)")
         _demo_notify(config, registry, today, out)
         out("")
+        out("6. Watch it burn down: the weekly digest   (deprecator digest --dry-run)")
+        _demo_digest(config, registry, today, out)
+        out("")
         where = f"cd {shlex.quote(str(directory))} && " if kept else ""
         if result.apply_id:
             if kept:
@@ -315,6 +332,8 @@ def run_demo(
             out(f"  {where}deprecator applies          # the audit log")
             out(f"  {where}deprecator scan --format json")
             out(f"  {where}deprecator plan             # what is left: the blocked view")
+            out(f"  {where}deprecator digest --format html --out report.html   # burn-down charts")
+            out(f"  {where}deprecator guide customer_facts --stdout           # the migration guide")
         else:
             out("  deprecator demo --dir demo     # keep the folder and explore it (the temporary one is removed)")
         out("  deprecator init                 # set deprecator up for your own warehouse")

@@ -434,6 +434,11 @@ class StateStore:
         with self.engine.connect() as conn:
             return [(u, int(n)) for u, n in conn.execute(q) if n]
 
+    def latest_scan_at(self) -> _dt.datetime | None:
+        """When the latest recorded scan finished (naive UTC)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(scans.c.finished_at))).scalar()
+
     def latest_objects(self, deprecation: str) -> dict[str, list[str]]:
         """The views and files the latest scan found reading ``deprecation``, by kind."""
         c = scan_objects.c

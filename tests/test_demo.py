@@ -51,6 +51,11 @@ def test_demo_end_to_end_in_a_named_folder(sandbox):
     # each step is printed
     for step in ("1. Set up", "2. Scan", "3. Plan", "4. Apply", "Final diff", "What to try next"):
         assert step in out
+    # the digest after the apply: the rewritten views are no longer left, the blocked one is
+    assert "6. Watch it burn down" in out
+    assert "views still reading it: main.flagged_customers\n" in out
+    assert "views already rewritten by apply: main.customer_summary, main.dutch_customers, " \
+           "main.revenue_by_customer" in out
     # the real scan: the four direct views, the history users, not the CTE-only view
     assert "4 views read it directly: main.customer_summary, main.dutch_customers, main.flagged_customers, " \
            "main.revenue_by_customer" in out

@@ -38,11 +38,11 @@ class DigestResult:
 
 
 def _rewritten_views(state: Any, registry: Any, dialect: str, default_schema: tuple[str, ...],
-                     default_catalog: str | None) -> dict[str, list[str]]:
-    """Per deprecation, the views an apply (not rolled back) rewrote off it, read from the journal."""
+                     default_catalog: str | None) -> dict[str, dict[str, _dt.datetime]]:
+    """Per deprecation, the views an apply (not rolled back) rewrote off it, with when, read from the journal."""
     from deprecator.sql import find_references
 
-    out: dict[str, set[str]] = {}
+    out: dict[str, dict[str, _dt.datetime]] = {}
     for rec in state.list_applies():
         if rec.kind != "apply" or rec.status != "applied" or rec.rolled_back_by:
             continue
@@ -54,8 +54,8 @@ def _rewritten_views(state: Any, registry: Any, dialect: str, default_schema: tu
             for ref in refs:
                 dep = registry.by_relation(ref.relation)
                 if dep is not None:
-                    out.setdefault(dep.model, set()).add(name)
-    return {k: sorted(v) for k, v in out.items()}
+                    out.setdefault(dep.model, {})[name] = rec.created_at
+    return out
 
 
 def gather_digest(config: Any, registry: Any, state: Any, today: _dt.date, *, done_weeks: int = 4,
@@ -89,14 +89,19 @@ def gather_digest(config: Any, registry: Any, state: Any, today: _dt.date, *, do
             else:
                 unmapped.append(user or "(no user)")
         objects = state.latest_objects(dep.model)
+        done = rewritten.get(dep.model, {})
+        scanned_at = state.latest_scan_at()
+        # a view the latest scan saw reading the model but an apply rewrote since is not left
+        still = [v for v in objects.get("view", ())
+                 if not (v in done and (scanned_at is None or done[v] >= scanned_at))]
         consumers = Consumers(
             users=tuple(sorted(per_owner.items(), key=lambda kv: (-kv[1], kv[0])))[:TOP_USERS],
             unmapped_users=tuple(unmapped),
-            views=tuple(objects.get("view", ())),
+            views=tuple(still),
             dbt_models=tuple(objects.get("file", ())),
             cannot_act=tuple(sorted(cannot_act.items(), key=lambda kv: (-kv[1], kv[0]))),
         )
-        items.append((dep, weeks, consumers, rewritten.get(dep.model, ()), note))
+        items.append((dep, weeks, consumers, sorted(done), note))
     return build_digest(items, today, done_weeks=done_weeks, trend_weeks=trend_weeks)
 
 
