@@ -75,7 +75,45 @@ def render(r: dict[str, Any]) -> str:
         ]
         if c.get("top_errors"):
             out += ["Most common non-parsed reasons: " + "; ".join(f"{e} ({n})" for e, n in c["top_errors"]), ""]
+    if "popular" in r:
+        out += render_popular(r["popular"])
     return "\n".join(out)
+
+
+def render_popular(p: dict[str, Any]) -> list[str]:
+    d, sm = p["data"], p["summary"]
+    names = {"floor": "one-process floor (read, aggregate, parse each candidate once)",
+             "old": f"scan before (`{p['commits'].get('old', '')[:7]}`)", "new": "scan now (working tree)"}
+    out = [f"### A popular table is retired: {d['rows']:,} rows, {d['deprecations']} deprecations",
+           "",
+           f"{len(p['runs']['floor'])} runs per contender, back to back (floor, before, now) in each round; "
+           "median [min - max]. Scans are `deprecator scan --format json --quiet` end to end (config, scan, "
+           "snapshot, the JSON report written to a file); the floor writes nothing.",
+           "",
+           "| | wall time | x floor | peak memory (process tree) | findings | digest |",
+           "|---|---|---|---|---|---|"]
+    for k in ("floor", "old", "new"):
+        if k not in sm:
+            continue
+        s = sm[k]
+        runs = p["runs"][k]
+        digest = ", ".join(sorted({r.get("digest", "") for r in runs})) if k != "floor" else ""
+        findings = runs[0].get("findings")
+        out.append(f"| {names[k]} | **{s['wall_s_median']} s** [{s['wall_s_min']} - {s['wall_s_max']}] | "
+                   f"{s.get('x_floor', 1.0)} | **{s['peak_mb_median']} MB** [{s['peak_mb_min']} - {s['peak_mb_max']}] | "
+                   f"{findings:,} | {digest} |")
+    loads = [r["loadavg_before"][0] for rs in p["runs"].values() for r in rs if r.get("loadavg_before")]
+    out += ["", f"Identical JSON findings and unparsed list (digest): {p['identical_json']}; identical text report "
+            f"(all but its timing line): {p['identical_text']}. 1-minute load average before each run: "
+            f"{min(loads):.1f} to {max(loads):.1f}." if loads else "", ""]
+    if p.get("a_summary"):
+        out += ["Same run, the 3%-candidate (a) history (`run_scan` alone):", "",
+                "| | wall time | peak memory |", "|---|---|---|"]
+        for k, s in p["a_summary"].items():
+            out.append(f"| {names[k]} | {s['wall_s_median']} s [{s['wall_s_min']} - {s['wall_s_max']}] | "
+                       f"{s['peak_mb_median']} MB [{s['peak_mb_min']} - {s['peak_mb_max']}] |")
+        out.append("")
+    return out
 
 
 if __name__ == "__main__":

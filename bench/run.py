@@ -122,21 +122,33 @@ def export_commit(rev: str) -> tuple[str, Path]:
     return sha, dest
 
 
-def report_digest(path: Path, fmt: str) -> tuple[str, int]:
-    """sha256 (16 hex) of a scan report: for JSON the findings, unparsed list and stats without the
-    timing; for text every line but the last (which has the elapsed time). Also the findings count."""
+# The findings' keys of the JSON contract when this benchmark was written; keys added since (additive
+# by the contract) are left out of the digest, so reports of both commits can be compared.
+FINDING_KEYS = ("deprecation", "relation", "source", "object", "path", "line", "column", "user", "count",
+                "first_seen", "last_seen", "columns", "ambiguous", "note", "role")
+
+
+def report_digest(path: Path, fmt: str) -> tuple[str, int, dict[str, Any]]:
+    """sha256 (16 hex) of a scan report: for JSON its findings (FINDING_KEYS of each) and unparsed
+    list, for text every line but the last (which has the elapsed time). Also the findings count and,
+    per finding key outside FINDING_KEYS, its distinct values (at most 3)."""
     import hashlib
 
     data = path.read_bytes()
     if fmt == "text":
         lines = data.decode().rstrip("\n").split("\n")
-        return hashlib.sha256("\n".join(lines[:-1]).encode()).hexdigest()[:16], 0
+        return hashlib.sha256("\n".join(lines[:-1]).encode()).hexdigest()[:16], 0, {}
     doc = orjson.loads(data)
-    doc["stats"].pop("elapsed_seconds", None)
-    n = len(doc["findings"])
-    digest = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-    del doc, data
-    return digest, n
+    del data
+    h = hashlib.sha256()
+    extra: dict[str, set[str]] = {}
+    for f in doc["findings"]:
+        h.update(orjson.dumps([f.get(k) for k in FINDING_KEYS]))
+        for k in f.keys() - set(FINDING_KEYS):
+            if len(extra.setdefault(k, set())) < 3:
+                extra[k].add(repr(f[k]))
+    h.update(orjson.dumps(doc["unparsed"], option=orjson.OPT_SORT_KEYS))
+    return h.hexdigest()[:16], len(doc["findings"]), {k: sorted(v) for k, v in extra.items()}
 
 
 def _median(xs: list[float]) -> float:
@@ -168,7 +180,7 @@ def popular_part(rows: int, seed: int, repeat: int, old: str | None, workers: li
             load = os.getloadavg()
             r = measure(["cli-scan", str(path), "--registry", str(registry), "--out", str(out), *workers, *extra])
             r["loadavg_before"] = load
-            r["digest"], r["findings"] = report_digest(out, "json")
+            r["digest"], r["findings"], r["added_keys"] = report_digest(out, "json")
             runs[name].append(r)
             print(f"  [{i + 1}/{repeat}] {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB digest {r['digest']} "
                   f"findings {r['findings']:,}  load {load}", flush=True)
@@ -176,7 +188,8 @@ def popular_part(rows: int, seed: int, repeat: int, old: str | None, workers: li
     for name, extra in trees.items():
         r = measure(["cli-scan", str(path), "--registry", str(registry), "--out", str(out), "--format", "text",
                      *workers, *extra])
-        r["digest"], _ = report_digest(out, "text")
+        r["digest"], _, _ = report_digest(out, "text")
+        (DATA / f"popular-report-{name}.txt").write_bytes(out.read_bytes())   # to diff by hand
         text[name] = r
         print(f"  text report {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB digest {r['digest']}", flush=True)
     out.unlink(missing_ok=True)

@@ -133,7 +133,7 @@ WEEKLY_SOURCE_KINDS = frozenset({"history", "sql"})
 
 @dataclass(frozen=True)
 class ScanReport:
-    findings: tuple[Finding, ...]
+    findings: Sequence[Finding]         # a tuple, or Findings (made when read) from run_scan
     unparsed: tuple[Unparsed, ...]
     stats: dict[str, Any]
     snapshots: tuple[Any, ...] = ()   # deprecator.state.UsageSnapshot
@@ -269,6 +269,9 @@ HISTORY_SOURCE_TYPES["sql"] = _lazy_factory("deprecator.sources.sql_history")
 
 
 # -- aggregation ----------------------------------------------------------------
+_WEEKS: dict[int, int] = {}   # week (Monday's ordinal) -> one shared int object for it
+
+
 class _Occurrence:
     # A popular text has an occurrence per user who ran it (a million in a big history), so the
     # uses per week are kept as one (week, uses) pair, with a dict only for the further weeks.
@@ -286,7 +289,7 @@ class _Occurrence:
 
     def add_week(self, monday: int, uses: int) -> None:
         if self.week is None:
-            self.week, self.week_uses = monday, uses
+            self.week, self.week_uses = _WEEKS.setdefault(monday, monday), uses   # one int object per week
         elif self.week == monday:
             self.week_uses += uses
         else:
@@ -632,7 +635,7 @@ def run_scan(
             from deprecator.redact import mask_url
 
             record_error = f"cannot write to the state store {mask_url(config.state_url)}: {db_error(e)}"
-    return ScanReport(tuple(findings), tuple(problems) + tuple(unparsed), stats, snapshots, scan_id,
+    return ScanReport(findings, tuple(problems) + tuple(unparsed), stats, snapshots, scan_id,
                       record_error, tuple(bases), weekly)
 
 
@@ -679,14 +682,14 @@ def _check_registered(registry: Any, closers: list[Any]) -> None:
         raise
 
 
-def _history_only_for_dropped(findings: list[Finding], registry: Any) -> list[Finding]:
+def _history_only_for_dropped(findings: "Findings", registry: Any) -> "Findings":
     """A model registered as dropped is looked for in query history and files only: the
     warehouse's views and functions cannot read a relation that is gone."""
     dropped = {d.model for d in registry.deprecations if getattr(d, "dropped", False)}
     if not dropped:
         return findings
-    return [f for f in findings
-            if f.deprecation not in dropped or f.source in QUERY_SOURCE_KINDS or f.source == "file"]
+    return findings.where(lambda model, source: model not in dropped or source in QUERY_SOURCE_KINDS
+                          or source == "file")
 
 
 def _shared(res: ParseResult, table: dict[Any, Any]) -> ParseResult:
@@ -772,8 +775,8 @@ def _excerpt(text: str, limit: int = 120) -> str:
 def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
              existing: set[RelationName] | None = None,
              privileges: Mapping[tuple[str, str], bool] | None = None,
-             implicit_catalog: bool = False) -> tuple[list[Finding], list[Unparsed], dict]:
-    findings: list[Finding] = []
+             implicit_catalog: bool = False) -> tuple[Findings, list[Unparsed], dict, dict]:
+    findings: list[Any] = []   # Findings (files) and rows (query texts, see _finding)
     unparsed: list[Unparsed] = []
     # deprecation model -> user -> [count, first, last] for query sources
     usage_by_user: dict[str, dict[str | None, list[Any]]] = {}
@@ -829,12 +832,13 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
             tmpl = templates.get(tkey)
             if tmpl is None:
                 tmpl = templates[tkey] = _template(matched, source, obj, interned)
+                for t in tmpl:
+                    t.text = cand.text
             assumed = origin in ("default", "server")
             for t in tmpl:
                 note = _merged_note(t.contributors, origin, user) if assumed and t.unqualified else t.note
-                findings.append(Finding(t.model, t.relation, source, obj, None, None, None, user, occ.count,
-                                        occ.first, occ.last, t.columns, t.ambiguous, note, t.role, cand.text,
-                                        via=t.via, pattern=t.pattern))
+                # a row, made into a Finding when read (Findings): a quarter of a Finding's memory
+                findings.append((t, key, occ, note))
             if source in QUERY_SOURCE_KINDS and tmpl:
                 # usage counts the text's runs once per deprecation, whatever it does with it
                 for model in tmpl[0].models:
@@ -857,36 +861,89 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                             weekly[wk] = weekly.get(wk, 0) + n
     # per deprecation, (user, count, first, last) once per user: what _snapshots sums
     usage = {model: [(user, *agg) for user, agg in per_user.items()] for model, per_user in usage_by_user.items()}
-    findings = _sorted_findings(findings)
     unparsed.sort(key=lambda u: (u.source, u.object, u.line or 0, u.status, u.error))
-    return findings, unparsed, usage, weekly
+    return Findings(_sorted_findings(findings)), unparsed, usage, weekly
 
 
-def _sorted_findings(findings: list[Finding]) -> list[Finding]:
-    """Findings by (deprecation, source, object, line, column, user, relation, role), stably.
+def _sorted_findings(findings: list[Any]) -> list[Any]:
+    """Findings (and rows) by (deprecation, source, object, line, column, user, relation, role), stably.
 
     Sorted one deprecation at a time, so the sort keys of only one deprecation's findings are held
     at once (a million findings' keys would be ~130 MB next to the findings)."""
-    by_dep: dict[str, list[Finding]] = {}
+    by_dep: dict[str, list[Any]] = {}
     for f in findings:
-        group = by_dep.get(f.deprecation)
+        model = f.deprecation if type(f) is Finding else f[0].model
+        group = by_dep.get(model)
         if group is None:
-            group = by_dep[f.deprecation] = []
+            group = by_dep[model] = []
         group.append(f)
     findings.clear()
     for model in sorted(by_dep):
         group = by_dep.pop(model)
-        group.sort(key=lambda f: (f.source, f.object, f.line or 0, f.column or 0, f.user or "", f.relation,
-                                  _ROLE_ORDER.get(f.role, 3)))
+        group.sort(key=_sort_key)
         findings += group
     return findings
+
+
+def _sort_key(f: Any) -> tuple[Any, ...]:
+    if type(f) is Finding:
+        return (f.source, f.object, f.line or 0, f.column or 0, f.user or "", f.relation, _ROLE_ORDER.get(f.role, 3))
+    t, key = f[0], f[1]
+    return (key[0], key[1], 0, 0, key[4] or "", t.relation, _ROLE_ORDER.get(t.role, 3))
+
+
+def _finding(f: Any) -> Finding:
+    """A Finding from a row of _collect (a query text as one user ran it), or the Finding itself."""
+    if type(f) is Finding:
+        return f
+    t, key, occ, note = f
+    return Finding(t.model, t.relation, key[0], key[1], None, None, None, key[4], occ.count, occ.first, occ.last,
+                   t.columns, t.ambiguous, note, t.role, t.text, via=t.via, pattern=t.pattern)
+
+
+class Findings(Sequence[Finding]):
+    """A scan's findings in order, each made when it is read from a compact row (template, place and
+    user, counts): a popular table has a million, and a million Findings held at once cost ~180 MB
+    more than their rows. Reads like a tuple of Findings; each read makes new (equal) objects."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(map(_finding, self._items[i]))
+        return _finding(self._items[i])
+
+    def __iter__(self) -> Iterator[Finding]:
+        return map(_finding, self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Findings, tuple, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Findings({len(self)} findings)"
+
+    def where(self, keep: Callable[[str, str], bool]) -> "Findings":
+        """The findings whose (deprecation, source) ``keep`` accepts."""
+        return Findings([f for f in self._items if keep(*((f.deprecation, f.source) if type(f) is Finding
+                                                          else (f[0].model, f[1][0])))])
 
 
 class _Template:
     """One finding of a text before its occurrence (user, counts) is known."""
 
     __slots__ = ("model", "relation", "role", "columns", "ambiguous", "contributors", "note", "unqualified", "models",
-                 "via", "pattern")
+                 "via", "pattern", "text")
 
     def __init__(self, model: str, relation: str, role: str, columns: tuple[str, ...] | None) -> None:
         self.model, self.relation, self.role, self.columns = model, relation, role, columns
@@ -897,6 +954,7 @@ class _Template:
         self.models: tuple[str, ...] = ()     # (on the first template) every deprecation the text uses
         self.via: str | None = None           # _via of the contributors
         self.pattern: str | None = None
+        self.text: str | None = None          # the text, for Finding.text
 
 
 def _template(matched: list[tuple[Reference, Any, RelationName, bool, str | None]], source: str, obj: str,

@@ -81,3 +81,20 @@ def test_cli_json_is_the_report(in_tmp: Path) -> None:
     doc = json.loads(out)
     assert len(doc["findings"]) > 10
     assert out == orjson.dumps(doc, option=OPTS).decode() + "\n"   # the layout of the whole-document dump
+
+
+def test_findings_read_like_a_sorted_tuple(report: ScanReport) -> None:
+    fs = report.findings
+    whole = tuple(fs)
+    assert len(whole) == len(fs) > 10 and all(type(f).__name__ == "Finding" for f in whole)
+    assert fs == whole and whole == tuple(fs)            # made anew on each read, equal
+    assert [fs[i] for i in range(len(fs))] == list(whole) and fs[-1] == whole[-1]
+    assert fs[2:7] == whole[2:7] and fs[::3] == whole[::3]
+    assert all(f.text for f in whole if f.source == "history")   # notices read the text
+    key = [(f.deprecation, f.source, f.object, f.line or 0, f.column or 0, f.user or "", f.relation) for f in whole]
+    assert key == sorted(key)
+    users = {(f.deprecation, f.user, f.count) for f in whole if f.source == "history"}
+    # 60 rows over 7 users: text 0 (customer_facts) and text 1 (both) run by every user, counted per user
+    assert {u for _, u, _ in users} == {f"u{i}" for i in range(7)}
+    cf = sum(f.count for f in whole if f.source == "history" and f.deprecation == "analytics.customer_facts")
+    assert cf == 40   # texts 0 and 1: 20 rows each
