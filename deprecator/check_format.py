@@ -189,6 +189,7 @@ def to_sarif(report: CheckReport) -> dict[str, Any]:
             "tool": {"driver": {"name": "deprecator", "version": _version(), "informationUri": INFO_URI,
                                 "rules": rules}},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.resolve().as_uri() + "/"}},
+            "columnKind": "unicodeCodePoints",      # columns count characters, as Python and the text output do
             "results": results,
             "invocations": [{"executionSuccessful": report.exit_code != 2}],
         }],
