@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-from deprecator.errors import ConfigError, DeprecatorError, NewReferencesFound
+from deprecator.errors import CheckIncomplete, ConfigError, NewReferencesFound
 from deprecator.prefilter import Prefilter
 from deprecator.sql.model import RelationName
 
@@ -48,15 +48,6 @@ _SUPPRESSION_BODY = re.compile(
     r"^\s*(?P<names>[^\s,]+(?:\s*,\s*[^\s,]+)*)"
     r"(?:\s+until\s+(?P<until>\S+))?"
     r"(?:\s+reason\s+(?P<q>[\"'])(?P<reason>.*?)(?P=q))?\s*$")
-
-
-class CheckIncomplete(DeprecatorError):
-    """Some files could not be read or parsed where they may reference a deprecated model (exit 2)."""
-
-    def __init__(self, problems: Sequence["CheckProblem"]) -> None:
-        self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} file(s) could not be checked:\n"
-                         + "\n".join(f"  - {p}" for p in self.problems))
 
 
 class CheckFailed(NewReferencesFound):

@@ -182,3 +182,17 @@ class NewReferencesFound(DeprecatorError):
     def __init__(self, findings: Sequence[Any]) -> None:
         self.findings = list(findings)
         super().__init__(f"{len(self.findings)} new reference(s) to deprecated models")
+
+
+class CheckIncomplete(DeprecatorError):
+    """The CI check could not read or parse some files where they may reference a deprecated model
+    (exit code 2): an incomplete check must not pass. ``problems`` are ``deprecator.check.CheckProblem``."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} file(s) could not be checked:\n"
+                         + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class GitError(DeprecatorError):
+    """git is missing, the folder is in no repository, or the base of a comparison cannot be found."""

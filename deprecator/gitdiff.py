@@ -14,11 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from deprecator.errors import DeprecatorError
-
-
-class GitError(DeprecatorError):
-    """git is missing, the folder is no repository, or the base cannot be found."""
+from deprecator.errors import GitError
 
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
