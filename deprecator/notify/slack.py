@@ -84,12 +84,13 @@ class Slack:
                                 retry_handlers=read_handlers)
 
     def _call(self, client: Any, method: str, **kwargs: Any) -> dict[str, Any]:
+        """``client.<method as the SDK names it>(**kwargs)`` (e.g. ``chat_postMessage``), errors as SlackFailure."""
         from slack_sdk.errors import SlackApiError
 
         if self._down is not None:   # Slack could not be reached: do not wait on it for every owner
             raise SlackFailure(method, self._down.code, None, self._down.detail)
         try:
-            resp = client.api_call(method, **kwargs)
+            resp = getattr(client, method.replace(".", "_"))(**kwargs)
             return dict(resp.data) if isinstance(resp.data, dict) else {}
         except SlackApiError as e:
             r = e.response
@@ -115,18 +116,17 @@ class Slack:
         return text.replace(self._token, "***") if self._token else text
 
     def user_id_by_email(self, email: str) -> str:
-        data = self._call(self.reader, "users.lookupByEmail", http_verb="GET", params={"email": email})
+        data = self._call(self.reader, "users.lookupByEmail", email=email)
         return str(data["user"]["id"])
 
     def open_dm(self, user_id: str) -> str:
-        data = self._call(self.reader, "conversations.open", json={"users": user_id})
+        data = self._call(self.reader, "conversations.open", users=user_id)
         return str(data["channel"]["id"])
 
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]], metadata: dict[str, Any]) -> tuple[str, str]:
         """(channel id, ts) of the posted message."""
-        data = self._call(self.poster, "chat.postMessage", json={
-            "channel": channel, "text": text, "blocks": blocks, "metadata": metadata,
-            "unfurl_links": False, "unfurl_media": False})
+        data = self._call(self.poster, "chat.postMessage", channel=channel, text=text, blocks=blocks,
+                          metadata=metadata, unfurl_links=False, unfurl_media=False)
         return str(data.get("channel") or channel), str(data["ts"])
 
     def channel_id(self, name: str) -> str | None:
@@ -139,7 +139,7 @@ class Slack:
                                       "exclude_archived": True}
             if cursor:
                 params["cursor"] = cursor
-            data = self._call(self.reader, "conversations.list", http_verb="GET", params=params)
+            data = self._call(self.reader, "conversations.list", **params)
             for c in data.get("channels") or ():
                 if c.get("name") == name[1:]:
                     return str(c["id"])
@@ -155,7 +155,7 @@ class Slack:
                                       "include_all_metadata": True}
             if cursor:
                 params["cursor"] = cursor
-            data = self._call(self.reader, "conversations.history", http_verb="GET", params=params)
+            data = self._call(self.reader, "conversations.history", **params)
             for m in data.get("messages") or ():
                 md = m.get("metadata") or {}
                 if md.get("event_type") == event_type and (md.get("event_payload") or {}).get(key) == value:
