@@ -451,3 +451,24 @@ def test_json_is_a_stable_contract(repo):
         "replacement", "sunset", "guide", "new", "level", "why", "rule", "suppressed", "suppression_reason",
         "fingerprint"}
     assert out["exit_code"] == 1 and out["mode"] == "base" and out["today"] == TODAY
+
+
+def test_a_pull_request_checkout_as_github_actions_makes_it(repo, tmp_path, monkeypatch):
+    """actions/checkout on pull_request: a full clone, HEAD detached at the merge of the branch into main."""
+    write(repo, "models/new_model.sql", "select * from {{ ref('customer_facts') }}\n")
+    commit(repo, "feature work")
+    git(repo, "checkout", "-q", "main")
+    write(repo, "models/main_only.sql", "select * from analytics.customer_facts\n")   # main moved on meanwhile
+    commit(repo, "main work")
+    git(repo, "checkout", "-q", "--detach", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature")
+    git(repo, "update-ref", "refs/pull/1/merge", "HEAD")         # what GitHub offers for a pull request
+    git(repo, "checkout", "-q", "feature")
+    ci = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", f"file://{repo}", str(ci)], check=True, capture_output=True)
+    git(ci, "fetch", "-q", "origin", "refs/pull/1/merge")
+    git(ci, "checkout", "-q", "--detach", "FETCH_HEAD")
+    monkeypatch.chdir(ci)
+    report = as_json("--base", "origin/main", code=1)
+    assert [(f["path"], f["new"]) for f in report["findings"]] == [("models/new_model.sql", True)]
+    assert report["files_checked"] == 1      # main's own new file is not the pull request's
