@@ -157,7 +157,7 @@ def test_a_view_the_plan_does_not_name_is_not_parsed_at_apply(env, monkeypatch):
     plan = env.plan()
     parsed = []
     monkeypatch.setattr(apply_mod, "find_references", lambda sql, *a, **k: parsed.append(sql) or find_references(sql, *a, **k))
-    monkeypatch.setattr(apply_mod, "plan_warehouse", None)   # apply must not plan again
+    monkeypatch.setattr(apply_mod, "plan_warehouse", None)   # apply plans the planned views again, never everything
     assert apply_plan(plan, env.wh, env.registry, env.state).apply_id
     # only the views outside the plan whose text names customer_facts (a CTE of that name, a string)
     assert sorted(parsed) == ["CREATE VIEW cte_only AS WITH customer_facts AS (SELECT 1 AS cust_id) SELECT cust_id "
