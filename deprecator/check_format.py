@@ -114,16 +114,22 @@ def _md(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
+# GitHub takes at most 1 MiB of step summary per step; a row is a few hundred bytes.
+MAX_SUMMARY_ROWS = 1000
+
+
 def step_summary(report: CheckReport) -> str:
-    """Markdown for ``$GITHUB_STEP_SUMMARY``: every finding, not just the first ten annotations."""
+    """Markdown for ``$GITHUB_STEP_SUMMARY``: the findings beyond the first ten annotations (errors first)."""
     lines = ["## deprecator check", "", summary_line(report), ""]
-    shown = [f for f in report.findings if not f.suppressed]
+    shown = sorted((f for f in report.findings if not f.suppressed), key=lambda f: f.level != "error")
     if shown:
         lines += ["| | where | deprecated | written | replacement | why |", "|---|---|---|---|---|---|"]
-        for f in shown:
+        for f in shown[:MAX_SUMMARY_ROWS]:
             icon = {"error": ":x:", "warning": ":warning:"}.get(f.level, ":information_source:")
             lines.append(f"| {icon} | `{_md(f.path)}:{f.line}:{f.column}` | {_md(f.deprecation)} | "
                          f"`{_md(f.written)}` | {_md(f.replacement or '')} | {_md(f.why)} |")
+        if len(shown) > MAX_SUMMARY_ROWS:
+            lines.append(f"\n... and {len(shown) - MAX_SUMMARY_ROWS} more (`--format json` lists them all)")
         lines.append("")
     if report.problems:
         lines += ["### Files not checked", ""] + [f"- `{_md(str(p))}`" for p in report.problems] + [""]

@@ -472,3 +472,14 @@ def test_a_pull_request_checkout_as_github_actions_makes_it(repo, tmp_path, monk
     report = as_json("--base", "origin/main", code=1)
     assert [(f["path"], f["new"]) for f in report["findings"]] == [("models/new_model.sql", True)]
     assert report["files_checked"] == 1      # main's own new file is not the pull request's
+
+
+def test_the_step_summary_is_capped_errors_first(repo, tmp_path, monkeypatch):
+    import deprecator.check_format as cf
+
+    monkeypatch.setattr(cf, "MAX_SUMMARY_ROWS", 1)
+    _change(repo)
+    summary = tmp_path / "summary.md"
+    check("--base", "main", "--format", "github", code=1, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    text = summary.read_text()
+    assert text.count("| :x: |") == 1 and "... and 1 more (`--format json` lists them all)" in text
