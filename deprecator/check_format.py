@@ -97,7 +97,8 @@ def _gh(level: str, path: str, line: int | None, col: int | None, title: str, me
 def format_github(report: CheckReport) -> str:
     """Workflow commands; GitHub shows only the first 10 of each level per step, so see ``step_summary``."""
     out: list[str] = []
-    for f in report.findings:
+    # errors first: they are the ones the reader must see among the ten shown
+    for f in sorted(report.findings, key=lambda f: f.level != "error"):
         if f.suppressed:
             continue
         out.append(_gh(f.level, f.path, f.line, f.column, f"deprecated: {f.deprecation}", f.message(),

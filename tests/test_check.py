@@ -331,6 +331,14 @@ def test_github_annotations_and_step_summary(repo, tmp_path):
     assert "| :x: | `models/new_model.sql:2:9` | analytics.customer_facts |" in text
 
 
+def test_github_annotations_put_errors_first(repo):
+    write(repo, "models/legacy.sql", "-- an existing reader\nselect cust_id\nfrom {{ ref('customer_facts') }}\n\n")
+    write(repo, "models/z_new.sql", "select * from analytics.customer_facts\n")
+    commit(repo, "one existing, one new")
+    lines = check("--base", "main", "--format", "github", code=1).stdout.splitlines()
+    assert lines[0].startswith("::error file=models/z_new.sql") and lines[1].startswith("::warning file=models/legacy")
+
+
 def test_github_escapes_workflow_command_data(repo):
     write(repo, "models/we%ird,name.sql", "select * from analytics.customer_facts\n")
     r = check("--base", "main", "--format", "github", code=1)
