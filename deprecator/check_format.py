@@ -97,7 +97,7 @@ def _gh(level: str, path: str, line: int | None, col: int | None, title: str, me
 def format_github(report: CheckReport) -> str:
     """Workflow commands; GitHub shows only the first 10 of each level per step, so see ``step_summary``."""
     out: list[str] = []
-    # errors first: they are the ones the reader must see among the ten shown
+    # errors first in the log (GitHub caps annotations per level, so this changes the log, not the caps)
     for f in sorted(report.findings, key=lambda f: f.level != "error"):
         if f.suppressed:
             continue
