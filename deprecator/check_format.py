@@ -52,6 +52,10 @@ def format_text(report: CheckReport) -> str:
     if name_only:
         out.append(f"note: {len(name_only)} ref() call(s) were matched to deprecations by model name only; "
                    "give --manifest (target/manifest.json) to map refs to relations exactly")
+    if report.errors:
+        first = report.errors[0]
+        out.append(f"hint: use the replacement; to keep one reference knowingly, put a comment on its line: "
+                   f"-- deprecator: allow {first.deprecation} until YYYY-MM-DD reason \"...\"")
     out.append(summary_line(report))
     return "\n".join(out)
 

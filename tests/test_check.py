@@ -91,6 +91,8 @@ def test_only_references_the_branch_adds_fail(repo):
             "(ref('customer_facts')): added by this change; sunset on 2027-03-31; "
             "use analytics.entity_customers instead; guide: migration_guides/customer_facts.md") in r.stdout
     assert "legacy.sql" not in r.stdout          # unchanged files are not even read
+    assert ('hint: use the replacement; to keep one reference knowingly, put a comment on its line: '
+            '-- deprecator: allow analytics.customer_facts until YYYY-MM-DD reason "..."') in r.stdout
     assert "1 new reference(s) to deprecated models" in r.stderr
     report = as_json("--base", "main", code=1)
     assert report["files_checked"] == 1 and report["merge_base"] == git(repo, "merge-base", "main", "HEAD").strip()
