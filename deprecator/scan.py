@@ -610,6 +610,7 @@ def run_scan(
     snapshots: tuple[Any, ...] = ()
     scan_id = None
     weekly = _weekly_cells(weekly_counts)
+    del weekly_counts
     if query_kinds_read:
         snapshots = tuple(_snapshots(registry, usage, _windows(registry, findings, bases)))
     record_error = None
@@ -646,10 +647,14 @@ def _weekly_cells(counts: Mapping[tuple[str, str, int, str | None], int]) -> tup
     from deprecator.state import WeeklyUse
 
     dates: dict[int, _dt.date] = {}   # one date per week, not one per cell (a popular table has ~500,000 cells)
+    # sorted by the keys themselves (a user None sorts as ""): no key or item tuple is made per cell
     return tuple(WeeklyUse(dep, source_key, dates.get(monday) or dates.setdefault(monday, _dt.date.fromordinal(monday)),
-                           user, n)
-                 for (dep, source_key, monday, user), n in sorted(counts.items(), key=lambda kv: (
-                     kv[0][0], kv[0][1], kv[0][2], kv[0][3] or "")))
+                           user, counts[(dep, source_key, monday, user)])
+                 for dep, source_key, monday, user in sorted(counts, key=_cell_order))
+
+
+def _cell_order(k: tuple[str, str, int, str | None]) -> tuple[str, str, int, str]:
+    return k if k[3] is not None else (k[0], k[1], k[2], "")   # type: ignore[return-value]
 
 
 def _objects(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
