@@ -339,6 +339,10 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
     elif raw_schema is not None:
         s = text(wh, "default_schema", "warehouse.default_schema") or ""
         schema = tuple(x.strip() for x in s.split(",") if x.strip())
+    if not schema and url and dialect in ("sqlite", "duckdb"):
+        # One schema the engine itself searches: unqualified names mean main.x there, so the
+        # scan must resolve them as plan (the adapter) does; PostgreSQL's comes from the server.
+        schema = ("main",)
     catalog = text(wh, "default_catalog", "warehouse.default_catalog") or None
     try:
         lock_timeout = _duration(wh, "lock_timeout", spath, minimum_ms=1)

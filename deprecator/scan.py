@@ -521,6 +521,7 @@ def run_scan(
     built = sources is None
     if sources is None:
         sources, closers = build_sources(config, paths)
+        config, registry = _with_warehouse_search_path(config, registry, closers)
         _check_registered(registry, closers)
     report_progress = _Progress(progress, sources, t0) if callable(progress) else None
 
@@ -666,6 +667,27 @@ def _objects(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
         elif f.source == "file":
             out.add((f.deprecation, "file", f.path or f.object))
     return out
+
+
+def _with_warehouse_search_path(config: Config, registry: Any, closers: list[Any]) -> tuple[Config, Any]:
+    """With no ``default_schema`` configured, unqualified names resolve as the warehouse does.
+
+    Plan takes the adapter's search path (PostgreSQL: the server's); the scan must
+    too, or ``select * from customer`` in a file would silently match nothing. The
+    registry is normalized again when it was loaded without one.
+    """
+    if config.warehouse.default_schema:
+        return config, registry
+    wh = next((c for c in closers if callable(getattr(c, "list_views", None))), None)
+    schema = tuple(wh.default_schema or ()) if wh is not None else ()   # WarehouseError: the CLI's exit 2
+    if not schema:
+        return config, registry
+    import dataclasses
+
+    config = dataclasses.replace(config, warehouse=dataclasses.replace(config.warehouse, default_schema=schema))
+    if not getattr(registry, "default_schema", ()) and getattr(registry, "path", None) == config.registry_path:
+        registry = config.load_registry()
+    return config, registry
 
 
 def _check_registered(registry: Any, closers: list[Any]) -> None:

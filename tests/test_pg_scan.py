@@ -176,3 +176,17 @@ def test_plpgsql_execute_forms_on_real_functions(pg_db, in_tmp):
     text = invoke(["scan"], code=0).stdout
     assert ("  plpgsql_function analytics.d_variable(): fallback: PL/pgSQL body runs SQL built at run time, which "
             "cannot be read, so it may use any relation: line 2: EXECUTE v (SQL held in a variable)") in text
+
+
+def test_without_default_schema_files_resolve_with_the_servers_search_path(pg_db, in_tmp):
+    """No default_schema: `select * from customer` in a file is public.customer, as plan resolves it
+    (the scan said "no references found" for the file before)."""
+    run_sql(pg_db, "CREATE TABLE public.customer (id int)", "CREATE TABLE public.customers (id int)",
+            "CREATE VIEW public.v AS SELECT id FROM customer")
+    (in_tmp / "deprecations.yml").write_text(
+        "deprecations:\n  - model: customer\n    replacement: customers\n    sunset: 2027-03-31\n")
+    (in_tmp / "deprecator.yml").write_text(f"warehouse:\n  url: {pg_db}\nregistry: deprecations.yml\n")
+    (in_tmp / "a.sql").write_text("select * from customer\n")
+    doc = json.loads(invoke(["scan", "--path", "a.sql", "--format", "json"]).stdout)
+    assert sorted((f["source"], f["object"], f["relation"]) for f in doc["findings"]) == [
+        ("file", "a.sql", "public.customer"), ("view", "public.v", "public.customer")]

@@ -448,3 +448,24 @@ def test_a_bigquery_wildcard_table_reads_every_deprecated_table_its_pattern_cove
             "automatically):\n    models/daily.sql:2:6: mkt.ga.events_2023*\n"
             "    pg_stat_statements jobs/q1 (ann): mkt.ga.events_*\n") in text, text
     assert "mkt.ga.sessions_2023 -> mkt.ga.sessions_v2 (sunset 2027-03-31)\n  no references found" in text
+
+
+def test_without_default_schema_unqualified_names_resolve_as_the_warehouse_does(tmp_path):
+    """No default_schema configured: SQLite searches main, PostgreSQL its search_path; plan does the same,
+    so the scan must not report 'no references found' for `select * from customer` (it did)."""
+    import sqlite3
+
+    from deprecator.config import load_config
+
+    conn = sqlite3.connect(tmp_path / "wh.db")
+    conn.executescript("create table customer(id int); create table customers(id int);"
+                       "create view v as select id from customer;")
+    conn.close()
+    (tmp_path / "deprecator.yml").write_text("warehouse:\n  url: sqlite:///wh.db\nregistry: deprecations.yml\n"
+                                             "paths: [a.sql]\n")
+    (tmp_path / "deprecations.yml").write_text(
+        "deprecations:\n  - model: customer\n    replacement: customers\n    sunset: 2027-01-01\n")
+    (tmp_path / "a.sql").write_text("select * from customer\n")
+    config = load_config(tmp_path / "deprecator.yml")
+    report = run_scan(config, config.load_registry(), workers=0, record=False)
+    assert sorted((f.source, f.object) for f in report.findings) == [("file", "a.sql"), ("view", "main.v")]
