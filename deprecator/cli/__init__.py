@@ -15,5 +15,6 @@ from deprecator.cli import notify_cmds as _notify_cmds  # noqa: E402,F401
 from deprecator.cli import check_cmds as _check_cmds  # noqa: E402,F401
 from deprecator.cli import guide_cmds as _guide_cmds  # noqa: E402,F401
 from deprecator.cli import digest_cmds as _digest_cmds  # noqa: E402,F401
+from deprecator.cli import dbt_cmds as _dbt_cmds  # noqa: E402,F401
 
 __all__ = ["main"]

@@ -1,0 +1,106 @@
+"""`deprecator dbt ...`: the codemod that points refs at replacements, and the sync of properties YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from deprecator.cli.base import echo, echo_json, main
+from deprecator.cli.registry_cmds import load_cli_config
+
+
+@main.group("dbt")
+def dbt_group() -> None:
+    """Work on a dbt project: rewrite refs to deprecated models, mark deprecations in properties YAML.
+
+    \b
+    Examples:
+      deprecator dbt codemod . --manifest target/manifest.json > migrate.patch
+      deprecator dbt sync . --manifest target/manifest.json
+    """
+
+
+def _display_root(project: Path) -> Path:
+    """Paths are shown relative to the current folder when the project is in it (``git apply`` run here
+    takes the diff as it is), else relative to the project."""
+    cwd = Path.cwd().resolve()
+    try:
+        project.resolve().relative_to(cwd)
+        return cwd
+    except ValueError:
+        return project.resolve()
+
+
+def _blocker_lines(result) -> list[str]:  # CodemodResult -> lines
+    out = []
+    for f in result.files:
+        for b in f.blockers:
+            where = f"{f.path}:{b.line}:{b.column or 1}" if b.line else f.path
+            left = "left unchanged" if f.status == "blocked" else "its other refs are rewritten"
+            out.append(f"{where}: blocked ({b.kind}, {left}): {b.reason}")
+    return out
+
+
+@dbt_group.command("codemod")
+@click.argument("project_dir", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="dbt target/manifest.json: maps refs to relations exactly (aliases, schemas, versions) "
+                   "(default: `dbt.manifest` of deprecator.yml; without one, refs match by table name).")
+@click.option("--write", is_flag=True, help="Write the changes into the files instead of printing a diff.")
+@click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff", show_default=True,
+              help="diff: a unified diff on stdout for `git apply` (blockers on stderr); json: a stable contract.")
+@click.pass_context
+def codemod_cmd(ctx: click.Context, project_dir: Path, manifest: Path | None, write: bool, fmt: str) -> None:
+    """Point every ref() to a deprecated model at its replacement, and rename mapped columns.
+
+    Each literal ref('customer_facts') that resolves to a registered deprecation
+    gets the replacement's model name in its string (quotes kept; a version
+    argument follows the replacement's version). Where the deprecation maps
+    columns (`columns:` in the registry), the model's column names are rewritten
+    too, by the same span-preserving rewrite `plan` uses on views. Every other
+    byte of each file stays as written.
+
+    A file is left unchanged, with the reason, when its columns cannot be
+    followed safely (ambiguous or removed columns, SELECT *, a column inside
+    Jinja, a deprecated ref inside a macro call while columns change). A dynamic
+    ref(var(...)) that may resolve to a deprecated model is reported; the
+    file's literal refs are still rewritten.
+
+    \b
+    Exit codes:
+      0  every ref to a deprecated model was rewritten (or there were none)
+      1  some refs are blocked (listed with their reasons)
+      2  usage, configuration or manifest error
+
+    \b
+    Examples:
+      deprecator dbt codemod . --manifest target/manifest.json > migrate.patch && git apply migrate.patch
+      deprecator dbt codemod . --manifest target/manifest.json --write
+      deprecator dbt codemod . --format json
+    """
+    from deprecator.dbt.codemod import run_codemod, write_codemod
+
+    config = load_cli_config(ctx, require_env=False)
+    registry = config.load_registry()
+    manifest = manifest or config.dbt.manifest
+    result = run_codemod(project_dir, registry, manifest_path=manifest, dialect=config.dialect,
+                         default_schema=config.warehouse.default_schema,
+                         default_catalog=config.warehouse.default_catalog, display_root=_display_root(project_dir))
+    written = write_codemod(result) if write else []
+    if fmt == "json":
+        echo_json({**result.to_dict(), "written": [str(p) for p in written]})
+    else:
+        if not write:
+            click.echo(result.diff(), nl=False)
+        for line in _blocker_lines(result) + [f"note: {n}" for n in result.notes]:
+            echo(line, err=True)
+        changed = len(result.changed)
+        verb = "Wrote" if write else "Would rewrite"
+        echo(f"{verb} {changed} file(s); {sum(f.status == 'blocked' for f in result.files)} blocked, "
+             f"{sum(f.status == 'partial' for f in result.files)} partly rewritten "
+             f"({result.files_read} SQL file(s) read"
+             + (", refs matched by table name: give --manifest to map them exactly" if manifest is None else "")
+             + ")", err=True)
+    if result.blocked:
+        ctx.exit(1)

@@ -1,0 +1,204 @@
+"""`deprecator dbt codemod`: refs to deprecated models rewritten in place, on real files and real git repos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from deprecator.dbt.codemod import run_codemod
+from deprecator.dbt.refs import scan_jinja
+from deprecator.registry import load_registry
+from tests.helpers import invoke
+
+SHOP = Path(__file__).parent / "data" / "dbt_shop"
+REGISTRY = """\
+deprecations:
+  - model: analytics_marts.cust_facts_tbl   # customer_facts (alias cust_facts_tbl, schema marts)
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+  - model: analytics.dim_customers_v1
+    replacement: analytics.dim_customers_v2
+    sunset: 2027-01-31
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def repo(path: Path) -> Path:
+    git(path, "init", "-q", ".")
+    git(path, "add", ".")
+    git(path, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init")
+    return path
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch):
+    dest = tmp_path / "shop"
+    shutil.copytree(SHOP, dest)
+    (dest / "deprecations.yml").write_text(REGISTRY)
+    monkeypatch.chdir(dest)
+    return repo(dest)
+
+
+def _refs(path: Path) -> list[tuple[str | None, str | None, str | None]]:
+    return [(r.package, r.name, r.version) for r in scan_jinja(path.read_text()).refs if r.kind == "ref"]
+
+
+def test_the_diff_applies_with_git_and_the_refs_point_at_the_replacements(shop):
+    before = {p: p.read_bytes() for p in shop.rglob("*.sql")}
+    res = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json"], 1)   # 1: the dynamic ref is blocked
+    patch = shop / "codemod.patch"
+    patch.write_text(res.stdout)
+    assert {p: p.read_bytes() for p in shop.rglob("*.sql")} == before     # a diff writes nothing
+    git(shop, "apply", "--check", str(patch))
+    git(shop, "apply", str(patch))
+    form = shop / "models/marts/every_ref_form.sql"
+    assert _refs(form) == [
+        (None, "entity_customers", None), (None, "entity_customers", None), ("shop", "entity_customers", None),
+        (None, "dim_customers", "2"), (None, "entity_customers", None), (None, "dim_customers", "2")]
+    # only the literals changed: the same text with the old names put back is the file as it was
+    old = form.read_text().replace("'entity_customers')", "'customer_facts')").replace(
+        '"entity_customers"', '"customer_facts"').replace("v=2", "v=1").replace("version='2'", "version='1'")
+    assert old.replace("ref('customer_facts')])", "ref('entity_customers')])") == before[form].decode()
+    # the dynamic ref is reported with its place, its file untouched
+    assert "models/marts/dynamic_ref.sql:1:18: blocked (dynamic_ref" in res.stderr
+    assert (shop / "models/marts/dynamic_ref.sql").read_bytes() == before[shop / "models/marts/dynamic_ref.sql"]
+    # nothing left to do but the dynamic ref
+    again = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json"], 1)
+    assert again.stdout == ""
+
+
+def test_write_changes_the_files_in_place_as_the_diff_would(shop, tmp_path):
+    diff = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json"], 1).stdout
+    other = tmp_path / "other"
+    shutil.copytree(shop, other)
+    (other / "p.patch").write_text(diff)
+    git(other, "apply", "p.patch")
+    res = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--write"], 1)
+    assert res.stdout == "" and "Wrote 1 file(s)" in res.stderr
+    for p in shop.rglob("*.sql"):
+        assert p.read_bytes() == (other / p.relative_to(shop)).read_bytes(), p
+    assert git(shop, "status", "--porcelain").split() == ["M", "models/marts/every_ref_form.sql"]
+
+
+def test_json_lists_edits_and_typed_blockers(shop):
+    data = json.loads(invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--format", "json"], 1).stdout)
+    by_path = {f["path"]: f for f in data["files"]}
+    assert by_path["models/marts/dynamic_ref.sql"]["status"] == "blocked"
+    assert [b["kind"] for b in by_path["models/marts/dynamic_ref.sql"]["blockers"]] == ["dynamic_ref"]
+    form = by_path["models/marts/every_ref_form.sql"]
+    assert form["status"] == "rewrite" and {e["kind"] for e in form["edits"]} == {"ref"}
+    assert [(e["line"], e["old"], e["new"]) for e in form["edits"]][:2] == [
+        (1, "'customer_facts'", "'entity_customers'"), (2, '"customer_facts"', '"entity_customers"')]
+    assert data["summary"] == {"rewritten": 1, "partial": 0, "blocked": 1}
+
+
+# --------------------------------------------------------------------------- columns (generated projects)
+
+COLUMNS = """\
+deprecations:
+  - model: analytics.customer_facts
+    replacement: analytics.entity_customers
+    sunset: 2027-03-31
+    columns:
+      cust_id: customer_id
+      email_addr: email
+"""
+
+MODELS = {
+    # renamed columns, qualified and not; Jinja elsewhere on the line and a CRLF file kept as written
+    "a.sql": ("{{ config(materialized='table') }}\r\n-- a comment stays\r\n"
+              "select cust_id, cf.email_addr as email, {{ var('x') }} as v\r\n"
+              "from {{ ref('customer_facts') }} cf\r\nwhere cf.cust_id > 0\r\n"),
+    "b.sql": 'select * from {{ ref("customer_facts") }}\n',
+    "c.sql": "select c.cust_id, o.cust_id as oid from {{ ref('customer_facts') }} c join {{ ref('orders') }} o on true",
+    "d.sql": "select cust_id from {{ ref('customer_facts') }}\n"
+             "{% if is_incremental() %}where cust_id > (select max(cust_id) from {{ this }}){% endif %}\n",
+    "e.sql": "select * from {{ dbt_utils.union_relations(relations=[ref('customer_facts'), ref('orders')]) }}\n",
+    "f.sql": "select 1 as x from {{ ref('orders') }}\n",
+}
+AFTER = {
+    "a.sql": ("{{ config(materialized='table') }}\r\n-- a comment stays\r\n"
+              "select customer_id AS cust_id, cf.email as email, {{ var('x') }} as v\r\n"
+              "from {{ ref('entity_customers') }} cf\r\nwhere cf.customer_id > 0\r\n"),
+    "c.sql": "select c.customer_id AS cust_id, o.cust_id as oid from {{ ref('entity_customers') }} c "
+             "join {{ ref('orders') }} o on true",
+}
+
+
+@pytest.fixture
+def cols(tmp_path, monkeypatch):
+    proj = tmp_path / "proj"
+    (proj / "models").mkdir(parents=True)
+    (proj / "dbt_project.yml").write_text("name: proj\nprofile: proj\n")
+    for name, text in MODELS.items():
+        (proj / "models" / name).write_bytes(text.encode())
+    (proj / "deprecations.yml").write_text(COLUMNS)
+    monkeypatch.chdir(proj)
+    return repo(proj)
+
+
+def test_mapped_columns_are_rewritten_where_unambiguous(cols):
+    res = invoke(["dbt", "codemod", "."], 1)
+    (cols / "p.patch").write_bytes(res.stdout_bytes)
+    git(cols, "apply", "--check", "p.patch")
+    git(cols, "apply", "p.patch")
+    for name, text in MODELS.items():
+        assert (cols / "models" / name).read_bytes() == AFTER.get(name, text).encode(), name
+    assert "refs matched by table name" in res.stderr
+
+
+def test_blocked_files_keep_every_byte_and_say_why(cols):
+    reg = load_registry(cols / "deprecations.yml", "postgres")
+    result = run_codemod(cols, reg)
+    status = {f.path: (f.status, [b.kind for b in f.blockers]) for f in result.files}
+    assert status == {
+        "models/a.sql": ("rewrite", []),
+        "models/b.sql": ("blocked", ["column"]),            # SELECT * over columns that differ
+        "models/c.sql": ("rewrite", []),
+        "models/d.sql": ("blocked", ["column"]),            # cust_id in a subquery over {{ this }}
+        "models/e.sql": ("blocked", ["ref_in_expression"]),  # columns cannot be followed through a macro
+    }
+    b = next(f for f in result.files if f.path == "models/b.sql")
+    assert b.after == b.before and b.diff() == ""
+    assert "SELECT * over analytics.customer_facts" in b.blockers[0].reason
+    assert "ref('entity_customers')" in b.blockers[0].reason     # no placeholder name leaks into a reason
+
+
+def test_without_column_changes_a_ref_is_renamed_even_where_columns_cannot_be_followed(cols):
+    (cols / "deprecations.yml").write_text(COLUMNS.split("    columns:")[0])
+    reg = load_registry(cols / "deprecations.yml", "postgres")
+    result = run_codemod(cols, reg)
+    assert {f.path: f.status for f in result.files} == {f"models/{n}.sql": "rewrite" for n in "abcde"}
+    e = next(f for f in result.files if f.path == "models/e.sql")
+    assert e.after == MODELS["e.sql"].replace("ref('customer_facts')", "ref('entity_customers')")
+
+
+def test_a_dynamic_ref_named_in_the_text_blocks_without_a_manifest_but_literal_refs_are_rewritten(cols):
+    (cols / "models" / "g.sql").write_text(
+        "select x from {{ ref(var('m', 'customer_facts')) }} union all select x from {{ ref('customer_facts') }}\n")
+    (cols / "deprecations.yml").write_text(COLUMNS.split("    columns:")[0])
+    result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
+    g = next(f for f in result.files if f.path == "models/g.sql")
+    assert g.status == "partial" and [b.kind for b in g.blockers] == ["dynamic_ref"]
+    assert g.after.endswith("{{ ref('entity_customers') }}\n") and "var('m', 'customer_facts')" in g.after
+
+
+@pytest.mark.slow
+def test_dbt_parse_reads_the_rewritten_project(shop):
+    from tests.test_check_dbt_project import _dbt_venv
+
+    dbt = _dbt_venv()
+    invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--write"], 1)
+    proc = subprocess.run([str(dbt), "parse", "--profiles-dir", ".", "--project-dir", "."], cwd=shop,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nodes = json.loads((shop / "target" / "manifest.json").read_text())["nodes"]
+    assert sorted(nodes["model.shop.every_ref_form"]["depends_on"]["nodes"]) == [
+        "model.shop.dim_customers.v2", "model.shop.entity_customers"]
