@@ -905,7 +905,10 @@ def _view_blockers(v: ViewLike, unparsed: str | None, reads_deprecated: bool) ->
     if v.managed_by:
         blockers.append(PlanBlocker(
             reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",
-            unblock=f"change the model in {v.managed_by} instead",
+            unblock=(f"change the model in {v.managed_by} instead"
+                     + (": `deprecator dbt codemod PROJECT_DIR --manifest target/manifest.json` rewrites the refs "
+                        "to deprecated models in the dbt project (a diff to review, or --write)"
+                        if v.managed_by == "dbt" else "")),
         ))
     return blockers
 

@@ -250,6 +250,8 @@ def test_managed_views_are_left_to_their_tool(wh):
     plan = build_plan(views, [RULE], "sqlite", "fp", ("main",), ddl=wh)
     direct = next(v for v in plan.views if v.relation.name == "direct_v")
     assert direct.action == "blocked" and "managed by dbt" in direct.blockers[0].reason
+    # the change belongs in the dbt project: the hint names the codemod that makes it
+    assert "`deprecator dbt codemod PROJECT_DIR" in direct.blockers[0].unblock
 
 
 def test_replacement_view_reading_the_deprecated_table_is_blocked_not_made_self_referencing(tmp_path):
