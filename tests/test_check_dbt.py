@@ -201,3 +201,25 @@ def test_a_dynamic_ref_outside_any_model_is_said_plainly(project):
     commit(project, "macro")
     notes = [n["message"] for n in report(code=0)["notes"]]
     assert any("builtins.ref(name) is dynamic and the manifest has no model for this file" in n for n in notes)
+
+
+def test_sources_map_through_the_manifest(project):
+    m = manifest()
+    m["sources"] = {"source.shop.legacy_raw.customers": {
+        "unique_id": "source.shop.legacy_raw.customers", "resource_type": "source", "package_name": "shop",
+        "source_name": "legacy_raw", "name": "customers", "identifier": "customers_tbl",
+        "relation_name": '"dev"."raw_v1"."customers_tbl"', "original_file_path": "models/sources.yml",
+        "depends_on": {}, "meta": {}}}
+    write(project, "target/manifest.json", json.dumps(m))
+    (project / "deprecations.yml").write_text(REGISTRY + """\
+  - model: raw_v1.customers_tbl
+    replacement: raw_v2.customers
+    sunset: 2027-03-31
+""")
+    write(project, "models/user_model.sql",
+          "select * from {{ source('legacy_raw', 'customers') }}\n"
+          "union all select * from {{ source('other', 'customers') }}\n")   # another source: not it
+    commit(project, "source")
+    (f,) = report(code=1)["findings"]
+    assert (f["line"], f["via"], f["mapped_by"], f["deprecation"], f["relation"]) == (
+        1, "source", "manifest", "raw_v1.customers_tbl", "dev.raw_v1.customers_tbl")
