@@ -387,3 +387,56 @@ def test_without_pg_control_system_the_server_address_stands_in_for_the_identifi
             superuser.close()
     finally:
         run_sql(pg_url, f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_ctrl_c_during_a_long_statement_cancels_it_at_once(pg_db, pg_roles, tmp_path):
+    """SIGINT while the server runs a slow statement (a materialized view filled WITH DATA): the statement is
+    cancelled at once instead of Ctrl-C waiting for it; exit 130, journal interrupted, nothing changed."""
+    import os  # noqa: F401
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    owner, reader, _ = pg_roles
+    _setup(pg_db, owner, reader)
+    run_sql(pg_db, "INSERT INTO analytics.entity_customers SELECT g, 'n', 'e' FROM generate_series(2, 30) g",
+            # refreshed from the replacement on apply: one second per row, 30 s in all
+            "CREATE MATERIALIZED VIEW analytics.slow AS SELECT cust_id, pg_sleep(1)::text AS s FROM analytics.customer_facts")
+    (tmp_path / "deprecator.yml").write_text(f"warehouse:\n  url: {pg_db}\n  default_schema: analytics\n"
+                                             "registry: deprecations.yml\nstate:\n  url: sqlite:///state.db\n")
+    (tmp_path / "deprecations.yml").write_text(REGISTRY)
+    invoke(["--config", str(tmp_path / "deprecator.yml"), "plan", "--out", str(tmp_path / "plan.json")])
+    wh = PostgresWarehouse(pg_db, default_schema=["analytics"])
+    defs = _defs(wh)
+    eng = sa.create_engine(pg_db)
+    proc = subprocess.Popen([sys.executable, "-m", "deprecator", "apply", "plan.json", "--auto-approve"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        with eng.connect() as c:                 # wait until the server runs the slow statement
+            while not c.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active' AND query LIKE :q AND pid <> pg_backend_pid()"), {"q": "%pg_sleep%"}).scalar():
+                assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+                c.rollback()
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        waited = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        eng.dispose()
+    assert proc.returncode == 130, (proc.returncode, err.decode())
+    assert err.decode().strip().splitlines()[-1] == "interrupted; nothing was changed"
+    assert waited < 15, waited                   # not the 30 s the statement would have taken
+    assert _defs(wh) == defs
+    wh.close()
+    state = StateStore(f"sqlite:///{tmp_path}/state.db")
+    try:
+        assert [r.status for r in state.list_applies()] == ["interrupted"]
+    finally:
+        state.close()

@@ -28,11 +28,12 @@ view, and the commit.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from deprecator.db import mark_statement
 from deprecator.errors import ApplyError, LockError
@@ -467,7 +468,7 @@ class _LockTimeout(Exception):
 def _attempt(connect: Callable[[], Any], job: _Job) -> None:
     import psycopg2
 
-    with connect() as conn:
+    with connect() as conn, interruptible():
         raw = conn.connection.dbapi_connection
         try:
             _run(conn, raw, job, psycopg2)
@@ -476,7 +477,63 @@ def _attempt(connect: Callable[[], Any], job: _Job) -> None:
                 raw.rollback()
             except Exception:  # the connection may be gone; the server rolls back anyway
                 pass
+            if getattr(raw, "closed", 0):
+                # closed under us (a cancelled wait closes it): never hand it back to the pool
+                try:
+                    conn.invalidate()
+                except Exception:
+                    pass
             raise
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C cancels the statement the server is running, at once, and surfaces as KeyboardInterrupt.
+
+    libpq waits for a statement in C, where Python cannot raise KeyboardInterrupt:
+    a long statement (a materialized view refreshed WITH DATA) would make Ctrl-C
+    wait for it. A psycopg2 wait callback waits in Python instead, sends the
+    server a cancel request on Ctrl-C, and raises KeyboardInterrupt once the
+    server has cancelled the statement (the transaction is then rolled back).
+    The callback is process-wide, so it is set for the apply only.
+    """
+    import psycopg2.extensions as ext
+
+    previous = ext.get_wait_callback()
+    ext.set_wait_callback(_wait_interruptibly)
+    try:
+        yield
+    finally:
+        ext.set_wait_callback(previous)
+
+
+def _wait_interruptibly(conn: Any) -> None:
+    import select
+
+    import psycopg2.extensions as ext
+
+    cancelled = False
+    while True:
+        try:
+            state = conn.poll()
+            if state == ext.POLL_OK:
+                break
+            if state == ext.POLL_READ:
+                select.select([conn.fileno()], [], [])
+            elif state == ext.POLL_WRITE:
+                select.select([], [conn.fileno()], [])
+            else:
+                raise RuntimeError(f"psycopg2: unexpected poll state {state}")
+        except KeyboardInterrupt:
+            if not cancelled:
+                conn.cancel()
+            cancelled = True
+        except ext.QueryCanceledError:
+            if cancelled:
+                raise KeyboardInterrupt from None
+            raise
+    if cancelled:
+        raise KeyboardInterrupt
 
 
 def _run(conn: Any, raw: Any, job: _Job, psycopg2: Any) -> None:
