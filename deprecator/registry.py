@@ -305,7 +305,15 @@ class Registry:
 
     def by_relation(self, relation: Any) -> Deprecation | None:
         """The deprecation of ``relation`` (a normalized RelationName), or None."""
-        for dep, name in zip(self.deprecations, self._normalized()):
+        # Only a name with the same bare name can match (RelationName.matches): look among those,
+        # in registry order, instead of every deprecation (a scan asks once per reference).
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:
+            by_name = {}
+            for dep, name in zip(self.deprecations, self._normalized()):
+                by_name.setdefault(name.name, []).append((dep, name))
+            object.__setattr__(self, "_by_name", by_name)
+        for dep, name in by_name.get(relation.name, ()):
             if name.matches(relation):
                 return dep
         return None
@@ -370,192 +378,280 @@ def parse_registry(
     return Registry(tuple(deps), file_path, dialect, schema, default_catalog)
 
 
+@dataclass
+class _Checker:
+    """Collects the problems of one registry file: every one is reported, none stops the load."""
+
+    path: str
+    dialect: str
+    schema: tuple[str, ...]
+    catalog: str | None
+    problems: list[ConfigError] = field(default_factory=list)
+
+    def report(self, msg: str, line: int | None, fld: str | None = None, hint: str | None = None) -> None:
+        self.problems.append(ConfigError(msg, path=self.path, line=line, field=fld, hint=hint))
+
+
+@dataclass
+class _Entry:
+    """One item of ``deprecations:`` under validation; a rejected one becomes no Deprecation."""
+
+    node: dict[str, Any]
+    label: str                          # the model as written, or "entry N"
+    check: _Checker
+    ok: bool = True
+
+    def reject(self, msg: str, line: int | None, fld: str) -> None:
+        self.check.report(msg, line, fld)
+        self.ok = False
+
+
 def _validate(
     data: Any, path: str, dialect: str, schema: tuple[str, ...], catalog: str | None
 ) -> tuple[list[Deprecation], list[ConfigError]]:
-    from deprecator.yamlio import item_line, key_line, node_line, suggest, type_name, value_line
+    check = _Checker(path, dialect, schema, catalog)
+    entries = _entries(data, check)
+    # (deprecation, normalized model, normalized replacement)
+    parsed: list[tuple[Deprecation, Any, Any]] = []
+    for i in range(len(entries)):
+        found = _entry(entries, i, check)
+        if found is not None:
+            parsed.append(found)
+    resolved, cycle_problems = _resolve_chains(_first_of_each(parsed, check), dialect)
+    for msg, line in cycle_problems:
+        check.report(msg, line, "replacement")
+    return resolved, check.problems
 
-    problems: list[ConfigError] = []
 
-    def problem(msg: str, line: int | None, fld: str | None = None, hint: str | None = None) -> None:
-        problems.append(ConfigError(msg, path=path, line=line, field=fld, hint=hint))
+def _entries(data: Any, check: _Checker) -> Any:
+    """The ``deprecations:`` list ([] when there is none or the file's shape is wrong)."""
+    from deprecator.yamlio import key_line, node_line, suggest, type_name, value_line
 
     if data is None:
-        return [], []
+        return []
     if not isinstance(data, dict):
-        problem(f"expected a mapping with a `deprecations:` list, got {type_name(data)}", node_line(data) or 1)
-        return [], problems
+        check.report(f"expected a mapping with a `deprecations:` list, got {type_name(data)}", node_line(data) or 1)
+        return []
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            problem(f"unknown top-level key `{key}`", key_line(data, key), str(key),
-                    hint=suggest(str(key), TOP_LEVEL_KEYS) or "the only top-level key is `deprecations`")
+            check.report(f"unknown top-level key `{key}`", key_line(data, key), str(key),
+                         hint=suggest(str(key), TOP_LEVEL_KEYS) or "the only top-level key is `deprecations`")
     entries = data.get("deprecations")
     if entries is None:
-        return [], problems
+        return []
     if not isinstance(entries, list):
-        problem(f"expected a list of deprecations, got {type_name(entries)}",
-                value_line(data, "deprecations"), "deprecations")
-        return [], problems
+        check.report(f"expected a list of deprecations, got {type_name(entries)}",
+                     value_line(data, "deprecations"), "deprecations")
+        return []
+    return entries
 
-    # (deprecation, normalized model, normalized replacement, column keys)
-    parsed: list[tuple[Deprecation, Any, Any]] = []
-    for i, entry in enumerate(entries):
-        where = item_line(entries, i)
-        if not isinstance(entry, dict):
-            problem(f"entry {i + 1}: expected a mapping with model/replacement/sunset, got {type_name(entry)}",
-                    where, "deprecations")
+
+def _entry(entries: Any, i: int, check: _Checker) -> tuple[Deprecation, Any, Any] | None:
+    """Entry ``i`` as (deprecation, normalized model, normalized replacement), or None with its problems."""
+    from deprecator.yamlio import item_line, type_name, value_line
+
+    where = item_line(entries, i)
+    node = entries[i]
+    if not isinstance(node, dict):
+        check.report(f"entry {i + 1}: expected a mapping with model/replacement/sunset, got {type_name(node)}",
+                     where, "deprecations")
+        return None
+    e = _Entry(node, node.get("model") if isinstance(node.get("model"), str) else f"entry {i + 1}", check)
+    _entry_keys(e)
+    names = _entry_names(e)
+    dates = _entry_dates(e)
+    texts = _entry_texts(e)
+    columns = _entry_columns(e)
+    removed = _entry_removed_columns(e)
+    _entry_renamed_and_removed(e, columns, removed)
+    if "model" in names and "replacement" in names and names["model"].matches(names["replacement"]):
+        e.reject(f"{node['model']} is replaced by itself ({node['replacement']})",
+                 value_line(node, "replacement"), "replacement")
+    dropped = _entry_dropped(e)
+    announced = dates.get("announced")
+    sunset = dates.get("sunset")
+    if announced and sunset and announced > sunset:
+        e.reject(f"announced {announced.isoformat()} is after the sunset {sunset.isoformat()}",
+                 value_line(node, "announced"), "announced")
+    if not e.ok or sunset is None:
+        return None
+    dep = Deprecation(
+        model=str(node["model"]).strip(),
+        replacement=str(node["replacement"]).strip(),
+        sunset=sunset,
+        announced=announced,
+        reason=texts.get("reason"),
+        owner=texts.get("owner"),
+        contact=texts.get("contact"),
+        migration_guide=texts.get("migration_guide"),
+        columns=columns,
+        removed_columns=tuple(removed),
+        path=check.path,
+        line=where,
+        dropped=dropped,
+    )
+    return dep, names["model"], names["replacement"]
+
+
+def _entry_keys(e: _Entry) -> None:
+    """Unknown keys are reported (the entry still counts); a missing required one rejects it."""
+    from deprecator.yamlio import key_line, node_line, suggest
+
+    for key in e.node:
+        if key not in ENTRY_KEYS:
+            e.check.report(f"unknown key `{key}` in {e.label}", key_line(e.node, key), str(key),
+                           hint=suggest(str(key), ENTRY_KEYS))
+    for key in REQUIRED_KEYS:
+        if e.node.get(key) is None:
+            e.reject(f"missing `{key}` in {e.label}",
+                     key_line(e.node, key) if key in e.node else node_line(e.node), key)
+
+
+def _entry_names(e: _Entry) -> dict[str, Any]:
+    """``model`` and ``replacement`` as normalized relation names (those that are valid)."""
+    from deprecator.yamlio import type_name, value_line
+
+    names: dict[str, Any] = {}
+    for key in ("model", "replacement"):
+        value = e.node.get(key)
+        if value is None:
             continue
-        label = entry.get("model") if isinstance(entry.get("model"), str) else f"entry {i + 1}"
-        ok = True
-        for key in entry:
-            if key not in ENTRY_KEYS:
-                problem(f"unknown key `{key}` in {label}", key_line(entry, key), str(key),
-                        hint=suggest(str(key), ENTRY_KEYS))
-        for key in REQUIRED_KEYS:
-            if entry.get(key) is None:
-                problem(f"missing `{key}` in {label}", key_line(entry, key) if key in entry else node_line(entry),
-                        key)
-                ok = False
-        names: dict[str, Any] = {}
-        for key in ("model", "replacement"):
-            value = entry.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                problem(f"expected a relation name (text), got {type_name(value)}", value_line(entry, key), key)
-                ok = False
-                continue
-            try:
-                names[key] = _relation(value, dialect, schema, catalog)
-            except ValueError as e:
-                problem(f"{value!r} {e}", value_line(entry, key), key)
-                ok = False
-        dates: dict[str, _dt.date | None] = {}
-        for key in ("sunset", "announced"):
-            if key not in entry or (key == "announced" and entry.get(key) is None):
-                continue
-            if key == "sunset" and entry.get(key) is None:
-                continue  # reported as missing
-            d, why = _parse_date(entry[key])
-            if d is None:
-                problem(why, value_line(entry, key), key)
-                ok = False
-            dates[key] = d
-        texts: dict[str, str | None] = {}
-        for key in TEXT_KEYS:
-            value = entry.get(key)
-            if value is None:
-                continue
-            if isinstance(value, (dict, list)):
-                problem(f"expected text, got {type_name(value)}", value_line(entry, key), key)
-                ok = False
-                continue
-            texts[key] = str(value)
-        columns: dict[str, str] = {}
-        if entry.get("columns") is not None:
-            cols = entry["columns"]
-            if not isinstance(cols, dict):
-                problem(f"expected a mapping of old column -> new column, got {type_name(cols)}",
-                        value_line(entry, "columns"), "columns")
-                ok = False
-            else:
-                for old, new in cols.items():
-                    if not isinstance(old, str) or not isinstance(new, str) or not str(new).strip():
-                        problem(f"column `{old}` must map to a column name, got {type_name(new)}",
-                                key_line(cols, old), f"columns.{old}")
-                        ok = False
-                        continue
-                    bad = _column_problem(old, dialect)
-                    if bad is None and (bad := _column_problem(new, dialect)) is not None:
-                        bad = f"{old} maps to a name that is not one: {bad}"
-                    if bad is not None:
-                        from deprecator.sql.names import quote_part
-
-                        problem(f"column {bad} (in YAML, a quoted name goes inside single quotes: "
-                                f"'{quote_part('Cust ID', dialect)}': customer_id)", key_line(cols, old),
-                                f"columns.{old}")
-                        ok = False
-                        continue
-                    columns[str(old)] = str(new)
-        removed: list[str] = []
-        if entry.get("removed_columns") is not None:
-            rc = entry["removed_columns"]
-            if not isinstance(rc, list):
-                problem(f"expected a list of column names, got {type_name(rc)}",
-                        value_line(entry, "removed_columns"), "removed_columns")
-                ok = False
-            else:
-                for j, c in enumerate(rc):
-                    if not isinstance(c, str) or not c.strip():
-                        problem(f"expected a column name, got {type_name(c)}", item_line(rc, j),
-                                f"removed_columns[{j}]")
-                        ok = False
-                    elif (bad := _column_problem(c, dialect)) is not None:
-                        problem(f"column {bad}", item_line(rc, j), f"removed_columns[{j}]")
-                        ok = False
-                    else:
-                        removed.append(str(c))
-        # A column cannot be both renamed and removed.
-        renamed_keys = {_column_key(c, dialect): c for c in columns}
-        for j, c in enumerate(removed):
-            if _column_key(c, dialect) in renamed_keys:
-                rc = entry["removed_columns"]
-                problem(f"column `{c}` is both renamed (columns: {renamed_keys[_column_key(c, dialect)]} -> "
-                        f"{columns[renamed_keys[_column_key(c, dialect)]]}) and removed",
-                        item_line(rc, j), "removed_columns")
-                ok = False
-        if "model" in names and "replacement" in names and names["model"].matches(names["replacement"]):
-            problem(f"{entry['model']} is replaced by itself ({entry['replacement']})",
-                    value_line(entry, "replacement"), "replacement")
-            ok = False
-        dropped = entry.get("dropped", False)
-        if dropped is None:
-            dropped = False
-        if not isinstance(dropped, bool):
-            problem(f"expected true or false, got {type_name(dropped)} {dropped!r}", value_line(entry, "dropped"),
-                    "dropped")
-            ok = False
-        announced = dates.get("announced")
-        sunset = dates.get("sunset")
-        if announced and sunset and announced > sunset:
-            problem(f"announced {announced.isoformat()} is after the sunset {sunset.isoformat()}",
-                    value_line(entry, "announced"), "announced")
-            ok = False
-        if not ok or sunset is None:
+        if not isinstance(value, str):
+            e.reject(f"expected a relation name (text), got {type_name(value)}", value_line(e.node, key), key)
             continue
-        dep = Deprecation(
-            model=str(entry["model"]).strip(),
-            replacement=str(entry["replacement"]).strip(),
-            sunset=sunset,
-            announced=announced,
-            reason=texts.get("reason"),
-            owner=texts.get("owner"),
-            contact=texts.get("contact"),
-            migration_guide=texts.get("migration_guide"),
-            columns=columns,
-            removed_columns=tuple(removed),
-            path=path,
-            line=where,
-            dropped=dropped is True,
-        )
-        parsed.append((dep, names["model"], names["replacement"]))
+        try:
+            names[key] = _relation(value, e.check.dialect, e.check.schema, e.check.catalog)
+        except ValueError as why:
+            e.reject(f"{value!r} {why}", value_line(e.node, key), key)
+    return names
 
-    # Duplicates: the same relation after normalization.
+
+def _entry_dates(e: _Entry) -> dict[str, _dt.date | None]:
+    """``sunset`` and ``announced`` (a missing sunset is reported by ``_entry_keys``)."""
+    from deprecator.yamlio import value_line
+
+    dates: dict[str, _dt.date | None] = {}
+    for key in ("sunset", "announced"):
+        if e.node.get(key) is None:
+            continue
+        d, why = _parse_date(e.node[key])
+        if d is None:
+            e.reject(why, value_line(e.node, key), key)
+        dates[key] = d
+    return dates
+
+
+def _entry_texts(e: _Entry) -> dict[str, str]:
+    """reason, owner, contact, migration_guide: any scalar, as text."""
+    from deprecator.yamlio import type_name, value_line
+
+    texts: dict[str, str] = {}
+    for key in TEXT_KEYS:
+        value = e.node.get(key)
+        if value is None:
+            continue
+        if isinstance(value, (dict, list)):
+            e.reject(f"expected text, got {type_name(value)}", value_line(e.node, key), key)
+            continue
+        texts[key] = str(value)
+    return texts
+
+
+def _entry_columns(e: _Entry) -> dict[str, str]:
+    """``columns:`` old -> new, each a column spelling of the dialect."""
+    from deprecator.yamlio import key_line, type_name, value_line
+
+    cols = e.node.get("columns")
+    if cols is None:
+        return {}
+    if not isinstance(cols, dict):
+        e.reject(f"expected a mapping of old column -> new column, got {type_name(cols)}",
+                 value_line(e.node, "columns"), "columns")
+        return {}
+    columns: dict[str, str] = {}
+    for old, new in cols.items():
+        if not isinstance(old, str) or not isinstance(new, str) or not str(new).strip():
+            e.reject(f"column `{old}` must map to a column name, got {type_name(new)}",
+                     key_line(cols, old), f"columns.{old}")
+            continue
+        bad = _column_problem(old, e.check.dialect)
+        if bad is None and (bad := _column_problem(new, e.check.dialect)) is not None:
+            bad = f"{old} maps to a name that is not one: {bad}"
+        if bad is not None:
+            from deprecator.sql.names import quote_part
+
+            e.reject(f"column {bad} (in YAML, a quoted name goes inside single quotes: "
+                     f"'{quote_part('Cust ID', e.check.dialect)}': customer_id)", key_line(cols, old),
+                     f"columns.{old}")
+            continue
+        columns[str(old)] = str(new)
+    return columns
+
+
+def _entry_removed_columns(e: _Entry) -> list[str]:
+    """``removed_columns:``, each a column spelling of the dialect."""
+    from deprecator.yamlio import item_line, type_name, value_line
+
+    rc = e.node.get("removed_columns")
+    if rc is None:
+        return []
+    if not isinstance(rc, list):
+        e.reject(f"expected a list of column names, got {type_name(rc)}",
+                 value_line(e.node, "removed_columns"), "removed_columns")
+        return []
+    removed: list[str] = []
+    for j, c in enumerate(rc):
+        if not isinstance(c, str) or not c.strip():
+            e.reject(f"expected a column name, got {type_name(c)}", item_line(rc, j), f"removed_columns[{j}]")
+        elif (bad := _column_problem(c, e.check.dialect)) is not None:
+            e.reject(f"column {bad}", item_line(rc, j), f"removed_columns[{j}]")
+        else:
+            removed.append(str(c))
+    return removed
+
+
+def _entry_renamed_and_removed(e: _Entry, columns: dict[str, str], removed: list[str]) -> None:
+    """A column cannot be both renamed and removed."""
+    from deprecator.yamlio import item_line
+
+    dialect = e.check.dialect
+    renamed_keys = {_column_key(c, dialect): c for c in columns}
+    for j, c in enumerate(removed):
+        old = renamed_keys.get(_column_key(c, dialect))
+        if old is not None:
+            e.reject(f"column `{c}` is both renamed (columns: {old} -> {columns[old]}) and removed",
+                     item_line(e.node["removed_columns"], j), "removed_columns")
+
+
+def _entry_dropped(e: _Entry) -> bool:
+    """``dropped:`` true or false (absent or empty: false)."""
+    from deprecator.yamlio import type_name, value_line
+
+    dropped = e.node.get("dropped", False)
+    if dropped is None:
+        return False
+    if not isinstance(dropped, bool):
+        e.reject(f"expected true or false, got {type_name(dropped)} {dropped!r}", value_line(e.node, "dropped"),
+                 "dropped")
+        return False
+    return dropped
+
+
+def _first_of_each(
+    parsed: list[tuple[Deprecation, Any, Any]], check: _Checker
+) -> list[tuple[Deprecation, Any, Any]]:
+    """The entries without duplicates (the same relation after normalization), each duplicate reported."""
     kept: list[tuple[Deprecation, Any, Any]] = []
     seen: dict[tuple[Any, Any], list[tuple[Deprecation, Any]]] = {}
     for dep, old, new in parsed:
         first = next((d for d, n in seen.get((old.schema, old.name), []) if n.matches(old)), None)
         if first is not None:
-            problem(f"{dep.model} is registered twice (first at line {first.line} as {first.model})",
-                    dep.line, "model")
+            check.report(f"{dep.model} is registered twice (first at line {first.line} as {first.model})",
+                         dep.line, "model")
             continue
         seen.setdefault((old.schema, old.name), []).append((dep, old))
         kept.append((dep, old, new))
-
-    resolved, cycle_problems = _resolve_chains(kept, dialect)
-    for msg, line in cycle_problems:
-        problem(msg, line, "replacement")
-    return resolved, problems
+    return kept
 
 
 def _resolve_chains(
