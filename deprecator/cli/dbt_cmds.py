@@ -104,3 +104,71 @@ def codemod_cmd(ctx: click.Context, project_dir: Path, manifest: Path | None, wr
              + ")", err=True)
     if result.blocked:
         ctx.exit(1)
+
+
+@dbt_group.command("sync")
+@click.argument("project_dir", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="dbt target/manifest.json: finds each deprecated model by its relation (aliases, schemas, "
+                   "versions) and its properties file (patch_path) (default: `dbt.manifest` of deprecator.yml; "
+                   "without one, models match the deprecation's table name).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the properties YAML is out of date (for CI).")
+@click.option("--dry-run", is_flag=True, help="Write nothing; print the diff that would be written.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format; json is a stable contract.")
+@click.pass_context
+def sync_cmd(ctx: click.Context, project_dir: Path, manifest: Path | None, check: bool, dry_run: bool,
+             fmt: str) -> None:
+    """Write each deprecation's date and replacement into the dbt models' properties YAML.
+
+    Sets `deprecation_date` (the sunset) and `config.meta.deprecator`
+    (replacement, guide, contact) on each registered deprecation's model, so
+    dbt's own warnings about refs to deprecated models fire too. Only those keys
+    change: comments, order and layout of the files are kept byte for byte. A
+    model without a properties entry gets one in `_deprecations.yml` next to its
+    SQL file. Running it again changes nothing.
+
+    \b
+    Exit codes:
+      0  written (or already up to date)
+      1  with --check: the properties YAML is out of date
+      2  usage, configuration, YAML or manifest error
+
+    \b
+    Examples:
+      deprecator dbt sync . --manifest target/manifest.json
+      deprecator dbt sync . --dry-run
+      deprecator dbt sync . --check
+    """
+    from deprecator.dbt.sync import run_sync
+
+    config = load_cli_config(ctx, require_env=False)
+    registry = config.load_registry()
+    manifest = manifest or config.dbt.manifest
+    result = run_sync(project_dir, registry, manifest_path=manifest, dialect=config.dialect,
+                      default_schema=config.warehouse.default_schema,
+                      default_catalog=config.warehouse.default_catalog)
+    written = [] if (check or dry_run) else result.write()
+    if fmt == "json":
+        echo_json({**result.to_dict(), "written": [str(p) for p in written]})
+    else:
+        if dry_run or check:
+            click.echo(result.diff(), nl=False)
+        for c in result.changes:
+            if c.action != "unchanged":
+                what = "added an entry" if c.action == "add_entry" else "set " + ", ".join(c.fields)
+                echo(f"{c.path}: {c.model} ({c.deprecation}): {what}", err=True)
+        for dep, why in result.skipped:
+            echo(f"skipped {dep}: {why}", err=True)
+        changed = sum(c.action != "unchanged" for c in result.changes)
+        if not result.out_of_date:
+            echo(f"Up to date: {len(result.changes)} model(s) already carry their deprecation.", err=True)
+        elif check:
+            echo(f"Out of date: {changed} model(s) to sync; run `deprecator dbt sync` and commit the result.",
+                 err=True)
+        elif dry_run:
+            echo(f"Would sync {changed} model(s) in {len(result.diff().split('diff --git')) - 1} file(s).", err=True)
+        else:
+            echo(f"Synced {changed} model(s) in {len(written)} file(s).", err=True)
+    if check and result.out_of_date:
+        ctx.exit(1)

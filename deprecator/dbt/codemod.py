@@ -227,7 +227,8 @@ def _call_args(ref: DbtRef) -> tuple[list[_Arg], int] | None:
     if i is None:
         return None
     args: list[_Arg] = []
-    depth, cur, comma = 0, [], None
+    depth, comma = 0, None
+    cur: list[tuple[int, str, str]] = []
     for at, kind, value in toks[i + 1:]:
         if kind == "operator" and value in "([{":
             depth += 1
@@ -479,9 +480,10 @@ def codemod_text(text: str, path: str, targets: Sequence[RefTarget], *, manifest
                     "dynamic_ref", f"{ref.text} is dynamic and may resolve to {t.deprecation}: point it at "
                     f"{t.replacement_ref()} by hand", t.deprecation, ref.line, ref.column))
             continue
-        t = _target_of(ref, targets, manifest)
-        if t is None:
+        target = _target_of(ref, targets, manifest)
+        if target is None:
             continue
+        t = target
         deps.append(t.deprecation)
         got = _ref_edits(text, ref, t)
         if isinstance(got, CodemodBlocker):

@@ -82,6 +82,7 @@ class ManifestNode:
     meta: Mapping[str, Any] = field(default_factory=dict)
     group: str | None = None
     compiled_code: str | None = None    # present after `dbt compile` (not after `dbt parse`)
+    patch_path: str | None = None       # the properties YAML describing it (``package://path``), if any
 
     @property
     def label(self) -> str:
@@ -208,6 +209,7 @@ def load_manifest(path: str | Path, *, dialect: str = "postgres") -> Manifest:
                 meta=meta if isinstance(meta, dict) else {},
                 group=_text(node.get("group")),
                 compiled_code=_text(node.get("compiled_code")),
+                patch_path=_text(node.get("patch_path")),
             )
     project = (data.get("metadata") or {}).get("project_name")
     return Manifest(p, schema_version(data), project if isinstance(project, str) else None, out)
