@@ -649,8 +649,9 @@ def _weekly_cells(counts: Mapping[tuple[str, str, int, str | None], int]) -> tup
 
     dates: dict[int, _dt.date] = {}   # one date per week, not one per cell (a popular table has ~500,000 cells)
     # sorted by the keys themselves (a user None sorts as ""): no key or item tuple is made per cell
-    return tuple(WeeklyUse(dep, source_key, dates.get(monday) or dates.setdefault(monday, _dt.date.fromordinal(monday)),
-                           user, counts[(dep, source_key, monday, user)])
+    make = tuple.__new__   # a NamedTuple's own __new__ costs ~1 us a cell
+    return tuple(make(WeeklyUse, (dep, source_key, dates.get(monday) or dates.setdefault(
+                     monday, _dt.date.fromordinal(monday)), user, counts[(dep, source_key, monday, user)]))
                  for dep, source_key, monday, user in sorted(counts, key=_cell_order))
 
 
@@ -661,6 +662,18 @@ def _cell_order(k: tuple[str, str, int, str | None]) -> tuple[str, str, int, str
 def _objects(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
     """(deprecation, kind, name) of each view and file that reads a deprecated model (the digest's consumers)."""
     out: set[tuple[str, str, str]] = set()
+    if isinstance(findings, Findings):   # look at the rows: no Finding is made for a query text
+        for item in findings._items:
+            if type(item) is not Finding:
+                t, key = item[0], item[1]
+                if key[0] == "view":
+                    out.add((t.model, "view", key[1]))
+                continue
+            if item.source == "view":
+                out.add((item.deprecation, "view", item.object))
+            elif item.source == "file":
+                out.add((item.deprecation, "file", item.path or item.object))
+        return out
     for f in findings:
         if f.source == "view":
             out.add((f.deprecation, "view", f.object))
