@@ -245,7 +245,8 @@ class CheckReport:
 # --------------------------------------------------------------------------- targets
 
 def build_targets(registry: Any, manifest: Any | None, *, dialect: str,
-                  root: Path | None = None) -> tuple[list[Target], list[CheckNote]]:
+                  root: Path | None = None, guides_root: Path | None = None,
+                  ) -> tuple[list[Target], list[CheckNote]]:
     """The deprecated models: the registry's, plus manifest models with a ``deprecation_date``.
 
     For the same model the registry wins; a disagreement on the sunset or the
@@ -262,7 +263,7 @@ def build_targets(registry: Any, manifest: Any | None, *, dialect: str,
                     names.add(node.name.lower())
                     uid = uid or node.unique_id
         targets.append(Target(dep.model, rel, frozenset(names), dep.target, dep.sunset,
-                              dep.migration_guide or _generated_guide(root, rel.name), "registry", uid))
+                              dep.migration_guide or _generated_guide(root, dep.model, guides_root), "registry", uid))
     if manifest is None:
         return targets, notes
     for node in manifest.nodes.values():
@@ -287,7 +288,7 @@ def build_targets(registry: Any, manifest: Any | None, *, dialect: str,
         if isinstance(meta_dep.get("guide"), str):
             guide = meta_dep["guide"]
         targets.append(Target(label, node.relation, frozenset({node.name.lower()}), replacement,
-                              node.deprecation_date, guide or _generated_guide(root, node.name), "dbt",
+                              node.deprecation_date, guide or _generated_guide(root, node.name, guides_root), "dbt",
                               node.unique_id))
     return targets, notes
 
@@ -308,11 +309,22 @@ def _dbt_replacement(node: Any, manifest: Any) -> str | None:
     return None
 
 
-def _generated_guide(root: Path | None, name: str) -> str | None:
-    if root is None:
+def _generated_guide(root: Path | None, model: str, guides_root: Path | None = None) -> str | None:
+    """The guide `deprecator guide` writes when the registry names none (``default_guide_path`` under
+    ``guides_root``, the folder of deprecator.yml, else ``root``), relative to ``root``, once it is written."""
+    from deprecator.guide import guide_link
+
+    base = guides_root or root
+    found = guide_link(model, None, base)
+    if found is None or base is None:
         return None
-    guide = Path("migration_guides") / f"{name}.md"
-    return str(guide) if (root / guide).is_file() else None
+    path = base / found
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
 
 
 # --------------------------------------------------------------------------- files
@@ -498,6 +510,7 @@ def run_check(
     dialect: str = "postgres",
     default_schema: Sequence[str] = (),
     default_catalog: str | None = None,
+    guides_root: Path | None = None,
 ) -> CheckReport:
     """Check SQL files and dbt models for references to deprecated models; see the module docstring."""
     from deprecator.gitdiff import diff_against, repo_root
@@ -511,7 +524,7 @@ def run_check(
         manifest = load_manifest(manifest_path, dialect=dialect)
     diff = diff_against(base, cwd) if base is not None else None
     root = diff.root if diff is not None else (repo_root(cwd) or cwd)
-    targets, notes = build_targets(registry, manifest, dialect=dialect, root=root)
+    targets, notes = build_targets(registry, manifest, dialect=dialect, root=root, guides_root=guides_root)
 
     patterns = list(paths) or ["."]
     problems: list[CheckProblem] = []

@@ -95,6 +95,20 @@ def default_guide_path(model: str) -> str:
     return f"migration_guides/{bare or 'guide'}.md"
 
 
+def guide_link(model: str, migration_guide: str | None, root: Path | None) -> str | None:
+    """The guide to point people at: the registry's ``migration_guide``, else the generated one
+    (``default_guide_path`` under ``root``, the folder of deprecator.yml) once `deprecator guide` wrote it.
+
+    A guide that was never generated is not linked: a link to nothing sends people nowhere.
+    """
+    if migration_guide:
+        return migration_guide
+    if root is None:
+        return None
+    path = default_guide_path(model)
+    return path if (root / path).is_file() else None
+
+
 def column_changes(columns: dict[str, str] | Any, removed: Sequence[str],
                    old_columns: Sequence[str] | None, new_columns: Sequence[str] | None,
                    fold: Any = str.lower) -> tuple[ColumnChange, ...]:

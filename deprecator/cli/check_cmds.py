@@ -86,6 +86,7 @@ def check_cmd(ctx: click.Context, paths: tuple[str, ...], base: str | None, fmt:
         registry, paths=paths, base=base, manifest_path=manifest, baseline_path=baseline_path,
         fail_before_sunset=fail_before_sunset, today=today(), dialect=config.dialect,
         default_schema=config.warehouse.default_schema, default_catalog=config.warehouse.default_catalog,
+        guides_root=config.root,
     )
     if update_baseline:
         if report.problems:

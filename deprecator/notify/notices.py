@@ -50,6 +50,7 @@ class NoticeItem:
     write_texts: set[str] = field(default_factory=set)
     texts: dict[str, int] = field(default_factory=dict)   # query text -> runs
     query: QueryShown | None = None
+    guide: str | None = None                    # the registry's guide, else the generated one (when written)
 
     def fingerprint(self, today: _dt.date) -> str:
         """Changes when what the owner uses changes: a new query, a new view, the stage (not counts)."""
@@ -172,6 +173,10 @@ def build_notices(findings: Iterable[Any], registry: Any, config: Config, today:
         if item is None:
             item = items[(owner.key, dep.model)] = NoticeItem(dep)
         item.dbt_models.add(c.model)
+    from deprecator.guide import guide_link
+
+    for item in items.values():     # no guide in the registry: the generated one, once written
+        item.guide = guide_link(item.deprecation.model, item.deprecation.migration_guide, config.root)
     rules = registry.rewrite_rules(config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog)
     shown = _QueryShower(config, rules, redact)
     by_owner: dict[str, list[NoticeItem]] = {}
@@ -270,7 +275,7 @@ def notice_context(notice: Notice, today: _dt.date, *, meant_for: str | None, re
         ctx_items.append({
             "model": d.model, "replacement": d.target, "sunset": d.sunset.isoformat(),
             "days_left": d.days_to_sunset(today), "stage": d.stage(today), "reason": d.reason,
-            "guide": d.migration_guide, "guide_link": _guide_link(d.migration_guide),
+            "guide": it.guide or d.migration_guide, "guide_link": _guide_link(it.guide or d.migration_guide),
             "contact": d.contact or d.owner, "uses": it.uses, "uses_text": uses,
             "last_seen": _when(it.last_seen), "users": others, "views": sorted(it.views),
             "dbt_models": sorted(it.dbt_models), "writes": it.writes,
