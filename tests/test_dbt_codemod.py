@@ -66,6 +66,10 @@ def test_the_diff_applies_with_git_and_the_refs_point_at_the_replacements(shop):
     old = form.read_text().replace("'entity_customers')", "'customer_facts')").replace(
         '"entity_customers"', '"customer_facts"').replace("v=2", "v=1").replace("version='2'", "version='1'")
     assert old.replace("ref('customer_facts')])", "ref('entity_customers')])") == before[form].decode()
+    # the exposure's depends_on in the properties YAML follows too, and only that line changes
+    schema = shop / "models/marts/schema.yml"
+    assert schema.read_text() == (SHOP / "models/marts/schema.yml").read_text().replace(
+        "      - ref('customer_facts')", "      - ref('entity_customers')")
     # the dynamic ref is reported with its place, its file untouched
     assert "models/marts/dynamic_ref.sql:1:18: blocked (dynamic_ref" in res.stderr
     assert (shop / "models/marts/dynamic_ref.sql").read_bytes() == before[shop / "models/marts/dynamic_ref.sql"]
@@ -81,10 +85,11 @@ def test_write_changes_the_files_in_place_as_the_diff_would(shop, tmp_path):
     (other / "p.patch").write_text(diff)
     git(other, "apply", "p.patch")
     res = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--write"], 1)
-    assert res.stdout == "" and "Wrote 1 file(s)" in res.stderr
+    assert res.stdout == "" and "Wrote 2 file(s)" in res.stderr
     for p in shop.rglob("*.sql"):
         assert p.read_bytes() == (other / p.relative_to(shop)).read_bytes(), p
-    assert git(shop, "status", "--porcelain").split() == ["M", "models/marts/every_ref_form.sql"]
+    assert git(shop, "status", "--porcelain").split() == ["M", "models/marts/every_ref_form.sql",
+                                                          "M", "models/marts/schema.yml"]
 
 
 def test_json_lists_edits_and_typed_blockers(shop):
@@ -96,7 +101,7 @@ def test_json_lists_edits_and_typed_blockers(shop):
     assert form["status"] == "rewrite" and {e["kind"] for e in form["edits"]} == {"ref"}
     assert [(e["line"], e["old"], e["new"]) for e in form["edits"]][:2] == [
         (1, "'customer_facts'", "'entity_customers'"), (2, '"customer_facts"', '"entity_customers"')]
-    assert data["summary"] == {"rewritten": 1, "partial": 0, "blocked": 1}
+    assert data["summary"] == {"rewritten": 2, "partial": 0, "blocked": 1}
 
 
 # --------------------------------------------------------------------------- columns (generated projects)
@@ -202,3 +207,20 @@ def test_dbt_parse_reads_the_rewritten_project(shop):
     nodes = json.loads((shop / "target" / "manifest.json").read_text())["nodes"]
     assert sorted(nodes["model.shop.every_ref_form"]["depends_on"]["nodes"]) == [
         "model.shop.dim_customers.v2", "model.shop.entity_customers"]
+    exposures = json.loads((shop / "target" / "manifest.json").read_text())["exposures"]
+    assert exposures["exposure.shop.churn_dashboard"]["depends_on"]["nodes"] == ["model.shop.entity_customers"]
+
+
+def test_a_ref_in_properties_yaml_is_blocked_when_columns_change(cols):
+    props = ("version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: cust_id\n"
+             "        tests:\n          - relationships:\n              to: ref('customer_facts')\n"
+             "              field: cust_id\n")
+    (cols / "models" / "props.yml").write_text(props)
+    result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
+    y = next(f for f in result.files if f.path == "models/props.yml")
+    assert (y.status, [(b.kind, b.line, b.column) for b in y.blockers]) == ("blocked", [("yaml_ref", 8, 19)])
+    # without column changes the same ref is renamed in place
+    (cols / "deprecations.yml").write_text(COLUMNS.split("    columns:")[0])
+    result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
+    y = next(f for f in result.files if f.path == "models/props.yml")
+    assert y.after == props.replace("ref('customer_facts')", "ref('entity_customers')")

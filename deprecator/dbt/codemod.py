@@ -46,7 +46,7 @@ from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.sql.names import normalize_relation
 
 BlockerKind = Literal["dynamic_ref", "ref_in_expression", "column", "column_in_jinja", "sql_parse",
-                      "jinja_parse", "unreadable", "variant_conflict"]
+                      "jinja_parse", "unreadable", "variant_conflict", "yaml_ref"]
 FileStatus = Literal["rewrite", "partial", "blocked"]
 SKIP_DIRS = frozenset({"target", "dbt_packages", "dbt_modules", "node_modules", "logs", "venv", "__pycache__"})
 DEFAULT_PATHS = {"model-paths": ["models"], "analysis-paths": ["analyses"], "test-paths": ["tests"],
@@ -518,6 +518,74 @@ def codemod_text(text: str, path: str, targets: Sequence[RefTarget], *, manifest
                        tuple(dict.fromkeys(deps)))
 
 
+def codemod_yaml(text: str, path: str, targets: Sequence[RefTarget], *, manifest: Any | None = None,
+                 abs_path: Path | None = None) -> FileCodemod | None:
+    """Refs in a properties file (an exposure's ``depends_on: - ref('m')``, a relationships test's
+    ``to: ref('m')``): the same literal edits, at the scalar's place in the file."""
+    import dataclasses
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    try:
+        root = YAML(typ="rt").compose(text)
+    except Exception:   # a broken properties file is dbt's to report; nothing to rewrite in it
+        return None
+    edits: list[CodemodEdit] = []
+    blockers: list[CodemodBlocker] = []
+    deps: list[str] = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, ScalarNode) and "ref(" in str(node.value):
+            value = str(node.value)
+            raw = text[node.start_mark.index:node.end_mark.index]
+            at = raw.find(value)
+            if at < 0:   # an escaped or folded scalar: its text is not the call as dbt reads it
+                continue
+            base = node.start_mark.index + at - 3
+            for ref in scan_jinja("{{ " + value + " }}").refs:
+                line, col = _position(text, base + ref.start)
+                placed = dataclasses.replace(ref, start=base + ref.start, end=base + ref.end, line=line, column=col)
+                t = _target_of(placed, targets, manifest)
+                if t is None:
+                    continue
+                deps.append(t.deprecation)
+                if t.changes_columns:
+                    blockers.append(CodemodBlocker(
+                        "yaml_ref", f"{ref.text} in properties YAML while {t.deprecation} renames or removes "
+                        "columns: a test's `field:` or `column_name` may name an old column; rewrite by hand",
+                        t.deprecation, line, col))
+                    continue
+                got = _ref_edits(text, placed, t)
+                if isinstance(got, CodemodBlocker):
+                    blockers.append(got)
+                else:
+                    edits.extend(got)
+    if not deps:
+        return None
+    edits.sort(key=lambda e: e.start)
+    return FileCodemod(path, abs_path or Path(path), text, tuple(edits), tuple(dict.fromkeys(blockers)),
+                       tuple(dict.fromkeys(deps)))
+
+
+def yaml_files(project: Path) -> list[Path]:
+    """The properties files (``*.yml``/``*.yaml``) under the project's resource folders."""
+    out: dict[str, Path] = {}
+    for folder in project_paths(project):
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+            for name in sorted(filenames):
+                if name.lower().endswith((".yml", ".yaml")):
+                    p = Path(dirpath) / name
+                    out.setdefault(str(p.resolve()), p)
+    return [out[k] for k in sorted(out)]
+
+
 # --------------------------------------------------------------------------- a project
 
 def project_paths(project_dir: Path) -> list[Path]:
@@ -580,7 +648,8 @@ def run_codemod(project_dir: str | Path, registry: Any, *, manifest_path: str | 
     names = {n for t in targets for n in t.old_names} | {t.rule.old.name.lower() for t in targets}
     if manifest is not None:
         names |= {manifest.nodes[u].name.lower() for t in targets for u in t.old_nodes}
-    for f in files:
+    yamls = {str(p.resolve()) for p in yaml_files(project)}
+    for f in files + [Path(p) for p in sorted(yamls)]:
         try:
             shown = f.resolve().relative_to(root).as_posix()
         except ValueError:
@@ -597,8 +666,11 @@ def run_codemod(project_dir: str | Path, registry: Any, *, manifest_path: str | 
             t.old_nodes & set(d for n in file_nodes for d in n.depends_on) for t in targets)
         if not may:
             continue
-        res = codemod_text(text, shown, targets, manifest=manifest, file_nodes=file_nodes, dialect=dialect,
-                           abs_path=f)
+        if str(f.resolve()) in yamls:
+            res = codemod_yaml(text, shown, targets, manifest=manifest, abs_path=f)
+        else:
+            res = codemod_text(text, shown, targets, manifest=manifest, file_nodes=file_nodes, dialect=dialect,
+                               abs_path=f)
         if res is not None:
             out.append(res)
     return CodemodResult(project, out, targets, notes, len(files),

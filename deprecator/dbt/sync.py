@@ -305,15 +305,9 @@ def _entry(root: Any, model: _Model) -> Any | None:
 
 
 def _yaml_files(project: Path) -> list[Path]:
-    from deprecator.dbt.codemod import SKIP_DIRS, project_paths
+    from deprecator.dbt.codemod import yaml_files
 
-    out = []
-    for folder in project_paths(project):
-        for p in sorted(folder.rglob("*")):
-            if p.suffix in (".yml", ".yaml") and p.is_file() and not any(
-                    part in SKIP_DIRS or part.startswith(".") for part in p.relative_to(project).parts[:-1]):
-                out.append(p)
-    return out
+    return yaml_files(project)
 
 
 def _models(registry: Any, manifest: Any | None, project: Path, *, dialect: str, default_schema: Sequence[str],
