@@ -266,153 +266,249 @@ def _masked(e: ConfigError) -> ConfigError:
     return out
 
 
-def _build(data: Any, path: Path, require_env: bool = True) -> Config:
-    from deprecator.yamlio import item_line, key_line, suggest, type_name, value_line
+@dataclass(frozen=True)
+class _Reader:
+    """Reads one deprecator.yml: every error names this file, the line and the field."""
 
-    spath = str(path)
-    root = path.parent
+    path: str                            # the file, as errors name it
+    root: Path                           # folder relative paths resolve from
 
-    def err(msg: str, line: int | None, fld: str | None, hint: str | None = None) -> ConfigError:
-        return ConfigError(msg, path=spath, line=line, field=fld, hint=hint)
+    def err(self, msg: str, line: int | None, fld: str | None, hint: str | None = None) -> ConfigError:
+        return ConfigError(msg, path=self.path, line=line, field=fld, hint=hint)
 
-    def text(node: Any, key: Any, fld: str, value: Any = None) -> str | None:
-        v = node.get(key) if value is None else value
+    def text(self, node: Any, key: Any, fld: str) -> str | None:
+        """A scalar as text, ${VAR} interpolated (None when absent or empty)."""
+        from deprecator.yamlio import type_name, value_line
+
+        v = node.get(key)
         if v is None:
             return None
         if isinstance(v, (dict, list)):
-            raise err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
-        return interpolate(str(v), path=spath, line=value_line(node, key), field=fld)
+            raise self.err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
+        return interpolate(str(v), path=self.path, line=value_line(node, key), field=fld)
 
-    def mapping(node: Any, key: str) -> dict[str, Any]:
+    def word(self, node: Any, key: Any, fld: str) -> str | None:
+        """Like ``text`` but refusing true/false and stripped (None when blank): names, channels, URLs."""
+        from deprecator.yamlio import type_name, value_line
+
+        v = node.get(key)
+        if v is None:
+            return None
+        if isinstance(v, (dict, list)) or isinstance(v, bool):
+            raise self.err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
+        s = interpolate(str(v), path=self.path, line=value_line(node, key), field=fld).strip()
+        return s or None
+
+    def mapping(self, node: Any, key: str, fld: str | None = None) -> dict[str, Any]:
+        """The mapping under ``key`` ({} when absent)."""
+        from deprecator.yamlio import type_name, value_line
+
         v = node.get(key)
         if v is None:
             return {}
         if not isinstance(v, dict):
-            raise err(f"expected a mapping, got {type_name(v)}", value_line(node, key), key)
+            raise self.err(f"expected a mapping, got {type_name(v)}", value_line(node, key), fld or key)
         return v
 
-    def unknown_keys(node: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+    def unknown_keys(self, node: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        from deprecator.yamlio import key_line, suggest
+
         for k in node:
             if k not in allowed:
-                raise err(f"unknown key `{k}`", key_line(node, k), f"{prefix}{k}",
-                          hint=suggest(str(k), allowed) or f"known keys: {', '.join(allowed)}")
+                raise self.err(f"unknown key `{k}`", key_line(node, k), f"{prefix}{k}",
+                               hint=suggest(str(k), allowed) or f"known keys: {', '.join(allowed)}")
 
+    def resolve(self, text: str) -> Path:
+        """A path from the file, relative to its folder (``~`` expanded)."""
+        return (self.root / os.path.expanduser(text)).resolve()
+
+
+def _build(data: Any, path: Path, require_env: bool = True) -> Config:
+    """The Config of parsed deprecator.yml ``data``; the first problem found is raised.
+
+    Sections are read in a fixed order (warehouse, dbt, registry, history, paths, state,
+    templates, owners, slack), which decides which error a file with several shows.
+    """
+    from deprecator.yamlio import key_line, type_name
+
+    r = _Reader(str(path), path.parent)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise err(f"expected a mapping of sections, got {type_name(data)}", 1, None)
-    unknown_keys(data, TOP_LEVEL_KEYS + RESERVED_SECTIONS, "")
+        raise r.err(f"expected a mapping of sections, got {type_name(data)}", 1, None)
+    r.unknown_keys(data, TOP_LEVEL_KEYS + RESERVED_SECTIONS, "")
+    warehouse = _warehouse(r, data, require_env)
+    dbt = _dbt(r, data)
+    registry_path = _registry_path(r, data)
+    history = _history(r, data, require_env)
+    sql_paths = _sql_paths(r, data)
+    state_url = _state_url(r, data)
+    templates_dir = _templates_dir(r, data)
+    owners = _owners(r, data)
+    slack = _slack(r, data)
+    extra = {k: _plain(data[k], r.path, key_line(data, k), k, require_env) for k in RESERVED_SECTIONS
+             if k in data and k not in ("owners", "slack")}
+    return Config(
+        path=path,
+        root=r.root,
+        warehouse=warehouse,
+        registry_path=registry_path,
+        history=history,
+        sql_paths=sql_paths,
+        state_url=state_url,
+        templates_dir=templates_dir,
+        extra=extra,
+        dbt=dbt,
+        owners=owners,
+        slack=slack,
+    )
 
-    # warehouse
-    wh = mapping(data, "warehouse")
-    unknown_keys(wh, WAREHOUSE_KEYS, "warehouse.")
+
+def _warehouse(r: _Reader, data: dict[str, Any], require_env: bool) -> WarehouseConfig:
+    """The `warehouse:` section."""
+    from deprecator.yamlio import key_line
+
+    wh = r.mapping(data, "warehouse")
+    r.unknown_keys(wh, WAREHOUSE_KEYS, "warehouse.")
     try:
-        url = text(wh, "url", "warehouse.url") or None
+        url = r.text(wh, "url", "warehouse.url") or None
     except MissingVariable:
         if require_env:
             raise
         url = None
     if url is not None:
-        url = resolve_url_path(url, root)
-    dialect_text = text(wh, "dialect", "warehouse.dialect") or None
-    if dialect_text:
-        dialect: str | None = check_dialect(dialect_text, path=spath, line=value_line(wh, "dialect"))
-    elif url:
-        dialect = infer_dialect(url)
-        if dialect is None:
-            raise err(f"cannot infer the SQL dialect from the URL {mask_url(url)!r}", value_line(wh, "url"),
-                      "warehouse.url", hint="set warehouse.dialect (a sqlglot dialect name, e.g. postgres)")
-        dialect = check_dialect(dialect, path=spath, line=value_line(wh, "url"))
-    else:
-        dialect = None
-    schema: tuple[str, ...] = ()
-    raw_schema = wh.get("default_schema")
-    if isinstance(raw_schema, list):
-        parts = []
-        for i, s in enumerate(raw_schema):
-            if not isinstance(s, (str, int)) or isinstance(s, bool):
-                raise err(f"expected a schema name, got {type_name(s)}", item_line(raw_schema, i),
-                          f"warehouse.default_schema[{i}]")
-            parts.append(interpolate(str(s), path=spath, line=item_line(raw_schema, i),
-                                     field=f"warehouse.default_schema[{i}]").strip())
-        schema = tuple(p for p in parts if p)
-    elif raw_schema is not None:
-        s = text(wh, "default_schema", "warehouse.default_schema") or ""
-        schema = tuple(x.strip() for x in s.split(",") if x.strip())
+        url = resolve_url_path(url, r.root)
+    dialect = _warehouse_dialect(r, wh, url)
+    schema = _default_schema(r, wh)
     if not schema and url and dialect in ("sqlite", "duckdb"):
         # One schema the engine itself searches: unqualified names mean main.x there, so the
         # scan must resolve them as plan (the adapter) does; PostgreSQL's comes from the server.
         schema = ("main",)
-    catalog = text(wh, "default_catalog", "warehouse.default_catalog") or None
+    catalog = r.text(wh, "default_catalog", "warehouse.default_catalog") or None
     try:
-        lock_timeout = _duration(wh, "lock_timeout", spath, minimum_ms=1)
-        lock_backoff = _duration(wh, "lock_backoff", spath, minimum_ms=0)
-        lock_retries = _retries(wh, spath)
+        lock_timeout = _duration(wh, "lock_timeout", r.path, minimum_ms=1)
+        lock_backoff = _duration(wh, "lock_backoff", r.path, minimum_ms=0)
+        lock_retries = _retries(wh, r.path)
     except MissingVariable:
         if require_env:
             raise
         lock_timeout = lock_backoff = None   # commands that never apply do not need them
         lock_retries = None
-    own_roles = _role_names(wh, spath)
-    warehouse = WarehouseConfig(
+    own_roles = _role_names(wh, r.path)
+    return WarehouseConfig(
         url=url, dialect=dialect, default_schema=schema, default_catalog=catalog,
         lock_timeout_ms=None if lock_timeout is None else max(1, round(lock_timeout * 1000)),
         lock_retries=lock_retries, lock_backoff_s=lock_backoff, own_roles=own_roles,
         line=key_line(data, "warehouse") if "warehouse" in data else None,
     )
 
-    # dbt
-    dbt_node = mapping(data, "dbt")
-    unknown_keys(dbt_node, DBT_KEYS, "dbt.")
-    manifest_text = text(dbt_node, "manifest", "dbt.manifest") or None
-    dbt = DbtConfig(
-        manifest=(root / os.path.expanduser(manifest_text)).resolve() if manifest_text else None,
+
+def _warehouse_dialect(r: _Reader, wh: dict[str, Any], url: str | None) -> str | None:
+    """``warehouse.dialect``, else inferred from the URL's scheme (None without either)."""
+    from deprecator.yamlio import value_line
+
+    dialect_text = r.text(wh, "dialect", "warehouse.dialect") or None
+    if dialect_text:
+        return check_dialect(dialect_text, path=r.path, line=value_line(wh, "dialect"))
+    if not url:
+        return None
+    dialect = infer_dialect(url)
+    if dialect is None:
+        raise r.err(f"cannot infer the SQL dialect from the URL {mask_url(url)!r}", value_line(wh, "url"),
+                    "warehouse.url", hint="set warehouse.dialect (a sqlglot dialect name, e.g. postgres)")
+    return check_dialect(dialect, path=r.path, line=value_line(wh, "url"))
+
+
+def _default_schema(r: _Reader, wh: dict[str, Any]) -> tuple[str, ...]:
+    """``warehouse.default_schema``: a list of schema names, or one text with commas."""
+    from deprecator.yamlio import item_line, type_name
+
+    raw_schema = wh.get("default_schema")
+    if isinstance(raw_schema, list):
+        parts = []
+        for i, s in enumerate(raw_schema):
+            if not isinstance(s, (str, int)) or isinstance(s, bool):
+                raise r.err(f"expected a schema name, got {type_name(s)}", item_line(raw_schema, i),
+                            f"warehouse.default_schema[{i}]")
+            parts.append(interpolate(str(s), path=r.path, line=item_line(raw_schema, i),
+                                     field=f"warehouse.default_schema[{i}]").strip())
+        return tuple(p for p in parts if p)
+    if raw_schema is None:
+        return ()
+    s = r.text(wh, "default_schema", "warehouse.default_schema") or ""
+    return tuple(x.strip() for x in s.split(",") if x.strip())
+
+
+def _dbt(r: _Reader, data: dict[str, Any]) -> DbtConfig:
+    """The `dbt:` section."""
+    from deprecator.yamlio import value_line
+
+    dbt_node = r.mapping(data, "dbt")
+    r.unknown_keys(dbt_node, DBT_KEYS, "dbt.")
+    manifest_text = r.text(dbt_node, "manifest", "dbt.manifest") or None
+    return DbtConfig(
+        manifest=r.resolve(manifest_text) if manifest_text else None,
         line=value_line(dbt_node, "manifest") if manifest_text else None,
     )
 
-    # registry
+
+def _registry_path(r: _Reader, data: dict[str, Any]) -> Path:
+    """`registry:` as a path, or as a mapping with `path:` (deprecations.yml beside the config by default)."""
     reg = data.get("registry")
     if isinstance(reg, dict):
-        unknown_keys(reg, ("path",), "registry.")
-        reg_text = text(reg, "path", "registry.path")
+        r.unknown_keys(reg, ("path",), "registry.")
+        reg_text = r.text(reg, "path", "registry.path")
     elif reg is not None:
-        reg_text = text(data, "registry", "registry")
+        reg_text = r.text(data, "registry", "registry")
     else:
         reg_text = None
-    registry_path = (root / os.path.expanduser(reg_text or DEFAULT_REGISTRY_NAME)).resolve()
+    return r.resolve(reg_text or DEFAULT_REGISTRY_NAME)
 
-    # history
-    history: list[HistorySourceConfig] = []
+
+def _history(r: _Reader, data: dict[str, Any], require_env: bool) -> tuple[HistorySourceConfig, ...]:
+    """The `history:` list of query-history sources."""
+    from deprecator.yamlio import type_name, value_line
+
     raw_hist = data.get("history")
     if raw_hist is not None and not isinstance(raw_hist, list):
-        raise err(f"expected a list of sources, got {type_name(raw_hist)}", value_line(data, "history"), "history")
-    for i, src in enumerate(raw_hist or []):
-        line = item_line(raw_hist, i)
-        fld = f"history[{i}]"
-        if not isinstance(src, dict):
-            raise err(f"expected a mapping with `type:`, got {type_name(src)}", line, fld)
-        kind = text(src, "type", f"{fld}.type")
-        if not kind:
-            raise err("missing `type` (file, pg_stat_statements or sql)", line, f"{fld}.type")
-        if kind not in HISTORY_TYPES:
-            raise err(f"unknown history source type {kind!r}", value_line(src, "type"), f"{fld}.type",
-                      hint=suggest(kind, HISTORY_TYPES) or f"one of: {', '.join(HISTORY_TYPES)}")
-        hpath_text = text(src, "path", f"{fld}.path")
-        if kind == "file" and not hpath_text:
-            raise err("a file source needs `path:` (a .jsonl or .csv export)", line, f"{fld}.path")
-        options = {
-            str(k): _plain(v, spath, key_line(src, k), f"{fld}.{k}", require_env)
-            for k, v in src.items() if k not in ("type", "path")
-        }
-        history.append(HistorySourceConfig(
-            type=kind,
-            path=(root / os.path.expanduser(hpath_text)).resolve() if hpath_text else None,
-            options=options,
-            line=line,
-        ))
+        raise r.err(f"expected a list of sources, got {type_name(raw_hist)}", value_line(data, "history"), "history")
+    return tuple(_history_source(r, raw_hist, i, require_env) for i in range(len(raw_hist or [])))
 
-    # paths
-    sql_paths: list[str] = []
+
+def _history_source(r: _Reader, raw_hist: Any, i: int, require_env: bool) -> HistorySourceConfig:
+    """Item ``i`` of `history:`: `type:`, `path:` and the source's own options."""
+    from deprecator.yamlio import item_line, key_line, suggest, type_name, value_line
+
+    src = raw_hist[i]
+    line = item_line(raw_hist, i)
+    fld = f"history[{i}]"
+    if not isinstance(src, dict):
+        raise r.err(f"expected a mapping with `type:`, got {type_name(src)}", line, fld)
+    kind = r.text(src, "type", f"{fld}.type")
+    if not kind:
+        raise r.err("missing `type` (file, pg_stat_statements or sql)", line, f"{fld}.type")
+    if kind not in HISTORY_TYPES:
+        raise r.err(f"unknown history source type {kind!r}", value_line(src, "type"), f"{fld}.type",
+                    hint=suggest(kind, HISTORY_TYPES) or f"one of: {', '.join(HISTORY_TYPES)}")
+    hpath_text = r.text(src, "path", f"{fld}.path")
+    if kind == "file" and not hpath_text:
+        raise r.err("a file source needs `path:` (a .jsonl or .csv export)", line, f"{fld}.path")
+    options = {
+        str(k): _plain(v, r.path, key_line(src, k), f"{fld}.{k}", require_env)
+        for k, v in src.items() if k not in ("type", "path")
+    }
+    return HistorySourceConfig(
+        type=kind,
+        path=r.resolve(hpath_text) if hpath_text else None,
+        options=options,
+        line=line,
+    )
+
+
+def _sql_paths(r: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
+    """`paths:`: one file, folder or glob, or a list of them, relative to the config's folder."""
+    from deprecator.yamlio import item_line, type_name, value_line
+
     raw_paths = data.get("paths")
     if isinstance(raw_paths, str):
         raw_paths_list: list[Any] = [raw_paths]
@@ -423,49 +519,40 @@ def _build(data: Any, path: Path, require_env: bool = True) -> Config:
     elif raw_paths is None:
         raw_paths_list, lines = [], (lambda i: None)
     else:
-        raise err(f"expected a list of files, folders or globs, got {type_name(raw_paths)}",
-                  value_line(data, "paths"), "paths")
+        raise r.err(f"expected a list of files, folders or globs, got {type_name(raw_paths)}",
+                    value_line(data, "paths"), "paths")
+    sql_paths: list[str] = []
     for i, item in enumerate(raw_paths_list):
         if not isinstance(item, str):
-            raise err(f"expected a path or glob, got {type_name(item)}", lines(i), f"paths[{i}]")
-        s = interpolate(item, path=spath, line=lines(i), field=f"paths[{i}]")
+            raise r.err(f"expected a path or glob, got {type_name(item)}", lines(i), f"paths[{i}]")
+        s = interpolate(item, path=r.path, line=lines(i), field=f"paths[{i}]")
         s = os.path.expanduser(s)
-        sql_paths.append(s if os.path.isabs(s) else str(root / s))
+        sql_paths.append(s if os.path.isabs(s) else str(r.root / s))
+    return tuple(sql_paths)
 
-    # state
+
+def _state_url(r: _Reader, data: dict[str, Any]) -> str:
+    """`state:` as a URL, or as a mapping with `url:` (SQLite under .deprecator/ by default)."""
     state_url = DEFAULT_STATE_URL
     raw_state = data.get("state")
     if isinstance(raw_state, dict):
-        unknown_keys(raw_state, ("url",), "state.")
-        state_url = text(raw_state, "url", "state.url") or DEFAULT_STATE_URL
+        r.unknown_keys(raw_state, ("url",), "state.")
+        state_url = r.text(raw_state, "url", "state.url") or DEFAULT_STATE_URL
     elif raw_state is not None:
-        state_url = text(data, "state", "state") or DEFAULT_STATE_URL
-    state_url = resolve_url_path(state_url, root)
+        state_url = r.text(data, "state", "state") or DEFAULT_STATE_URL
+    return resolve_url_path(state_url, r.root)
 
-    # templates
-    raw_templates = text(data, "templates", "templates")
-    templates_dir = (root / os.path.expanduser(raw_templates)).resolve() if raw_templates else None
+
+def _templates_dir(r: _Reader, data: dict[str, Any]) -> Path | None:
+    """`templates:`: an existing folder of the user's own templates (None: the shipped ones)."""
+    from deprecator.yamlio import value_line
+
+    raw_templates = r.text(data, "templates", "templates")
+    templates_dir = r.resolve(raw_templates) if raw_templates else None
     if templates_dir is not None and not templates_dir.is_dir():
-        raise err(f"templates folder {templates_dir} does not exist", value_line(data, "templates"), "templates",
-                  hint="create it and copy the templates to change into it, or remove `templates:`")
-
-    owners, slack = _owners_slack(data, spath, root)
-    extra = {k: _plain(data[k], spath, key_line(data, k), k, require_env) for k in RESERVED_SECTIONS
-             if k in data and k not in ("owners", "slack")}
-    return Config(
-        path=path,
-        root=root,
-        warehouse=warehouse,
-        registry_path=registry_path,
-        history=tuple(history),
-        sql_paths=tuple(sql_paths),
-        state_url=state_url,
-        templates_dir=templates_dir,
-        extra=extra,
-        dbt=dbt,
-        owners=owners,
-        slack=slack,
-    )
+        raise r.err(f"templates folder {templates_dir} does not exist", value_line(data, "templates"), "templates",
+                    hint="create it and copy the templates to change into it, or remove `templates:`")
+    return templates_dir
 
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)\s*\Z", re.IGNORECASE)
@@ -629,123 +716,125 @@ _COOLDOWN_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _owners_slack(data: Any, spath: str, root: Path) -> tuple[OwnersConfig, SlackConfig]:
-    """Parse and validate `owners:` and `slack:` (file:line:field errors)."""
-    from deprecator.yamlio import item_line, key_line, suggest, type_name, value_line
+def _owner_target(r: _Reader, node: Any, line: int | None, fld: str, *, pattern: bool = False) -> OwnerTarget:
+    """Where one owner is told (an entry of `owners.users` or `owners.patterns`)."""
+    from deprecator.yamlio import type_name, value_line
 
-    def err(msg: str, line: int | None, fld: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(msg, path=spath, line=line, field=fld, hint=hint)
+    if not isinstance(node, dict):
+        raise r.err(f"expected a mapping such as {{email: alice@corp.example}}, got {type_name(node)}", line, fld)
+    r.unknown_keys(node, OWNER_TARGET_KEYS + (("match",) if pattern else ()), f"{fld}.")
+    t = OwnerTarget(**{k: r.word(node, k, f"{fld}.{k}") for k in OWNER_TARGET_KEYS})
+    if t.email is not None and not _EMAIL.match(t.email):
+        raise r.err(f"{t.email!r} is not an email address", value_line(node, "email"), f"{fld}.email")
+    if t.slack_channel is not None and not (t.slack_channel.startswith("#") or t.slack_channel[:1] in "CGD"):
+        raise r.err(f"{t.slack_channel!r} is not a channel", value_line(node, "slack_channel"),
+                    f"{fld}.slack_channel", hint='write "#name" (quoted in YAML) or a channel id such as C0123')
+    if not (t.email or t.slack_user or t.slack_channel or t.team):
+        raise r.err("says nowhere to send notices", line, fld,
+                    hint="give email, slack_user or slack_channel (or team, to group users)")
+    return t
 
-    def section(node: Any, key: str, fld: str) -> dict[str, Any]:
-        v = node.get(key)
-        if v is None:
-            return {}
-        if not isinstance(v, dict):
-            raise err(f"expected a mapping, got {type_name(v)}", value_line(node, key), fld)
-        return v
 
-    def check_keys(node: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-        for k in node:
-            if k not in allowed:
-                raise err(f"unknown key `{k}`", key_line(node, k), f"{prefix}.{k}",
-                          hint=suggest(str(k), allowed) or f"known keys: {', '.join(allowed)}")
+def _owners(r: _Reader, data: dict[str, Any]) -> OwnersConfig:
+    """The `owners:` section: history user -> person or team (file:line:field errors)."""
+    from deprecator.yamlio import key_line, value_line
 
-    def text(node: Any, key: Any, fld: str) -> str | None:
-        v = node.get(key)
-        if v is None:
-            return None
-        if isinstance(v, (dict, list)) or isinstance(v, bool):
-            raise err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
-        s = interpolate(str(v), path=spath, line=value_line(node, key), field=fld).strip()
-        return s or None
-
-    def target(node: Any, line: int | None, fld: str, *, pattern: bool = False) -> OwnerTarget:
-        if not isinstance(node, dict):
-            raise err(f"expected a mapping such as {{email: alice@corp.example}}, got {type_name(node)}", line, fld)
-        check_keys(node, OWNER_TARGET_KEYS + (("match",) if pattern else ()), fld)
-        t = OwnerTarget(**{k: text(node, k, f"{fld}.{k}") for k in OWNER_TARGET_KEYS})
-        if t.email is not None and not _EMAIL.match(t.email):
-            raise err(f"{t.email!r} is not an email address", value_line(node, "email"), f"{fld}.email")
-        if t.slack_channel is not None and not (t.slack_channel.startswith("#") or t.slack_channel[:1] in "CGD"):
-            raise err(f"{t.slack_channel!r} is not a channel", value_line(node, "slack_channel"),
-                      f"{fld}.slack_channel", hint='write "#name" (quoted in YAML) or a channel id such as C0123')
-        if not (t.email or t.slack_user or t.slack_channel or t.team):
-            raise err("says nowhere to send notices", line, fld,
-                      hint="give email, slack_user or slack_channel (or team, to group users)")
-        return t
-
-    own = section(data, "owners", "owners")
-    check_keys(own, OWNERS_KEYS, "owners")
+    own = r.mapping(data, "owners", "owners")
+    r.unknown_keys(own, OWNERS_KEYS, "owners.")
     users: dict[str, OwnerTarget] = {}
-    raw_users = section(own, "users", "owners.users")
+    raw_users = r.mapping(own, "users", "owners.users")
     for name, node in raw_users.items():
-        users[str(name)] = target(node, key_line(raw_users, name), f"owners.users.{name}")
-    patterns: list[OwnerPattern] = []
-    raw_patterns = own.get("patterns")
-    if raw_patterns is not None and not isinstance(raw_patterns, list):
-        raise err(f"expected a list of {{match: GLOB, ...}}, got {type_name(raw_patterns)}",
-                  value_line(own, "patterns"), "owners.patterns")
-    for i, node in enumerate(raw_patterns or []):
-        fld, line = f"owners.patterns[{i}]", item_line(raw_patterns, i)
-        if not isinstance(node, dict) or not text(node, "match", f"{fld}.match"):
-            raise err("needs `match:` (a glob over history user names, e.g. \"svc_*\")", line, f"{fld}.match")
-        patterns.append(OwnerPattern(str(text(node, "match", f"{fld}.match")),
-                                     target(node, line, fld, pattern=True), line))
-    domain = text(own, "email_domain", "owners.email_domain")
+        users[str(name)] = _owner_target(r, node, key_line(raw_users, name), f"owners.users.{name}")
+    patterns = _owner_patterns(r, own)
+    domain = r.word(own, "email_domain", "owners.email_domain")
     if domain is not None:
         domain = domain.lstrip("@")
         if "@" in domain or "." not in domain or " " in domain:
-            raise err(f"{domain!r} is not a mail domain", value_line(own, "email_domain"), "owners.email_domain",
-                      hint="e.g. email_domain: corp.example")
+            raise r.err(f"{domain!r} is not a mail domain", value_line(own, "email_domain"), "owners.email_domain",
+                        hint="e.g. email_domain: corp.example")
+    return OwnersConfig(users, patterns, domain, _owners_ignore(r, own),
+                        key_line(data, "owners") if "owners" in data else None)
+
+
+def _owner_patterns(r: _Reader, own: dict[str, Any]) -> tuple[OwnerPattern, ...]:
+    """`owners.patterns`: globs over history user names, first match wins."""
+    from deprecator.yamlio import item_line, type_name, value_line
+
+    raw_patterns = own.get("patterns")
+    if raw_patterns is not None and not isinstance(raw_patterns, list):
+        raise r.err(f"expected a list of {{match: GLOB, ...}}, got {type_name(raw_patterns)}",
+                    value_line(own, "patterns"), "owners.patterns")
+    patterns: list[OwnerPattern] = []
+    for i, node in enumerate(raw_patterns or []):
+        fld, line = f"owners.patterns[{i}]", item_line(raw_patterns, i)
+        if not isinstance(node, dict) or not r.word(node, "match", f"{fld}.match"):
+            raise r.err("needs `match:` (a glob over history user names, e.g. \"svc_*\")", line, f"{fld}.match")
+        patterns.append(OwnerPattern(str(r.word(node, "match", f"{fld}.match")),
+                                     _owner_target(r, node, line, fld, pattern=True), line))
+    return tuple(patterns)
+
+
+def _owners_ignore(r: _Reader, own: dict[str, Any]) -> tuple[str, ...]:
+    """`owners.ignore`: a user name or glob, or a list of them."""
+    from deprecator.yamlio import item_line, type_name, value_line
+
     raw_ignore = own.get("ignore")
     if isinstance(raw_ignore, str):
         raw_ignore = [raw_ignore]
     if raw_ignore is not None and not isinstance(raw_ignore, list):
-        raise err(f"expected a list of user names or globs, got {type_name(raw_ignore)}",
-                  value_line(own, "ignore"), "owners.ignore")
+        raise r.err(f"expected a list of user names or globs, got {type_name(raw_ignore)}",
+                    value_line(own, "ignore"), "owners.ignore")
     ignore = []
     for i, v in enumerate(raw_ignore or []):
         if not isinstance(v, (str, int)) or isinstance(v, bool):
-            raise err(f"expected a user name, got {type_name(v)}", item_line(raw_ignore, i), f"owners.ignore[{i}]")
+            raise r.err(f"expected a user name, got {type_name(v)}", item_line(raw_ignore, i), f"owners.ignore[{i}]")
         ignore.append(str(v))
-    owners = OwnersConfig(users, tuple(patterns), domain, tuple(ignore),
-                          key_line(data, "owners") if "owners" in data else None)
+    return tuple(ignore)
 
-    sl = section(data, "slack", "slack")
-    check_keys(sl, SLACK_KEYS, "slack")
+
+def _slack(r: _Reader, data: dict[str, Any]) -> SlackConfig:
+    """The `slack:` section (file:line:field errors; an unset token is kept as a problem, not raised)."""
+    from deprecator.yamlio import key_line, value_line
+
+    sl = r.mapping(data, "slack", "slack")
+    r.unknown_keys(sl, SLACK_KEYS, "slack.")
     token: str | None = None
     problem: ConfigError | None = None
     try:
-        token = text(sl, "token", "slack.token")
+        token = r.word(sl, "token", "slack.token")
     except MissingVariable as e:   # only `notify` (without --dry-run) needs it; others must not fail
         problem = e
-    base_url = text(sl, "base_url", "slack.base_url") or "https://slack.com/api/"
+    base_url = r.word(sl, "base_url", "slack.base_url") or "https://slack.com/api/"
     if not re.match(r"^https?://[^/\s]+", base_url):
-        raise err(f"{base_url!r} is not an http(s) URL", value_line(sl, "base_url"), "slack.base_url",
-                  hint="e.g. https://slack.com/api/")
+        raise r.err(f"{base_url!r} is not an http(s) URL", value_line(sl, "base_url"), "slack.base_url",
+                    hint="e.g. https://slack.com/api/")
     channels = {}
     for key in ("fallback_channel", "digest_channel"):
-        c = text(sl, key, f"slack.{key}")
+        c = r.word(sl, key, f"slack.{key}")
         if c is not None and not (c.startswith("#") or c[:1] in "CG"):
-            raise err(f"{c!r} is not a channel", value_line(sl, key), f"slack.{key}",
-                      hint='write "#name" (quoted in YAML) or a channel id such as C0123')
+            raise r.err(f"{c!r} is not a channel", value_line(sl, key), f"slack.{key}",
+                        hint='write "#name" (quoted in YAML) or a channel id such as C0123')
         channels[key] = c
-    tpl = text(sl, "templates", "slack.templates")
-    templates = (root / os.path.expanduser(tpl)).resolve() if tpl else None
+    tpl = r.word(sl, "templates", "slack.templates")
+    templates = r.resolve(tpl) if tpl else None
     if templates is not None and not templates.is_dir():
-        raise err(f"template folder {templates} does not exist", value_line(sl, "templates"), "slack.templates")
-    cooldown = 7 * 86400.0
-    raw_cd = sl.get("cooldown")
-    if raw_cd is not None:
-        s = text(sl, "cooldown", "slack.cooldown") or ""
-        m = _COOLDOWN.match(s)
-        if m is None:
-            raise err(f"expected a duration such as 7d, 36h or 2w, got {s!r}", value_line(sl, "cooldown"),
-                      "slack.cooldown")
-        cooldown = float(m.group(1)) * _COOLDOWN_UNITS[m.group(2).lower()]
-    slack = SlackConfig(token, problem, base_url, channels["fallback_channel"], channels["digest_channel"],
-                        templates, cooldown, key_line(data, "slack") if "slack" in data else None)
-    return owners, slack
+        raise r.err(f"template folder {templates} does not exist", value_line(sl, "templates"), "slack.templates")
+    return SlackConfig(token, problem, base_url, channels["fallback_channel"], channels["digest_channel"],
+                       templates, _cooldown(r, sl), key_line(data, "slack") if "slack" in data else None)
+
+
+def _cooldown(r: _Reader, sl: dict[str, Any]) -> float:
+    """`slack.cooldown` in seconds (7 days when absent)."""
+    from deprecator.yamlio import value_line
+
+    if sl.get("cooldown") is None:
+        return 7 * 86400.0
+    s = r.word(sl, "cooldown", "slack.cooldown") or ""
+    m = _COOLDOWN.match(s)
+    if m is None:
+        raise r.err(f"expected a duration such as 7d, 36h or 2w, got {s!r}", value_line(sl, "cooldown"),
+                    "slack.cooldown")
+    return float(m.group(1)) * _COOLDOWN_UNITS[m.group(2).lower()]
 
 
 # --------------------------------------------------------------------------- scaffolding

@@ -456,7 +456,8 @@ def _entry(entries: Any, i: int, check: _Checker) -> tuple[Deprecation, Any, Any
         check.report(f"entry {i + 1}: expected a mapping with model/replacement/sunset, got {type_name(node)}",
                      where, "deprecations")
         return None
-    e = _Entry(node, node.get("model") if isinstance(node.get("model"), str) else f"entry {i + 1}", check)
+    model = node.get("model")
+    e = _Entry(node, model if isinstance(model, str) else f"entry {i + 1}", check)
     _entry_keys(e)
     names = _entry_names(e)
     dates = _entry_dates(e)
