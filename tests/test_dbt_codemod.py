@@ -224,3 +224,33 @@ def test_a_ref_in_properties_yaml_is_blocked_when_columns_change(cols):
     result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
     y = next(f for f in result.files if f.path == "models/props.yml")
     assert y.after == props.replace("ref('customer_facts')", "ref('entity_customers')")
+
+
+def test_version_arguments_follow_the_replacement(tmp_path, monkeypatch):
+    """A generated manifest: to an unversioned model the version argument goes, to an older version one comes."""
+    from tests.test_check_dbt import manifest
+
+    proj = tmp_path / "p"
+    (proj / "models").mkdir(parents=True)
+    (proj / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (proj / "manifest.json").write_text(json.dumps(manifest()))
+    (proj / "models" / "user_model.sql").write_text(
+        "select * from {{ ref('dim_customers', v=1) }} join {{ ref( \"dim_customers\" , version = '1' ) }} using (id)\n"
+        "union all select * from {{ ref('shop', 'customer_facts') }}\n")
+    monkeypatch.chdir(proj)
+
+    def run(model: str, replacement: str) -> str:
+        (proj / "deprecations.yml").write_text(
+            f"deprecations:\n  - {{model: {model}, replacement: {replacement}, sunset: 2027-03-31}}\n")
+        result = run_codemod(proj, load_registry(proj / "deprecations.yml", "postgres"),
+                             manifest_path=proj / "manifest.json")
+        [f] = result.files
+        assert f.status == "rewrite"
+        return f.after
+
+    assert run("marts.dim_customers_v1", "marts.entity_customers") == (
+        "select * from {{ ref('entity_customers') }} join {{ ref( \"entity_customers\" ) }} using (id)\n"
+        "union all select * from {{ ref('shop', 'customer_facts') }}\n")
+    # to a version that is not the latest, the ref pins it
+    assert run("marts.cust_facts_tbl", "marts.dim_customers_v1").endswith(
+        "union all select * from {{ ref('shop', 'dim_customers', v=1) }}\n")

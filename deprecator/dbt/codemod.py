@@ -336,8 +336,9 @@ def _ref_edits(text: str, ref: DbtRef, t: RefTarget) -> list[CodemodEdit] | Code
         put(positional[0], t.new_package)
     if version is not None:
         if t.new_version is None:      # the replacement is not versioned: drop ", v=1"
-            start = version.comma_before if version.comma_before is not None else version.start
-            out.append((start, version.end, ""))
+            k = args.index(version)
+            start = args[k - 1].end if k > 0 else version.start
+            out.append((start, version.end if k > 0 or k + 1 == len(args) else args[k + 1].start, ""))
         elif version.kind in ("string", "integer"):
             put(version, t.new_version)
         else:
