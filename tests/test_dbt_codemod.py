@@ -127,6 +127,8 @@ MODELS = {
              "{% if is_incremental() %}where cust_id > (select max(cust_id) from {{ this }}){% endif %}\n",
     "e.sql": "select * from {{ dbt_utils.union_relations(relations=[ref('customer_facts'), ref('orders')]) }}\n",
     "f.sql": "select 1 as x from {{ ref('orders') }}\n",
+    # a {{ ... }} over three lines: the relation stands on the line of the call
+    "h.sql": "select cust_id from {{\n    ref('customer_facts')\n}} as cf\n",
 }
 AFTER = {
     "a.sql": ("{{ config(materialized='table') }}\r\n-- a comment stays\r\n"
@@ -134,6 +136,7 @@ AFTER = {
               "from {{ ref('entity_customers') }} cf\r\nwhere cf.customer_id > 0\r\n"),
     "c.sql": "select c.customer_id AS cust_id, o.cust_id as oid from {{ ref('entity_customers') }} c "
              "join {{ ref('orders') }} o on true",
+    "h.sql": "select customer_id AS cust_id from {{\n    ref('entity_customers')\n}} as cf\n",
 }
 
 
@@ -169,6 +172,7 @@ def test_blocked_files_keep_every_byte_and_say_why(cols):
         "models/c.sql": ("rewrite", []),
         "models/d.sql": ("blocked", ["column"]),            # cust_id in a subquery over {{ this }}
         "models/e.sql": ("blocked", ["ref_in_expression"]),  # columns cannot be followed through a macro
+        "models/h.sql": ("rewrite", []),
     }
     b = next(f for f in result.files if f.path == "models/b.sql")
     assert b.after == b.before and b.diff() == ""
@@ -180,7 +184,7 @@ def test_without_column_changes_a_ref_is_renamed_even_where_columns_cannot_be_fo
     (cols / "deprecations.yml").write_text(COLUMNS.split("    columns:")[0])
     reg = load_registry(cols / "deprecations.yml", "postgres")
     result = run_codemod(cols, reg)
-    assert {f.path: f.status for f in result.files} == {f"models/{n}.sql": "rewrite" for n in "abcde"}
+    assert {f.path: f.status for f in result.files} == {f"models/{n}.sql": "rewrite" for n in "abcdeh"}
     e = next(f for f in result.files if f.path == "models/e.sql")
     assert e.after == MODELS["e.sql"].replace("ref('customer_facts')", "ref('entity_customers')")
 

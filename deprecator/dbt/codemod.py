@@ -393,17 +393,25 @@ def _column_edits(text: str, variants: Sequence[str], standalone: Sequence[tuple
         rules: dict[str, RewriteRule] = {}
         spans: list[tuple[int, int, RefTarget, str]] = []
         for t, s, e in standalone:
-            first_end = text.find("\n", s, e)
-            first_end = e if first_end < 0 else first_end
             if masked[s] != "_":       # this rendering leaves the branch out
                 continue
+            # the placeholder goes on the block's longest line (``{{`` alone on its line is too short
+            # for a name); the rest of the block is blank, newlines kept
+            segments, at = [], s
+            for part in text[s:e].split("\n"):
+                segments.append((at, at + len(part.rstrip("\r"))))
+                at += len(part) + 1
+            seg_s, seg_e = max(segments, key=lambda x: x[1] - x[0])
             k = index[t.deprecation]
-            old_ph, new_ph = _placeholder("depr", k, first_end - s), _placeholder("repl", k, first_end - s)
+            old_ph, new_ph = _placeholder("depr", k, seg_e - seg_s), _placeholder("repl", k, seg_e - seg_s)
             if old_ph is None or new_ph is None:
                 blockers.append(CodemodBlocker("ref_in_expression", "the {{ ref() }} is too short to stand for "
                                                "the relation in the SQL", t.deprecation, *_position(text, s)))
                 continue
-            work[s:first_end] = list(old_ph)
+            for i in range(s, e):
+                if work[i] not in "\r\n":
+                    work[i] = " "
+            work[seg_s:seg_e] = list(old_ph)
             spans.append((s, e, t, old_ph))
             old_rel = normalize_relation(old_ph, dialect)
             if str(old_rel) not in rules:
