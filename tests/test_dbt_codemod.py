@@ -258,3 +258,10 @@ def test_version_arguments_follow_the_replacement(tmp_path, monkeypatch):
     # to a version that is not the latest, the ref pins it
     assert run("marts.cust_facts_tbl", "marts.dim_customers_v1").endswith(
         "union all select * from {{ ref('shop', 'dim_customers', v=1) }}\n")
+
+
+def test_a_properties_file_that_does_not_parse_is_reported_not_skipped(cols):
+    (cols / "models" / "props.yml").write_text("models:\n  - name: customer_facts\n   bad: [\n")
+    result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
+    y = next(f for f in result.files if f.path == "models/props.yml")
+    assert (y.status, [(b.kind, b.line) for b in y.blockers]) == ("blocked", [("yaml_parse", 3)])

@@ -46,7 +46,7 @@ from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.sql.names import normalize_relation
 
 BlockerKind = Literal["dynamic_ref", "ref_in_expression", "column", "column_in_jinja", "sql_parse",
-                      "jinja_parse", "unreadable", "variant_conflict", "yaml_ref"]
+                      "jinja_parse", "unreadable", "variant_conflict", "yaml_ref", "yaml_parse"]
 FileStatus = Literal["rewrite", "partial", "blocked"]
 SKIP_DIRS = frozenset({"target", "dbt_packages", "dbt_modules", "node_modules", "logs", "venv", "__pycache__"})
 DEFAULT_PATHS = {"model-paths": ["models"], "analysis-paths": ["analyses"], "test-paths": ["tests"],
@@ -538,8 +538,11 @@ def codemod_yaml(text: str, path: str, targets: Sequence[RefTarget], *, manifest
 
     try:
         root = YAML(typ="rt").compose(text)
-    except Exception:   # a broken properties file is dbt's to report; nothing to rewrite in it
-        return None
+    except Exception as e:   # it mentions a deprecated model (the caller's prefilter): never skipped silently
+        mark = getattr(e, "problem_mark", None)
+        return FileCodemod(path, abs_path or Path(path), text, blockers=(CodemodBlocker(
+            "yaml_parse", f"the properties file does not parse, so its refs were not read: "
+            f"{getattr(e, 'problem', None) or e}", None, mark.line + 1 if mark is not None else None),))
     edits: list[CodemodEdit] = []
     blockers: list[CodemodBlocker] = []
     deps: list[str] = []
