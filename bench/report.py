@@ -83,7 +83,8 @@ def render(r: dict[str, Any]) -> str:
 def render_popular(p: dict[str, Any]) -> list[str]:
     d, sm = p["data"], p["summary"]
     names = {"floor": "one-process floor (read, aggregate, parse each candidate once)",
-             "old": f"scan before (`{p['commits'].get('old', '')[:7]}`)", "new": "scan now (working tree)"}
+             "old": f"scan before (`{p['commits'].get('old', '')[:7]}`)",
+             "new": f"scan now (`{p['commits'].get('new', 'working tree')[:7]}`)"}
     out = [f"### A popular table is retired: {d['rows']:,} rows, {d['deprecations']} deprecations",
            "",
            f"{len(p['runs']['floor'])} runs per contender, back to back (floor, before, now) in each round; "

@@ -4,7 +4,7 @@
     python3 -m bench --only a --rows 200000
     python3 -m bench --only b --baseline-rows 20000
     python3 -m bench --only c --corpus ../shared/corpora/bigquery-etl/sql
-    python3 -m bench --only popular --old HEAD~3 --repeat 3   # floor vs old vs new, same run
+    python3 -m bench --only popular --old REV [--new REV] --repeat 3   # floor vs old vs new, same run
 
 Every measurement runs in a fresh child process; its peak memory is sampled
 from /proc (the RSS of the process and all its worker processes, summed;
@@ -158,16 +158,18 @@ def _median(xs: list[float]) -> float:
 
 
 def popular_part(rows: int, seed: int, repeat: int, old: str | None, workers: list[str],
-                 a_rows: int) -> dict[str, Any]:
+                 a_rows: int, new: str | None = None) -> dict[str, Any]:
     """Floor, old commit and this checkout back to back, ``repeat`` times; then the text report of
     each once (identity), then the 3%-candidate (a) scan old vs new, ``repeat`` times."""
     path, registry, meta = popular_file(rows, seed)
-    trees: dict[str, list[str]] = {"new": []}
-    commits = {"new": "working tree"}
-    if old:
-        sha, tree = export_commit(old)
-        trees = {"old": ["--deprecator", str(tree)], "new": []}
-        commits = {"old": sha, "new": "working tree"}
+    trees: dict[str, list[str]] = {}
+    commits: dict[str, str] = {}
+    for name, rev in (("old", old), ("new", new)):
+        if rev:
+            sha, tree = export_commit(rev)
+            trees[name], commits[name] = ["--deprecator", str(tree)], sha
+        elif name == "new":
+            trees[name], commits[name] = [], "working tree"
     out = DATA / "popular-report.out"
     runs: dict[str, list[dict[str, Any]]] = {"floor": [], **{k: [] for k in trees}}
     for i in range(repeat):
@@ -260,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--popular-rows", type=int, default=1_000_000, help="rows in the popular-table history")
     ap.add_argument("--old", metavar="REV", help="popular: also measure the package at this commit (git archive)")
+    ap.add_argument("--new", metavar="REV", help="popular: measure the package at this commit instead of the working tree")
     ap.add_argument("--repeat", type=int, default=3, help="popular: runs per contender")
     from bench.pg_run import add_link_options, link_specs
 
@@ -301,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if "popular" in parts:
         print(f"\n== (popular) a popular table is retired: {a.popular_rows:,} rows, floor vs old vs new", flush=True)
-        results["popular"] = popular_part(a.popular_rows, a.seed, a.repeat, a.old, workers, a.rows)
+        results["popular"] = popular_part(a.popular_rows, a.seed, a.repeat, a.old, workers, a.rows, a.new)
         _print("(popular) summary", {k: results["popular"][k] for k in
                                      ("summary", "a_summary", "json_digests", "identical_json", "identical_text",
                                       "targets")})
