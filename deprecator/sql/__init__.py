@@ -12,7 +12,8 @@ from deprecator.sql.model import (
     RewriteRule,
 )
 from deprecator.sql.names import normalize_part, normalize_relation, relation_from_table
-from deprecator.sql.references import find_references, neutralize_placeholders
+from deprecator.sql.prepass import neutralize_placeholders
+from deprecator.sql.references import find_references
 from deprecator.sql.rewrite import columns_differ, rewrite
 
 __all__ = [

@@ -13,11 +13,13 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from deprecator.sql import pgunicode
+from deprecator.sql.analysis import Analysis, RefInfo
 from deprecator.sql.bigquery import decorator, is_wildcard
 from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule, wildcard_covers
 from deprecator.sql.names import column_name, column_text_name, get_dialect, normalize_part, render_part
-from deprecator.sql.references import (POSTGRES_FAMILY, Analysis, _RefInfo, _table_parts, analyze,
-                                       neutralize_placeholders, part_spans)
+from deprecator.sql.prepass import POSTGRES_FAMILY, neutralize_placeholders
+from deprecator.sql.references import analyze
+from deprecator.sql.spans import meta_span, part_spans, table_parts
 
 
 def columns_differ(rule: RewriteRule) -> bool:
@@ -100,7 +102,7 @@ class _Rewriter:
                             "search path; qualify it or rewrite by hand",
                             str(rule.old), ref.start)
 
-    def new_parts(self, ref: _RefInfo, rule: RewriteRule) -> tuple[list[str | None], list[str | None]]:
+    def new_parts(self, ref: RefInfo, rule: RewriteRule) -> tuple[list[str | None], list[str | None]]:
         """The new name's parts to write and the old values they replace, aligned from the right."""
         new, old = rule.new, ref.relation
         count = ref.parts
@@ -121,7 +123,7 @@ class _Rewriter:
             values[-1], olds[-1] = f"{values[-1]}{dec}", f"{olds[-1]}{dec}"
         return values, olds
 
-    def relation_edits(self, ref: _RefInfo, rule: RewriteRule) -> list[tuple[int, int, str]]:
+    def relation_edits(self, ref: RefInfo, rule: RewriteRule) -> list[tuple[int, int, str]]:
         """(start, end, text) edits that make the written name the new one.
 
         Each written part is replaced in its own span, and only when its value
@@ -131,7 +133,7 @@ class _Rewriter:
         dot after them.
         """
         values, olds = self.new_parts(ref, rule)
-        spans = part_spans(self.sql, _table_parts(ref.table))
+        spans = part_spans(self.sql, table_parts(ref.table))
         if spans is None:
             return [(ref.start, ref.end, self.relation_text(ref, values))]
         out = []
@@ -153,10 +155,10 @@ class _Rewriter:
             out[0] = (out[0][0], out[0][1], head + out[0][2])
         return out
 
-    def relation_text(self, ref: _RefInfo, values: list[str | None]) -> str:
+    def relation_text(self, ref: RefInfo, values: list[str | None]) -> str:
         """The whole new name, for a written name whose parts cannot be told apart."""
         written = self.sql[ref.start:ref.end]
-        parts_written = _table_parts(ref.table)
+        parts_written = table_parts(ref.table)
         # one backtick pair around the whole name, as BigQuery authors often write it
         if self.dialect == "bigquery" and len(parts_written) > 1 and written.startswith("`") \
                 and written.endswith("`") and written.count("`") == 2:
@@ -166,10 +168,7 @@ class _Rewriter:
         return ".".join(render_part(v or "", self.dialect, quote=quoted_style) for v in values)
 
     def _ident_span(self, ident: exp.Expression) -> tuple[int, int]:
-        meta = getattr(ident, "meta", None) or {}
-        if isinstance(meta.get("start"), int) and isinstance(meta.get("end"), int):
-            return meta["start"], meta["end"] + 1
-        return -1, -1
+        return meta_span(ident) or (-1, -1)
 
     def relations(self) -> None:
         for i, k in self.matched.items():

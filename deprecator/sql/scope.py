@@ -1,0 +1,986 @@
+"""The scope walker: which relation each name of a statement is, and which columns each relation gives.
+
+``StatementAnalyzer`` walks one parsed statement of any kind (queries, INSERT /
+UPDATE / DELETE / MERGE, CREATE, ALTER, DROP, GRANT, COMMENT, COPY, ...) and records
+in an ``Analysis`` every physical relation it names, with its role, and every column
+occurrence with the reference that provably owns it. Names that are not relations are
+told apart: CTEs visible per WITH (recursive ones included), derived tables, table
+functions, UNNEST, the text's own temporary tables, BigQuery ML models.
+
+Why a scope model of its own rather than ``sqlglot.optimizer.scope``: that module is
+the optimizer's model of the scopes of a query (sources by name, columns, correlated
+subqueries), and what a span-preserving rewrite needs differs from it in ways that
+decide whether a rewrite is safe:
+
+* It models queries. ``traverse_scope`` covers a query, the query of ``CREATE ... AS``
+  and the FROM / USING / subqueries of a DML statement, nothing else: the relation an
+  INSERT, UPDATE, DELETE, MERGE or CREATE writes is in no scope, and ALTER, DROP,
+  GRANT, COMMENT, COPY and TRUNCATE give no scope at all. Here each of them is a
+  reference with a role (read, write, ddl).
+* It lists the columns a scope uses, not the relation that owns an unqualified one:
+  that is ``qualify_columns``'s work, which needs every table's columns from a schema
+  to decide between several relations in scope, and rewrites the tree as it goes
+  (qualifiers, aliases). The rewrite must leave every byte it does not edit as the
+  author wrote it, and must know per column whether the owner is proven, ambiguous
+  (several relations in scope could have it), possibly an outer query's (a correlated
+  subquery) or possibly an output alias (WHERE / GROUP BY / HAVING in dialects where
+  one may be meant): only a proven owner is renamed, the others block the rewrite.
+* Its sources are keyed by name: a FROM clause exposing one name twice gets a fresh
+  name (``t_2``) for the second, where the rewrite must count such clashes to refuse
+  creating one (``Analysis.name_clashes``).
+* A scope is one statement. A text's temporary tables shadow warehouse relations
+  from the statement after their CREATE until a DROP, by each engine's rules
+  (PostgreSQL's ``pg_temp`` searched first, Snowflake's temporary tables per schema,
+  Redshift's ``#names``, DuckDB's ``temp`` catalog): ``TempNames``.
+* Name resolution a rename depends on varies by dialect: ``a.b`` is a struct field
+  where ``a`` is no relation in scope (BigQuery, DuckDB, Spark, Trino, ...), BigQuery
+  names an UNNEST by its alias and offset, ORDER BY and QUALIFY may name output
+  columns, Snowflake names relations with ``IDENTIFIER('db.t')``, and ``NEW`` / ``OLD``
+  in a PostgreSQL rule are rows of the rule's table.
+
+Spans come from ``deprecator.sql.spans``; parsing, statement splitting and statuses
+from ``deprecator.sql.references``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence, cast
+
+import sqlglot
+from sqlglot import exp
+
+from deprecator.sql import bigquery as _bq
+from deprecator.sql import wrapped as _wrapped
+from deprecator.sql.analysis import Analysis, ColumnUse, JoinUse, RefInfo, StarUse
+from deprecator.sql.model import RelationName
+from deprecator.sql.names import normalize_part, relation_from_table
+from deprecator.sql.spans import meta_span, table_parts, table_span
+
+
+def identifier_string(table: exp.Table, dialect: str) -> tuple[exp.Table, exp.Literal] | None:
+    """For ``IDENTIFIER('db.t')`` (Snowflake): the table the string names, and the literal.
+
+    None for any other table, and for ``IDENTIFIER($var)`` / ``IDENTIFIER(:bind)``,
+    whose relation cannot be known from the text.
+    """
+    dyn = getattr(exp, "DynamicIdentifier", None)
+    if dyn is None or not isinstance(table.this, dyn):
+        return None
+    lit = table.this.this
+    if not isinstance(lit, exp.Literal) or not lit.is_string:
+        return None
+    try:
+        inner = sqlglot.parse_one(lit.this.strip(), read=dialect, into=exp.Table)
+    except Exception:  # sqlglot raises several error types; a bad string names nothing
+        return None
+    if not isinstance(inner, exp.Table) or any(
+        v is not None and k not in ("this", "db", "catalog") for k, v in inner.args.items()
+    ):
+        return None
+    if not all(isinstance(p, exp.Identifier) and p.name for p in table_parts(inner)):
+        return None   # `a..b` and other shapes whose parts cannot be told from the text
+    return inner, lit
+
+
+def names_relation(table: exp.Table, dialect: str) -> bool:
+    """The table node names a physical relation the text spells out."""
+    return isinstance(table.this, exp.Identifier) or identifier_string(table, dialect) is not None
+
+
+@dataclass
+class _Source:
+    """A name a FROM clause (or a DML target) brings into a scope."""
+
+    name: str | None               # normalized name the scope exposes (None / "": none)
+    kind: str                      # table | cte | derived | other
+    ref: int | None = None         # index into refs for kind == table
+    outputs: tuple[str, ...] | None = None   # known output columns, None = unknown
+
+
+@dataclass
+class _Scope:
+    """The sources of one SELECT (or DML statement); ``sees_outer``: a correlated subquery's."""
+
+    parent: "_Scope | None"
+    sees_outer: bool
+    sources: list[_Source] = field(default_factory=list)
+
+    def find(self, name: str) -> list[_Source]:
+        return [s for s in self.sources if s.name == name]
+
+
+@dataclass
+class TempNames:
+    """Temporary tables and views a text creates, which shadow relations in later statements.
+
+    A temporary relation lives only in the session that made it, so a name that
+    resolves to one is not a reference to a warehouse relation (like a CTE name,
+    across statements). Where it shadows follows the engine: in PostgreSQL,
+    Redshift and DuckDB the temporary schema is searched first, so it shadows
+    the unqualified name; a Snowflake temporary table belongs to a schema and
+    shadows the permanent table of the same qualified name; BigQuery temporary
+    tables are named unqualified. Shadowing starts after the creating statement
+    (its own query still reads the permanent relation) and ends at a DROP.
+    """
+
+    names: dict[str, tuple[str, ...] | None] = field(default_factory=dict)   # unqualified -> columns
+    qualified: dict[RelationName, tuple[str, ...] | None] = field(default_factory=dict)  # Snowflake
+    pending: list[tuple[bool, str, RelationName, tuple[str, ...] | None]] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Apply the statement's creations (True) and drops (False)."""
+        for create, name, relation, cols in self.pending:
+            if create:
+                self.names[name] = cols
+                self.qualified[relation] = cols
+            else:
+                self.names.pop(name, None)
+                self.qualified.pop(relation, None)
+        self.pending.clear()
+
+
+# Schemas whose relations are always session-temporary when named explicitly.
+_TEMP_SCHEMAS = {"postgres": ("pg_temp",), "redshift": ("pg_temp",), "duckdb": ("temp",)}
+
+
+class StatementAnalyzer:
+    """Walks statement ``index`` of a text (``statement``) and records what it names into ``an``.
+
+    ``temps`` carries the text's temporary relations from one statement to the next.
+    """
+
+    def __init__(self, an: Analysis, index: int, kind: str, default_schema: Sequence[str],
+                 default_catalog: str | None, temps: TempNames | None = None) -> None:
+        self.an = an
+        self.temps = temps if temps is not None else TempNames()
+        self.writes_temp = False     # the statement's target is a temporary relation of the text
+        self.dialect = an.dialect
+        self.index = index
+        self.kind = kind
+        self.default_schema = tuple(default_schema)
+        self.default_catalog = default_catalog
+        self.handled: set[int] = set()
+        self.projection_items: dict[int, bool] = {}   # id(column) -> aliased
+        self.alias_or_column: set[int] = set()         # ids of columns that may name an output alias
+        self.named_by_expression: dict[int, exp.Expression] = {}  # id(column) -> unaliased SELECT item
+
+    # -- names ---------------------------------------------------------
+    def alias_name(self, node: exp.Expression) -> str | None:
+        """The normalized name of ``node``'s table alias ("" when it has none)."""
+        alias = node.args.get("alias")
+        return self.norm_alias(alias.this) if isinstance(alias, exp.TableAlias) and alias.this else ""
+
+    def norm_columns(self, cols: Sequence[str] | None) -> tuple[str, ...] | None:
+        """Normalized alias column names; None when there are none (the columns are unknown)."""
+        return tuple(self.norm_alias(c) or "" for c in cols) if cols else None
+
+    def norm_alias(self, ident: exp.Expression | str | None) -> str | None:
+        if ident is None:
+            return None
+        if isinstance(ident, str):
+            return normalize_part(ident, False, self.dialect, table_part=False)
+        if isinstance(ident, exp.Identifier):
+            return normalize_part(ident.name, bool(ident.quoted), self.dialect, table_part=False)
+        return normalize_part(ident.name, False, self.dialect, table_part=False) if ident.name else None
+
+    def norm_column(self, ident: exp.Expression) -> str:
+        return self.norm_alias(ident) or ""
+
+    # -- references ----------------------------------------------------
+    def add_ref(self, table: exp.Table, role: str, columns: Iterable[str] | None = ()) -> int:
+        self.handled.add(id(table))
+        dynamic = identifier_string(table, self.dialect)
+        named = dynamic[0] if dynamic is not None else table
+        relation = relation_from_table(named, self.dialect, self.default_schema, self.default_catalog)
+        if self.dialect == "bigquery" and dynamic is None:
+            relation = _bq.undecorated(relation)    # `p.d.t$20230101`, `p.d.t@1690000000000` read p.d.t
+        parts = len(table_parts(named))
+        candidates: tuple[RelationName, ...] = ()
+        if parts == 1 and len(self.default_schema) > 1:
+            candidates = tuple(
+                relation_from_table(named, self.dialect, (s,), self.default_catalog) for s in self.default_schema
+            )
+        if dynamic is not None:
+            # the span is the string's content; it is not an identifier, so never exact
+            span = meta_span(dynamic[1])
+            start, end = (span[0] + 1, span[1] - 1) if span is not None else (0, 0)
+            exact = False
+        else:
+            start, end, exact = table_span(self.an.sql, table)
+        alias_node = table.args.get("alias")
+        alias_ident = alias_node.this if isinstance(alias_node, exp.TableAlias) else None
+        alias = alias_ident.name if isinstance(alias_ident, exp.Identifier) and alias_ident.name else None
+        alias_span = meta_span(alias_ident) if alias is not None and alias_ident is not None else None
+        if alias_span is not None and start <= alias_span[0] and alias_span[1] <= max(end, start + 1):
+            alias = None   # synthesized by the parser (BigQuery INFORMATION_SCHEMA), not written
+        info = RefInfo(
+            table=table, relation=relation, candidates=candidates, start=start, end=end, exact=exact,
+            alias=alias, alias_norm=self.norm_alias(alias_ident) if alias else None,
+            statement_index=self.index, statement_kind=self.kind, role=role, parts=parts,
+            dynamic=dynamic is not None,
+        )
+        if columns is None:
+            info.unknown_columns = True
+        else:
+            info.columns.update(columns)
+        self.an.refs.append(info)
+        return len(self.an.refs) - 1
+
+    def exposed_name(self, table: exp.Table) -> str:
+        alias_node = table.args.get("alias")
+        if isinstance(alias_node, exp.TableAlias) and alias_node.this is not None and alias_node.name:
+            return self.norm_alias(alias_node.this) or ""
+        dynamic = identifier_string(table, self.dialect)
+        return self.norm_alias((dynamic[0] if dynamic is not None else table).this) or ""
+
+    # -- temporary relations -------------------------------------------
+    def temp_columns(self, table: exp.Table) -> tuple[bool, tuple[str, ...] | None]:
+        """(is it a session-temporary relation of this text, its known columns)."""
+        if not isinstance(table.this, exp.Identifier):
+            return False, None
+        parts = table_parts(table)
+        name = self.norm_alias(table.this) or ""
+        if self.dialect == "redshift" and table.this.name.startswith("#"):
+            return True, self.temps.names.get(name)
+        # pg_temp.x / db.pg_temp.x (PostgreSQL, Redshift); temp.x / temp.main.x (DuckDB, a catalog)
+        temp_part = parts[0] if self.dialect == "duckdb" else parts[-2] if len(parts) > 1 else None
+        if len(parts) > 1 and self.norm_alias(temp_part) in _TEMP_SCHEMAS.get(self.dialect, ()):
+            return True, self.temps.names.get(name)
+        if len(parts) == 1 and name in self.temps.names:
+            return True, self.temps.names[name]
+        if self.dialect == "snowflake":
+            rel = relation_from_table(table, self.dialect, self.default_schema, self.default_catalog)
+            if rel in self.temps.qualified:
+                return True, self.temps.qualified[rel]
+        return False, None
+
+    def temp_target(self, node: exp.Expression, created: bool) -> bool:
+        """A statement creates (or drops) a temporary relation: no reference, shadowing recorded."""
+        table = node.this if isinstance(node, exp.Schema) else node
+        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+            return False
+        is_temp, _ = self.temp_columns(table)
+        if not created and not is_temp:
+            return False
+        cols = None
+        if isinstance(node, exp.Schema):
+            idents = [c.this if isinstance(c, (exp.ColumnDef, exp.Column)) else c for c in node.expressions]
+            cols = tuple(self.norm_column(i) for i in idents if isinstance(i, exp.Identifier)) or None
+        self.handled.update(id(t) for t in node.find_all(exp.Table))
+        relation = relation_from_table(table, self.dialect, self.default_schema, self.default_catalog)
+        self.temps.pending.append((created, self.norm_alias(table.this) or "", relation, cols))
+        return True
+
+    @staticmethod
+    def creates_temporary(stmt: exp.Expression, dialect: str) -> bool:
+        props = stmt.args.get("properties")
+        if isinstance(props, exp.Properties) and props.find(exp.TemporaryProperty) is not None:
+            return True
+        if isinstance(stmt, exp.Into) and stmt.args.get("temporary"):
+            return True
+        table = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
+        return (dialect == "redshift" and isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier)
+                and table.this.name.startswith("#"))
+
+    @staticmethod
+    def alias_columns(node: exp.Expression) -> tuple[str, ...] | None:
+        alias_node = node.args.get("alias")
+        if isinstance(alias_node, exp.TableAlias) and alias_node.columns:
+            return tuple(c.name for c in alias_node.columns)
+        return None
+
+    # -- generic walk --------------------------------------------------
+    def visit(self, node: object, scope: _Scope | None, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        # Iterative: BI tools write OR/|| chains thousands of terms long, which
+        # sqlglot nests one level per term.
+        stack: list[object] = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+                continue
+            if not isinstance(item, exp.Expression):
+                continue
+            if isinstance(item, exp.Column):
+                self.column(item, scope)
+                if isinstance(item.this, exp.Star):
+                    # `t.* REPLACE (...)` carries expressions (even subqueries) of its own
+                    stack.extend(reversed(list(item.this.iter_expressions())))
+                continue
+            if isinstance(item, (exp.Select, exp.SetOperation)) or (
+                isinstance(item, exp.Subquery) and isinstance(item.this, exp.Query)
+            ):
+                self.query(item, scope, ctes, correlated=True)
+                continue
+            if isinstance(item, exp.Table):
+                if _bq.is_model(item):
+                    self.handled.add(id(item))    # ML.PREDICT(MODEL m, ...): a model, not a relation
+                else:
+                    self.source(item, scope or _Scope(None, False), ctes)
+                continue
+            if isinstance(item, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and (
+                    scope is None or not isinstance(item.parent, exp.When)):
+                self.dml(item, ctes)
+                continue
+            stack.extend(reversed(list(item.iter_expressions())))
+
+    # -- queries -------------------------------------------------------
+    def with_(self, node: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
+        w = node.args.get("with_")
+        if not isinstance(w, exp.With):
+            return ctes
+        recursive = bool(w.args.get("recursive"))
+        names = [self.norm_alias(c.args["alias"].this) or "" for c in w.expressions]
+        env = dict(ctes)
+        if recursive:
+            for c, name in zip(w.expressions, names):
+                env[name] = self.alias_columns(c)
+        for c, name in zip(w.expressions, names):
+            outs = self.query(c.this, None, dict(env), correlated=False)
+            env[name] = self.alias_columns(c) or outs
+        return env
+
+    def query(self, node: exp.Expr, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+              correlated: bool) -> tuple[str, ...] | None:
+        ctes = self.with_(node, ctes)
+        if isinstance(node, exp.Subquery):
+            inner = node.this
+            if isinstance(inner, exp.Query):
+                outs = self.query(inner, parent, ctes, correlated)
+            else:
+                self.visit(inner, parent, ctes)
+                outs = None
+            self.visit_rest(node, ("this", "with_", "alias"), None, ctes)
+            return outs
+        if isinstance(node, exp.Select):
+            return self.select(node, parent, ctes, correlated)
+        if isinstance(node, exp.SetOperation):
+            left = self.query(node.this, parent, ctes, correlated)
+            self.query(node.expression, parent, ctes, correlated)
+            self.visit_rest(node, ("this", "expression", "with_"), None, ctes)
+            return left
+        if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+            # data-modifying CTE (Postgres): its own target and sources
+            self.dml(node, ctes, ctes)
+            return None
+        self.visit_rest(node, ("with_",), parent, ctes)
+        return None
+
+    def visit_rest(self, node: exp.Expr, skip: Sequence[str], scope: _Scope | None,
+                   ctes: dict[str, tuple[str, ...] | None]) -> None:
+        for key, value in node.args.items():
+            if key in skip:
+                continue
+            self.visit(value, scope, ctes)
+
+    def from_and_joins(self, node: exp.Expr, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        """Bring the FROM source and every JOIN of ``node`` (a SELECT or an UPDATE) into ``scope``."""
+        from_ = node.args.get("from_")
+        if isinstance(from_, exp.From):
+            self.source(from_.this, scope, ctes)
+        self.joins(node, scope, ctes)
+
+    def joins(self, node: exp.Expr, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        for join in node.args.get("joins") or []:
+            self.join(join, scope, ctes)
+
+    def select(self, node: exp.Select, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+               correlated: bool) -> tuple[str, ...] | None:
+        scope = _Scope(parent, correlated)
+        self.from_and_joins(node, scope, ctes)
+        exposed = [src.name for src in scope.sources if src.name]
+        self.an.name_clashes += len(exposed) - len(set(exposed))
+        outputs: list[str] | None = []
+        order_aliases: set[str] = set()
+        renamed: set[str] = set()     # explicit aliases that are not the same column's name
+        for item in node.expressions:
+            if isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+                self.projection_items[id(item)] = False
+            elif isinstance(item, exp.Alias) and isinstance(item.this, exp.Column):
+                self.projection_items[id(item.this)] = True
+            elif not isinstance(item, (exp.Alias, exp.Star, exp.Column)):
+                # an unaliased expression: its output name may be derived from its columns
+                for col in item.find_all(exp.Column):
+                    self.named_by_expression[id(col)] = item
+            if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
+                self.star(item, scope)
+                outputs = None
+                continue
+            name = item.alias_or_name
+            if isinstance(item, exp.Alias):
+                alias_name = self.norm_alias(item.args["alias"]) or ""
+                order_aliases.add(alias_name)
+                if not (isinstance(item.this, exp.Column) and self.norm_column(item.this.this) == alias_name):
+                    renamed.add(alias_name)
+            elif isinstance(item, exp.Column):
+                # ORDER BY a bare name means the output column (which a rewrite keeps)
+                order_aliases.add(self.norm_column(item.this))
+            if outputs is not None:
+                if name:
+                    # an Alias's alias is an Identifier, which always normalizes to a str
+                    outputs.append(cast(str, self.norm_alias(item.args["alias"])) if isinstance(item, exp.Alias)
+                                   else self.norm_column(item.this) if isinstance(item, exp.Column)
+                                   else self.norm_alias(name) or "")
+                else:
+                    outputs = None
+        for item in node.expressions:
+            self.visit(item, scope, ctes)
+        for key, value in node.args.items():
+            if key in ("from_", "joins", "with_", "expressions"):
+                continue
+            if key == "into" and isinstance(value, exp.Into):
+                # SELECT ... INTO t creates t: written to, not read
+                if not (self.creates_temporary(value, self.dialect) and self.temp_target(value.this, True)):
+                    into = self.target(value.this, _Scope(None, False))
+                    if into is None:
+                        self.visit(value, scope, ctes)
+                    else:
+                        self.an.refs[into].unknown_columns = True   # the SELECT's outputs, as CREATE ... AS
+                continue
+            if key in ("order", "qualify") and order_aliases:
+                self.visit_order(value, scope, ctes, order_aliases)
+            elif key in ("where", "group", "having") and renamed and isinstance(value, exp.Expression):
+                # an output alias here may mean the alias or a source column, depending on the dialect
+                for col in value.find_all(exp.Column):
+                    if not col.args.get("table") and self.norm_column(col.this) in renamed:
+                        self.alias_or_column.add(id(col))
+                self.visit(value, scope, ctes)
+            else:
+                self.visit(value, scope, ctes)
+        return tuple(outputs) if outputs is not None else None
+
+    def visit_order(self, order: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
+                    aliases: set[str]) -> None:
+        for col in list(order.find_all(exp.Column)):
+            if not col.table and self.norm_column(col.this) in aliases:
+                self.handled.add(id(col))
+        self.visit(order, scope, ctes)
+
+    def join(self, join: exp.Join, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        before = len(scope.sources)
+        self.source(join.this, scope, ctes)
+        right = scope.sources[before:]
+        left = scope.sources[:before]
+        if join.args.get("method") and str(join.args.get("method")).upper() == "NATURAL":
+            refs = tuple(s.ref for s in left + right if s.ref is not None)
+            for r in refs:
+                self.an.refs[r].unknown_columns = True
+            self.an.joins.append(JoinUse("natural", join, refs))
+        using = join.args.get("using")
+        if using:
+            names = tuple(self.norm_column(u if not isinstance(u, exp.Column) else u.this) for u in using)
+            using_refs: list[int] = []
+            for s in left + right:
+                if s.ref is None:
+                    continue
+                for n in names:
+                    if s.kind == "table":
+                        self.an.refs[s.ref].columns.add(n)
+                using_refs.append(s.ref)
+            self.an.joins.append(JoinUse("using", join, tuple(using_refs), names))
+        for key, value in join.args.items():
+            if key in ("this", "using"):
+                continue
+            self.visit(value, scope, ctes)
+
+    def source(self, node: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
+               role: str = "source") -> None:
+        if not isinstance(node, exp.Expression):
+            return
+        if isinstance(node, exp.Table):
+            this = node.this
+            if identifier_string(node, self.dialect) is not None:
+                ref = self.add_ref(node, role)
+                scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
+            elif isinstance(this, exp.Identifier):
+                name: str | None = self.norm_alias(this) or ""
+                single = node.args.get("db") is None and node.args.get("catalog") is None
+                temp, temp_cols = self.temp_columns(node) if not (single and name in ctes) else (False, None)
+                if single and name in ctes:
+                    self.handled.add(id(node))
+                    scope.sources.append(_Source(self.exposed_name(node), "cte",
+                                                 outputs=self.alias_columns(node) or ctes[name]))
+                elif temp:
+                    self.handled.add(id(node))
+                    scope.sources.append(_Source(self.exposed_name(node), "cte",
+                                                 outputs=self.alias_columns(node) or temp_cols))
+                else:
+                    ref = self.add_ref(node, role)
+                    scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
+            else:
+                self.handled.add(id(node))
+                self.visit(this, scope, ctes)
+                scope.sources.append(_Source(self.alias_name(node), "other", outputs=self.alias_columns(node)))
+            self.joins(node, scope, ctes)
+            for lat in node.args.get("laterals") or []:
+                self.source(lat, scope, ctes)
+            for key, value in node.args.items():
+                if key in ("this", "db", "catalog", "alias", "joins", "laterals"):
+                    continue
+                self.visit(value, scope, ctes)
+            return
+        if isinstance(node, exp.Subquery):
+            if isinstance(node.this, (exp.Table, exp.Subquery)):
+                # a parenthesized join: its sources belong to this scope
+                self.source(node.this, scope, ctes)
+                self.joins(node, scope, ctes)
+                return
+            if not isinstance(node.this, exp.Query):
+                # (VALUES ...) AS v(a, b)
+                self.visit(node.this, scope, ctes)
+                cols = self.alias_columns(node) or self.alias_columns(node.this)
+                scope.sources.append(_Source(self.alias_name(node), "derived",
+                                             outputs=self.norm_columns(cols)))
+                self.joins(node, scope, ctes)
+                return
+            outs = self.query(node.this, None, self.with_(node, ctes), correlated=False)
+            scope.sources.append(_Source(self.alias_name(node), "derived",
+                                         outputs=self.alias_columns(node) or outs))
+            self.joins(node, scope, ctes)
+            return
+        if isinstance(node, exp.Lateral):
+            inner = node.this
+            outs = None
+            if isinstance(inner, exp.Subquery) and isinstance(inner.this, exp.Query):
+                outs = self.query(inner.this, scope, ctes, correlated=True)
+            else:
+                self.visit(inner, scope, ctes)
+            scope.sources.append(_Source(self.alias_name(node), "derived",
+                                         outputs=self.alias_columns(node) or outs))
+            return
+        if isinstance(node, exp.Unnest):
+            for e in node.expressions:
+                self.visit(e, scope, ctes)
+            cols = self.alias_columns(node)
+            name = self.alias_name(node)
+            outs = self.norm_columns(cols)
+            if outs is not None and not name and self.dialect == "bigquery":
+                name = outs[0]
+            off = node.args.get("offset")
+            if outs is not None and isinstance(off, exp.Expression) and off.name:
+                outs = outs + (self.norm_alias(off.name) or "",)
+            scope.sources.append(_Source(name or "", "other", outputs=outs))
+            return
+        # VALUES, table functions and anything else: columns known only from an alias list
+        self.visit(node, scope, ctes)
+        cols = self.alias_columns(node)
+        scope.sources.append(_Source(self.alias_name(node), "other",
+                                     outputs=self.norm_columns(cols)))
+
+    # -- columns -------------------------------------------------------
+    def star(self, item: exp.Expression, scope: _Scope) -> None:
+        if isinstance(item, exp.Column) and item.table:
+            q = self.norm_alias(item.args.get("table"))
+            refs = []
+            s: _Scope | None = scope
+            while s is not None:
+                found = s.find(q or "")
+                if found:
+                    refs = [f.ref for f in found if f.ref is not None]
+                    break
+                s = s.parent
+        else:
+            refs = [src.ref for src in scope.sources if src.ref is not None]
+        for r in refs:
+            self.an.refs[r].unknown_columns = True
+        self.an.stars.append(StarUse(item, tuple(r for r in refs if r is not None)))
+
+    def _mark_outputs(self, start: int) -> None:
+        for use in self.an.columns[start:]:
+            item = self.named_by_expression.get(id(use.node))
+            if item is not None:
+                use.output_item = item
+
+    def lookup(self, scope: _Scope | None, name: str) -> list[_Source]:
+        while scope is not None:
+            found = scope.find(name)
+            if found:
+                return found
+            scope = scope.parent
+        return []
+
+    def column(self, col: exp.Column, scope: _Scope | None) -> None:
+        if id(col) in self.handled or scope is None:
+            return
+        start = len(self.an.columns)
+        self._column(col, scope)
+        self._mark_outputs(start)
+
+    def _column(self, col: exp.Column, scope: _Scope) -> None:
+        self.handled.add(id(col))
+        if isinstance(col.this, exp.Star):
+            self.star(col, scope)
+            return
+        projection = id(col) in self.projection_items
+        aliased = self.projection_items.get(id(col), False)
+        parts = [p for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"), col.this)
+                 if p is not None]
+        names = [self.norm_column(p) for p in parts]
+        if len(parts) == 1:
+            if id(col) in self.alias_or_column:
+                owners = tuple(src.ref for src in scope.sources if src.ref is not None)
+                self.an.columns.append(ColumnUse(col, col.this, names[0], None, owners, False, False, False,
+                                                 alias_conflict=True))
+                return
+            self.unqualified(col, names[0], scope, projection, aliased)
+            return
+        # `q.col` (q a source), else `q.struct_col.field...` (BigQuery), else `struct_col.field...`
+        for i in [len(parts) - 2, *range(len(parts) - 2)]:
+            found = self.lookup(scope, names[i])
+            if not found:
+                continue
+            ident = parts[i + 1]
+            name = names[i + 1]
+            is_bare = ident is col.this
+            qualifier = tuple(parts[: i + 1])
+            if len(found) == 1 and found[0].kind == "table" and found[0].ref is not None:
+                r = found[0].ref
+                self.an.refs[r].columns.add(name)
+                qref = r if self.an.refs[r].alias is None else None
+                self.an.columns.append(ColumnUse(col, ident, name, r, (r,), True, projection and is_bare,
+                                                 aliased, qualifier_ref=qref, qualifier=qualifier))
+            elif len(found) > 1:
+                refs = tuple(f.ref for f in found if f.ref is not None)
+                for r in refs:
+                    self.an.refs[r].unknown_columns = True
+                self.an.columns.append(ColumnUse(col, ident, name, None, refs, True, projection and is_bare,
+                                                 aliased))
+            return
+        if self.dialect in STRUCT_DOT_DIALECTS:
+            self.unqualified(col, names[0], scope, projection, aliased, ident=parts[0])
+
+    def unqualified(self, col: exp.Column, name: str, scope: _Scope, projection: bool, aliased: bool,
+                    ident: exp.Expression | None = None) -> None:
+        struct = ident is not None
+        ident = ident if ident is not None else col.this
+        s: _Scope | None = scope
+        outer_possible = False
+        while s is not None:
+            owners = [src for src in s.sources if src.kind == "table" or src.outputs is None or name in src.outputs]
+            if owners:
+                refs = tuple(o.ref for o in owners if o.ref is not None)
+                if len(owners) == 1:
+                    r = owners[0].ref
+                    if r is not None:
+                        self.an.refs[r].columns.add(name)
+                    if s.sees_outer and s.parent is not None and owners[0].kind == "table":
+                        outer_possible = self._outer_has_candidates(s.parent, name)
+                    self.an.columns.append(ColumnUse(col, ident, name, r, refs, False,
+                                                     projection and not struct, aliased, outer_possible))
+                else:
+                    for r in refs:
+                        self.an.refs[r].unknown_columns = True
+                    self.an.columns.append(ColumnUse(col, ident, name, None, refs, False, projection and not struct,
+                                                     aliased))
+                return
+            if not s.sees_outer:
+                return
+            s = s.parent
+
+    def _outer_has_candidates(self, scope: _Scope | None, name: str) -> bool:
+        while scope is not None:
+            if any(src.kind == "table" or src.outputs is None or name in src.outputs for src in scope.sources):
+                return True
+            if not scope.sees_outer:
+                return False
+            scope = scope.parent
+        return False
+
+    # -- statements ----------------------------------------------------
+    def statement(self, stmt: exp.Expr) -> None:
+        if isinstance(stmt, exp.Query):
+            self.query(stmt, None, {}, correlated=False)
+            self.sweep(stmt)
+            return
+        ctes = self.with_(stmt, {})
+        if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+            self.dml(stmt, {}, ctes)
+        elif isinstance(stmt, exp.Create):
+            self.create(stmt, ctes)
+        else:
+            self.other(stmt, ctes)
+        self.sweep(stmt)
+
+    def dml(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None],
+            env: dict[str, tuple[str, ...] | None] | None = None) -> None:
+        env = env if env is not None else self.with_(stmt, ctes)
+        if isinstance(stmt, exp.Insert):
+            self.insert(stmt, env)
+        elif isinstance(stmt, exp.Update):
+            self.update(stmt, env)
+        elif isinstance(stmt, exp.Delete):
+            self.delete(stmt, env)
+        elif isinstance(stmt, exp.Merge):
+            self.merge(stmt, env)
+
+    def target(self, node: exp.Expression, scope: _Scope) -> int | None:
+        """Register the written-to relation (maybe inside a Schema column list)."""
+        cols: list[str] | None = None
+        table = node
+        if isinstance(node, exp.Schema):
+            table = node.this
+            cols = []
+            idents = []
+            for c in node.expressions:
+                ident = c.this if isinstance(c, (exp.ColumnDef, exp.Column)) else c
+                if isinstance(ident, exp.Identifier):
+                    cols.append(self.norm_column(ident))
+                    idents.append((c, ident))
+            if not cols:
+                cols = None
+        if not isinstance(table, exp.Table) or not names_relation(table, self.dialect):
+            return None
+        if self.temp_columns(table)[0]:
+            # writing to the text's own temporary relation: not a warehouse relation
+            self.handled.add(id(table))
+            self.writes_temp = True
+            scope.sources.append(_Source(self.exposed_name(table), "cte", outputs=self.temp_columns(table)[1]))
+            return None
+        ref = self.add_ref(table, "target", cols if cols is not None else ())
+        if isinstance(node, exp.Schema):
+            for c, ident in idents:
+                self.an.columns.append(ColumnUse(c, ident, self.norm_column(ident), ref, (ref,), False, False, False))
+        scope.sources.append(_Source(self.exposed_name(table), "table", ref=ref))
+        return ref
+
+    def insert(self, stmt: exp.Insert, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        ref = self.target(stmt.this, scope)
+        if ref is not None and not isinstance(stmt.this, exp.Schema):
+            self.an.refs[ref].unknown_columns = True
+        expr = stmt.args.get("expression")
+        if isinstance(expr, exp.Query):
+            self.query(expr, None, ctes, correlated=False)
+        else:
+            self.visit(expr, None, ctes)
+        conflict = stmt.args.get("conflict")
+        if isinstance(conflict, exp.OnConflict):
+            # conflict keys and SET targets are the target's columns; EXCLUDED is the proposed row
+            for key in conflict.args.get("conflict_keys") or []:
+                node = key.this if isinstance(key, exp.Ordered) else key
+                if not self._target_column(node, ref):
+                    self.visit(node, scope, ctes)
+            upsert = _Scope(None, False, [*scope.sources, _Source("excluded", "other", outputs=None)])
+            self._assignments(conflict.expressions, ref, upsert, ctes)
+            self.visit_rest(conflict, ("expressions", "conflict_keys"), upsert, ctes)
+        self.visit_rest(stmt, ("this", "expression", "with_", "conflict"), scope, ctes)
+
+    def _target_column(self, lhs: exp.Expression, target: int | None) -> bool:
+        """An assigned column (SET lhs, MERGE INSERT list) belongs to the target."""
+        if isinstance(lhs, exp.Column) and target is None and self.writes_temp and not lhs.args.get("table"):
+            self.handled.add(id(lhs))    # a column of the text's temporary relation
+            return True
+        if not isinstance(lhs, exp.Column) or target is None or lhs.args.get("table"):
+            return False
+        self.handled.add(id(lhs))
+        name = self.norm_column(lhs.this)
+        self.an.refs[target].columns.add(name)
+        self.an.columns.append(ColumnUse(lhs, lhs.this, name, target, (target,), False, False, False))
+        return True
+
+    def _assignments(self, eqs: Sequence[exp.Expression], target: int | None, scope: _Scope,
+                     ctes: dict[str, tuple[str, ...] | None]) -> None:
+        for eq in eqs:
+            if isinstance(eq, exp.EQ) and self._target_column(eq.this, target):
+                self.visit(eq.expression, scope, ctes)
+            else:
+                self.visit(eq, scope, ctes)
+
+    def update(self, stmt: exp.Update, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        target = self.target(stmt.this, scope)
+        self.from_and_joins(stmt, scope, ctes)
+        self._assignments(stmt.expressions, target, scope, ctes)
+        self.visit_rest(stmt, ("this", "from_", "joins", "expressions", "with_"), scope, ctes)
+
+    def delete(self, stmt: exp.Delete, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        self.target(stmt.this, scope)
+        using = stmt.args.get("using")
+        for u in (using if isinstance(using, list) else [using] if isinstance(using, exp.Expression) else []):
+            self.source(u, scope, ctes)
+        self.joins(stmt, scope, ctes)
+        self.visit_rest(stmt, ("this", "using", "joins", "with_"), scope, ctes)
+
+    def merge(self, stmt: exp.Merge, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        scope = _Scope(None, False)
+        target = self.target(stmt.this, scope)
+        using = stmt.args.get("using")
+        if isinstance(using, exp.Expression):
+            self.source(using, scope, ctes)
+        self.visit(stmt.args.get("on"), scope, ctes)
+        whens = stmt.args.get("whens")
+        for when in (whens.expressions if isinstance(whens, exp.Whens) else []):
+            self.visit(when.args.get("condition"), scope, ctes)
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                self._assignments(then.expressions, target, scope, ctes)
+            elif isinstance(then, exp.Insert):
+                cols = then.this
+                if isinstance(cols, exp.Tuple):
+                    for c in cols.expressions:
+                        if not self._target_column(c, target):
+                            self.visit(c, scope, ctes)
+                self.visit(then.args.get("expression"), scope, ctes)
+            else:
+                self.visit(then, scope, ctes)
+        self.visit_rest(stmt, ("this", "using", "on", "whens", "with_"), scope, ctes)
+
+    def create(self, stmt: exp.Create, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        kind = str(stmt.args.get("kind") or "").upper()
+        scope = _Scope(None, False)
+        if kind in ("TABLE", "VIEW") and self.creates_temporary(stmt, self.dialect):
+            self.temp_target(stmt.this, True)
+        elif kind in ("TABLE", "VIEW") or isinstance(stmt.this, (exp.Table, exp.Schema)) and kind not in (
+            "FUNCTION", "PROCEDURE", "MACRO", "INDEX", "MODEL"
+        ):
+            ref = self.target(stmt.this, scope)
+            if ref is not None and not isinstance(stmt.this, exp.Schema):
+                self.an.refs[ref].unknown_columns = True
+        elif kind == "INDEX":
+            # CREATE INDEX i ON t (cols): the table is the relation, not the index name
+            self.handled.update(id(t) for t in stmt.this.find_all(exp.Table) if t is stmt.this.this)
+        else:
+            self.handled.update(id(t) for t in stmt.this.find_all(exp.Table)) if isinstance(
+                stmt.this, exp.Expression) else None
+        expr = stmt.args.get("expression")
+        if isinstance(expr, exp.Query):
+            self.query(expr, None, ctes, correlated=False)
+        else:
+            self.visit(expr, None, ctes)
+        self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
+
+    def other(self, stmt: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> None:
+        if isinstance(stmt, exp.Drop) and str(stmt.args.get("kind") or "").upper() == "MODEL":
+            self.handled.update(id(t) for t in stmt.find_all(exp.Table))   # DROP MODEL: not a relation
+            return
+        direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
+        role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
+        for t in direct:
+            if isinstance(t, exp.Table) and names_relation(t, self.dialect) and id(t) not in self.handled:
+                if isinstance(stmt, exp.Drop) and self.temp_target(t, False):
+                    continue    # DROP of the text's temporary relation ends its shadowing
+                if self.temp_columns(t)[0]:
+                    self.handled.add(id(t))
+                    continue
+                self.add_ref(t, role, None)
+        for t in stmt.find_all(exp.Table):
+            if id(t) not in self.handled and names_relation(t, self.dialect):
+                self.add_ref(t, "source", None)
+
+    def dynamic_name(self, table: exp.Table) -> None:
+        """Record a relation named by a run-time value: IDENTIFIER($var), IDENTIFIER(:bind)."""
+        arg = table.this.this
+        if isinstance(arg, exp.Expression) and not (isinstance(arg, exp.Literal) and arg.is_string):
+            # (a string that names no relation fails when it runs: nothing is read)
+            self.an.dynamic_names.append(f"statement {self.index + 1} names a relation with "
+                                         f"IDENTIFIER({arg.sql(dialect=self.dialect)}), which is known only "
+                                         "when it runs")
+
+    def sweep(self, stmt: exp.Expr) -> None:
+        """Safety net: a relation-shaped Table the walk did not place is still a reference.
+
+        The same pass records relations named by run-time values (``dynamic_name``).
+        """
+        for t in stmt.find_all(exp.Table):
+            if _DYNAMIC is not None and isinstance(t.this, _DYNAMIC):
+                self.dynamic_name(t)
+            if id(t) in self.handled or not names_relation(t, self.dialect):
+                continue
+            if t.find_ancestor(exp.UserDefinedFunction) is not None:
+                continue
+            if self._cte_named(t):
+                continue
+            self.an.unplaced += 1
+            self.add_ref(t, "source", None)
+
+    def _cte_named(self, table: exp.Table) -> bool:
+        if not isinstance(table.this, exp.Identifier):
+            return False
+        if table.args.get("db") is not None or table.args.get("catalog") is not None:
+            return False
+        name = self.norm_alias(table.this)
+        node: exp.Expr | None = table.parent
+        while node is not None:
+            w = node.args.get("with_")
+            if isinstance(w, exp.With) and any(self.norm_alias(c.args["alias"].this) == name for c in w.expressions):
+                return True
+            node = node.parent
+        return False
+
+
+_DYNAMIC = getattr(exp, "DynamicIdentifier", None)
+
+_ACTS_ON_RELATION = tuple(
+    getattr(exp, name) for name in ("Drop", "Alter", "TruncateTable", "Copy", "Comment", "AlterRename",
+                                    "RenameTable", "Analyze", "Refresh")
+    if hasattr(exp, name)
+)
+
+# Dialects where `a.b` with `a` not a relation in scope is a struct field access.
+STRUCT_DOT_DIALECTS = frozenset({"bigquery", "duckdb", "spark", "databricks", "hive", "trino", "presto", "athena"})
+
+
+def statement_kind(stmt: exp.Expr) -> str:
+    if isinstance(stmt, exp.Query):
+        return "select"
+    if isinstance(stmt, exp.Create):
+        kind = str(stmt.args.get("kind") or "").lower().replace(" ", "_")
+        props = stmt.args.get("properties")
+        if props is not None and props.find(exp.MaterializedProperty) is not None:
+            kind = "materialized_" + kind
+        return "create_" + kind if kind else "create"
+    if isinstance(stmt, exp.Command):
+        return "command"
+    name = type(stmt).__name__.lower()
+    return {"truncatetable": "truncate"}.get(name, name)
+
+
+def analyze_wrapped(an: Analysis, index: int, w: _wrapped.Wrapped, default_schema: Sequence[str],
+                    default_catalog: str | None, temps: TempNames) -> None:
+    """The SQL a wrapping statement runs, as statement ``index``; what is not understood is noted.
+
+    A rule's table is a reference of its own (``create_rule``); ``NEW.col`` and
+    ``OLD.col`` in its condition and actions are that table's columns.
+    """
+    rule_ref: int | None = None
+    if w.table is not None:
+        head = StatementAnalyzer(an, index, "create_rule", default_schema, default_catalog, temps)
+        if names_relation(w.table, an.dialect) and not head.temp_columns(w.table)[0]:
+            rule_ref = head.add_ref(w.table, "target", ())
+        if w.condition is not None:
+            head.visit(w.condition, None, {})
+            head.sweep(w.condition)
+            _rule_rows(an, head, w.condition, rule_ref)
+    for stmt in w.statements:
+        analyzer = StatementAnalyzer(an, index, statement_kind(stmt), default_schema, default_catalog, temps)
+        analyzer.statement(stmt)
+        if w.form == "RULE":
+            _rule_rows(an, analyzer, stmt, rule_ref)
+        temps.settle()
+    if w.error is not None:
+        an.opaque.append(f"statement {index + 1} ({w.label}): {w.error}")
+
+
+def _rule_rows(an: Analysis, analyzer: StatementAnalyzer, node: exp.Expr, ref: int | None) -> None:
+    """``NEW.col`` / ``OLD.col`` (and ``NEW.*``) in a rule: the columns of the rule's table."""
+    if ref is None:
+        return
+    placed = {id(u.node) for u in an.columns}
+    for col in node.find_all(exp.Column):
+        qualifier = col.args.get("table")
+        if qualifier is None or col.args.get("db") is not None or id(col) in placed:
+            continue
+        if analyzer.norm_alias(qualifier) not in ("new", "old"):
+            continue
+        if isinstance(col.this, exp.Star):
+            # the row of the rule's table: its columns cannot be known (the star, not the
+            # qualifier, is recorded, so a rewrite never renames NEW itself)
+            an.refs[ref].unknown_columns = True
+            an.stars.append(StarUse(col.this, (ref,)))
+            continue
+        name = analyzer.norm_column(col.this)
+        an.refs[ref].columns.add(name)
+        an.columns.append(ColumnUse(col, col.this, name, ref, (ref,), True, id(col) in analyzer.projection_items,
+                                    analyzer.projection_items.get(id(col), False)))
