@@ -174,10 +174,19 @@ def infer_dialect(url: str) -> str | None:
     return SCHEME_DIALECTS.get(scheme)
 
 
-def known_dialects() -> tuple[str, ...]:
-    from sqlglot.dialects.dialect import Dialects
+# sqlglot's dialect names (sqlglot.dialects.Dialects) for the pinned version, written out so
+# that `init` and reading deprecator.yml need not import sqlglot; tests/test_config.py checks
+# they still match sqlglot's.
+KNOWN_DIALECTS = (
+    "athena", "bigquery", "clickhouse", "databricks", "dax", "doris", "dremio", "drill", "druid", "duckdb", "dune",
+    "exasol", "fabric", "hive", "materialize", "mysql", "oracle", "postgres", "presto", "prql", "redshift",
+    "risingwave", "snowflake", "solr", "spark", "spark2", "sqlite", "starrocks", "tableau", "teradata", "trino",
+    "tsql",
+)
 
-    return tuple(sorted(d.value for d in Dialects if d.value))
+
+def known_dialects() -> tuple[str, ...]:
+    return KNOWN_DIALECTS
 
 
 def check_dialect(name: str, *, path: str | None = None, line: int | None = None,

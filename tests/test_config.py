@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from deprecator.config import (
+    SCHEME_DIALECTS,
     Config,
     HistorySourceConfig,
     default_config,
     infer_dialect,
     interpolate,
+    known_dialects,
     load_config,
     load_config_or_default,
 )
@@ -240,6 +242,14 @@ def test_history_sources_keep_their_options(tmp_path):
 ])
 def test_infer_dialect(url, dialect):
     assert infer_dialect(url) == dialect
+
+
+def test_known_dialects_are_the_pinned_sqlglots():
+    """The dialect names are written out (so `init` needs no sqlglot): they must stay sqlglot's."""
+    from sqlglot.dialects.dialect import Dialects
+
+    assert known_dialects() == tuple(sorted(d.value for d in Dialects if d.value))
+    assert set(SCHEME_DIALECTS.values()) <= set(known_dialects())
 
 
 def test_dialect_is_inferred_from_the_url_when_omitted(tmp_path):
