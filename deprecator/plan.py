@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
 
 # StaleChange lives beside the error that carries it (errors cannot import plan); re-exported here.
 from deprecator.errors import DeprecatorError, StaleChange as StaleChange, StaleKind as StaleKind
-from deprecator.prefilter import spellings
+from deprecator.prefilter import TextIndex as TextIndex, name_needles as name_needles
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
 from deprecator.sql.names import column_text_name
@@ -650,41 +650,6 @@ def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[Re
     if len(order) < len(pending):  # a cycle (engines forbid it): keep going rather than lose views
         order.extend(sorted(pending - set(order)))
     return order
-
-
-def name_needles(name: str) -> tuple[str, ...]:
-    """Lowercased spellings of a name as it can appear in SQL text, with every dialect's quote
-    escape (``prefilter.spellings``); lowercased the way ``TextIndex`` lowercases texts."""
-    return tuple(sorted(spellings(name, str.lower)))
-
-
-_WORD = re.compile(r"\w+")
-
-
-class TextIndex:
-    """Which texts could name a relation: a cheap prefilter before parsing.
-
-    A name made of word characters must appear as a whole word of the lowercased
-    text (a set lookup: ``customer_facts_v2`` does not name ``customer_facts``);
-    any other name (spaces, quotes, ``$``) as a substring.
-    """
-
-    def __init__(self) -> None:
-        self._words: dict[Any, tuple[str, frozenset[str]]] = {}
-
-    def mentions(self, key: Any, text: str, needles: Iterable[str]) -> bool:
-        entry = self._words.get(key)
-        if entry is None:
-            low = text.lower()
-            entry = self._words[key] = (low, frozenset(_WORD.findall(low)))
-        low, words = entry
-        for n in needles:
-            if _WORD.fullmatch(n):
-                if n in words:
-                    return True
-            elif n in low:
-                return True
-        return False
 
 
 def build_plan(

@@ -32,7 +32,7 @@ backticked) is a candidate.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 # Quote characters and how each dialect escapes them inside a quoted identifier.
 _ESCAPES = (('"', '""'), ("`", "``"), ("`", "\\`"), ("]", "]]"), ("'", "''"))
@@ -123,3 +123,35 @@ def _pattern(needles: Iterable[str]) -> "re.Pattern[str] | None":
 
 _WORD = re.compile(r"\w")
 _WORDS = re.compile(r"\w+")
+
+
+def name_needles(name: str) -> tuple[str, ...]:
+    """Lowercased spellings of a name as it can appear in SQL text, with every dialect's quote
+    escape (``spellings``); lowercased the way ``TextIndex`` lowercases texts."""
+    return tuple(sorted(spellings(name, str.lower)))
+
+
+class TextIndex:
+    """Which texts could name a relation: a cheap prefilter before parsing.
+
+    A name made of word characters must appear as a whole word of the lowercased
+    text (a set lookup: ``customer_facts_v2`` does not name ``customer_facts``);
+    any other name (spaces, quotes, ``$``) as a substring.
+    """
+
+    def __init__(self) -> None:
+        self._words: dict[Any, tuple[str, frozenset[str]]] = {}
+
+    def mentions(self, key: Any, text: str, needles: Iterable[str]) -> bool:
+        entry = self._words.get(key)
+        if entry is None:
+            low = text.lower()
+            entry = self._words[key] = (low, frozenset(_WORDS.findall(low)))
+        low, words = entry
+        for n in needles:
+            if _WORDS.fullmatch(n):
+                if n in words:
+                    return True
+            elif n in low:
+                return True
+        return False
