@@ -387,14 +387,18 @@ def test_the_readme_workflow_example_runs_the_check_it_documents(repo):
     steps = workflow["jobs"]["check"]["steps"]
     checkout = [s for s in steps if s.get("uses", "").startswith("actions/checkout")][0]
     assert checkout["with"]["fetch-depth"] == 0
-    runs = [s["run"] for s in steps if "deprecator check" in s.get("run", "")]
-    assert len(runs) == 2
+    (run,) = [s["run"] for s in steps if "deprecator check" in s.get("run", "")]
+    upload = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif")][0]
+    assert upload["if"] == "always()"          # the check step fails the job when it finds something
     _change(repo)
     git(repo, "update-ref", "refs/remotes/origin/main", "main")
-    for run in runs:
-        cmd = run.replace('"origin/${{ github.base_ref }}"', "origin/main").split(">")[0].split()
-        assert cmd[:2] == ["deprecator", "check"]
-        invoke(cmd[1:], 1, env=ENV)
+    cmd = run.replace('"origin/${{ github.base_ref }}"', "origin/main").split()
+    assert cmd[:2] == ["deprecator", "check"]
+    r = invoke(cmd[1:], 1, env=ENV)
+    assert r.stdout.startswith("::error file=models/new_model.sql")
+    log = json.loads((repo / upload["with"]["sarif_file"]).read_text())
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()), cls=jsonschema.Draft4Validator)
+    assert len(log["runs"][0]["results"]) == 2
 
 
 def test_globs_name_files_in_both_modes(repo):

@@ -28,12 +28,14 @@ from deprecator.cli.registry_cmds import load_cli_config
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Without --base: the committed file of accepted references "
                    "(default: deprecator-baseline.json at the repository root).")
+@click.option("--sarif-file", type=click.Path(path_type=Path, dir_okay=False), metavar="PATH",
+              help="Also write the report as SARIF 2.1.0 to PATH (one run for annotations and code scanning).")
 @click.option("--update-baseline", is_flag=True,
               help="Accept every current reference: write them to the baseline file and exit 0.")
 @click.pass_context
 def check_cmd(ctx: click.Context, paths: tuple[str, ...], base: str | None, fmt: str,
               fail_before_sunset: int | None, manifest: Path | None, baseline_path: Path | None,
-              update_baseline: bool) -> None:
+              sarif_file: Path | None, update_baseline: bool) -> None:
     """Fail the build when a change adds references to deprecated models.
 
     Reads SQL files and dbt models (PATHS: files or folders, default the
@@ -63,6 +65,7 @@ def check_cmd(ctx: click.Context, paths: tuple[str, ...], base: str | None, fmt:
       deprecator check --base origin/main models/
       deprecator check --base origin/main --format github --manifest target/manifest.json
       deprecator check --format sarif > deprecator.sarif
+      deprecator check --base origin/main --format github --sarif-file deprecator.sarif
       deprecator check --update-baseline
     """
     from deprecator.check import run_check, write_baseline
@@ -96,6 +99,8 @@ def check_cmd(ctx: click.Context, paths: tuple[str, ...], base: str | None, fmt:
         n = write_baseline(report, target)
         echo(f"Wrote {n} accepted reference(s) to {report.baseline}; commit it.")
         return
+    if sarif_file is not None:
+        sarif_file.write_bytes(orjson.dumps(to_sarif(report), option=orjson.OPT_INDENT_2) + b"\n")
     if fmt == "json":
         echo_json(report.to_dict())
     elif fmt == "sarif":
