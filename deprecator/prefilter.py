@@ -136,7 +136,10 @@ class TextIndex:
 
     A name made of word characters must appear as a whole word of the lowercased
     text (a set lookup: ``customer_facts_v2`` does not name ``customer_facts``);
-    any other name (spaces, quotes, ``$``) as a substring.
+    any other name (spaces, quotes, ``$``) as a substring. Where ``Prefilter`` holds
+    one set of names and is asked about many texts (a scan), this reads each text
+    once, by ``key``, and is asked about many names (plan and apply: every view
+    against the relations that change).
     """
 
     def __init__(self) -> None:
