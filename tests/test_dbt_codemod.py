@@ -265,3 +265,17 @@ def test_a_properties_file_that_does_not_parse_is_reported_not_skipped(cols):
     result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
     y = next(f for f in result.files if f.path == "models/props.yml")
     assert (y.status, [(b.kind, b.line) for b in y.blockers]) == ("blocked", [("yaml_parse", 3)])
+
+
+def test_without_a_registry_the_models_dbt_marks_deprecated_are_migrated(shop):
+    """customer_facts: deprecation_date + meta.deprecator.replacement; dim_customers v1: an older version."""
+    (shop / "deprecations.yml").unlink()
+    registered = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json"], 1)
+    git(shop, "checkout", "-q", "--", ".")
+    (shop / "deprecations.yml").write_text(REGISTRY)
+    assert invoke(["dbt", "codemod", ".", "--manifest", "manifest.json"], 1).stdout == registered.stdout
+    (shop / "deprecations.yml").unlink()
+    data = json.loads(invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--format", "json"], 1).stdout)
+    assert {t["deprecation"]: t["replacement_ref"] for t in data["targets"]} == {
+        "shop.analytics_marts.cust_facts_tbl": "ref('entity_customers')",
+        "shop.analytics.dim_customers_v1": "ref('dim_customers')"}

@@ -32,6 +32,15 @@ def _display_root(project: Path) -> Path:
         return project.resolve()
 
 
+def _registry(config, manifest: Path | None):  # -> Registry
+    """The registry; with a manifest and no registry file, none (dbt's own deprecations are used)."""
+    from deprecator.registry import Registry
+
+    if manifest is not None and not config.registry_path.exists():
+        return Registry((), None, config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog)
+    return config.load_registry()
+
+
 def _blocker_lines(result) -> list[str]:  # CodemodResult -> lines
     out = []
     for f in result.files:
@@ -82,8 +91,8 @@ def codemod_cmd(ctx: click.Context, project_dir: Path, manifest: Path | None, wr
     from deprecator.dbt.codemod import run_codemod, write_codemod
 
     config = load_cli_config(ctx, require_env=False)
-    registry = config.load_registry()
     manifest = manifest or config.dbt.manifest
+    registry = _registry(config, manifest)
     result = run_codemod(project_dir, registry, manifest_path=manifest, dialect=config.dialect,
                          default_schema=config.warehouse.default_schema,
                          default_catalog=config.warehouse.default_catalog, display_root=_display_root(project_dir))

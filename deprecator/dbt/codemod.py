@@ -271,7 +271,8 @@ def _strip_catalog(rel: RelationName, like: RelationName) -> RelationName:
 
 def build_ref_targets(registry: Any, manifest: Any | None, *, dialect: str, default_schema: Sequence[str] = (),
                       default_catalog: str | None = None) -> tuple[list[RefTarget], list[str]]:
-    """Each registered deprecation as a ``RefTarget``: which refs name it, and the ref that replaces them."""
+    """Each registered deprecation as a ``RefTarget``: which refs name it, and the ref that replaces them;
+    with a manifest, also the models dbt marks deprecated that the registry does not name."""
     rules = registry.rewrite_rules(dialect, default_schema, default_catalog)
     targets: list[RefTarget] = []
     notes: list[str] = []
@@ -294,7 +295,47 @@ def build_ref_targets(registry: Any, manifest: Any | None, *, dialect: str, defa
         n = new[0]
         targets.append(RefTarget(dep.model, rule, old, frozenset(), n.name, n.package, n.version, n.latest_version,
                                  "manifest"))
+    if manifest is not None:
+        targets += _manifest_targets(manifest, targets, notes, dialect, default_schema, default_catalog)
     return targets, notes
+
+
+def _manifest_targets(manifest: Any, registered: Sequence[RefTarget], notes: list[str], dialect: str,
+                      default_schema: Sequence[str], default_catalog: str | None) -> list[RefTarget]:
+    """Models the manifest marks deprecated (``deprecation_date``) that the registry does not name: their
+    replacement is ``meta.deprecator.replacement`` (or ``meta.replacement``: a relation or a model name), else,
+    for an older version, the latest version. No column mapping (the registry holds those)."""
+    covered = {u for t in registered for u in t.old_nodes}
+    models = [n for n in manifest.nodes.values() if n.resource_type == "model" and n.source_name is None]
+    out: list[RefTarget] = []
+    for n in models:
+        if n.deprecation_date is None or n.unique_id in covered:
+            continue
+        label = str(n.relation) if n.relation is not None else n.label
+        meta = n.meta.get("deprecator") if isinstance(n.meta.get("deprecator"), dict) else {}
+        wanted = next((v.strip() for v in (meta.get("replacement"), n.meta.get("replacement"))
+                       if isinstance(v, str) and v.strip()), None)
+        repl = None
+        if wanted is not None:
+            try:
+                rel = normalize_relation(wanted, dialect, default_schema, default_catalog)
+                repl = next((m for m in models if m.relation is not None
+                             and rel.matches(_strip_catalog(m.relation, rel))), None)
+            except ValueError:
+                rel = None
+            repl = repl or manifest.resolve_ref(wanted)
+        elif n.version is not None and n.latest_version is not None and n.version != n.latest_version:
+            repl = manifest.resolve_ref(n.name, n.package, n.latest_version)
+        if repl is None:
+            notes.append(f"dbt marks {n.label} deprecated, but "
+                         + (f"its replacement {wanted!r} is no model of the manifest" if wanted else
+                            "names no replacement (meta.deprecator.replacement)") + ": its refs are left alone")
+            continue
+        old_rel = n.relation or RelationName(None, None, n.name)
+        rule = RewriteRule(old_rel, repl.relation or RelationName(None, None, repl.name), label=label)
+        out.append(RefTarget(label, rule, frozenset({n.unique_id}), frozenset(), repl.name, repl.package,
+                             repl.version, repl.latest_version, "manifest"))
+    return out
 
 
 def _target_of(ref: DbtRef, targets: Sequence[RefTarget], manifest: Any | None) -> RefTarget | None:
