@@ -11,7 +11,6 @@ was not understood. ``find_references`` gives the public ``ParseResult``.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Sequence
 
@@ -25,6 +24,7 @@ from deprecator.sql import bigquery as _bq
 from deprecator.sql import pgunicode as _pgunicode
 from deprecator.sql import wrapped as _wrapped
 from deprecator.sql.analysis import Analysis, line_offsets, to_references
+from deprecator.sql.logs import quiet_sqlglot
 from deprecator.sql.model import ParseResult
 from deprecator.sql.prepass import neutralize_placeholders, parser_text
 from deprecator.sql.scope import StatementAnalyzer, TempNames, analyze_wrapped, statement_kind
@@ -34,9 +34,6 @@ from deprecator.sql.spans import table_parts as _table_parts  # noqa: F401  (tes
 __all__ = ["MAX_NESTING", "analyze", "find_references", "nesting_depth", "part_spans", "to_references"]
 
 _bq.install()   # BigQuery ML functions that name a model (ML.EVALUATE(MODEL m, ...))
-
-# Command fallbacks are reported through ParseResult.status, not the log.
-logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 # Deeper parenthesis nesting is refused before parsing: pure-Python sqlglot raises
@@ -203,6 +200,7 @@ def _commands_note(commands: Sequence[int]) -> str:
         "" if len(commands) == 1 else "s", ", ".join(str(i + 1) for i in commands))
 
 
+@quiet_sqlglot   # Command fallbacks are reported through the status, not the log
 def analyze(sql: str, dialect: str, default_schema: Sequence[str] | str | None = (),
             default_catalog: str | None = None) -> Analysis:
     """Parse and resolve one text; the full picture that rewrite needs.
