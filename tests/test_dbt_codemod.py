@@ -279,3 +279,9 @@ def test_without_a_registry_the_models_dbt_marks_deprecated_are_migrated(shop):
     assert {t["deprecation"]: t["replacement_ref"] for t in data["targets"]} == {
         "shop.analytics_marts.cust_facts_tbl": "ref('entity_customers')",
         "shop.analytics.dim_customers_v1": "ref('dim_customers')"}
+
+
+def test_a_folder_of_models_without_dbt_project_yml_is_walked_itself(cols):
+    (cols / "dbt_project.yml").unlink()
+    res = invoke(["dbt", "codemod", "models"], 1)
+    assert res.stdout.count("diff --git") == 3 and "diff --git a/models/a.sql b/models/a.sql" in res.stdout

@@ -642,11 +642,14 @@ def yaml_files(project: Path) -> list[Path]:
 # --------------------------------------------------------------------------- a project
 
 def project_paths(project_dir: Path) -> list[Path]:
-    """The folders dbt reads SQL from (``model-paths``, ``analysis-paths``, ... of dbt_project.yml)."""
+    """The folders dbt reads SQL from (``model-paths``, ``analysis-paths``, ... of dbt_project.yml);
+    without a dbt_project.yml (a folder of models named directly), the folder itself."""
     from ruamel.yaml import YAML
 
     conf: Any = {}
     f = project_dir / "dbt_project.yml"
+    if not f.is_file():
+        return [project_dir]
     if f.is_file():
         try:
             conf = YAML(typ="safe", pure=True).load(f.read_text(encoding="utf-8")) or {}
