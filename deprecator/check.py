@@ -329,7 +329,7 @@ def _generated_guide(root: Path | None, model: str, guides_root: Path | None = N
 
 # --------------------------------------------------------------------------- files
 
-def discover(patterns: Sequence[str], cwd: Path, *, visible: set[Path] | None = None,
+def discover(patterns: Sequence[str], cwd: Path, *, visible: set[str] | None = None,
              ) -> tuple[list[Path], list[CheckProblem]]:
     """SQL files named by ``patterns`` (files, folders walked for ``*.sql``), skipping build output.
 
@@ -343,10 +343,12 @@ def discover(patterns: Sequence[str], cwd: Path, *, visible: set[Path] | None = 
         p = Path(os.path.expanduser(pattern))
         if not p.is_absolute():
             p = cwd / p
+        if not glob.has_magic(str(p)):
+            p = p.resolve()   # once per pattern: walked paths then compare and display as plain strings
         if glob.has_magic(str(p)):
-            matches = [Path(m) for m in sorted(glob.glob(str(p), recursive=True)) if Path(m).is_file()]
+            matches = [Path(m).resolve() for m in sorted(glob.glob(str(p), recursive=True)) if Path(m).is_file()]
             for m in matches:
-                if visible is None or m.resolve() in visible:
+                if visible is None or str(m) in visible:
                     found.setdefault(str(m), m)
             if not matches:
                 problems.append(CheckProblem(pattern, "matched no files"))
@@ -358,7 +360,7 @@ def discover(patterns: Sequence[str], cwd: Path, *, visible: set[Path] | None = 
                 for name in sorted(filenames):
                     if name.lower().endswith(".sql"):
                         f = Path(dirpath) / name
-                        if visible is None or f.resolve() in visible:
+                        if visible is None or str(f) in visible:
                             found.setdefault(str(f), f)
         else:
             problems.append(CheckProblem(pattern, "no such file or folder"))
@@ -379,6 +381,10 @@ def _within(path: Path, patterns: Sequence[Path]) -> bool:
 
 
 def _display(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()       # the usual case: both already resolved
+    except ValueError:
+        pass
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

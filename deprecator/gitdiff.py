@@ -65,15 +65,17 @@ def repo_root(cwd: Path) -> Path | None:
     return Path(proc.stdout.strip())
 
 
-def visible_files(root: Path) -> set[Path] | None:
-    """Resolved paths of the files in ``root``'s repository that git does not ignore; None outside git."""
+def visible_files(root: Path) -> set[str] | None:
+    """Absolute paths (from the resolved top folder) of the files in ``root``'s repository that git
+    does not ignore; None outside git."""
     if repo_root(root) is None:
         return None
     proc = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", check=False)
     if proc.returncode != 0:
         return None
     top = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip())
-    return {(top / p).resolve() for p in proc.stdout.split("\0") if p}
+    top = top.resolve()
+    return {str(top / p) for p in proc.stdout.split("\0") if p}
 
 
 def diff_against(base: str, cwd: Path) -> BaseDiff:
