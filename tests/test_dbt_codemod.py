@@ -96,6 +96,7 @@ def test_json_lists_edits_and_typed_blockers(shop):
     data = json.loads(invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--format", "json"], 1).stdout)
     by_path = {f["path"]: f for f in data["files"]}
     assert by_path["models/marts/dynamic_ref.sql"]["status"] == "blocked"
+    assert not by_path["models/marts/dynamic_ref.sql"]["applied"] and by_path["models/marts/schema.yml"]["applied"]
     assert [b["kind"] for b in by_path["models/marts/dynamic_ref.sql"]["blockers"]] == ["dynamic_ref"]
     form = by_path["models/marts/every_ref_form.sql"]
     assert form["status"] == "rewrite" and {e["kind"] for e in form["edits"]} == {"ref"}

@@ -175,3 +175,19 @@ def test_dbt_parse_reads_the_synced_deprecations_and_warns(shop):
     assert stg["config"]["meta"]["deprecator"]["replacement"] == "analytics.entity_customers"
     assert nodes["model.shop.customer_facts"]["deprecation_date"].startswith("2027-04-30")
     assert "stg_customers" in proc.stdout and "slated for deprecation" in proc.stdout
+
+
+def test_crlf_files_keep_their_line_endings(tmp_path, monkeypatch):
+    proj = tmp_path / "p"
+    (proj / "models").mkdir(parents=True)
+    (proj / "models" / "m.sql").write_text("select 1 as x\n")
+    (proj / "models" / "p.yml").write_bytes(b"version: 2\r\nmodels:\r\n  - name: m  # c\r\n    description: d\r\n")
+    (proj / "deprecations.yml").write_text(
+        'deprecations:\n  - {model: analytics.m, replacement: analytics.n, sunset: 2027-03-31, contact: "#x"}\n')
+    monkeypatch.chdir(proj)
+    invoke(["dbt", "sync", "."])
+    assert (proj / "models" / "p.yml").read_bytes() == (
+        b"version: 2\r\nmodels:\r\n  - name: m  # c\r\n    deprecation_date: 2027-03-31\r\n    config:\r\n"
+        b"      meta:\r\n        deprecator:\r\n          replacement: analytics.n\r\n"
+        b"          guide: migration_guides/m.md\r\n          contact: \"#x\"\r\n    description: d\r\n")
+    invoke(["dbt", "sync", ".", "--check"])

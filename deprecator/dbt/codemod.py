@@ -106,6 +106,7 @@ class FileCodemod:
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "deprecations": list(self.deprecations),
+                "applied": self.status != "blocked",     # a blocked file's edits are what it would need
                 "edits": [{"kind": e.kind, "line": e.line, "column": e.column, "old": e.old, "new": e.new}
                           for e in self.edits],
                 "blockers": [b.to_dict() for b in self.blockers], "diff": self.diff()}
