@@ -26,6 +26,7 @@ from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
 from deprecator.sql.names import column_text_name
 from deprecator.sql.references import analyze, to_references
+from deprecator.sql.types import base_type as base_type, incompatible  # base_type: old import path, for now
 from deprecator.text import plural
 
 # 2: per-view field fingerprints (``parts``), a per-view seal, per-deprecation
@@ -447,33 +448,6 @@ def registry_changes(planned: Mapping[str, str], now: Mapping[str, str],
                      registry_name: str = "deprecations.yml") -> list[str]:
     """Which deprecations were changed, added or removed since the plan (as sentences)."""
     return [str(c) for c in registry_change_records(planned, now, registry_name)]
-
-
-# -- type compatibility -------------------------------------------------------------
-
-_TYPMOD = re.compile(r"\(\s*\d+\s*(?:,\s*-?\d+\s*)?\)")
-
-
-def base_type(type_name: str) -> str:
-    """A type name without its modifier: ``numeric(10,2)`` -> ``numeric``."""
-    return " ".join(_TYPMOD.sub("", type_name).split()).lower()
-
-
-def type_category(type_name: str, categories: Mapping[str, str]) -> str | None:
-    """The engine's category of a type (PostgreSQL ``typcategory``), None when unknown."""
-    return categories.get(base_type(type_name))
-
-
-def incompatible(old_type: str, new_type: str, categories: Mapping[str, str]) -> bool:
-    """True when both types are known and belong to different categories (e.g. integer vs text).
-
-    Types of one category (integer -> bigint, timestamp -> timestamptz) are compatible:
-    the view keeps working and is dropped and recreated if its output types change.
-    """
-    if base_type(old_type) == base_type(new_type):
-        return False
-    a, b = type_category(old_type, categories), type_category(new_type, categories)
-    return a is not None and b is not None and a != b
 
 
 def _type_blockers(
