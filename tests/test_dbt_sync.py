@@ -64,7 +64,6 @@ def test_sync_writes_the_dates_and_meta_keeping_every_other_line(shop):
                      "          contact: \"#customer-data\"",
                      "        config:", "          meta:", "            deprecator:",
                      "              replacement: analytics.dim_customers_v2",
-                     "              guide: migration_guides/dim_customers_v1.md",
                      "              contact: \"@bo\""]
     data = load(schema)
     facts = next(m for m in data["models"] if m["name"] == "customer_facts")
@@ -128,9 +127,14 @@ def test_comments_order_and_layout_survive_and_flow_mappings_are_refused(tmp_pat
     after = (proj / "models" / "props.yml").read_text()
     assert after == fixed.replace('"2020-01-01"  # wrong', '2027-03-31  # wrong').replace(
         '            owner: "@ana"\n',
-        '            owner: "@ana"\n            deprecator:\n                replacement: analytics.entity_customers\n'
-        '                guide: migration_guides/customer_facts.md\n')
+        '            owner: "@ana"\n            deprecator:\n                replacement: analytics.entity_customers\n')
     invoke(["dbt", "sync", ".", "--check"])
+    # once `deprecator guide` has written the generated guide, the entry links it (and only then)
+    (proj / "migration_guides").mkdir()
+    (proj / "migration_guides" / "customer_facts.md").write_text("# guide\n")
+    invoke(["dbt", "sync", ".", "--check"], 1)
+    invoke(["dbt", "sync", "."])
+    assert "                guide: migration_guides/customer_facts.md\n" in (proj / "models" / "props.yml").read_text()
 
 
 def test_a_model_without_properties_gets_an_entry_in_deprecations_yml(tmp_path, monkeypatch):
@@ -189,5 +193,5 @@ def test_crlf_files_keep_their_line_endings(tmp_path, monkeypatch):
     assert (proj / "models" / "p.yml").read_bytes() == (
         b"version: 2\r\nmodels:\r\n  - name: m  # c\r\n    deprecation_date: 2027-03-31\r\n    config:\r\n"
         b"      meta:\r\n        deprecator:\r\n          replacement: analytics.n\r\n"
-        b"          guide: migration_guides/m.md\r\n          contact: \"#x\"\r\n    description: d\r\n")
+        b"          contact: \"#x\"\r\n    description: d\r\n")
     invoke(["dbt", "sync", ".", "--check"])

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from deprecator.cli.base import echo, echo_json, main
-from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.cli.base import echo, echo_json, load_cli_config, main
 
 
 @main.group("dbt")
@@ -156,7 +155,7 @@ def sync_cmd(ctx: click.Context, project_dir: Path, manifest: Path | None, check
     manifest = manifest or config.dbt.manifest
     result = run_sync(project_dir, registry, manifest_path=manifest, dialect=config.dialect,
                       default_schema=config.warehouse.default_schema,
-                      default_catalog=config.warehouse.default_catalog)
+                      default_catalog=config.warehouse.default_catalog, guides_root=config.root)
     written = [] if (check or dry_run) else result.write()
     if fmt == "json":
         echo_json({**result.to_dict(), "written": [str(p) for p in written]})

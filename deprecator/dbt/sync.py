@@ -2,8 +2,9 @@
 
 For each registered deprecation that is a model of the dbt project, the
 model's properties entry gets ``deprecation_date`` (the sunset) and
-``config.meta.deprecator`` (``replacement``, ``guide``, ``contact``), so dbt's own
-warnings about refs to deprecated models fire too.
+``config.meta.deprecator`` (``replacement``; ``guide``: the registry's, else the
+generated one once `deprecator guide` wrote it; ``contact``: else the owner),
+so dbt's own warnings about refs to deprecated models fire too.
 
 The YAML is edited as text, at the exact spans ruamel's composer reports for
 each node: a changed value replaces only its scalar, a missing key is a new
@@ -372,10 +373,13 @@ def _versioned_files(project: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _desired(dep: Any) -> dict[str, Any]:
-    from deprecator.guide import default_guide_path
+def _desired(dep: Any, guides_root: Path | None = None) -> dict[str, Any]:
+    from deprecator.guide import guide_link
 
-    meta = {"replacement": dep.target, "guide": dep.migration_guide or default_guide_path(dep.model)}
+    meta = {"replacement": dep.target}
+    guide = guide_link(dep.model, dep.migration_guide, guides_root)   # never a guide not written
+    if guide:
+        meta["guide"] = guide
     contact = dep.contact or dep.owner
     if contact:
         meta["contact"] = contact
@@ -420,14 +424,15 @@ def _same_data(a: Any, b: Any) -> bool:
     return bool(norm(a) == norm(b))
 
 
-def sync_text(text: str | None, path: str, model: _Model, dep: Any) -> tuple[str, tuple[str, ...], bool]:
+def sync_text(text: str | None, path: str, model: _Model, dep: Any,
+              guides_root: Path | None = None) -> tuple[str, tuple[str, ...], bool]:
     """The properties file ``text`` (None: a new file) with ``dep`` written into ``model``'s entry.
 
     Returns the new text, the fields that changed and whether the entry was added.
     """
     from ruamel.yaml.nodes import MappingNode, SequenceNode
 
-    desired = _desired(dep)
+    desired = _desired(dep, guides_root)
     base = text if text is not None else NEW_FILE_HEAD
     root = _compose(base, path) if base.strip() else None
     entry = _entry(root, model) if root is not None else None
@@ -492,8 +497,11 @@ def sync_text(text: str | None, path: str, model: _Model, dep: Any) -> tuple[str
 
 def run_sync(project_dir: str | Path, registry: Any, *, manifest_path: str | Path | None = None,
              dialect: str = "postgres", default_schema: Sequence[str] = (),
-             default_catalog: str | None = None) -> SyncResult:
-    """What ``deprecator dbt sync`` would write (nothing is written: see ``SyncResult.write``)."""
+             default_catalog: str | None = None, guides_root: Path | None = None) -> SyncResult:
+    """What ``deprecator dbt sync`` would write (nothing is written: see ``SyncResult.write``).
+
+    ``guides_root``: the folder of deprecator.yml, where `deprecator guide` writes the guides the
+    registry does not name (linked once written)."""
     project = Path(project_dir)
     manifest = None
     if manifest_path is not None:
@@ -531,7 +539,7 @@ def run_sync(project_dir: str | Path, registry: Any, *, manifest_path: str | Pat
                 continue
             where = (Path(model.sql_path).parent / NEW_FILE).as_posix()
         before = current(where)
-        new, fields, added = sync_text(before, where, model, dep)
+        new, fields, added = sync_text(before, where, model, dep, guides_root)
         if where not in files:
             files[where] = (before, new)
         else:
