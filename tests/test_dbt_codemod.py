@@ -86,6 +86,7 @@ def test_write_changes_the_files_in_place_as_the_diff_would(shop, tmp_path):
     git(other, "apply", "p.patch")
     res = invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--write"], 1)
     assert res.stdout == "" and "Wrote 2 file(s)" in res.stderr
+    assert "  ~ models/marts/every_ref_form.sql\n  ~ models/marts/schema.yml\n" in res.stderr
     for p in shop.rglob("*.sql"):
         assert p.read_bytes() == (other / p.relative_to(shop)).read_bytes(), p
     assert git(shop, "status", "--porcelain").split() == ["M", "models/marts/every_ref_form.sql",

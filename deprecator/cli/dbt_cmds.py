@@ -101,6 +101,8 @@ def codemod_cmd(ctx: click.Context, project_dir: Path, manifest: Path | None, wr
     else:
         if not write:
             click.echo(result.diff(), nl=False)
+        for f in result.changed if write else ():
+            echo(f"  ~ {f.path}" + (" (partly: see the blocker below)" if f.status == "partial" else ""), err=True)
         for line in _blocker_lines(result) + [f"note: {n}" for n in result.notes]:
             echo(line, err=True)
         changed = len(result.changed)
