@@ -287,3 +287,7 @@ def test_a_folder_of_models_without_dbt_project_yml_is_walked_itself(cols):
     (cols / "dbt_project.yml").unlink()
     res = invoke(["dbt", "codemod", "models"], 1)
     assert res.stdout.count("diff --git") == 3 and "diff --git a/models/a.sql b/models/a.sql" in res.stdout
+    # walking the whole folder reads deprecator's own YAML too: it is no dbt properties file, never edited
+    (cols / "deprecations.yml").write_text(COLUMNS.split("    columns:")[0] + "    reason: use ref('customer_facts')\n")
+    res = invoke(["dbt", "codemod", "."], 0)
+    assert "deprecations.yml" not in res.stdout and res.stdout.count("diff --git") == 6

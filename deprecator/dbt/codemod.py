@@ -49,6 +49,9 @@ BlockerKind = Literal["dynamic_ref", "ref_in_expression", "column", "column_in_j
                       "jinja_parse", "unreadable", "variant_conflict", "yaml_ref", "yaml_parse"]
 FileStatus = Literal["rewrite", "partial", "blocked"]
 SKIP_DIRS = frozenset({"target", "dbt_packages", "dbt_modules", "node_modules", "logs", "venv", "__pycache__"})
+# Top-level keys of a dbt properties file (the YAML files whose refs the codemod follows).
+PROPERTY_KEYS = frozenset({"models", "sources", "seeds", "snapshots", "analyses", "exposures", "metrics",
+                           "semantic_models", "saved_queries", "unit_tests", "data_tests", "macros", "groups"})
 DEFAULT_PATHS = {"model-paths": ["models"], "analysis-paths": ["analyses"], "test-paths": ["tests"],
                  "snapshot-paths": ["snapshots"], "macro-paths": ["macros"]}
 
@@ -585,10 +588,13 @@ def codemod_yaml(text: str, path: str, targets: Sequence[RefTarget], *, manifest
         return FileCodemod(path, abs_path or Path(path), text, blockers=(CodemodBlocker(
             "yaml_parse", f"the properties file does not parse, so its refs were not read: "
             f"{getattr(e, 'problem', None) or e}", None, mark.line + 1 if mark is not None else None),))
+    keys = {getattr(k, "value", None) for k, _ in root.value} if isinstance(root, MappingNode) else set()
+    if not keys & PROPERTY_KEYS:     # deprecations.yml, dbt_project.yml, profiles.yml: not dbt properties
+        return None
     edits: list[CodemodEdit] = []
     blockers: list[CodemodBlocker] = []
     deps: list[str] = []
-    stack = [root] if root is not None else []
+    stack = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, MappingNode):
