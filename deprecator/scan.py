@@ -170,8 +170,11 @@ class ScanReport:
             return
         yield '{\n  "findings": ['
         findings = self.findings
+        rows = findings._items if isinstance(findings, Findings) else None
         for i in range(0, len(findings), batch):
-            doc = orjson.dumps([f.to_dict() for f in findings[i:i + batch]], option=opts, default=str).decode()
+            part = ([_finding_dict(f) for f in rows[i:i + batch]] if rows is not None
+                    else [f.to_dict() for f in findings[i:i + batch]])
+            doc = orjson.dumps(part, option=opts, default=str).decode()
             # "[\n  {...},\n  {...}\n]" -> the items two levels deeper, without the brackets; JSON strings
             # hold no raw newline, so every newline is the indentation's
             yield ("," if i else "") + doc[1:-2].replace("\n", "\n  ")
@@ -939,6 +942,17 @@ def _finding(f: Any) -> Finding:
     t, key, occ, note = f
     return Finding(t.model, t.relation, key[0], key[1], None, None, None, key[4], occ.count, occ.first, occ.last,
                    t.columns, t.ambiguous, note, t.role, t.text, via=t.via, pattern=t.pattern)
+
+
+def _finding_dict(f: Any) -> dict[str, Any]:
+    """``_finding(f).to_dict()`` without making the Finding (the JSON report of a million findings)."""
+    if type(f) is Finding:
+        return f.to_dict()
+    t, key, occ, note = f
+    return {"deprecation": t.model, "relation": t.relation, "source": key[0], "object": key[1], "path": None,
+            "line": None, "column": None, "user": key[4], "count": occ.count, "first_seen": _iso(occ.first),
+            "last_seen": _iso(occ.last), "columns": list(t.columns) if t.columns is not None else None,
+            "ambiguous": t.ambiguous, "note": note, "role": t.role, "via": t.via, "pattern": t.pattern}
 
 
 class Findings(Sequence[Finding]):

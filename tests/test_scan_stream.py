@@ -98,3 +98,12 @@ def test_findings_read_like_a_sorted_tuple(report: ScanReport) -> None:
     assert {u for _, u, _ in users} == {f"u{i}" for i in range(7)}
     cf = sum(f.count for f in whole if f.source == "history" and f.deprecation == "analytics.customer_facts")
     assert cf == 40   # texts 0 and 1: 20 rows each
+
+
+def test_rows_give_the_findings_dicts(report: ScanReport) -> None:
+    from deprecator.scan import Findings, _finding, _finding_dict
+
+    assert isinstance(report.findings, Findings)
+    rows = report.findings._items
+    assert any(type(r) is tuple for r in rows) and any(type(r) is not tuple for r in rows)   # history and files
+    assert [_finding_dict(r) for r in rows] == [_finding(r).to_dict() for r in rows]
