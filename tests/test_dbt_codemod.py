@@ -291,3 +291,37 @@ def test_a_folder_of_models_without_dbt_project_yml_is_walked_itself(cols):
     (cols / "deprecations.yml").write_text(COLUMNS.split("    columns:")[0] + "    reason: use ref('customer_facts')\n")
     res = invoke(["dbt", "codemod", "."], 0)
     assert "deprecations.yml" not in res.stdout and res.stdout.count("diff --git") == 6
+
+
+def test_the_replacement_and_what_it_reads_are_never_pointed_at_the_replacement(tmp_path, monkeypatch):
+    """As in the view plan: a ref rewritten inside the replacement (or a model it reads) would be a cycle."""
+    from tests.test_check_dbt import node
+
+    proj = tmp_path / "p"
+    (proj / "models").mkdir(parents=True)
+    (proj / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    nodes = dict([node("customer_facts", alias="cust_facts_tbl"),
+                  node("bridge", depends=["model.shop.customer_facts"]),
+                  node("entity_customers", depends=["model.shop.bridge"]),
+                  node("user_model", depends=["model.shop.customer_facts"])])
+    (proj / "manifest.json").write_text(json.dumps({
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+                     "project_name": "shop"}, "nodes": nodes, "sources": {}}))
+    for name in ("bridge", "entity_customers", "user_model"):
+        up = "bridge" if name == "entity_customers" else "customer_facts"
+        (proj / "models" / f"{name}.sql").write_text(f"select * from {{{{ ref('{up}') }}}}\n")
+    (proj / "deprecations.yml").write_text(
+        "deprecations:\n  - {model: marts.cust_facts_tbl, replacement: marts.entity_customers, sunset: 2027-03-31}\n")
+    monkeypatch.chdir(proj)
+    reg = load_registry(proj / "deprecations.yml", "postgres")
+    got = {f.path: (f.status, [b.kind for b in f.blockers])
+           for f in run_codemod(proj, reg, manifest_path=proj / "manifest.json").files}
+    assert got == {"models/bridge.sql": ("blocked", ["cycle"]), "models/user_model.sql": ("rewrite", [])}
+    # without a manifest only the replacement's own file can be told
+    (proj / "models" / "entity_customers.sql").write_text("select * from {{ ref('customer_facts') }}\n")
+    (proj / "deprecations.yml").write_text(
+        "deprecations:\n  - {model: marts.customer_facts, replacement: marts.entity_customers, sunset: 2027-03-31}\n")
+    got = {f.path: (f.status, [b.kind for b in f.blockers])
+           for f in run_codemod(proj, load_registry(proj / "deprecations.yml", "postgres")).files}
+    assert got == {"models/entity_customers.sql": ("blocked", ["cycle"]), "models/bridge.sql": ("rewrite", []),
+                   "models/user_model.sql": ("rewrite", [])}

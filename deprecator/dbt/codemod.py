@@ -46,7 +46,7 @@ from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.sql.names import normalize_relation
 
 BlockerKind = Literal["dynamic_ref", "ref_in_expression", "column", "column_in_jinja", "sql_parse",
-                      "jinja_parse", "unreadable", "variant_conflict", "yaml_ref", "yaml_parse"]
+                      "jinja_parse", "unreadable", "variant_conflict", "yaml_ref", "yaml_parse", "cycle"]
 FileStatus = Literal["rewrite", "partial", "blocked"]
 SKIP_DIRS = frozenset({"target", "dbt_packages", "dbt_modules", "node_modules", "logs", "venv", "__pycache__"})
 # Top-level keys of a dbt properties file (the YAML files whose refs the codemod follows).
@@ -128,6 +128,9 @@ class RefTarget:
     new_version: str | None = None
     new_latest: str | None = None
     mapped_by: Literal["manifest", "name"] = "name"
+    # the replacement and every node it reads, transitively (manifest): a file among them that is
+    # pointed at the replacement would make the replacement read itself
+    upstream_of_new: frozenset[str] = frozenset()
 
     @property
     def changes_columns(self) -> bool:
@@ -298,7 +301,7 @@ def build_ref_targets(registry: Any, manifest: Any | None, *, dialect: str, defa
             continue
         n = new[0]
         targets.append(RefTarget(dep.model, rule, old, frozenset(), n.name, n.package, n.version, n.latest_version,
-                                 "manifest"))
+                                 "manifest", _upstream(manifest, n.unique_id)))
     if manifest is not None:
         targets += _manifest_targets(manifest, targets, notes, dialect, default_schema, default_catalog)
     return targets, notes
@@ -338,8 +341,23 @@ def _manifest_targets(manifest: Any, registered: Sequence[RefTarget], notes: lis
         old_rel = n.relation or RelationName(None, None, n.name)
         rule = RewriteRule(old_rel, repl.relation or RelationName(None, None, repl.name), label=label)
         out.append(RefTarget(label, rule, frozenset({n.unique_id}), frozenset(), repl.name, repl.package,
-                             repl.version, repl.latest_version, "manifest"))
+                             repl.version, repl.latest_version, "manifest", _upstream(manifest, repl.unique_id)))
     return out
+
+
+def _upstream(manifest: Any, uid: str) -> frozenset[str]:
+    """``uid`` and every node it depends on, transitively."""
+    seen: set[str] = set()
+    stack = [uid]
+    while stack:
+        u = stack.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        node = manifest.nodes.get(u)
+        if node is not None:
+            stack.extend(node.depends_on)
+    return frozenset(seen)
 
 
 def _target_of(ref: DbtRef, targets: Sequence[RefTarget], manifest: Any | None) -> RefTarget | None:
@@ -539,6 +557,14 @@ def codemod_text(text: str, path: str, targets: Sequence[RefTarget], *, manifest
             continue
         t = target
         deps.append(t.deprecation)
+        cycle = ({n.unique_id for n in file_nodes} & t.upstream_of_new if manifest is not None
+                 else Path(path).stem.lower() == t.new_name.lower())
+        if cycle:
+            blockers.append(CodemodBlocker(
+                "cycle", f"{t.replacement_ref()} is this model or reads it: pointing {ref.text} there would make "
+                "the replacement read itself; build the replacement from the deprecated model's sources first",
+                t.deprecation, ref.line, ref.column))
+            continue
         got = _ref_edits(text, ref, t)
         if isinstance(got, CodemodBlocker):
             blockers.append(got)
