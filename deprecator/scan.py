@@ -884,8 +884,15 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                 findings.append((t, key, occ, note))
             if source in QUERY_SOURCE_KINDS and tmpl:
                 # usage counts the text's runs once per deprecation, whatever it does with it
+                weeks = occ.weeks
+                if weeks:
+                    place = place_names.get((source, obj))
+                    if place is None:
+                        place = place_names[(source, obj)] = f"{source}:{obj}"
                 for model in tmpl[0].models:
-                    per_user = usage_by_user.setdefault(model, {})
+                    per_user = usage_by_user.get(model)
+                    if per_user is None:
+                        per_user = usage_by_user[model] = {}
                     u = per_user.get(user)
                     if u is None:
                         per_user[user] = [occ.count, occ.first, occ.last]
@@ -895,11 +902,8 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                             u[1] = occ.first
                         if occ.last is not None and (u[2] is None or occ.last > u[2]):
                             u[2] = occ.last
-                    if occ.weeks:
-                        place = place_names.get((source, obj))
-                        if place is None:
-                            place = place_names[(source, obj)] = f"{source}:{obj}"
-                        for monday, n in occ.weeks.items():
+                    if weeks:
+                        for monday, n in weeks.items():
                             wk = (model, place, monday, user)
                             weekly[wk] = weekly.get(wk, 0) + n
     # per deprecation, (user, count, first, last) once per user: what _snapshots sums
