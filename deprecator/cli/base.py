@@ -6,13 +6,16 @@ import logging
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from deprecator.errors import DeprecatorError
 from deprecator.redact import redact, trim_db_noise
+
+if TYPE_CHECKING:
+    from deprecator.config import Config
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -103,6 +106,24 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 def config_path(ctx: click.Context) -> Path:
     return ctx.find_root().obj["config_path"]
+
+
+def load_cli_config(ctx: click.Context, *, require_env: bool = True, require_file: bool = False) -> Config:
+    """The config named by --config, for every command.
+
+    A missing default ./deprecator.yml means built-in defaults (files, history
+    and the registry beside it), unless ``require_file``: plan, apply, rollback
+    and applies need a warehouse and a state store the defaults do not name,
+    so there the missing file is the error (with its `deprecator init` hint).
+    ``require_env=False`` for commands that never connect (see config.load_config).
+    """
+    from click.core import ParameterSource
+
+    from deprecator.config import load_config_or_default
+
+    root = ctx.find_root()
+    explicit = require_file or root.get_parameter_source("config_path") not in (ParameterSource.DEFAULT, None)
+    return load_config_or_default(config_path(ctx), explicit=explicit, require_env=require_env)
 
 
 def command_line(ctx: click.Context, *args: object) -> str:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from deprecator.cli.base import echo, main
-from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.cli.base import echo, load_cli_config, main
 
 
 @main.command("digest")

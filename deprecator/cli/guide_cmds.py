@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from deprecator.cli.base import echo, echo_json, main
-from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.cli.base import echo, echo_json, load_cli_config, main
 
 
 @main.command("guide")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from deprecator.cli.base import echo, echo_json, main
-from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.cli.base import echo, echo_json, load_cli_config, main
 
 
 @main.command("notify")

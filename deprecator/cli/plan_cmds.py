@@ -7,32 +7,18 @@ from pathlib import Path
 
 import click
 
-from deprecator.cli.base import command_line, config_path, echo, echo_json, error_text, format_option, main
+from deprecator.cli.base import command_line, echo, echo_json, error_text, format_option, load_cli_config, main
 from deprecator.errors import DeprecatorError, StalePlanError
 from deprecator.text import plural
 
 
 def _config(ctx: click.Context):  # -> Config
-    from deprecator.config import load_config
-
-    return load_config(config_path(ctx))
+    # these commands need the warehouse and state store that only deprecator.yml names
+    return load_cli_config(ctx, require_file=True)
 
 
 def _color() -> bool:
     return sys.stdout.isatty()
-
-
-def _make_plan(ctx: click.Context):  # -> (Plan, cross-check disagreements)
-    from deprecator.apply import cross_check, open_target, plan_warehouse
-    from deprecator.existence import check_registered_names
-
-    warehouse, registry = open_target(_config(ctx))
-    try:
-        check_registered_names(warehouse, registry)   # a misspelt name is an error, not "No changes"
-        plan, views = plan_warehouse(warehouse, registry)
-        return plan, cross_check(warehouse, registry, plan, views)
-    finally:
-        warehouse.close()
 
 
 def _cross_check_text(checks) -> str:
@@ -84,22 +70,21 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
       deprecator plan --out plan.json
       deprecator apply plan.json
     """
+    from deprecator import api
     from deprecator.plan import render_text
 
     try:
-        plan, checks = _make_plan(ctx)
+        result = api.make_plan(_config(ctx))
         if out is not None:
-            try:
-                out.write_text(plan.to_json(), encoding="utf-8")
-            except OSError as e:
-                raise DeprecatorError(f"cannot write the plan to {out}: {e.strerror}") from None
+            api.write_plan(result.plan, out)
     except DeprecatorError as e:
         if not detailed_exitcode:
             raise
         echo(error_text(e), err=True)
         ctx.exit(1)
+    plan, checks = result.plan, result.cross_check
     if fmt == "json":
-        echo_json({**plan.to_dict(), "cross_check": [c.to_dict() for c in checks]})
+        echo_json(result.to_dict())
     else:
         echo(render_text(plan, color=_color()))
         if checks:
@@ -147,42 +132,29 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
       deprecator apply plan.json
       deprecator apply --auto-approve
     """
-    from deprecator.apply import apply_plan, cross_check, open_state, open_target, plan_warehouse
-    from deprecator.existence import check_registered_names
-    from deprecator.plan import Plan, render_text
+    from deprecator import api
+    from deprecator.plan import render_text
 
-    config = _config(ctx)
-    warehouse, registry = open_target(config)
+    human = fmt == "text"
+
+    def review(planned: api.PlanResult) -> bool:
+        # With --format json, stdout carries only the result; the plan and question go to stderr.
+        echo(render_text(planned.plan, color=_color() and human), err=not human)
+        if planned.cross_check:   # before the question: a view only pg_depend knows about is worth a look first
+            echo(_cross_check_text(planned.cross_check), err=True)
+        if planned.plan.has_changes and not auto_approve:
+            echo(err=not human)
+            return _confirm("Apply these changes?", err=not human)
+        return True
+
     try:
+        result = api.apply(_config(ctx), plan_file, review=review, progress=_progress)
+    except StalePlanError as e:
         if plan_file is not None:
-            plan = Plan.from_json(_read_plan_text(plan_file), source=str(plan_file))
-        else:
-            check_registered_names(warehouse, registry)
-            plan, views = plan_warehouse(warehouse, registry)
-            human = fmt == "text"
-            # With --format json, stdout carries only the result; the plan and question go to stderr.
-            echo(render_text(plan, color=_color() and human), err=not human)
-            checks = cross_check(warehouse, registry, plan, views)
-            if checks:   # before the question: a view only pg_depend knows about is worth a look first
-                echo(_cross_check_text(checks), err=True)
-            if plan.has_changes and not auto_approve:
-                echo(err=not human)
-                if not _confirm("Apply these changes?", err=not human):
-                    raise DeprecatorError("apply cancelled: nothing was changed")
-        state = open_state(config)
-        try:
-            # a plan read from a file is planned again and compared; one made here a moment ago is not
-            result = apply_plan(plan, warehouse, registry, state, progress=_progress, derive=plan_file is not None)
-        except StalePlanError as e:
-            if plan_file is not None:
-                e.hint = f"run `{command_line(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
-            raise
-        finally:
-            state.close()
-    finally:
-        warehouse.close()
+            e.hint = f"run `{command_line(ctx, 'plan', '--out', plan_file)}` again and review the new plan"
+        raise
     if fmt == "json":
-        echo_json(_result_json(result))
+        echo_json(result.to_dict())
         return
     if result.apply_id is None:
         if result.blocked:
@@ -203,26 +175,6 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         echo(f"warning: the warehouse now holds a different text than planned for: {', '.join(result.mismatches)}", err=True)
     echo(f"Apply id: {result.apply_id}")
     echo(f"Undo with: {command_line(ctx, 'rollback', result.apply_id)}")
-
-
-def _read_plan_text(path: Path) -> str:
-    """A saved plan's text; an unreadable or binary file is an error naming it, not a traceback."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DeprecatorError(f"cannot read the plan {path}: {e.strerror or e}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DeprecatorError(f"{path}: not a deprecator plan (not UTF-8 text: invalid byte 0x{raw[e.start]:02x} "
-                              f"at offset {e.start})",
-                              hint="`deprecator plan --out PLAN` writes one") from None
-
-
-def _result_json(result) -> dict:  # ApplyResult -> the stable JSON shape
-    return {"apply_id": result.apply_id, "kind": result.kind, "changed": list(result.changed),
-            "blocked": list(result.blocked), "checked": list(result.checked), "statements": list(result.statements),
-            "mismatches": list(result.mismatches)}
 
 
 @main.command("rollback")
@@ -251,47 +203,38 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, force: b
       deprecator rollback 20261126103000-a1b2c3
       deprecator rollback 20261126103000-a1b2c3 --view analytics.orders_v
     """
-    from deprecator.apply import open_state, prepare_rollback, run_rollback
+    from deprecator import api
     from deprecator.errors import RollbackRefused
     from deprecator.plan import color_diff
-    from deprecator.warehouse import connect
 
-    config = _config(ctx)
-    state = open_state(config)
+    human = fmt == "text"
+
+    def review(prepared) -> bool:  # an apply.RollbackPlan: every refusal came before it
+        rec = prepared.record
+        echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
+             f"{plural(len(prepared.views), 'view')}", err=not human)
+        if prepared.left:
+            echo(f"Left as the apply made them: {', '.join(prepared.left)}", err=not human)
+        if prepared.forced:
+            echo("warning: --force discards these changes made since the apply:", err=True)
+            for c in prepared.forced:
+                echo(f"  - {c}", err=True)
+        if prepared.diff:
+            echo(color_diff(prepared.diff, _color() and human), err=not human)
+        return auto_approve or _confirm("Restore these definitions?", err=not human)
+
     try:
-        warehouse = connect(config)
-        try:
-            human = fmt == "text"
-            try:
-                # every refusal (failed, interrupted, already rolled back, changed since) comes before any diff
-                prepared = prepare_rollback(apply_id, warehouse, state, force=force, views=views or None)
-            except RollbackRefused as e:
-                e.hint = (f"`{command_line(ctx, 'rollback', apply_id, '--force')}` restores them anyway: the "
-                          "changes listed are lost (definitions, grants, owner and comments go back to their "
-                          "state before the apply). "
-                          f"`{command_line(ctx, 'rollback', apply_id, '--view', 'NAME')}` (repeatable) rolls back "
-                          "only the views named; the others keep the apply's rewrite.")
-                raise
-            rec = prepared.record
-            echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
-                 f"{plural(len(prepared.views), 'view')}", err=not human)
-            if prepared.left:
-                echo(f"Left as the apply made them: {', '.join(prepared.left)}", err=not human)
-            if prepared.forced:
-                echo("warning: --force discards these changes made since the apply:", err=True)
-                for c in prepared.forced:
-                    echo(f"  - {c}", err=True)
-            if prepared.diff:
-                echo(color_diff(prepared.diff, _color() and human), err=not human)
-            if not auto_approve and not _confirm("Restore these definitions?", err=not human):
-                raise DeprecatorError("rollback cancelled: nothing was changed")
-            result = run_rollback(prepared, warehouse, state, progress=_progress)
-        finally:
-            warehouse.close()
-    finally:
-        state.close()
+        result = api.rollback(_config(ctx), apply_id, force=force, views=views or None, review=review,
+                              progress=_progress)
+    except RollbackRefused as e:
+        e.hint = (f"`{command_line(ctx, 'rollback', apply_id, '--force')}` restores them anyway: the "
+                  "changes listed are lost (definitions, grants, owner and comments go back to their "
+                  "state before the apply). "
+                  f"`{command_line(ctx, 'rollback', apply_id, '--view', 'NAME')}` (repeatable) rolls back "
+                  "only the views named; the others keep the apply's rewrite.")
+        raise
     if fmt == "json":
-        echo_json(_result_json(result))
+        echo_json(result.to_dict())
         return
     echo(f"Rolled back: {plural(len(result.changed), 'view')} restored in one transaction.")
     if result.mismatches:
@@ -315,46 +258,25 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
     Example:
       deprecator applies --format json
     """
-    from deprecator.apply import open_state, reconcile_pending
+    from deprecator import api
 
-    config = _config(ctx)
-    state = open_state(config)
-    try:
-        if any(r.status == "pending" for r in state.list_applies()) and config.warehouse.url:
-            from deprecator.warehouse import connect
-
-            warehouse = connect(config)
-            try:
-                for apply_id, status in reconcile_pending(warehouse, state):
-                    echo(f"Reconciled interrupted apply {apply_id}: {status}", err=True)
-            finally:
-                warehouse.close()
-        records = state.list_applies()
-    finally:
-        state.close()
+    result = api.list_applies(_config(ctx))
+    for apply_id, status in result.reconciled:
+        echo(f"Reconciled interrupted apply {apply_id}: {status}", err=True)
     if fmt == "json":
-        echo_json([
-            {"id": r.id, "created_at": r.created_at.isoformat(), "actor": r.actor, "warehouse": r.warehouse,
-             "kind": r.kind, "status": r.status, "error": r.error, "rollback_of": r.rollback_of, "rolled_back_by": r.rolled_back_by,
-             "views": list(r.before), "statements": r.statements}
-            for r in records
-        ])
+        echo_json(result.to_list())
         return
-    if not records:
+    if not result.entries:
         echo("No applies recorded yet.")
         return
-    # rollbacks may cover some views of an apply (`rollback --view`): say which part
-    undone: dict[str, list[tuple[str, int]]] = {}
-    for r in records:
-        if r.rollback_of and r.status == "applied":
-            undone.setdefault(r.rollback_of, []).append((r.id, len(r.before)))
-    for r in records:
+    for r in result.entries:
         note = ""
         if r.rollback_of:
             note = f" (rollback of {r.rollback_of})"
-        elif r.id in undone:
-            parts = undone[r.id]
-            if len(parts) == 1 and parts[0][1] >= len(r.before):
+        elif r.undone_by:
+            # rollbacks may cover some views of an apply (`rollback --view`): say which part
+            parts = r.undone_by
+            if len(parts) == 1 and parts[0][1] >= len(r.views):
                 note = f" (rolled back by {parts[0][0]})"
             else:
                 note = " (rolled back by " + ", ".join(f"{i}: {plural(n, 'view')}" for i, n in parts) + ")"
@@ -362,8 +284,8 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
             note = f" (rolled back by {r.rolled_back_by})"
         if r.status != "applied":
             note += f" [{r.status}{': ' + r.error if r.error else ''}]"
-        echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {plural(len(r.before), 'view')}{note}")
-        echo(f"    {', '.join(r.before)}")
+        echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {plural(len(r.views), 'view')}{note}")
+        echo(f"    {', '.join(r.views)}")
 
 
 @main.command("demo")

@@ -5,22 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
-from deprecator.cli.base import command_line, config_path, echo, echo_json, format_option, main
-from deprecator.config import Config, init_project, load_config_or_default
+from deprecator.cli.base import command_line, config_path, echo, echo_json, format_option, load_cli_config, main
+from deprecator.config import Config, init_project
 from deprecator.registry import add_deprecation, today
 from deprecator.text import plural
-
-
-def load_cli_config(ctx: click.Context, *, require_env: bool = True) -> Config:
-    """The config named by --config; a missing default ./deprecator.yml means built-in defaults.
-
-    ``require_env=False`` for commands that never connect (see config.load_config).
-    """
-    root = ctx.find_root()
-    explicit = root.get_parameter_source("config_path") not in (ParameterSource.DEFAULT, None)
-    return load_config_or_default(config_path(ctx), explicit=explicit, require_env=require_env)
 
 
 def _display(path: Path) -> str:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from deprecator.cli.base import echo, format_option, main, stderr_is_tty
-from deprecator.cli.registry_cmds import load_cli_config
+from deprecator.cli.base import echo, format_option, load_cli_config, main, stderr_is_tty
 from deprecator.errors import DeprecatorError
 from deprecator.parallel import DEFAULT_MAX_CHARS
 
