@@ -47,13 +47,13 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
       deprecator scan
       deprecator scan --path models/ --path 'analyses/**/*.sql' --format json
     """
-    from deprecator.scan import format_report_text, run_scan
+    from deprecator import api
+    from deprecator.scan import format_report_text
 
-    config = load_cli_config(ctx)
-    registry = config.load_registry()
     progress = not quiet and stderr_is_tty()
-    report = run_scan(config, registry, paths=paths, progress=ProgressLine() if progress else None,
+    result = api.scan(load_cli_config(ctx), paths=paths, progress=ProgressLine() if progress else None,
                       workers=workers, max_chars=max_chars)
+    report, registry = result.report, result.registry
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     if fmt == "json":
