@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, OtherWarehouseError, RollbackRefused, StaleChange, StalePlanError
+from deprecator.operations import Operation, from_journal
 from deprecator.redact import redact
 from deprecator.plan import (Plan, TextIndex, build_plan, changed_fields, derived_differences, describe_warehouse,
                              name_needles, ordered_statements, registry_change_records, rule_for, rule_parts,
@@ -304,7 +305,8 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     blocked = tuple(v.name for v in plan.blocked)
     if not plan.has_changes:
         return ApplyResult(None, "apply", blocked=blocked)
-    statements = plan.statements()
+    operations = plan.operations()
+    statements = [op.sql for op in operations]
     # Rewritten views must answer; a dependent that was already broken is not ours to fix.
     broken = {v.relation for v in views_now if (v.extra or {}).get("error")}
     verify = [v.relation for v in plan.views
@@ -314,8 +316,9 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     by_rel = {v.relation: v for v in views_now}
     for v in plan.changes:
         before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
-                          "statements": list(v.statements), "inverse": list(v.inverse),
-                          "drop": list(v.drop), "inverse_drop": list(v.inverse_drop),
+                          # typed, so a rollback runs (and estimates) them by kind
+                          "statements": _ops_json(v.operations), "inverse": _ops_json(v.inverse_operations),
+                          "drop": _ops_json(v.drop_operations), "inverse_drop": _ops_json(v.inverse_drop_operations),
                           **_snapshot(by_rel.get(v.relation)), **_identity_entry(warehouse)}
         planned[v.name] = {"relation": _rel(v.relation), "definition": v.after, "fingerprint": None}
     # Journal first: a record exists before the warehouse can change, so a process
@@ -323,7 +326,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
                        after=planned, kind="apply", status="pending")
     try:
-        _execute(warehouse, state, apply_id, statements, verify, plan.fingerprints(), progress)
+        _execute(warehouse, state, apply_id, operations, verify, plan.fingerprints(), progress)
     except StalePlanError as e:
         # Changed between the check above and the write lock: say what changed, field by field.
         raise stale_error(_view_changes(plan, warehouse.list_views()) or e.records or e.changes) from None
@@ -341,6 +344,10 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes if v.action != "unchanged"), blocked,
                        tuple(statements), tuple(mismatches),
                        checked=tuple(v.name for v in plan.changes if v.action == "unchanged"))
+
+
+def _ops_json(operations: Sequence[Operation]) -> list[dict[str, Any]]:
+    return [op.to_json() for op in operations]
 
 
 def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
@@ -375,11 +382,11 @@ def _identity_entry(warehouse: Warehouse) -> dict[str, Any]:
 INTERRUPTED = "interrupted"
 
 
-def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, statements: Sequence[str],
+def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, operations: Sequence[Operation],
              verify: Sequence[RelationName], expected: Any, progress: Progress | None = None) -> None:
     try:
         kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
-        warehouse.execute_atomically(statements, verify=verify, expected=expected, **kwargs)
+        warehouse.execute_atomically(operations, verify=verify, expected=expected, **kwargs)
     except KeyboardInterrupt:
         # Ctrl-C: the transaction was rolled back, unless the interruption came after its commit;
         # the warehouse says which (an entry it cannot settle stays pending, to reconcile later).
@@ -458,7 +465,7 @@ class RollbackPlan:
     apply_id: str
     record: Any                                   # the apply's ApplyRecord
     views: tuple[str, ...]                        # the views it restores, in the apply's order
-    statements: tuple[str, ...]
+    operations: tuple[Operation, ...]
     verify: tuple[RelationName, ...]
     expected: Mapping[RelationName, str | None]   # each view as checked now (re-checked under the write lock)
     diff: str                                     # current -> restored definitions
@@ -466,6 +473,11 @@ class RollbackPlan:
     left: tuple[str, ...] = ()                    # views of the apply it leaves as they are
     journal_before: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     journal_after: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        """The SQL of ``operations``, in order."""
+        return tuple(op.sql for op in self.operations)
 
 
 FORCE_RISK = ("--force restores these views as they were before the apply anyway: the changes listed are lost "
@@ -568,10 +580,10 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
     changes: list[StaleChange] = []
     dropped: list[StaleChange] = []
     expected: dict[RelationName, str | None] = {}
-    per_view: list[tuple[list[str], list[str]]] = []
-    restore: list[str] = []
+    per_view: list[tuple[tuple[Operation, ...], tuple[Operation, ...]]] = []
+    restore: list[Operation] = []
     verify: list[RelationName] = []
-    restore_of = getattr(warehouse, "restore_statements", None)
+    restore_of = getattr(warehouse, "restore_operations", None)
     diffs = []
     for name in selected:
         b = rec.before[name]
@@ -584,7 +596,7 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
         if change is not None:
             changes.append(change)
         expected[rel] = cur.fingerprint()
-        per_view.append((b.get("inverse_drop", []), b["inverse"]))
+        per_view.append((from_journal(b.get("inverse_drop", []), rel), from_journal(b["inverse"], rel)))
         verify.append(rel)
         kept_view = _view_from_entry(b)
         if restore_of is not None and kept_view is not None:
@@ -596,7 +608,7 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
                               hint="a dropped view cannot be restored by a rollback; " + SELECT_RISK)
     if changes and not force:
         raise RollbackRefused(apply_id, changes, hint=f"{FORCE_RISK}. Or: {SELECT_RISK}")
-    statements = ordered_statements(per_view) + restore
+    operations = ordered_statements(per_view) + restore
     journal_after = {name: {"relation": rec.before[name]["relation"], "definition": rec.before[name]["definition"],
                             "fingerprint": None} for name in selected}
     journal_before = {name: {**{k: x for k, x in rec.after[name].items()
@@ -608,7 +620,7 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
                              "drop": list(rec.before[name].get("inverse_drop", [])),
                              "inverse_drop": list(rec.before[name].get("drop", [])), **_identity_entry(warehouse)}
                       for name in selected}
-    return RollbackPlan(apply_id, rec, tuple(selected), tuple(statements), tuple(verify), expected,
+    return RollbackPlan(apply_id, rec, tuple(selected), tuple(operations), tuple(verify), expected,
                         "\n".join(d for d in diffs if d), forced=tuple(changes),
                         left=tuple(n for n in rec.before if n not in selected), journal_before=journal_before,
                         journal_after=journal_after)
@@ -621,7 +633,7 @@ def run_rollback(prepared: RollbackPlan, warehouse: Warehouse, state: StateStore
     new_id = _record(state, warehouse=warehouse.display_url, statements=prepared.statements,
                      before=dict(prepared.journal_before), after=dict(prepared.journal_after), kind="rollback",
                      rollback_of=prepared.apply_id, status="pending")
-    _execute(warehouse, state, new_id, prepared.statements, prepared.verify, prepared.expected, progress)
+    _execute(warehouse, state, new_id, prepared.operations, prepared.verify, prepared.expected, progress)
 
     restored = {v.relation: v for v in warehouse.list_views()}
     new_after: dict[str, Any] = {}

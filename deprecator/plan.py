@@ -17,10 +17,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence, TypeVar
 
 # StaleChange lives beside the error that carries it (errors cannot import plan); re-exported here.
 from deprecator.errors import DeprecatorError, StaleChange as StaleChange, StaleKind as StaleKind
+from deprecator.operations import Operation as Operation, sql_of
 from deprecator.prefilter import TextIndex as TextIndex, name_needles as name_needles
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
@@ -33,8 +34,10 @@ from deprecator.text import plural
 # registry fingerprints and the replacement columns the plan relied on.
 # 3: the warehouse's identity (``warehouse_id``), a seal on every entry (required),
 # and registry fingerprints over the rewrite rules only (``rules_fingerprint``).
-FORMAT_VERSION = 3
-SUPPORTED_FORMAT_VERSIONS = (3,)
+# 4: typed operations (``operations``, ``inverse_operations``, ``drop_operations``,
+# ``inverse_drop_operations``: each {kind, relation, sql}) instead of lists of SQL strings.
+FORMAT_VERSION = 4
+SUPPORTED_FORMAT_VERSIONS = (4,)
 
 # What a view's fingerprint covers, field by field (the names stale messages use).
 VIEW_FIELDS = ("definition", "owner", "grants", "comments", "options", "columns", "indexes", "status")
@@ -61,11 +64,17 @@ class ViewLike(Protocol):
 
 
 class DdlMaker(Protocol):
-    """The engine's DDL (a ``deprecator.warehouse.base.Warehouse``)."""
+    """The engine's DDL (a ``deprecator.warehouse.base.Warehouse``), as typed operations.
+
+    ``two_phase``: the engine cannot replace a view in place while others depend on it
+    (DROP fails), so the plan runs every changed view's leading ``drop_view`` operations
+    first (dependents before what they read), then the rest in dependency order.
+    """
 
     recreate_dependents: bool
+    two_phase: bool
 
-    def replace_view_statements(self, view: Any, new_definition: str) -> list[str]: ...
+    def view_operations(self, view: Any, new_definition: str) -> Sequence[Operation]: ...
 
 
 class CheckingDdl(DdlMaker, Protocol):
@@ -83,27 +92,20 @@ class CheckingDdl(DdlMaker, Protocol):
     def column_types(self, definition: str) -> tuple[str, ...] | None: ...
 
 
-class TwoPhaseDdl(DdlMaker, Protocol):
-    """Engines that cannot replace a view in place while others depend on it (DROP fails).
-
-    When the DdlMaker also has these methods, the plan drops every changed view
-    first (dependents before what they read), then creates them in dependency order.
-    """
-
-    def drop_view_statements(self, view: Any) -> list[str]: ...
-
-    def create_view_statements(self, view: Any, definition: str) -> list[str]: ...
-
-
 @dataclass(frozen=True)
 class PlanBlocker:
-    """Why a view cannot be rewritten, and what would unblock it."""
+    """Why a view cannot be rewritten, and what would unblock it.
+
+    ``kind``: the planner's own kinds (``PLAN_BLOCKER_KINDS``) or, for what the
+    rewriter could not do, the rewriter's (``deprecator.sql.model.BlockerKind``).
+    """
 
     reason: str
     unblock: str
     deprecation: str | None = None       # the deprecated model it concerns, as registered
     line: int | None = None
     column: int | None = None
+    kind: str = "other"
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,11 @@ class ViewPlan:
     before: str
     after: str
     fingerprint: str                     # of the view as read when planning
-    statements: tuple[str, ...] = ()
-    inverse: tuple[str, ...] = ()
-    # Two-phase engines: run before any view's ``statements``, dependents first.
-    drop: tuple[str, ...] = ()
-    inverse_drop: tuple[str, ...] = ()
+    operations: tuple[Operation, ...] = ()
+    inverse_operations: tuple[Operation, ...] = ()
+    # Two-phase engines: run before any view's ``operations``, dependents first.
+    drop_operations: tuple[Operation, ...] = ()
+    inverse_drop_operations: tuple[Operation, ...] = ()
     diff: str = ""
     deprecated: tuple[str, ...] = ()     # deprecated relations it reads directly (labels)
     via: tuple[str, ...] = ()            # affected views it reads from
@@ -132,10 +134,27 @@ class ViewPlan:
     def name(self) -> str:
         return str(self.relation)
 
+    # The SQL of each list of operations, as it runs.
+    @property
+    def statements(self) -> tuple[str, ...]:
+        return sql_of(self.operations)
+
+    @property
+    def inverse(self) -> tuple[str, ...]:
+        return sql_of(self.inverse_operations)
+
+    @property
+    def drop(self) -> tuple[str, ...]:
+        return sql_of(self.drop_operations)
+
+    @property
+    def inverse_drop(self) -> tuple[str, ...]:
+        return sql_of(self.inverse_drop_operations)
+
     def sealed(self) -> str:
-        """The seal this entry should carry (over its action, texts and statements)."""
+        """The seal this entry should carry (over its action, texts and operations)."""
         payload = [_rel_to_json(self.relation), self.action, self.before, self.after, self.fingerprint,
-                   list(self.statements), list(self.inverse), list(self.drop), list(self.inverse_drop)]
+                   *([op.to_json() for op in getattr(self, f)] for f in OPERATION_FIELDS)]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
 
     def seal_problem(self) -> str | None:
@@ -188,17 +207,21 @@ class Plan:
 
     @property
     def changes(self) -> list[ViewPlan]:
-        """Views with statements to run, in dependency order."""
-        return [v for v in self.views if v.statements or v.drop]
+        """Views with operations to run, in dependency order."""
+        return [v for v in self.views if v.operations or v.drop_operations]
 
     @property
     def has_changes(self) -> bool:
         """True when applying would change a view (guards that only check a view are not changes)."""
-        return any(v.action in ("rewrite", "recreate") and (v.statements or v.drop) for v in self.views)
+        return any(v.action in ("rewrite", "recreate") and (v.operations or v.drop_operations) for v in self.views)
+
+    def operations(self) -> list[Operation]:
+        """Every operation, in the order apply runs them."""
+        return ordered_statements([(v.drop_operations, v.operations) for v in self.changes])
 
     def statements(self) -> list[str]:
         """Every statement, in the order apply runs them."""
-        return ordered_statements([(v.drop, v.statements) for v in self.changes])
+        return [op.sql for op in self.operations()]
 
     def fingerprints(self) -> dict[RelationName, str]:
         return {v.relation: v.fingerprint for v in self.views}
@@ -225,6 +248,8 @@ class Plan:
             v["relation"] = _rel_to_json(src.relation)
             v["name"] = src.name
             v["parts"] = dict(src.parts)
+            for f in OPERATION_FIELDS:
+                v[f] = [op.to_json() for op in getattr(src, f)]
         return d
 
     def to_json(self) -> str:
@@ -251,8 +276,8 @@ class Plan:
             views = tuple(
                 ViewPlan(
                     relation=_rel_from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
-                    fingerprint=v["fingerprint"], statements=tuple(v["statements"]), inverse=tuple(v["inverse"]),
-                    drop=tuple(v.get("drop", ())), inverse_drop=tuple(v.get("inverse_drop", ())),
+                    fingerprint=v["fingerprint"],
+                    **{f: tuple(Operation.from_json(op) for op in v[f]) for f in OPERATION_FIELDS},
                     diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
                     blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
                     parts={str(k): str(x) for k, x in v["parts"].items()},
@@ -278,7 +303,13 @@ class Plan:
             raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
 
 
-def ordered_statements(per_view: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[str]:
+_T = TypeVar("_T")
+
+# A view entry's lists of operations, in the order the seal and the JSON list them.
+OPERATION_FIELDS = ("operations", "inverse_operations", "drop_operations", "inverse_drop_operations")
+
+
+def ordered_statements(per_view: Sequence[tuple[Sequence[_T], Sequence[_T]]]) -> list[_T]:
     """(drop, create) per view in dependency order -> drops in reverse order, then creates in order."""
     drops = [s for drop, _ in reversed(per_view) for s in drop]
     return drops + [s for _, create in per_view for s in create]
@@ -371,9 +402,9 @@ def describe_view_change(name: str, planned: Mapping[str, str], now: Mapping[str
     return str(view_change(name, planned, now))
 
 
-# The executed fields of an entry, as messages name them (one statement of each).
-_OPERATION_FIELDS = (("drop", "drop statement"), ("statements", "statement"),
-                     ("inverse_drop", "inverse drop statement"), ("inverse", "inverse statement"))
+# The executed fields of an entry, as messages name them (one operation of each).
+_OPERATION_LABELS = (("drop_operations", "drop statement"), ("operations", "statement"),
+                     ("inverse_drop_operations", "inverse drop statement"), ("inverse_operations", "inverse statement"))
 
 
 def _clip(sql: str, limit: int = 160) -> str:
@@ -381,18 +412,26 @@ def _clip(sql: str, limit: int = 160) -> str:
     return "`" + (one if len(one) <= limit else one[: limit - 3] + "...") + "`"
 
 
-def _first_difference(planned: Sequence[str], derived: Sequence[str], label: str) -> str:
-    """The first place two statement lists differ, as a sentence (and how many other places do)."""
+def _op_text(op: Operation, other: Operation | None = None) -> str:
+    """An operation as messages show it: its SQL, and its kind and relation where only those differ."""
+    if other is not None and other.sql == op.sql:
+        return f"{_clip(op.sql)} ({op.kind} of {op.relation})"
+    return _clip(op.sql)
+
+
+def _first_difference(planned: Sequence[Operation], derived: Sequence[Operation], label: str) -> str:
+    """The first place two operation lists differ, as a sentence (and how many other places do)."""
     ops = [op for op in difflib.SequenceMatcher(a=list(planned), b=list(derived), autojunk=False).get_opcodes()
            if op[0] != "equal"]
     tag, i1, i2, j1, j2 = ops[0]
     if tag == "delete":
-        text = (f"the plan's {label} {i1 + 1}, {_clip(planned[i1])}, is not one deprecator derives from the "
+        text = (f"the plan's {label} {i1 + 1}, {_clip(planned[i1].sql)}, is not one deprecator derives from the "
                 "warehouse and the registry")
     elif tag == "insert":
-        text = f"the plan lacks the {label} {_clip(derived[j1])}, which deprecator derives"
+        text = f"the plan lacks the {label} {_clip(derived[j1].sql)}, which deprecator derives"
     else:
-        text = f"the plan's {label} {i1 + 1} is {_clip(planned[i1])}, deprecator derives {_clip(derived[j1])}"
+        text = (f"the plan's {label} {i1 + 1} is {_op_text(planned[i1], derived[j1])}, "
+                f"deprecator derives {_op_text(derived[j1], planned[i1])}")
     more = sum(max(b - a, d - c) for _, a, b, c, d in ops) - max(i2 - i1, j2 - j1)
     return text + (f" (and {plural(more, 'other difference')})" if more > 0 else "")
 
@@ -406,7 +445,8 @@ def derived_differences(planned: ViewPlan, derived: ViewPlan | None) -> list[Sta
     """
     name = planned.name
     if derived is None:
-        what = "has statements for it" if planned.statements or planned.drop else f"lists it ({planned.action})"
+        what = ("has statements for it" if planned.operations or planned.drop_operations
+                else f"lists it ({planned.action})")
         return [StaleChange("no_longer_needed", name, f"view {name} no longer needs rewriting, but the plan {what}")]
     if derived.action != planned.action:
         why = f": {derived.blockers[0].reason}" if derived.blockers else ""
@@ -419,7 +459,7 @@ def derived_differences(planned: ViewPlan, derived: ViewPlan | None) -> list[Sta
     elif derived.diff != planned.diff:
         out.append(StaleChange("rewritten_differently", name, f"view {name}: the plan's diff is not the diff "
                                "of its current and new definitions"))
-    for attr, label in _OPERATION_FIELDS:
+    for attr, label in _OPERATION_LABELS:
         p, d = getattr(planned, attr), getattr(derived, attr)
         if tuple(p) != tuple(d):
             out.append(StaleChange("rewritten_differently", name, f"view {name} would now be rewritten differently: "
@@ -473,7 +513,7 @@ def _type_blockers(
             if incompatible(old_t[key], new_type, categories):
                 seen.add(key)
                 renamed = f" (mapped to {new_name})" if new_name.casefold() != key else ""
-                out.append(PlanBlocker(
+                out.append(PlanBlocker(kind="column_type",
                     reason=(f"column {col}{renamed} has an incompatible type in the replacement {rule.new}: "
                             f"{old_t[key]} in {rule.old}, {new_type} in {rule.new}"),
                     unblock=(f"give {new_name} a compatible type in {rule.new}, cast it in the view by hand, "
@@ -491,7 +531,7 @@ def _output_type_blockers(view: Any, new_types: Sequence[str] | None,
     out = []
     for (col, old_type), new_type in zip(getattr(view, "columns", ()), new_types):
         if incompatible(old_type, new_type, categories):
-            out.append(PlanBlocker(
+            out.append(PlanBlocker(kind="output_type",
                 reason=f"after the rewrite, column {col} of the view would change type from {old_type} to {new_type}",
                 unblock=f"cast {col} back to {old_type} in the view by hand, or give the replacement a compatible type",
             ))
@@ -533,22 +573,37 @@ def enrich_rules(
     return out
 
 
+# The planner's own blocker kinds (``PlanBlocker.kind``; the rewriter's are ``BlockerKind``).
+PLAN_BLOCKER_KINDS = ("unparsed", "broken_view", "managed", "self_reference", "missing_replacement", "missing_column",
+                      "column_type", "output_type", "compile_error", "nothing_to_rewrite")
+
+# What unblocks each kind of rewriter blocker that has a hint of its own.
+_UNBLOCK_BY_KIND = {
+    "select_star": "list the columns explicitly instead of SELECT *, or make the replacement's columns match",
+    "ambiguous_column": "qualify the column with its table or alias so it resolves to one relation",
+}
+_UNBLOCK_BY_HAND = "edit the view by hand so it no longer needs this rewrite, then run `deprecator plan` again"
+
+
+def _removed_spelling(column: str, rule: RewriteRule) -> str | None:
+    """How the registry spells ``column`` under the rule's ``removed_columns`` (None: not removed)."""
+    for col in sorted(rule.removed_columns):
+        name = col[1:-1] if len(col) > 1 and col[0] == col[-1] and col[0] in '"`' else col   # "Legacy Flag"
+        if name.casefold() == column.casefold():
+            return col
+    return None
+
+
 def _unblock_hint(b: Blocker, rules: Sequence[RewriteRule]) -> str:
-    hint = getattr(b, "hint", None)
-    if hint:
-        return str(hint)
-    reason = b.reason.lower()
-    for r in rules:
-        for col in sorted(r.removed_columns):
-            name = col[1:-1] if len(col) > 1 and col[0] == col[-1] and col[0] in '"`' else col   # "Legacy Flag"
-            if name.lower() in reason:
+    """What would unblock a rewriter blocker: by its kind, and the column it concerns when that is removed."""
+    if b.column_name is not None:
+        rule = _rule_for_label(b.relation, rules)
+        for r in ([rule] if rule is not None else []) + [r for r in rules if r is not rule]:
+            col = _removed_spelling(b.column_name, r)
+            if col is not None:
                 return (f"{col} has no equivalent in the replacement {r.new}: remove it from the view "
                         f"or add a mapping for it under `columns:` in the registry")
-    if "*" in reason:
-        return "list the columns explicitly instead of SELECT *, or make the replacement's columns match"
-    if "ambiguous" in reason:
-        return "qualify the column with its table or alias so it resolves to one relation"
-    return "edit the view by hand so it no longer needs this rewrite, then run `deprecator plan` again"
+    return _UNBLOCK_BY_KIND.get(b.kind, _UNBLOCK_BY_HAND)
 
 
 def _column_blockers(
@@ -558,7 +613,7 @@ def _column_blockers(
     if not known:
         return []
     if new_cols is None:
-        return [PlanBlocker(
+        return [PlanBlocker(kind="missing_replacement",
             reason=f"the replacement {rule.new} does not exist in the warehouse",
             unblock=f"create {rule.new} first, or fix `replacement:` of {label} in the registry",
             deprecation=label,
@@ -579,7 +634,7 @@ def _column_blockers(
             if target.casefold() not in have:
                 seen.add(key)
                 renamed = f" (mapped to {target})" if target != col else ""
-                out.append(PlanBlocker(
+                out.append(PlanBlocker(kind="missing_column",
                     reason=f"column {col}{renamed} does not exist in the replacement {rule.new}",
                     unblock=(f"add {target} to {rule.new}, map {col} under `columns:` of {label}, "
                              f"or list it in `removed_columns:`"),
@@ -588,16 +643,19 @@ def _column_blockers(
     return out
 
 
-def only_checks(drop: Sequence[str], statements: Sequence[str]) -> bool:
-    """True when the DDL only checks a view (``COMMENT ON`` guards restating its comment) and changes nothing."""
-    return not drop and bool(statements) and all(s.startswith("COMMENT ON ") for s in statements)
+def only_checks(drop: Sequence[Operation], operations: Sequence[Operation]) -> bool:
+    """True when the DDL only checks a view (``guard`` operations) and changes nothing."""
+    return not drop and bool(operations) and all(op.kind == "guard" for op in operations)
 
 
-def _ddl(ddl: DdlMaker, view: Any, definition: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(drop, create) statements that give ``view`` the text ``definition``."""
-    if hasattr(ddl, "drop_view_statements") and hasattr(ddl, "create_view_statements"):
-        return tuple(ddl.drop_view_statements(view)), tuple(ddl.create_view_statements(view, definition))
-    return (), tuple(ddl.replace_view_statements(view, definition))
+def _ddl(ddl: DdlMaker, view: Any, definition: str) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
+    """(drop, create) operations that give ``view`` the text ``definition``; only a two-phase
+    engine has drops of their own (its leading ``drop_view`` operations)."""
+    ops = tuple(ddl.view_operations(view, definition))
+    if not ddl.two_phase:
+        return (), ops
+    n = next((i for i, op in enumerate(ops) if op.kind != "drop_view"), len(ops))
+    return ops[:n], ops[n:]
 
 
 def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[RelationName]]) -> list[RelationName]:
@@ -671,7 +729,7 @@ def build_plan(
     for rel in order:
         upstream = {str(u): touched[u] for u in sorted(found.reads.get(rel, set()) & set(touched), key=str)}
         entry = _entry(found.views[rel], drafts[rel], inputs, upstream)
-        if entry.statements or entry.drop:
+        if entry.operations or entry.drop_operations:
             touched[rel] = entry.action
         entries.append(entry)
     return Plan(
@@ -820,7 +878,7 @@ def _draft(rel: RelationName, found: _Affected, inputs: _Inputs) -> _Draft:
                  default_catalog=inputs.default_catalog, analysis=found.analyses[rel])
     blockers.extend(_rewriter_blockers(rr, rel_rules))
     if not blockers and (not rr.edits or rr.text == v.definition):
-        blockers.append(PlanBlocker(
+        blockers.append(PlanBlocker(kind="nothing_to_rewrite",
             reason="the view reads " + ", ".join(base["deprecated"]) + " but the rewriter found nothing to change",
             unblock="rewrite this view by hand, then run `deprecator plan` again",
         ))
@@ -831,18 +889,18 @@ def _view_blockers(v: ViewLike, unparsed: str | None, reads_deprecated: bool) ->
     """What blocks a view before any rewrite: unparsable, already broken (when rewritten), or managed elsewhere."""
     blockers: list[PlanBlocker] = []
     if unparsed is not None:
-        blockers.append(PlanBlocker(
+        blockers.append(PlanBlocker(kind="unparsed",
             reason=f"the definition could not be parsed: {unparsed}",
             unblock="rewrite this view by hand (or report the parser gap), then run `deprecator plan` again",
         ))
     broken = (getattr(v, "extra", None) or {}).get("error")
     if broken and reads_deprecated:
-        blockers.append(PlanBlocker(
+        blockers.append(PlanBlocker(kind="broken_view",
             reason=f"the view does not answer even now: {broken}",
             unblock="fix or drop the view first (a rewrite could not be verified), then plan again",
         ))
     if v.managed_by:
-        blockers.append(PlanBlocker(
+        blockers.append(PlanBlocker(kind="managed",
             reason=f"managed by {v.managed_by}: a change in the warehouse would be overwritten on its next run",
             unblock=(f"change the model in {v.managed_by} instead"
                      + (": `deprecator dbt codemod PROJECT_DIR --manifest target/manifest.json` rewrites the refs "
@@ -867,7 +925,7 @@ def _plain_column_names(rule: RewriteRule, dialect: str) -> RewriteRule:
 def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Any], inputs: _Inputs) -> list[PlanBlocker]:
     """What blocks rewriting ``rel`` by one rule: reading its own replacement, or columns and types it lacks."""
     if rule.new == rel or rule.new.matches(rel):
-        return [PlanBlocker(
+        return [PlanBlocker(kind="self_reference",
             reason=f"this view is the replacement of {rule.label or rule.old} and reads it: "
                    "rewriting it would make it read itself",
             unblock=f"build {rel} from the sources of {rule.label or rule.old} instead, then plan again",
@@ -884,7 +942,7 @@ def _rewriter_blockers(rr: Any, rules: Sequence[RewriteRule]) -> list[PlanBlocke
     """What the rewriter could not do, each tied to the deprecation it concerns."""
     blockers: list[PlanBlocker] = []
     if rr.status != "parsed":
-        blockers.append(PlanBlocker(
+        blockers.append(PlanBlocker(kind="unparsed",
             reason=f"the rewriter could not parse the definition: {rr.error or rr.status}",
             unblock="rewrite this view by hand, then run `deprecator plan` again",
         ))
@@ -893,6 +951,7 @@ def _rewriter_blockers(rr: Any, rules: Sequence[RewriteRule]) -> list[PlanBlocke
         blockers.append(PlanBlocker(
             reason=b.reason, unblock=_unblock_hint(b, rules),
             deprecation=(rule.label or str(rule.old)) if rule else b.relation, line=b.line, column=b.column,
+            kind=b.kind,
         ))
     return blockers
 
@@ -921,7 +980,7 @@ def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str
         # the first line is the engine's message; the rest points into the probe's text
         message = error.strip().splitlines()[0].strip()
         message = re.sub(r"^ERROR:\s+", "", message) or error.strip()
-        return [PlanBlocker(
+        return [PlanBlocker(kind="compile_error",
             reason=f"the rewritten definition does not compile on the warehouse: {message}",
             unblock="make the replacement provide what the view needs (columns, types), "
                     "or rewrite this view by hand, then plan again",
@@ -942,10 +1001,11 @@ def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
             replaced = [n for n, a in upstream.items() if a != "unchanged"]
             how = (f"reads {', '.join(replaced)}, replaced in place" if replaced
                    else f"reads {', '.join(upstream)}, which {'is' if len(upstream) == 1 else 'are'} only checked")
-            return _sealed(ViewPlan(action="unchanged", statements=r_stmts, inverse=r_stmts,
+            return _sealed(ViewPlan(action="unchanged", operations=r_stmts, inverse_operations=r_stmts,
                                     note=f"checked, not changed ({how})", **base))
-        return _sealed(ViewPlan(action="recreate", statements=r_stmts, inverse=r_stmts, drop=r_drop,
-                                inverse_drop=r_drop, note="recreated because a view it reads is replaced", **base))
+        return _sealed(ViewPlan(action="recreate", operations=r_stmts, inverse_operations=r_stmts,
+                                drop_operations=r_drop, inverse_drop_operations=r_drop,
+                                note="recreated because a view it reads is replaced", **base))
     if ddl is not None and ddl.recreate_dependents:
         # nothing it reads is touched (blocked, or left alone): no statement, no claim of a replacement
         return _sealed(ViewPlan(action="unchanged", note="no change needed: nothing it reads is changed ("
@@ -955,15 +1015,15 @@ def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
 
 def _rewrite_entry(v: ViewLike, base: Mapping[str, Any], after: str, ddl: DdlMaker | None) -> ViewPlan:
     """A rewritten view: its DDL, the inverse DDL and the diff."""
-    stmts: tuple[str, ...] = ()
-    inverse: tuple[str, ...] = ()
-    drop: tuple[str, ...] = ()
-    inverse_drop: tuple[str, ...] = ()
+    stmts: tuple[Operation, ...] = ()
+    inverse: tuple[Operation, ...] = ()
+    drop: tuple[Operation, ...] = ()
+    inverse_drop: tuple[Operation, ...] = ()
     if ddl is not None:
         drop, stmts = _ddl(ddl, v, after)
         inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition)  # type: ignore[type-var]
-    return _sealed(ViewPlan(action="rewrite", statements=stmts, inverse=inverse, drop=drop, inverse_drop=inverse_drop,
-                            diff=unified_diff(v.definition, after, str(base["relation"])), **{**base, "after": after}))
+    return _sealed(ViewPlan(action="rewrite", operations=stmts, inverse_operations=inverse, drop_operations=drop,
+                            inverse_drop_operations=inverse_drop, diff=unified_diff(v.definition, after, str(base["relation"])), **{**base, "after": after}))
 
 
 def _relations(relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None],

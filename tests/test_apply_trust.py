@@ -36,12 +36,17 @@ def _edited(plan: Plan, view: str, edit) -> Plan:
 
 def _reseal(entry: dict) -> None:
     """What someone who read the source would do: recompute the seal over the edited entry."""
-    from deprecator.plan import ViewPlan, _rel_from_json
+    from deprecator.plan import OPERATION_FIELDS, Operation, ViewPlan, _rel_from_json
 
     v = ViewPlan(relation=_rel_from_json(entry["relation"]), action=entry["action"], before=entry["before"],
-                 after=entry["after"], fingerprint=entry["fingerprint"], statements=tuple(entry["statements"]),
-                 inverse=tuple(entry["inverse"]), drop=tuple(entry["drop"]), inverse_drop=tuple(entry["inverse_drop"]))
+                 after=entry["after"], fingerprint=entry["fingerprint"],
+                 **{f: tuple(Operation.from_json(op) for op in entry[f]) for f in OPERATION_FIELDS})
     entry["seal"] = v.sealed()
+
+
+def extra_op(entry: dict, sql: str | None = None, kind: str = "create_view") -> dict:
+    """An operation as someone editing the plan file would add it (any kind will do)."""
+    return {"kind": kind, "relation": entry["relation"], "sql": EXTRA if sql is None else sql}
 
 
 EXTRA = "CREATE TABLE exfiltrated AS SELECT * FROM customer_facts"
@@ -50,7 +55,7 @@ EXTRA = "CREATE TABLE exfiltrated AS SELECT * FROM customer_facts"
 @pytest.mark.parametrize("seal", ["delete", None, "0" * 32, ""])
 def test_an_entry_without_its_seal_is_refused_with_what_was_added(env, seal):
     def edit(entry):
-        entry["statements"].append(EXTRA)
+        entry["operations"].append(extra_op(entry))
         if seal == "delete":
             del entry["seal"]
         else:
@@ -71,7 +76,7 @@ def test_an_entry_without_its_seal_is_refused_with_what_was_added(env, seal):
 
 def test_a_resealed_edit_is_still_refused_beyond_the_seal(env):
     """The seal is only a checksum: the operations are derived again and compared one by one."""
-    plan = _edited(env.plan(), "main.side_v", lambda e: (e["statements"].append(EXTRA), _reseal(e)))
+    plan = _edited(env.plan(), "main.side_v", lambda e: (e["operations"].append(extra_op(e)), _reseal(e)))
     assert plan.edited() == []
     before = master(env.db)
     with pytest.raises(StalePlanError) as e:
@@ -84,10 +89,10 @@ def test_a_resealed_edit_is_still_refused_beyond_the_seal(env):
 @pytest.mark.parametrize("field,edit,expected", [
     ("after", lambda e: e.update(after=e["after"] + " WHERE 1 = 1"),
      "the plan's new definition is not the rewrite of its current definition"),
-    ("inverse", lambda e: e["inverse"].__setitem__(1, e["inverse"][1] + " WHERE 0 = 1"),
+    ("inverse", lambda e: e["inverse_operations"][1].update(sql=e["inverse_operations"][1]["sql"] + " WHERE 0 = 1"),
      "the plan's inverse statement 2 is `CREATE VIEW side_v AS SELECT c.cust_id FROM customer_facts c WHERE 0 = 1`, "
      "deprecator derives `CREATE VIEW side_v AS SELECT c.cust_id FROM customer_facts c`"),
-    ("statements", lambda e: e["statements"].pop(),
+    ("statements", lambda e: e["operations"].pop(),
      "the plan lacks the statement `CREATE VIEW side_v AS SELECT c.customer_id AS cust_id FROM entity_customers c`, "
      "which deprecator derives"),
 ])
@@ -109,7 +114,8 @@ def test_an_entry_for_a_view_that_needs_nothing_is_refused(env):
 
     entry = {**d["views"][0], "relation": [None, "main", "unrelated"], "name": "main.unrelated", "action": "rewrite",
              "before": unrelated.definition, "after": unrelated.definition, "fingerprint": unrelated.fingerprint(),
-             "parts": view_parts(unrelated), "statements": [EXTRA], "inverse": [], "drop": [], "inverse_drop": []}
+             "parts": view_parts(unrelated), "operations": [extra_op(d["views"][0])], "inverse_operations": [],
+             "drop_operations": [], "inverse_drop_operations": []}
     _reseal(entry)
     d["views"].append(entry)
     with pytest.raises(StalePlanError) as e:
@@ -125,7 +131,7 @@ def test_the_cli_refuses_an_edited_plan_file(in_tmp):
     invoke(["plan", "--out", "plan.json"])
     d = json.loads((in_tmp / "plan.json").read_text())
     [entry] = [v for v in d["views"] if v["name"] == "main.direct_v"]
-    entry["statements"].append(EXTRA)
+    entry["operations"].append(extra_op(entry))
     del entry["seal"]
     (in_tmp / "plan.json").write_text(json.dumps(d))
     before = master(in_tmp / "wh.db")

@@ -197,13 +197,23 @@ def test_a_dependent_only_checked_is_shown_as_checked_not_recreated(pg_db, pg_ro
 
 
 def test_default_acl_blocks_map_to_their_function_only_when_they_are_exactly_ours():
-    from deprecator.warehouse.pg_apply import as_reset_call, default_acl_block, quote_literal, revoke_all_block
+    from deprecator.operations import Operation
+    from deprecator.sql.model import RelationName
+    from deprecator.warehouse.pg_apply import (as_function_call, default_acl_block, qualified, quote_literal,
+                                               revoke_all_block)
 
-    for name in ['"analytics"."v"', '"a""b"."x y"', '"s"."$deprecator$ DROP"', "\"s\".\"it's\""]:
-        lit = quote_literal(name)
-        assert as_reset_call(default_acl_block(lit)) == f"SELECT pg_temp.deprecator_default_acl({lit})"
-        assert as_reset_call(revoke_all_block(lit)) == f"SELECT pg_temp.deprecator_reset_acl({lit})"
-        assert as_reset_call(default_acl_block(lit).replace("GRANT ALL", "GRANT SELECT")) is None
+    for rel in [RelationName(None, "analytics", "v"), RelationName(None, 'a"b', "x y"),
+                RelationName(None, "s", "$deprecator$ DROP"), RelationName(None, "s", "it's")]:
+        lit = quote_literal(qualified(rel))
+        call = as_function_call(Operation("default_grants", rel, default_acl_block(lit)))
+        assert call == ("pg_temp.deprecator_default_acl", f"SELECT pg_temp.deprecator_default_acl({lit})")
+        call = as_function_call(Operation("reset_grants", rel, revoke_all_block(lit)))
+        assert call == ("pg_temp.deprecator_reset_acl", f"SELECT pg_temp.deprecator_reset_acl({lit})")
+        sql = default_acl_block(lit).replace("GRANT ALL", "GRANT SELECT")
+        assert as_function_call(Operation("default_grants", rel, sql)) is None
+        # the kind says which function, the relation which argument: a block of another relation runs as written
+        other = RelationName(None, "analytics", "w")
+        assert as_function_call(Operation("reset_grants", other, revoke_all_block(lit))) is None
 
 
 @pytest.mark.parametrize("default_privileges", [False, True])

@@ -284,14 +284,20 @@ def test_a_statement_ending_in_a_line_comment_does_not_swallow_the_next_one(pg_d
 
 
 def test_revoke_blocks_map_to_the_function_only_when_they_are_exactly_ours():
-    from deprecator.warehouse.pg_apply import as_reset_call, quote_literal, revoke_all_block
+    from deprecator.operations import Operation
+    from deprecator.sql.model import RelationName
+    from deprecator.warehouse.pg_apply import as_function_call, qualified, quote_literal, revoke_all_block
 
-    for name in ['"analytics"."v"', '"a""b"."x y"', '"s"."$deprecator$ DROP"', "\"s\".\"it's\""]:
-        lit = quote_literal(name)
-        assert as_reset_call(revoke_all_block(lit)) == f"SELECT pg_temp.deprecator_reset_acl({lit})"
-        assert as_reset_call(revoke_all_block(lit).replace("REVOKE ALL", "GRANT ALL")) is None
-    assert as_reset_call("DO $deprecator$ BEGIN NULL; END $deprecator$") is None
-    assert as_reset_call("SELECT 1") is None
+    for rel in [RelationName(None, "analytics", "v"), RelationName(None, 'a"b', "x y"),
+                RelationName(None, "s", "$deprecator$ DROP"), RelationName(None, "s", "it's")]:
+        lit = quote_literal(qualified(rel))
+        block = revoke_all_block(lit)
+        assert as_function_call(Operation("reset_grants", rel, block))[1] == f"SELECT pg_temp.deprecator_reset_acl({lit})"
+        assert as_function_call(Operation("reset_grants", rel, block.replace("REVOKE ALL", "GRANT ALL"))) is None
+        assert as_function_call(Operation("sql", rel, block)) is None          # untyped: run as written
+    rel = RelationName(None, "analytics", "v")
+    assert as_function_call(Operation("reset_grants", rel, "DO $deprecator$ BEGIN NULL; END $deprecator$")) is None
+    assert as_function_call(Operation("reset_grants", rel, "SELECT 1")) is None
 
 
 @pytest.mark.parametrize("temp", [True, False])

@@ -68,7 +68,8 @@ def _defs(wh) -> dict[str, str]:
 def _with_grant_to_public(plan: Plan, reseal: bool) -> Plan:
     d = json.loads(plan.to_json())
     [entry] = [v for v in d["views"] if v["name"] == "analytics.contacts"]
-    entry["statements"].append('GRANT SELECT ON TABLE "analytics"."contacts" TO PUBLIC')
+    entry["operations"].append({"kind": "grant", "relation": entry["relation"],
+                                "sql": 'GRANT SELECT ON TABLE "analytics"."contacts" TO PUBLIC'})
     if reseal:
         from tests.test_apply_trust import _reseal
 

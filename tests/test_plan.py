@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from deprecator.errors import DeprecatorError
-from deprecator.plan import VIEW_FIELDS, Plan, build_plan, render_text
+from deprecator.plan import VIEW_FIELDS, Operation, Plan, build_plan, render_text
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.text import plural
 from deprecator.warehouse.base import ViewInfo
@@ -193,7 +193,7 @@ def test_serialization_round_trip(wh):
     assert again == plan
     assert again.to_json() == text
     d = plan.to_dict()
-    assert d["format_version"] == 3 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
+    assert d["format_version"] == 4 and d["dialect"] == "sqlite" and d["registry_fingerprint"] == "reg-fp"
     assert d["warehouse"].startswith("sqlite:///") and d["created_at"]
     assert all(len(v["fingerprint"]) == 64 for v in d["views"])
     assert all(set(v["parts"]) == set(VIEW_FIELDS) and v["seal"] for v in d["views"])
@@ -202,7 +202,8 @@ def test_serialization_round_trip(wh):
 def test_an_edited_entry_no_longer_matches_its_seal(wh):
     plan = plan_for(wh)
     v = plan.rewrites[0]
-    edited = dataclasses.replace(v, statements=v.statements + ("DROP TABLE customer_facts",))
+    extra = Operation("sql", v.relation, "DROP TABLE customer_facts")
+    edited = dataclasses.replace(v, operations=v.operations + (extra,))
     assert dataclasses.replace(plan, views=(edited,)).edited() == [v.name]
     assert plan.edited() == []
 
@@ -212,7 +213,8 @@ def test_an_edited_entry_no_longer_matches_its_seal(wh):
     ('{"hello": 1}', "no format_version"),
     ('{"format_version": 99}', "format version 99 is not supported"),
     ('{"format_version": 1, "dialect": "sqlite"}', "format version 1 is not supported .*made by an older deprecator"),
-    ('{"format_version": 3, "dialect": "sqlite"}', "malformed plan"),
+    ('{"format_version": 3, "dialect": "sqlite"}', "format version 3 is not supported .*made by an older deprecator"),
+    ('{"format_version": 4, "dialect": "sqlite"}', "malformed plan"),
 ])
 def test_bad_plan_files_are_clear_errors(text, msg):
     with pytest.raises(DeprecatorError, match=msg):
@@ -223,9 +225,11 @@ class RecreatingDdl:
     """An engine whose views must be recreated when a view they read is replaced."""
 
     recreate_dependents = True
+    two_phase = False
 
-    def replace_view_statements(self, view, new_definition):
-        return [f"DROP VIEW {view.relation}", new_definition]
+    def view_operations(self, view, new_definition):
+        return [Operation("drop_view", view.relation, f"DROP VIEW {view.relation}"),
+                Operation("create_view", view.relation, new_definition)]
 
 
 def test_engines_that_recreate_dependents_get_ddl_for_them(wh):
@@ -270,11 +274,7 @@ def test_replacement_view_reading_the_deprecated_table_is_blocked_not_made_self_
 class TwoPhase(RecreatingDdl):
     """An engine that must drop dependents before it can drop what they read."""
 
-    def drop_view_statements(self, view):
-        return [f"DROP VIEW {view.relation}"]
-
-    def create_view_statements(self, view, definition):
-        return [definition]
+    two_phase = True
 
 
 def test_two_phase_engines_drop_dependents_first_then_create_in_order(wh):
@@ -350,3 +350,30 @@ def test_a_view_reading_a_deprecated_table_through_a_bigquery_wildcard_is_blocke
     plan = build_plan(views, [RewriteRule(old, new)], "bigquery", "fp", ("ga",), "mkt")
     assert [(str(v.relation), v.action) for v in plan.views] == [("mkt.rep.daily", "blocked")]
     assert "wildcard table `mkt.ga.events_2023*` reads mkt.ga.events_20230105" in plan.views[0].blockers[0].reason
+
+
+def test_the_unblock_hint_comes_from_the_blockers_kind_not_its_wording():
+    from deprecator.plan import _unblock_hint
+    from deprecator.sql.model import Blocker
+
+    rules = [RULE]
+    by_hand = "edit the view by hand so it no longer needs this rewrite, then run `deprecator plan` again"
+    # a reason that mentions '*' or a removed column's name, of another kind: no hint chosen by the words
+    assert _unblock_hint(Blocker("wildcard table `p.d.events_*` reads legacy_flag", "customer_facts",
+                                 kind="wildcard_table"), rules) == by_hand
+    # the kind alone chooses, whatever the reason says
+    assert _unblock_hint(Blocker("reworded", "customer_facts", kind="select_star"), rules).startswith(
+        "list the columns explicitly instead of SELECT *")
+    assert _unblock_hint(Blocker("reworded", "customer_facts", kind="ambiguous_column", column_name="name"),
+                         rules).startswith("qualify the column")
+    # the column it concerns, when the registry removes it, names the registry's spelling
+    hint = _unblock_hint(Blocker("reworded", "customer_facts", kind="removed_column", column_name="LEGACY_FLAG"),
+                         rules)
+    assert hint.startswith("legacy_flag has no equivalent in the replacement main.entity_customers")
+
+
+def test_blockers_carry_their_kind_into_the_plan(wh):
+    plan = plan_for(wh)
+    blocked = next(v for v in plan.views if v.relation.name == "blocked_v")
+    assert [b.kind for b in blocked.blockers] == ["removed_column"]
+    assert Plan.from_json(plan.to_json()).views == plan.views

@@ -62,7 +62,7 @@ def test_detailed_exitcode_errors_exit_1_not_2(project):
 
 def test_plan_json_and_out(project):
     data = json.loads(invoke(["plan", "--format", "json"]).stdout)
-    assert data["format_version"] == 3 and data["dialect"] == "sqlite"
+    assert data["format_version"] == 4 and data["dialect"] == "sqlite"
     assert [v["name"] for v in data["views"]][:3] == ["main.blocked_v", "main.cte_over_table", "main.direct_v"]
     out = invoke(["plan", "--out", "plan.json"]).stdout
     assert "deprecator apply plan.json" in out

@@ -119,6 +119,8 @@ def test_rewrite(name: str) -> None:
         assert len(result.blockers) == len(blockers), result.blockers
         for got, want in zip(result.blockers, blockers):
             assert want["reason_contains"] in got.reason, got.reason
+            if "kind" in want:
+                assert got.kind == want["kind"], got
             if "line" in want:
                 assert (got.line, got.column) == (want["line"], want["column"]), got
         assert not out.exists(), f"{name}: a blocked case must not have an .out.sql"

@@ -128,14 +128,41 @@ class Edit:
     new: str
 
 
+# What blocks a rewrite (``Blocker.kind``).
+BlockerKind = Literal[
+    "unparsed",            # the text could not be parsed
+    "wildcard_table",      # a BigQuery wildcard table covers a deprecated table
+    "search_path",         # an unqualified name may resolve to a deprecated relation
+    "dynamic_name",        # the relation is named by a string (Snowflake IDENTIFIER('...'))
+    "no_position",         # the parser gave no exact position to edit
+    "ambiguous_column",    # a column could belong to the deprecated relation or another one
+    "removed_column",      # a column the replacement does not have (``removed_columns``)
+    "output_name",         # renaming would change an output column's name
+    "select_star",         # SELECT * over a relation whose columns differ in the replacement
+    "natural_join",        # NATURAL JOIN with such a relation
+    "using_join",          # JOIN ... USING a renamed or removed column
+    "insert_columns",      # INSERT without a column list into such a relation
+    "unicode_identifier",  # a PostgreSQL U&"..." identifier that does not decode
+    "verify",              # the rewritten text does not read as intended
+    "internal",            # overlapping edits
+    "other",
+]
+
+
 @dataclass(frozen=True)
 class Blocker:
-    """A reason a text cannot be rewritten safely, with where it happened."""
+    """A reason a text cannot be rewritten safely, with where it happened.
+
+    ``kind`` says what blocks it (callers choose by it, people read ``reason``);
+    ``column_name`` is the column it concerns, when it concerns one.
+    """
 
     reason: str
     relation: str | None = None
     line: int | None = None
     column: int | None = None
+    kind: BlockerKind = "other"
+    column_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlglot.tokens import TokenType
 from deprecator.sql import pgunicode
 from deprecator.sql.analysis import Analysis, RefInfo
 from deprecator.sql.bigquery import decorator, is_wildcard
-from deprecator.sql.model import Blocker, Edit, RelationName, RewriteResult, RewriteRule, wildcard_covers
+from deprecator.sql.model import Blocker, BlockerKind, Edit, RelationName, RewriteResult, RewriteRule, wildcard_covers
 from deprecator.sql.names import column_name, column_text_name, get_dialect, normalize_part, render_part
 from deprecator.sql.prepass import POSTGRES_FAMILY, neutralize_placeholders
 from deprecator.sql.references import analyze
@@ -65,11 +65,12 @@ class _Rewriter:
         except ValueError:
             return self._norm_col(name)
 
-    def block(self, reason: str, relation: str | None, offset: int | None) -> None:
+    def block(self, kind: BlockerKind, reason: str, relation: str | None, offset: int | None,
+              column_name: str | None = None) -> None:
         line = column = None
         if offset is not None:
             line, column = self.an.position(offset)
-        b = Blocker(reason, relation, line, column)
+        b = Blocker(reason, relation, line, column, kind, column_name)
         if b not in self.blockers:
             self.blockers.append(b)
 
@@ -84,7 +85,7 @@ class _Rewriter:
                 # which tables a pattern reads is decided when it runs: never rewritten
                 for rule in self.rules:
                     if rule.old.matches(ref.relation) or wildcard_covers(ref.relation, rule.old):
-                        self.block(f"wildcard table {self.sql[ref.start:ref.end]} reads {rule.old} (and every "
+                        self.block("wildcard_table", f"wildcard table {self.sql[ref.start:ref.end]} reads {rule.old} (and every "
                                    f"table whose name starts with {ref.relation.name[:-1]!r}): a wildcard reference "
                                    "is never rewritten automatically; name the tables it should read, or rewrite "
                                    "it by hand", str(rule.old), ref.start)
@@ -98,7 +99,7 @@ class _Rewriter:
                 for k, rule in enumerate(self.rules):
                     if any(rule.old.matches(c) for c in ref.candidates[1:]):
                         self.block(
-                            f"unqualified name {ref.table.name!r} may resolve to {rule.old} through the "
+                            "search_path", f"unqualified name {ref.table.name!r} may resolve to {rule.old} through the "
                             "search path; qualify it or rewrite by hand",
                             str(rule.old), ref.start)
 
@@ -174,11 +175,11 @@ class _Rewriter:
         for i, k in self.matched.items():
             ref, rule = self.an.refs[i], self.rules[k]
             if ref.dynamic:
-                self.block(f"named by a Snowflake IDENTIFIER('{self.an.sql[ref.start:ref.end]}') string, "
+                self.block("dynamic_name", f"named by a Snowflake IDENTIFIER('{self.an.sql[ref.start:ref.end]}') string, "
                            "which is not rewritten; edit the string by hand", str(rule.old), ref.start or None)
                 continue
             if not ref.exact:
-                self.block("the parser gave no exact position for this reference", str(rule.old),
+                self.block("no_position", "the parser gave no exact position for this reference", str(rule.old),
                            ref.start or None)
                 continue
             edits = self.relation_edits(ref, rule)
@@ -206,25 +207,28 @@ class _Rewriter:
                     k = self.matched[r]
                     if use.name in self.colmap[k] or use.name in self.removed[k]:
                         if use.alias_conflict:
-                            self.block(f"{use.name!r} may name an output alias or a column of {self.rules[k].old}; "
-                                       "qualify it", str(self.rules[k].old), where)
+                            self.block("ambiguous_column", f"{use.name!r} may name an output alias or a column "
+                                       f"of {self.rules[k].old}; qualify it", str(self.rules[k].old), where, use.name)
                         else:
-                            self.block(f"column {use.name!r} could belong to {self.rules[k].old} or another "
-                                       "relation in scope; qualify it", str(self.rules[k].old), where)
+                            self.block("ambiguous_column", f"column {use.name!r} could belong to "
+                                       f"{self.rules[k].old} or another relation in scope; qualify it",
+                                       str(self.rules[k].old), where, use.name)
                 continue
             if use.ref not in deprecated:
                 if use.outer_possible:
                     for k in set(self.matched.values()):
                         if use.name in self.colmap[k] or use.name in self.removed[k]:
-                            self.block(f"column {use.name!r} in a correlated subquery could belong to "
-                                       f"{self.rules[k].old}; qualify it", str(self.rules[k].old), where)
+                            self.block("ambiguous_column", f"column {use.name!r} in a correlated subquery could "
+                                       f"belong to {self.rules[k].old}; qualify it", str(self.rules[k].old), where,
+                                       use.name)
                 continue
             k = self.matched[use.ref]
             rule = self.rules[k]
             if use.qualifier_ref is not None and use.qualifier_ref in deprecated:
                 self.qualifier(use.qualifier, use.qualifier_ref)
             if use.name in self.removed[k]:
-                self.block(f"column {use.name!r} of {rule.old} is removed in {rule.new}", str(rule.old), where)
+                self.block("removed_column", f"column {use.name!r} of {rule.old} is removed in {rule.new}",
+                           str(rule.old), where, use.name)
                 continue
             new = self.colmap[k].get(use.name)
             if new is None or new == use.name:
@@ -234,11 +238,13 @@ class _Rewriter:
             if s < 0 or (use.ident.name not in self.sql[s:e]    # "we""ird": the quote is written twice
                          and use.ident.name.replace(end_quote, end_quote * 2) not in self.sql[s:e]
                          and not pgunicode.spells(self.sql[s:e], use.ident.name)):   # U&"cust\005fid"
-                self.block(f"no exact position for column {use.name!r}", str(rule.old), None)
+                self.block("no_position", f"no exact position for column {use.name!r}", str(rule.old), None,
+                           use.name)
                 continue
             if use.output_item is not None and _output_name_follows(use.output_item, use.node, self.dialect):
-                self.block(f"renaming column {use.name!r} inside an unaliased SELECT expression would change "
-                           "the output column name; give the expression an alias", str(rule.old), where)
+                self.block("output_name", f"renaming column {use.name!r} inside an unaliased SELECT expression "
+                           "would change the output column name; give the expression an alias", str(rule.old), where,
+                           use.name)
                 continue
             text = self.column_text(use.ident, self.coltext[k].get(use.name, new))
             if use.projection and not use.aliased and use.ident is getattr(use.node, "this", None):
@@ -251,7 +257,7 @@ class _Rewriter:
         rule = self.rules[self.matched[ref_index]]
         spans = [self._ident_span(p) for p in parts]
         if not parts or any(s < 0 for s, _ in spans):
-            self.block("no exact position for a column qualifier", str(rule.old), None)
+            self.block("no_position", "no exact position for a column qualifier", str(rule.old), None)
             return
         start, end = min(s for s, _ in spans), max(e for _, e in spans)
         if len(parts) == 1 and self.dialect == "bigquery":
@@ -284,7 +290,7 @@ class _Rewriter:
             for r in star.refs:
                 if r in deprecated and columns_differ(self.rules[self.matched[r]]):
                     rule = self.rules[self.matched[r]]
-                    self.block(f"SELECT * over {rule.old} whose columns differ in {rule.new}; list the columns",
+                    self.block("select_star", f"SELECT * over {rule.old} whose columns differ in {rule.new}; list the columns",
                                str(rule.old), self._node_start(star.node))
             if isinstance(star.node, exp.Column) and star.node.args.get("table") is not None:
                 parts = [p for p in (star.node.args.get("catalog"), star.node.args.get("db"),
@@ -298,18 +304,18 @@ class _Rewriter:
                 k = self.matched[r]
                 rule = self.rules[k]
                 if join.kind == "natural" and columns_differ(rule):
-                    self.block(f"NATURAL JOIN with {rule.old} whose columns differ in {rule.new}",
+                    self.block("natural_join", f"NATURAL JOIN with {rule.old} whose columns differ in {rule.new}",
                                str(rule.old), self.an.refs[r].start)
                 if join.kind == "using":
                     for name in join.columns:
                         if name in self.colmap[k] or name in self.removed[k]:
-                            self.block(f"JOIN ... USING ({name}) on a renamed or removed column of {rule.old}",
-                                       str(rule.old), self.an.refs[r].start)
+                            self.block("using_join", f"JOIN ... USING ({name}) on a renamed or removed column "
+                                       f"of {rule.old}", str(rule.old), self.an.refs[r].start, name)
         for r in deprecated:
             ref = self.an.refs[r]
             rule = self.rules[self.matched[r]]
             if isinstance(ref.table.parent, exp.Insert) and columns_differ(rule):
-                self.block(f"INSERT into {rule.old} without a column list, whose columns differ in {rule.new}",
+                self.block("insert_columns", f"INSERT into {rule.old} without a column list, whose columns differ in {rule.new}",
                            str(rule.old), ref.start)
 
     def _node_start(self, node: exp.Expression) -> int | None:
@@ -396,14 +402,14 @@ def rewrite(
         return RewriteResult(text=sql, status=an_status.status, error=an_status.error)  # type: ignore[arg-type]
     an = analysis or analyze(sql, dialect, default_schema, default_catalog)
     if an.status != "parsed":
-        blocker = Blocker(f"could not parse ({an.status}): {an.error}", None, None, None)
+        blocker = Blocker(f"could not parse ({an.status}): {an.error}", None, None, None, "unparsed")
         return RewriteResult(text=sql, status=an.status, blockers=(blocker,), error=an.error)  # type: ignore[arg-type]
     rw = _Rewriter(an, rules)
     rw.match()
     if rw.matched:
         relation = str(rw.rules[min(rw.matched.values())].old)
         for offset in unicode_identifiers(sql, dialect):
-            rw.block('a PostgreSQL Unicode identifier (U&"...") that does not decode is read by the parser as '
+            rw.block("unicode_identifier", 'a PostgreSQL Unicode identifier (U&"...") that does not decode is read by the parser as '
                      '"U & ...", so a column it names cannot be renamed; rewrite by hand', relation, offset)
     rw.columns()
     rw.structure()
@@ -414,11 +420,11 @@ def rewrite(
         text = rw.apply()
     except ValueError:
         return RewriteResult(text=sql, status="parsed", blockers=(
-            Blocker("internal: overlapping edits; rewrite by hand"),))
+            Blocker("internal: overlapping edits; rewrite by hand", kind="internal"),))
     edits = tuple(Edit(s, e, sql[s:e], new) for (s, e), new in sorted(rw.edits.items()))
     problem = _verify(text, dialect, rules, default_schema, default_catalog, an) if edits else None
     if problem:
-        return RewriteResult(text=sql, status="parsed", blockers=(Blocker(problem),))
+        return RewriteResult(text=sql, status="parsed", blockers=(Blocker(problem, kind="verify"),))
     return RewriteResult(text=text, status="parsed", edits=edits)
 
 

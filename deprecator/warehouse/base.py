@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from deprecator.errors import StalePlanError
+from deprecator.operations import Operation
 from deprecator.sql.model import RelationName
 
 
@@ -84,19 +85,23 @@ class Warehouse(Protocol):
         """(name, type) of a table or view, or None when it does not exist."""
         ...
 
-    def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
-        """DDL that gives ``view`` the definition ``new_definition``, keeping everything else
+    # True when the engine cannot replace a view in place while others depend on it: the plan
+    # then runs every changed view's leading drop_view operations first, dependents first.
+    two_phase: bool
+
+    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
+        """Typed DDL that gives ``view`` the definition ``new_definition``, keeping everything else
         (owner, grants, comments, options). Also used for inverses: pass the old definition."""
         ...
 
     def execute_atomically(
         self,
-        statements: Sequence[str],
+        operations: Sequence[Operation | str],
         verify: Sequence[RelationName] = (),
         expected: Mapping[RelationName, str | None] | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        """Run every statement in one transaction, verify each relation answers, commit.
+        """Run every operation (a plain statement: an untyped one) in one transaction, verify each relation answers, commit.
 
         ``progress`` (optional) hears what the apply waits for ("waiting for a lock on
         analytics.v, attempt 2 of 4"); adapters never write to the terminal themselves.

@@ -1,6 +1,6 @@
 """PostgreSQL DDL for a rewrite, and the transaction that applies it.
 
-DDL per view (``view_statements``):
+DDL per view (``view_operations``, each statement a typed ``Operation``):
 
 * ``CREATE OR REPLACE VIEW v (cols) WITH (options) AS ...`` when the new
   definition keeps the column names (the column list pins them), order and
@@ -16,7 +16,7 @@ DDL per view (``view_statements``):
   was NULL keeps a NULL ACL, see ``default_acl_block``), comments and
   materialized-view indexes are restored, and so is what a DROP VIEW removes
   silently: column defaults, rules and (INSTEAD OF) triggers
-  (``attached_statements``). Materialized views that were populated are
+  (``attached_operations``). Materialized views that were populated are
   created WITH DATA (refreshed), the others WITH NO DATA.
 
 The executor (``execute``) runs everything in one transaction: a
@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from deprecator.db import mark_statement
 from deprecator.errors import ApplyError, LockError
+from deprecator.operations import Operation
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo, check_expected
 
@@ -171,57 +172,48 @@ def _function_create(name: str) -> str:
             f"LANGUAGE plpgsql AS $deprecator_fn$ {_FUNCTIONS[name][1]('rel')} $deprecator_fn$")
 
 
-_OID_PREFIX = "WHERE c.oid = "
+# The operation kinds whose SQL is one of our ACL blocks, and the function each becomes.
+_FUNCTION_OF_KIND = {"reset_grants": RESET_ACL_FUNCTION, "default_grants": DEFAULT_ACL_FUNCTION}
 
 
-def _as_call(statement: str) -> tuple[str, str] | None:
-    """(function, call) equivalent to ``statement`` when it is exactly one of our ACL blocks, else None."""
-    if not statement.startswith("DO $deprecator"):
+def as_function_call(op: Operation) -> tuple[str, str] | None:
+    """(function, call) equivalent to ``op`` when it is one of our ACL blocks (by its kind), else None.
+
+    The call is used only when the operation's SQL is exactly the block for its
+    relation, so a call never runs anything other than what the plan shows.
+    """
+    name = _FUNCTION_OF_KIND.get(op.kind)
+    if name is None:
         return None
-    at = statement.find(_OID_PREFIX)
-    if at < 0 or statement[at + len(_OID_PREFIX): at + len(_OID_PREFIX) + 1] != "'":
+    literal = quote_literal(qualified(op.relation))
+    if _FUNCTIONS[name][0](literal) != op.sql:
         return None
-    i = at + len(_OID_PREFIX) + 1
-    while True:  # the end of the SQL string literal ('' is an escaped quote)
-        j = statement.find("'", i)
-        if j < 0:
-            return None
-        if statement[j + 1: j + 2] == "'":
-            i = j + 2
-            continue
-        break
-    literal = statement[at + len(_OID_PREFIX): j + 1]
-    for name, (block, _) in _FUNCTIONS.items():
-        if block(literal) == statement:   # only our own blocks, byte for byte
-            return name, f"SELECT {name}({literal})"
-    return None
+    return name, f"SELECT {name}({literal})"
 
 
-def as_reset_call(statement: str) -> str | None:
-    """The function call equivalent to ``statement`` when it is exactly one of our ACL blocks, else None."""
-    found = _as_call(statement)
-    return None if found is None else found[1]
-
-
-def restore_statements(view: ViewInfo) -> list[str]:
+def restore_operations(view: ViewInfo) -> list[Operation]:
     """Owner, grants, comments and indexes exactly as ``view`` records them (absolute, idempotent)."""
     rel = qualified(view.relation)
     kw = _keyword(view.kind)
-    out: list[str] = []
+    out: list[Operation] = []
+
+    def op(kind: str, sql: str) -> None:
+        out.append(Operation(kind, view.relation, sql))
+
     if view.owner:
-        out.append(f"ALTER {kw} {rel} OWNER TO {quote_ident(view.owner)}")
+        op("set_owner", f"ALTER {kw} {rel} OWNER TO {quote_ident(view.owner)}")
     grants = view.grants
     if view.default_acl:
         # The ACL was NULL: keep it NULL (or, if default privileges made it explicit on
         # creation, back to the built-in defaults); the table-level ``grants`` are those
         # defaults, so only column grants are made (they leave a NULL table ACL NULL).
-        out.append(default_acl_block(quote_literal(rel)))
+        op("default_grants", default_acl_block(quote_literal(rel)))
         grants = tuple(g for g in grants if g[2])
     else:
         # Revoke whatever is there now (the creator's default privileges, ALTER
         # DEFAULT PRIVILEGES grants, or the old ACL), then grant what was recorded.
         # Revoking a table privilege also revokes it on every column.
-        out.append(revoke_all_block(quote_literal(rel)))
+        op("reset_grants", revoke_all_block(quote_literal(rel)))
     # one GRANT per grantee, column set and grant option (the order of ``grants`` is stable)
     groups: dict[tuple[str, str, str], list[str]] = {}
     # the owner's own privileges first, so the ACL reads in the order PostgreSQL itself writes it
@@ -233,15 +225,15 @@ def restore_statements(view: ViewInfo) -> list[str]:
         cols = f" ({quote_ident(column)})" if column else ""
         option = " WITH GRANT OPTION" if grantable == "YES" else ""
         privs = ", ".join(f"{p}{cols}" for p in privileges)
-        out.append(f"GRANT {privs} ON TABLE {rel} TO {_role(grantee)}{option}")
+        op("grant", f"GRANT {privs} ON TABLE {rel} TO {_role(grantee)}{option}")
     comment = "NULL" if view.comment is None else quote_literal(view.comment)
-    out.append(f"COMMENT ON {kw} {rel} IS {comment}")
+    op("comment", f"COMMENT ON {kw} {rel} IS {comment}")
     for col, text in sorted(view.column_comments.items()):
-        out.append(f"COMMENT ON COLUMN {rel}.{quote_ident(col)} IS {quote_literal(text)}")
+        op("comment", f"COMMENT ON COLUMN {rel}.{quote_ident(col)} IS {quote_literal(text)}")
     return out
 
 
-def attached_statements(view: ViewInfo) -> list[str]:
+def attached_operations(view: ViewInfo) -> list[Operation]:
     """Column defaults, rules and triggers exactly as ``view`` records them (idempotent).
 
     A DROP VIEW removes them silently and CREATE OR REPLACE keeps them, so they are
@@ -249,18 +241,22 @@ def attached_statements(view: ViewInfo) -> list[str]:
     wherever the view may have been recreated.
     """
     rel = qualified(view.relation)
-    out: list[str] = []
+    out: list[Operation] = []
+
+    def op(sql: str) -> None:
+        out.append(Operation("restore_attached", view.relation, sql))
+
     for col, expr in sorted((view.extra.get("column_defaults") or {}).items()):
-        out.append(f"ALTER {_keyword(view.kind)} {rel} ALTER COLUMN {quote_ident(col)} SET DEFAULT {expr}")
+        op(f"ALTER {_keyword(view.kind)} {rel} ALTER COLUMN {quote_ident(col)} SET DEFAULT {expr}")
     for kind, key in (("RULE", "rules"), ("TRIGGER", "triggers")):
         for item in view.extra.get(key) or ():
             name = quote_ident(str(item["name"]))
-            out.append(f"DROP {kind} IF EXISTS {name} ON {rel}")
-            out.append(str(item["definition"]))
+            op(f"DROP {kind} IF EXISTS {name} ON {rel}")
+            op(str(item["definition"]))
     return out
 
 
-def view_statements(
+def view_operations(
     view: ViewInfo,
     new_definition: str,
     *,
@@ -268,7 +264,7 @@ def view_statements(
     new_types: Sequence[str] | None,
     dependents: Sequence[Dependent] | Callable[[], Sequence[Dependent]],
     restore: bool = True,
-) -> list[str]:
+) -> list[Operation]:
     """DDL giving ``view`` the definition ``new_definition`` with everything else kept.
 
     ``old_types``/``new_types`` are the column types the old and new definitions
@@ -289,38 +285,37 @@ def view_statements(
         view.kind == "view" and old_types is not None and new_types is not None
         and len(new_types) >= len(old_types) and list(new_types[: len(old_types)]) == list(old_types)
     )
-    out: list[str] = []
+    out: list[Operation] = []
+
+    def op(kind: str, sql: str, relation: RelationName = view.relation) -> None:
+        out.append(Operation(kind, relation, sql))
+
     if keeps_columns and not restore:
         comment = "NULL" if view.comment is None else quote_literal(view.comment)
-        out.append(f"COMMENT ON VIEW {rel} IS {comment}")
+        op("guard", f"COMMENT ON VIEW {rel} IS {comment}")
         if body != view.definition.strip().rstrip(";").rstrip():
-            out.append(f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+            op("replace_view", f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
         return out
     if keeps_columns:
-        out.append(f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+        op("replace_view", f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
     else:
         for d in (dependents() if callable(dependents) else dependents):
-            out.append(f"DROP {_keyword(d.kind)} IF EXISTS {qualified(d.relation)}")
-        out.append(f"DROP {kw} IF EXISTS {rel}")
+            op("drop_view", f"DROP {_keyword(d.kind)} IF EXISTS {qualified(d.relation)}", d.relation)
+        op("drop_view", f"DROP {kw} IF EXISTS {rel}")
         if view.kind == "materialized_view":
             data = "WITH DATA" if view.extra.get("populated", True) else "WITH NO DATA"
-            out.append(f"CREATE MATERIALIZED VIEW {rel}{collist}{_with_clause(view.options)} AS {body} {data}")
+            op("create_matview", f"CREATE MATERIALIZED VIEW {rel}{collist}{_with_clause(view.options)} AS {body} {data}")
         else:
-            out.append(f"CREATE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+            op("create_view", f"CREATE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
     if view.kind == "materialized_view":
         for idx in view.extra.get("indexes", []):
-            out.append(str(idx["definition"]))
-    out.extend(attached_statements(view))
-    out.extend(restore_statements(view))
+            op("create_index", str(idx["definition"]))
+    out.extend(attached_operations(view))
+    out.extend(restore_operations(view))
     return out
 
 
 # -- lock budget ----------------------------------------------------------------------
-
-_QNAME = r'"(?:[^"]|"")*"\."(?:[^"]|"")*"'
-_DROP_RE = re.compile(r"DROP (?:MATERIALIZED )?VIEW IF EXISTS (" + _QNAME + r")\Z")
-_REPLACE_RE = re.compile(r"CREATE OR REPLACE VIEW (" + _QNAME + r")")
-_INDEX_RE = re.compile(r"CREATE (?:UNIQUE )?INDEX ")
 
 # Locks one view takes, measured on PostgreSQL 15 (tests/test_pg_apply.py checks
 # the estimate against pg_locks): replaced in place, the view's exclusive lock,
@@ -328,16 +323,18 @@ _INDEX_RE = re.compile(r"CREATE (?:UNIQUE )?INDEX ")
 # both the old and the new relation, their row types, rules and dependencies.
 LOCKS_PER_REPLACED_VIEW = 4
 LOCKS_PER_RECREATED_VIEW = 10
+LOCKS_PER_INDEX = 3
 LOCKS_BASE = 32                     # catalogs and indexes every transaction touches (incl. the staleness re-read)
 
 
-def estimate_locks(statements: Sequence[str], verify: Sequence[RelationName]) -> int:
-    """Lock table entries an apply of ``statements`` will hold at its commit (an upper estimate)."""
-    dropped = {m.group(1) for s in statements if (m := _DROP_RE.match(s))}
-    replaced = {m.group(1) for s in statements if (m := _REPLACE_RE.match(s))} - dropped
-    indexes = sum(1 for s in statements if _INDEX_RE.match(s))
-    return (LOCKS_BASE + LOCKS_PER_RECREATED_VIEW * len(dropped) + LOCKS_PER_REPLACED_VIEW * len(replaced)
-            + 3 * indexes + len(verify))
+def estimate_locks(operations: Sequence[Operation], verify: Sequence[RelationName]) -> int:
+    """Lock table entries an apply of ``operations`` will hold at its commit (an upper estimate), by kind."""
+    dropped = {op.relation for op in operations if op.kind == "drop_view"}
+    replaced = {op.relation for op in operations if op.kind == "replace_view"} - dropped
+    indexes = sum(1 for op in operations if op.kind == "create_index")
+    untyped = sum(1 for op in operations if op.kind == "sql")    # as if each recreated a view
+    return (LOCKS_BASE + LOCKS_PER_RECREATED_VIEW * (len(dropped) + untyped) + LOCKS_PER_REPLACED_VIEW * len(replaced)
+            + LOCKS_PER_INDEX * indexes + len(verify))
 
 
 def lock_capacity(cur: Any) -> tuple[int, int, int]:
@@ -389,7 +386,7 @@ class _Job:
     figures of the last one (the one that committed, or the one that failed).
     """
 
-    statements: Sequence[str]
+    operations: Sequence[Operation]
     verify: Sequence[RelationName]
     expected: Mapping[RelationName, str | None] | None
     current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]]
@@ -398,13 +395,17 @@ class _Job:
     stats: dict[str, Any]
 
     @property
+    def statements(self) -> list[str]:
+        return [op.sql for op in self.operations]
+
+    @property
     def lock_timeout(self) -> str:
         return f"{int(self.settings.lock_timeout_ms)}ms"
 
 
 def execute(
     connect: Callable[[], Any],
-    statements: Sequence[str],
+    operations: Sequence[Operation | str],
     verify: Sequence[RelationName],
     expected: Mapping[RelationName, str | None] | None,
     current_fingerprints: Callable[[Any, Sequence[RelationName]], dict[RelationName, str]],
@@ -414,7 +415,7 @@ def execute(
     stats: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> int:
-    """Run ``statements`` in one transaction with the advisory lock and bounded lock retries.
+    """Run ``operations`` (plain statements: kind ``sql``) in one transaction with the advisory lock and bounded lock retries.
 
     ``connect`` returns a context manager yielding a SQLAlchemy Connection;
     statements run on its psycopg2 cursor, the callbacks get the Connection
@@ -422,7 +423,7 @@ def execute(
     attempts it took. Raises LockError, StalePlanError or ApplyError; on any
     error nothing is changed. ``progress`` hears each retry after a lock wait timed out.
     """
-    job = _Job(statements, verify, expected, current_fingerprints, list_relations, settings,
+    job = _Job(as_operations(operations), verify, expected, current_fingerprints, list_relations, settings,
                stats if stats is not None else {})
     attempt = 0
     delay = settings.backoff_s
@@ -448,6 +449,14 @@ def execute(
 
 
 _QUOTED_NAME = re.compile(r'"((?:[^"]|"")*)"\."((?:[^"]|"")*)"')
+
+
+_NO_RELATION = RelationName(None, None, "")
+
+
+def as_operations(items: Sequence[Operation | str]) -> list[Operation]:
+    """Operations as given; a plain statement is an untyped operation (kind ``sql``)."""
+    return [x if isinstance(x, Operation) else Operation("sql", _NO_RELATION, x) for x in items]
 
 
 def lock_target(statement: str | None) -> str:
@@ -570,7 +579,7 @@ def _take_advisory_lock(cur: Any) -> None:
 
 def _check(conn: Any, cur: Any, job: _Job) -> None:
     """The lock budget, the session settings, and the staleness re-check under the advisory lock."""
-    needed = estimate_locks(job.statements, job.verify)
+    needed = estimate_locks(job.operations, job.verify)
     capacity, in_use, per_tx = lock_capacity(cur)
     job.stats.update(locks_estimated=needed, lock_capacity=capacity, max_locks_per_transaction=per_tx)
     if job.settings.check_lock_budget:
@@ -583,7 +592,7 @@ def _check(conn: Any, cur: Any, job: _Job) -> None:
 
 def _with_function_calls(cur: Any, job: _Job, psycopg2: Any) -> tuple[list[str], list[str]]:
     """(statements to run, temporary functions created): ACL blocks become calls when the functions can be made."""
-    found = {i: c for i, s in enumerate(job.statements) if (c := _as_call(s)) is not None}
+    found = {i: c for i, op in enumerate(job.operations) if (c := as_function_call(op)) is not None}
     functions = sorted({fn for fn, _ in found.values()})
     calls = {i: call for i, (_, call) in found.items()}
     job.stats["reset_calls"] = 0
@@ -603,7 +612,7 @@ def _with_function_calls(cur: Any, job: _Job, psycopg2: Any) -> tuple[list[str],
 
 def _run_statements(cur: Any, job: _Job, run: Sequence[str], psycopg2: Any) -> None:
     """``run`` (``job.statements`` as executed) in batches; errors name the statement as planned."""
-    statements = job.statements
+    statements = job.statements     # as planned (errors name these)
     total = len(statements)
 
     def one(i: int, stmt: str) -> None:
@@ -681,7 +690,7 @@ def type_categories(warehouse: Any) -> dict[str, str]:
     """Base type name (``format_type`` without modifier) -> ``pg_type.typcategory``, for every type."""
     import sqlalchemy as sa
 
-    from deprecator.plan import base_type
+    from deprecator.sql.types import base_type
 
     with warehouse.read() as conn:
         rows = conn.execute(sa.text(
@@ -756,6 +765,7 @@ class PlanningDdl:
     """The planner's view of a PostgresWarehouse: its DDL, plus batched compile checks."""
 
     recreate_dependents = True
+    two_phase = False
 
     def __init__(self, warehouse: Any) -> None:
         self.warehouse = warehouse
@@ -771,8 +781,8 @@ class PlanningDdl:
                     "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMP')")).scalar())
         return self._can_probe
 
-    def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
-        return list(self.warehouse.replace_view_statements(view, new_definition))
+    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
+        return list(self.warehouse.view_operations(view, new_definition))
 
     def prepare(self, definitions: Sequence[str]) -> None:
         if self.can_probe():

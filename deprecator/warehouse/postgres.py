@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from deprecator.config import WarehouseConfig
 from deprecator.db import create_engine
 from deprecator.errors import WarehouseError
+from deprecator.operations import Operation
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
@@ -115,6 +116,7 @@ class PostgresWarehouse:
     # PostgreSQL refuses CREATE OR REPLACE VIEW when columns change and DROP VIEW
     # while other views read it, so replacing a view may force its dependents too.
     recreate_dependents = True
+    two_phase = False
 
     def __init__(
         self,
@@ -489,9 +491,13 @@ class PostgresWarehouse:
         return self.column_types(definition)
 
     def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
+        """The SQL of ``view_operations``."""
+        return [op.sql for op in self.view_operations(view, new_definition)]
+
+    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
         """CREATE OR REPLACE when the columns keep names, order and types; else drop and recreate
         (with the views built on it). Options, owner, grants, comments and indexes are restated."""
-        from deprecator.warehouse.pg_apply import Dependent, view_statements
+        from deprecator.warehouse.pg_apply import Dependent, view_operations
 
         rel = view.relation
         same = new_definition == view.definition
@@ -511,15 +517,15 @@ class PostgresWarehouse:
             self._drops.get((a, d), False) for a in upstream for d in directions)
         for d in directions:
             self._drops[(rel, d)] = not keeps
-        return view_statements(view, new_definition, old_types=old_types, new_types=new_types,
+        return view_operations(view, new_definition, old_types=old_types, new_types=new_types,
                                dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(rel)],
                                restore=dropped_upstream or not keeps)
 
-    def restore_statements(self, view: ViewInfo) -> list[str]:
+    def restore_operations(self, view: ViewInfo) -> list[Operation]:
         """Owner, grants (everything else revoked) and comments exactly as ``view`` records them."""
-        from deprecator.warehouse.pg_apply import restore_statements
+        from deprecator.warehouse.pg_apply import restore_operations
 
-        return restore_statements(view)
+        return restore_operations(view)
 
     def _upstream_views(self, relation: RelationName) -> set[RelationName]:
         """Views ``relation`` reads, directly or through other views."""
@@ -535,7 +541,7 @@ class PostgresWarehouse:
 
     def execute_atomically(
         self,
-        statements: Sequence[str],
+        operations: Sequence[Operation | str],
         verify: Sequence[RelationName] = (),
         expected: Mapping[RelationName, str | None] | None = None,
         progress: Callable[[str], None] | None = None,
@@ -547,7 +553,7 @@ class PostgresWarehouse:
 
         self.last_stats: dict[str, Any] = {}
         self.last_attempts = execute(
-            self.engine.connect, statements, verify, expected,
+            self.engine.connect, operations, verify, expected,
             self._fingerprints_in, self._relations_in, self.apply_settings, stats=self.last_stats,
             progress=progress,
         )

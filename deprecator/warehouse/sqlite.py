@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from deprecator.errors import ApplyError, LockError, WarehouseError
+from deprecator.operations import Operation
 from deprecator.redact import mask_url
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_part
@@ -45,6 +46,7 @@ class SQLiteWarehouse:
     default_schema: tuple[str, ...] = (SCHEMA,)
     default_catalog: str | None = None
     recreate_dependents = False
+    two_phase = False
 
     def __init__(self, url: str, *, root: Path | None = None, timeout: float = 5.0,
                  dbt_manifest: str | Path | None = None) -> None:
@@ -158,14 +160,21 @@ class SQLiteWarehouse:
         triggers = [str(t["definition"]) for t in view.extra.get("triggers") or ()]
         return [f"DROP VIEW {qualified(view.relation)}", new_definition, *triggers]
 
+    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
+        """``replace_view_statements``, typed: the drop, the create, then the triggers it restores."""
+        kinds = ("drop_view", "create_view")
+        return [Operation(kinds[i] if i < len(kinds) else "restore_attached", view.relation, sql)
+                for i, sql in enumerate(self.replace_view_statements(view, new_definition))]
+
     def execute_atomically(
         self,
-        statements: Sequence[str],
+        operations: Sequence[Operation | str],
         verify: Sequence[RelationName] = (),
         expected: Mapping[RelationName, str | None] | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
         conn = self._conn
+        statements = [op.sql if isinstance(op, Operation) else op for op in operations]
         try:
             self._begin_immediate(progress)
         except sqlite3.OperationalError as e:

@@ -1,0 +1,69 @@
+"""Typed plan operations: what each statement of a plan does, so nobody has to read its SQL to know.
+
+An adapter (``deprecator.warehouse``) makes them, ``deprecator.plan`` stores them,
+and the executor, the lock estimate and rollback read their ``kind`` and
+``relation`` directly; ``sql`` is the exact text the engine runs. Pure: this
+module imports nothing but the relation type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping, Sequence, get_args
+
+from deprecator.sql.model import RelationName
+
+OperationKind = Literal[
+    "replace_view",      # CREATE OR REPLACE VIEW: the view keeps its columns, owner, grants, comments
+    "drop_view",         # DROP VIEW / MATERIALIZED VIEW IF EXISTS (the view itself or a view built on it)
+    "create_view",       # CREATE VIEW after a drop
+    "create_matview",    # CREATE MATERIALIZED VIEW ... WITH [NO] DATA after a drop (fills it)
+    "create_index",      # a materialized view's index, as the catalog defined it
+    "restore_attached",  # column defaults, rules and triggers a DROP VIEW removed (drop-if-exists, then create)
+    "set_owner",         # ALTER ... OWNER TO
+    "reset_grants",      # revoke every privilege (a self-contained DO block)
+    "default_grants",    # keep a NULL ACL NULL, or set it back to the built-in defaults (a DO block)
+    "grant",             # GRANT ... as recorded
+    "comment",           # COMMENT ON a view or column, as recorded
+    "guard",             # changes nothing: fails when the view is unexpectedly gone (COMMENT restating its comment)
+    "sql",               # untyped: a statement kept as text (journal entries written before operations were typed)
+]
+
+OPERATION_KINDS: tuple[str, ...] = get_args(OperationKind)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One statement of a plan: what it does (``kind``), to which relation, and its exact SQL."""
+
+    kind: str
+    relation: RelationName
+    sql: str
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.relation
+        return {"kind": self.kind, "relation": [r.catalog, r.schema, r.name], "sql": self.sql}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Operation":
+        kind = d["kind"]
+        if kind not in OPERATION_KINDS:
+            raise ValueError(f"unknown operation kind {kind!r}")
+        catalog, schema, name = d["relation"]
+        if not isinstance(name, str) or not isinstance(d["sql"], str):
+            raise TypeError("an operation's relation name and sql must be strings")
+        return cls(kind, RelationName(catalog, schema, name), d["sql"])
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+def sql_of(operations: Sequence[Operation]) -> tuple[str, ...]:
+    """The statements of ``operations``, in order."""
+    return tuple(op.sql for op in operations)
+
+
+def from_journal(items: Sequence[Any], relation: RelationName) -> tuple[Operation, ...]:
+    """Operations a journal entry kept: typed (dicts), or plain statements of older entries (kind ``sql``)."""
+    return tuple(Operation.from_json(x) if isinstance(x, Mapping) else Operation("sql", relation, str(x))
+                 for x in items)
