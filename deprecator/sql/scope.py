@@ -58,14 +58,26 @@ from deprecator.sql.names import normalize_part, relation_from_table
 from deprecator.sql.spans import meta_span, table_parts, table_span
 
 
+_DYNAMIC = getattr(exp, "DynamicIdentifier", None)   # Snowflake IDENTIFIER(...)
+
+# Statements whose direct table arguments are what they act on (role target).
+_ACTS_ON_RELATION = tuple(
+    getattr(exp, name) for name in ("Drop", "Alter", "TruncateTable", "Copy", "Comment", "AlterRename",
+                                    "RenameTable", "Analyze", "Refresh")
+    if hasattr(exp, name)
+)
+
+# Dialects where `a.b` with `a` not a relation in scope is a struct field access.
+STRUCT_DOT_DIALECTS = frozenset({"bigquery", "duckdb", "spark", "databricks", "hive", "trino", "presto", "athena"})
+
+
 def identifier_string(table: exp.Table, dialect: str) -> tuple[exp.Table, exp.Literal] | None:
     """For ``IDENTIFIER('db.t')`` (Snowflake): the table the string names, and the literal.
 
     None for any other table, and for ``IDENTIFIER($var)`` / ``IDENTIFIER(:bind)``,
     whose relation cannot be known from the text.
     """
-    dyn = getattr(exp, "DynamicIdentifier", None)
-    if dyn is None or not isinstance(table.this, dyn):
+    if _DYNAMIC is None or not isinstance(table.this, _DYNAMIC):
         return None
     lit = table.this.this
     if not isinstance(lit, exp.Literal) or not lit.is_string:
@@ -908,18 +920,6 @@ class StatementAnalyzer:
                 return True
             node = node.parent
         return False
-
-
-_DYNAMIC = getattr(exp, "DynamicIdentifier", None)
-
-_ACTS_ON_RELATION = tuple(
-    getattr(exp, name) for name in ("Drop", "Alter", "TruncateTable", "Copy", "Comment", "AlterRename",
-                                    "RenameTable", "Analyze", "Refresh")
-    if hasattr(exp, name)
-)
-
-# Dialects where `a.b` with `a` not a relation in scope is a struct field access.
-STRUCT_DOT_DIALECTS = frozenset({"bigquery", "duckdb", "spark", "databricks", "hive", "trino", "presto", "athena"})
 
 
 def statement_kind(stmt: exp.Expr) -> str:
