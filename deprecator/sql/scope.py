@@ -23,8 +23,9 @@ decide whether a rewrite is safe:
   (qualifiers, aliases). The rewrite must leave every byte it does not edit as the
   author wrote it, and must know per column whether the owner is proven, ambiguous
   (several relations in scope could have it), possibly an outer query's (a correlated
-  subquery) or possibly an output alias (WHERE / GROUP BY / HAVING in dialects where
-  one may be meant): only a proven owner is renamed, the others block the rewrite.
+  subquery) or possibly an output alias (a bare name in WHERE / GROUP BY / HAVING that
+  is also an alias of the same SELECT, which some engines read as the alias): only a
+  proven owner is renamed, the others block the rewrite.
 * Its sources are keyed by name: a FROM clause exposing one name twice gets a fresh
   name (``t_2``) for the second, where the rewrite must count such clashes to refuse
   creating one (``Analysis.name_clashes``).
@@ -33,10 +34,11 @@ decide whether a rewrite is safe:
   (PostgreSQL's ``pg_temp`` searched first, Snowflake's temporary tables per schema,
   Redshift's ``#names``, DuckDB's ``temp`` catalog): ``TempNames``.
 * Name resolution a rename depends on varies by dialect: ``a.b`` is a struct field
-  where ``a`` is no relation in scope (BigQuery, DuckDB, Spark, Trino, ...), BigQuery
-  names an UNNEST by its alias and offset, ORDER BY and QUALIFY may name output
-  columns, Snowflake names relations with ``IDENTIFIER('db.t')``, and ``NEW`` / ``OLD``
-  in a PostgreSQL rule are rows of the rule's table.
+  where ``a`` is no relation in scope (BigQuery, DuckDB, Spark, Trino, ...), a
+  BigQuery UNNEST's alias names its column as well as the source, ORDER BY and
+  QUALIFY may name output columns, Snowflake names relations with
+  ``IDENTIFIER('db.t')``, and ``NEW`` / ``OLD`` in a PostgreSQL rule are rows of
+  the rule's table.
 
 Spans come from ``deprecator.sql.spans``; parsing, statement splitting and statuses
 from ``deprecator.sql.references``.
