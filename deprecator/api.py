@@ -279,3 +279,118 @@ def scan(config: Config, *, paths: Sequence[str] = (), progress: ProgressFn | No
     report = run_scan(config, registry, paths=paths, progress=progress if progress is not None else False,
                       workers=workers, max_chars=max_chars)
     return ScanResult(report, registry)
+
+
+# --- notices, digest, guide ---------------------------------------------------------------------------------------
+
+def notify(config: Config, *, dry_run: bool = False, only: str | None = None, redact: bool = True,
+           resend_unverified: bool = False) -> Any:
+    """One Slack message per owner still using a deprecated model, or what would be sent (``dry_run``).
+
+    Returns the ``NotifyReport``; owners not reached are on ``not_reached`` (the others were still sent).
+    """
+    from deprecator.notify import run_notify
+
+    return run_notify(config, config.load_registry(), dry_run=dry_run, only=only, redact=redact,
+                      resend_unverified=resend_unverified)
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    """A weekly digest, and what became of it: rendered (``text``), written to ``written``, or ``sent``."""
+
+    digest: Any                          # notify.digest.Digest
+    text: str | None = None              # the rendering, when rendered rather than sent
+    written: Path | None = None          # the file it was written to
+    sent: Any = None                     # notify.digest_service.DigestResult, when it went to Slack (or was skipped)
+
+
+def digest(config: Config, *, today: _dt.date, done_weeks: int = 4, trend_weeks: int = 6, only: str | None = None,
+           fmt: str = "text", out: Path | None = None, send: bool = True, force: bool = False) -> DigestOutcome:
+    """Gather the weekly usage digest from the state store; write it to ``out`` in ``fmt``, or send it to
+    slack.digest_channel once per ISO week (``force`` sends again), or, with neither, render it."""
+    from deprecator.apply import open_state
+    from deprecator.notify.digest_service import gather_digest, render_digest, send_digest
+
+    registry = config.load_registry()
+    state = open_state(config)
+    try:
+        gathered = gather_digest(config, registry, state, today, done_weeks=done_weeks, trend_weeks=trend_weeks,
+                                 only=only)
+        templates = config.slack.templates or config.templates_dir
+        if out is not None:
+            from deprecator.yamlio import write_atomic
+
+            text = render_digest(gathered, fmt, templates)
+            write_atomic(out, text)
+            return DigestOutcome(gathered, text, written=out)
+        if not send:
+            return DigestOutcome(gathered, render_digest(gathered, fmt, templates))
+        return DigestOutcome(gathered, sent=send_digest(config, gathered, state, force=force))
+    finally:
+        state.close()
+
+
+@dataclass(frozen=True)
+class GuideOutcome:
+    """A migration guide: its facts, its Markdown (unless only the facts were asked for), the file written."""
+
+    guide: Any                           # guide.Guide; ``to_dict()`` is the JSON of `guide --format json`
+    text: str | None = None
+    written: Path | None = None
+
+
+def guide(config: Config, model: str, *, today: _dt.date, scan: bool = True, render: bool = True,
+          template_dir: Path | None = None, write: bool = True, out_dir: Path | None = None) -> GuideOutcome:
+    """The migration guide of ``model``: gathered (a fresh scan unless ``scan`` is False; nothing recorded),
+    rendered with ``template_dir`` (default: ``templates:`` of the config, else the shipped template), and
+    written as ``out_dir/<table>.md``, else at its registered or default path beside deprecator.yml."""
+    from deprecator.guide import guide_for, render_guide
+
+    facts = guide_for(config, model, today=today, scan=scan)
+    if not render:
+        return GuideOutcome(facts)
+    text = render_guide(facts, template_dir or config.templates_dir)
+    if not write:
+        return GuideOutcome(facts, text)
+    target = out_dir / Path(facts.path).name if out_dir is not None else config.root / facts.path
+    from deprecator.yamlio import write_atomic
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, text)
+    return GuideOutcome(facts, text, target)
+
+
+# --- registering --------------------------------------------------------------------------------------------------
+
+def check_new_names(config: Config, model: str, replacement: str, dropped: bool = False) -> str | None:
+    """Before ``deprecate`` writes: with a warehouse configured, a name it lacks is an error (``RegistryError``,
+    with "did you mean"); MODEL must not exist with ``dropped``.
+
+    Registering stays possible offline: a warehouse that cannot be reached
+    returns why the names were not checked (scan and plan check them again);
+    None when they were checked, or no warehouse is configured.
+    """
+    if not config.warehouse.url:
+        return None
+    from types import SimpleNamespace
+
+    from deprecator.errors import WarehouseError
+    from deprecator.existence import check_registered_names
+    from deprecator.registry import Registry
+    from deprecator.warehouse import connect
+
+    entry = SimpleNamespace(model=model, replacement=replacement, dropped=dropped, path=None, line=None)
+    registry = Registry((), dialect=config.dialect, default_schema=config.warehouse.default_schema,
+                        default_catalog=config.warehouse.default_catalog)
+    try:
+        warehouse = connect(config)
+    except WarehouseError as e:
+        return e.message
+    try:
+        check_registered_names(warehouse, registry, [entry], command_line=True)
+    except WarehouseError as e:
+        return e.message
+    finally:
+        warehouse.close()
+    return None

@@ -45,30 +45,20 @@ def digest_cmd(ctx: click.Context, dry_run: bool, fmt: str, out: Path | None, on
       deprecator digest --dry-run
       deprecator digest --format html --out report.html
     """
-    from deprecator.apply import open_state
-    from deprecator.notify.digest_service import gather_digest, render_digest, send_digest
+    from deprecator import api
     from deprecator.registry import today
     from deprecator.text import plural
 
     config = load_cli_config(ctx)
-    registry = config.load_registry()
-    state = open_state(config)
-    try:
-        digest = gather_digest(config, registry, state, today(today_), done_weeks=done_weeks,
-                               trend_weeks=trend_weeks, only=only)
-        templates = config.slack.templates or config.templates_dir
-        if out is not None:
-            from deprecator.yamlio import write_atomic
-
-            write_atomic(out, render_digest(digest, fmt, templates))
-            echo(f"Wrote the {fmt} digest of {plural(len(digest.deprecations), 'deprecation')} to {out}")
-            return
-        if dry_run:
-            click.echo(render_digest(digest, fmt, templates), nl=False)
-            return
-        result = send_digest(config, digest, state, force=force)
-    finally:
-        state.close()
+    outcome = api.digest(config, today=today(today_), done_weeks=done_weeks, trend_weeks=trend_weeks, only=only,
+                         fmt=fmt, out=out, send=not dry_run, force=force)
+    digest, result = outcome.digest, outcome.sent
+    if outcome.written is not None:
+        echo(f"Wrote the {fmt} digest of {plural(len(digest.deprecations), 'deprecation')} to {out}")
+        return
+    if result is None:   # --dry-run
+        click.echo(outcome.text, nl=False)
+        return
     if result.skipped:
         echo(f"Nothing sent: {result.skipped}.")
     else:

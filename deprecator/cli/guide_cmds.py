@@ -41,27 +41,18 @@ def guide_cmd(ctx: click.Context, model: str, out_dir: Path | None, to_stdout: b
       deprecator guide analytics.customer_facts --out docs/migrations
       deprecator guide analytics.customer_facts --stdout --no-scan
     """
-    from deprecator.guide import guide_for, render_guide
+    from deprecator import api
     from deprecator.registry import today
 
-    cfg = load_cli_config(ctx)
-    guide = guide_for(cfg, model, today=today(today_), scan=not no_scan)
+    result = api.guide(load_cli_config(ctx), model, today=today(today_), scan=not no_scan, render=fmt != "json",
+                       template_dir=template_dir, write=not to_stdout, out_dir=out_dir)
+    guide = result.guide
     if fmt == "json":
         echo_json(guide.to_dict())
         return
-    templates = template_dir or cfg.templates_dir
-    text = render_guide(guide, templates)
     if to_stdout:
-        click.echo(text, nl=False)
+        click.echo(result.text, nl=False)
         return
-    if out_dir is not None:
-        target = out_dir / Path(guide.path).name
-    else:
-        target = cfg.root / guide.path
-    from deprecator.yamlio import write_atomic
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, text)
-    echo(f"Wrote the migration guide of {guide.model} to {target}")
+    echo(f"Wrote the migration guide of {guide.model} to {result.written}")
     if guide.example is None:
         echo(f"It has no before/after example: {guide.example_note}.")

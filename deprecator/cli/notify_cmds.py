@@ -39,11 +39,10 @@ def notify_cmd(ctx: click.Context, dry_run: bool, fmt: str, only: str | None, no
       deprecator notify --only analytics.customer_facts --format json --dry-run
       SLACK_BOT_TOKEN=xoxb-... deprecator notify
     """
-    from deprecator.notify import format_text, run_notify
+    from deprecator import api
+    from deprecator.notify import format_text
 
-    config = load_cli_config(ctx)
-    registry = config.load_registry()
-    report = run_notify(config, registry, dry_run=dry_run, only=only, redact=not no_redact,
+    report = api.notify(load_cli_config(ctx), dry_run=dry_run, only=only, redact=not no_redact,
                         resend_unverified=resend_unverified)
     if fmt == "json":
         echo_json(report.to_dict())

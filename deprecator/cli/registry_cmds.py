@@ -131,33 +131,17 @@ def _check_in_warehouse(cfg: Config, model: str, replacement: str, dropped: bool
     Registering stays possible offline: a warehouse that cannot be reached is a
     warning saying the names were not checked (scan and plan check them again).
     """
-    if not cfg.warehouse.url:
-        return
-    from types import SimpleNamespace
+    from deprecator import api
+    from deprecator.errors import ConfigError
 
-    from deprecator.errors import ConfigError, WarehouseError
-    from deprecator.existence import check_registered_names
-    from deprecator.registry import Registry
-    from deprecator.warehouse import connect
-
-    entry = SimpleNamespace(model=model, replacement=replacement, dropped=dropped, path=None, line=None)
-    registry = Registry((), dialect=cfg.dialect, default_schema=cfg.warehouse.default_schema,
-                        default_catalog=cfg.warehouse.default_catalog)
     try:
-        warehouse = connect(cfg)
-    except WarehouseError as e:
-        echo(f"warning: {model} and {replacement} were not checked against the warehouse: {e.message}", err=True)
-        return
-    try:
-        check_registered_names(warehouse, registry, [entry], command_line=True)
-    except WarehouseError as e:
-        echo(f"warning: {model} and {replacement} were not checked against the warehouse: {e.message}", err=True)
+        unchecked = api.check_new_names(cfg, model, replacement, dropped)
     except ConfigError as e:
         note = f"{_display(cfg.registry_path)} was not changed"
         e.hint = f"{e.hint}; {note}" if e.hint else note
         raise
-    finally:
-        warehouse.close()
+    if unchecked is not None:
+        echo(f"warning: {model} and {replacement} were not checked against the warehouse: {unchecked}", err=True)
 
 
 @main.command("list")
