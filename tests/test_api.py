@@ -126,3 +126,34 @@ def test_the_library_writes_nothing_to_the_terminal(config, in_tmp, capfd):
     assert result.report.to_dict()["findings"]
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def _terminal_writes(source: str) -> list[int]:
+    """Lines of ``source`` that print, or touch sys.stdout / sys.stderr (a subprocess's .stderr is not one)."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            lines.append(node.lineno)
+        elif (isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr")
+              and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+            lines.append(node.lineno)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.name if isinstance(node, ast.Import) else node.module or "").split(".")[0] == "click"
+                for a in node.names):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_no_library_module_writes_to_the_terminal():
+    # Progress and messages reach the terminal through callbacks the CLI passes (progress, review, out).
+    from pathlib import Path
+
+    assert _terminal_writes("import sys\nprint('x')\nsys.stderr.write('y')\nproc.stderr.strip()\n"
+                            "from click import echo\n") == [2, 3, 5]
+    package = Path(api.__file__).parent
+    found = {str(p.relative_to(package)): _terminal_writes(p.read_text(encoding="utf-8"))
+             for p in sorted(package.rglob("*.py"))
+             if p.parts[len(package.parts)] != "cli" and p.name != "__main__.py"}
+    assert {name: lines for name, lines in found.items() if lines} == {}
