@@ -28,6 +28,10 @@ from deprecator.parallel import DEFAULT_MAX_CHARS
 if TYPE_CHECKING:
     from deprecator.apply import ApplyResult, RollbackPlan
     from deprecator.config import Config
+    from deprecator.guide import Guide
+    from deprecator.notify.digest import Digest
+    from deprecator.notify.digest_service import DigestResult
+    from deprecator.notify.notices import NotifyReport
     from deprecator.plan import Plan
     from deprecator.scan import ProgressFn, ScanReport
     from deprecator.state import ApplyRecord
@@ -284,7 +288,7 @@ def scan(config: Config, *, paths: Sequence[str] = (), progress: ProgressFn | No
 # --- notices, digest, guide ---------------------------------------------------------------------------------------
 
 def notify(config: Config, *, dry_run: bool = False, only: str | None = None, redact: bool = True,
-           resend_unverified: bool = False) -> Any:
+           resend_unverified: bool = False) -> NotifyReport:
     """One Slack message per owner still using a deprecated model, or what would be sent (``dry_run``).
 
     Returns the ``NotifyReport``; owners not reached are on ``not_reached`` (the others were still sent).
@@ -299,10 +303,10 @@ def notify(config: Config, *, dry_run: bool = False, only: str | None = None, re
 class DigestOutcome:
     """A weekly digest, and what became of it: rendered (``text``), written to ``written``, or ``sent``."""
 
-    digest: Any                          # notify.digest.Digest
+    digest: Digest
     text: str | None = None              # the rendering, when rendered rather than sent
     written: Path | None = None          # the file it was written to
-    sent: Any = None                     # notify.digest_service.DigestResult, when it went to Slack (or was skipped)
+    sent: DigestResult | None = None     # when it went to Slack (or was skipped: sent.skipped says why)
 
 
 def digest(config: Config, *, today: _dt.date, done_weeks: int = 4, trend_weeks: int = 6, only: str | None = None,
@@ -335,7 +339,7 @@ def digest(config: Config, *, today: _dt.date, done_weeks: int = 4, trend_weeks:
 class GuideOutcome:
     """A migration guide: its facts, its Markdown (unless only the facts were asked for), the file written."""
 
-    guide: Any                           # guide.Guide; ``to_dict()`` is the JSON of `guide --format json`
+    guide: Guide                         # ``to_dict()`` is the JSON of `guide --format json`
     text: str | None = None
     written: Path | None = None
 
