@@ -27,7 +27,7 @@ from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
 from deprecator.sql.names import column_text_name
 from deprecator.sql.references import analyze, to_references
-from deprecator.sql.types import base_type as base_type, incompatible  # base_type: old import path, for now
+from deprecator.sql.types import incompatible
 from deprecator.text import plural
 
 # 2: per-view field fingerprints (``parts``), a per-view seal, per-deprecation

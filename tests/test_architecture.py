@@ -16,4 +16,4 @@ def test_import_contracts_hold():
         cwd=ROOT, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Contracts: 2 kept, 0 broken" in proc.stdout, proc.stdout
+    assert "Contracts: 4 kept, 0 broken" in proc.stdout, proc.stdout
