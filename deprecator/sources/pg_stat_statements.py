@@ -252,7 +252,7 @@ class PgStatStatementsSource:
             "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = :s AND c.relname = 'pg_stat_statements' AND a.attnum > 0"), {"s": ext}).scalars())
-        taken_at = conn.execute(sa.text("SELECT pg_catalog.now()")).scalar()
+        taken_at = conn.execute(sa.text("SELECT pg_catalog.now()")).scalar_one()
         stats_reset = dealloc = None
         has_info = conn.execute(sa.text(
             "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
