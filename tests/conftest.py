@@ -6,6 +6,10 @@ from typing import Iterator
 
 import pytest
 
+# Fixtures shared across test modules live in these plain (non-test) modules; pytest
+# finds them here, so test modules use them by parameter name without importing them.
+pytest_plugins = ["tests.pg_cluster", "tests.notify_project"]
+
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
