@@ -191,3 +191,14 @@ def test_connect_factory_opens_the_postgres_adapter(pg_db, tmp_path):
     assert [str(v.relation) for v in wh.list_views()] == ["analytics.v"]
     # without a configured search path, the role's effective one is used
     assert connect(pg_db, root=tmp_path).default_schema == ("public",)
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+nodriver://me:s3cretpw@h/db",     # no such SQLAlchemy dialect
+    "postgresql+pg8000://me:s3cretpw@h/db",       # a driver that is not installed
+    "postgresql://me:s3cretpw@h:port/db",         # not a port number
+])
+def test_a_url_that_cannot_make_an_engine_is_a_warehouse_error_with_the_password_masked(url):
+    with pytest.raises(WarehouseError, match="cannot open") as e:
+        PostgresWarehouse(url)
+    assert "s3cretpw" not in str(e.value)
