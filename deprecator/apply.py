@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from deprecator.config import Config
 from deprecator.errors import DeprecatorError, OtherWarehouseError, RollbackRefused, StaleChange, StalePlanError
 from deprecator.operations import Operation, from_journal
@@ -380,6 +382,9 @@ def _identity_entry(warehouse: Warehouse) -> dict[str, Any]:
 
 
 INTERRUPTED = "interrupted"
+# What a state store's write can fail with (database refusing, disk full, file unreadable); anything
+# else is a bug and keeps its traceback.
+_STATE_ERRORS = (SQLAlchemyError, OSError)
 
 
 def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, operations: Sequence[Operation],
@@ -396,7 +401,7 @@ def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, operations:
         # The transaction rolled back: the journal entry records that nothing changed.
         try:
             state.finish_apply(apply_id, status="failed", error=redact(str(e)) or e.__class__.__name__)
-        except Exception:
+        except _STATE_ERRORS:
             pass  # the warehouse error is the one worth reporting
         raise
 
@@ -415,7 +420,7 @@ def _settle_interrupted(warehouse: Warehouse, state: StateStore, apply_id: str,
 def _settle(state: StateStore, apply_id: str, after: dict[str, Any]) -> None:
     try:
         state.finish_apply(apply_id, status="applied", after=after)
-    except Exception as e:
+    except _STATE_ERRORS as e:
         raise DeprecatorError(
             f"the views were changed and committed, but the state store could not mark apply {apply_id} done: {e}",
             hint="`deprecator applies` reconciles a pending apply with the warehouse on its next run",
@@ -671,7 +676,7 @@ def _record(state: StateStore, **kwargs: Any) -> str:
     # Written before the warehouse is touched: if the journal cannot be written, nothing changes.
     try:
         return state.record_apply(**kwargs)
-    except Exception as e:
+    except _STATE_ERRORS as e:
         raise DeprecatorError(
             f"the state store could not record the apply, so nothing was changed: {e}",
             hint="check `state.url` in deprecator.yml",
