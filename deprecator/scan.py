@@ -24,6 +24,7 @@ from deprecator.prefilter import Prefilter
 from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText, UsageBasis
 from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
+from deprecator.text import plural
 
 
 
@@ -1173,9 +1174,9 @@ class _Progress:
 
 
 # -- text rendering -------------------------------------------------------------
-def _n(count: int, singular: str, plural: str | None = None) -> str:
-    """``1 view``, ``2 views``: a count with its noun in the right number."""
-    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+def _n(count: int, singular: str, many: str | None = None) -> str:
+    """``1 view``, ``2,048 views``: a count with its noun in the right number, thousands grouped."""
+    return plural(count, singular, many, grouped=True)
 
 
 def _sql_name(dotted: str, dialect: str | None) -> str:
