@@ -40,13 +40,10 @@ from deprecator.errors import ConfigError, SourceError
 from deprecator.redact import mask_url, redact
 from deprecator.sources.base import SourceItem, SourceProblem, SqlText, UsageBasis, to_utc_naive
 from deprecator.db import create_engine, db_error, is_own_statement
+from deprecator.sql.names import quote_part
 
 KIND = "pg_stat_statements"
 _HIDDEN = "<insufficient privilege>"
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def parse_search_path(value: str) -> list[str]:
@@ -247,7 +244,7 @@ class PgStatStatementsSource:
         if ext is None:
             raise SourceError(f"pg_stat_statements is not installed in the database of {self.name}",
                               hint="CREATE EXTENSION pg_stat_statements (it must also be in shared_preload_libraries)")
-        schema = _quote_ident(ext)
+        schema = quote_part(ext, "postgres")
         view_cols = set(conn.execute(sa.text(
             "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
