@@ -58,6 +58,22 @@ class Operation:
         return self.sql
 
 
+@dataclass(frozen=True)
+class DdlContext:
+    """What an adapter needs to know beyond the view and its new definition, from the planner.
+
+    ``upstream_dropped``: an earlier operation of the plan (same direction, forward or
+    inverse) drops a view this one reads, directly or through other views, so
+    CREATE OR REPLACE alone would not keep its owner, grants and comments: restate
+    them. True by default (restating is always safe). ``current``: the view as the
+    catalog holds it now (its column types are those of its current definition);
+    None: unknown, every definition is compiled.
+    """
+
+    upstream_dropped: bool = True
+    current: Any = None
+
+
 def sql_of(operations: Sequence[Operation]) -> tuple[str, ...]:
     """The statements of ``operations``, in order."""
     return tuple(op.sql for op in operations)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Protocol, Sequence
 
 # StaleChange lives beside the error that carries it (errors cannot import plan); re-exported here.
 from deprecator.errors import DeprecatorError, StaleChange as StaleChange, StaleKind as StaleKind
-from deprecator.operations import Operation as Operation, sql_of
+from deprecator.operations import DdlContext as DdlContext, Operation as Operation, sql_of
 from deprecator.prefilter import TextIndex as TextIndex, name_needles as name_needles
 from deprecator.sql import rewrite
 from deprecator.sql.model import Blocker, RelationName, RewriteRule
@@ -74,7 +74,10 @@ class DdlMaker(Protocol):
     recreate_dependents: bool
     two_phase: bool
 
-    def view_operations(self, view: Any, new_definition: str) -> Sequence[Operation]: ...
+    def view_operations(self, view: Any, new_definition: str, context: DdlContext) -> Sequence[Operation]:
+        """The operations giving ``view`` the text ``new_definition``: a function of its arguments
+        (and the catalog), never of the order it is called in; ``build_plan`` passes the context."""
+        ...
 
 
 class CheckingDdl(DdlMaker, Protocol):
@@ -648,10 +651,11 @@ def only_checks(drop: Sequence[Operation], operations: Sequence[Operation]) -> b
     return not drop and bool(operations) and all(op.kind == "guard" for op in operations)
 
 
-def _ddl(ddl: DdlMaker, view: Any, definition: str) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
+def _ddl(ddl: DdlMaker, view: Any, definition: str,
+         context: DdlContext) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
     """(drop, create) operations that give ``view`` the text ``definition``; only a two-phase
     engine has drops of their own (its leading ``drop_view`` operations)."""
-    ops = tuple(ddl.view_operations(view, definition))
+    ops = tuple(ddl.view_operations(view, definition, context))
     if not ddl.two_phase:
         return (), ops
     n = next((i for i, op in enumerate(ops) if op.kind != "drop_view"), len(ops))
@@ -726,11 +730,20 @@ def build_plan(
     # Second pass, in dependency order: compile checks, then the DDL.
     entries: list[ViewPlan] = []
     touched: dict[RelationName, Action] = {}        # views whose entry runs statements
+    # Per direction (forward, inverse): the views the plan drops, or that read one (directly or not);
+    # the engine must restate owner, grants and comments of a view reading one (``DdlContext``).
+    below: tuple[set[RelationName], set[RelationName]] = (set(), set())
     for rel in order:
         upstream = {str(u): touched[u] for u in sorted(found.reads.get(rel, set()) & set(touched), key=str)}
-        entry = _entry(found.views[rel], drafts[rel], inputs, upstream)
+        reads = (found.reads.get(rel, set()) & found.affected) - {rel}
+        dropped = (bool(reads & below[0]), bool(reads & below[1]))
+        entry = _entry(found.views[rel], drafts[rel], inputs, upstream, dropped)
         if entry.operations or entry.drop_operations:
             touched[rel] = entry.action
+        for i, ops in enumerate((entry.drop_operations + entry.operations,
+                                 entry.inverse_drop_operations + entry.inverse_operations)):
+            if dropped[i] or any(op.kind == "drop_view" and op.relation == rel for op in ops):
+                below[i].add(rel)
         entries.append(entry)
     return Plan(
         dialect=dialect, warehouse=warehouse_label, registry_fingerprint=registry_fingerprint,
@@ -956,20 +969,24 @@ def _rewriter_blockers(rr: Any, rules: Sequence[RewriteRule]) -> list[PlanBlocke
     return blockers
 
 
-def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs, upstream: Mapping[str, Action]) -> ViewPlan:
+def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs, upstream: Mapping[str, Action],
+           dropped: tuple[bool, bool] = (True, True)) -> ViewPlan:
     """Second pass for one view: compile checks, then its entry with the DDL.
 
     ``upstream``: the affected views it reads that the plan touches (runs statements
     for), with their action; a dependent of views the plan leaves alone needs nothing.
+    ``dropped``: whether an earlier entry drops a view it reads (forward, inverse).
     """
     blockers, rr = draft.blockers, draft.rewritten
     if rr is None and not blockers:
-        return _dependent_entry(v, draft.base, inputs.ddl, upstream)
+        # its operations serve both directions: restate if a view it reads is dropped in either
+        context = DdlContext(upstream_dropped=dropped[0] or dropped[1], current=v)
+        return _dependent_entry(v, draft.base, inputs.ddl, upstream, context)
     if not blockers and inputs.compile_error is not None:
         blockers.extend(_compile_blockers(v, rr.text, inputs.compile_error, inputs))
     if blockers:
         return _sealed(ViewPlan(action="blocked", blockers=tuple(blockers), **draft.base))
-    return _rewrite_entry(v, draft.base, rr.text, inputs.ddl)
+    return _rewrite_entry(v, draft.base, rr.text, inputs.ddl, dropped)
 
 
 def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str | None],
@@ -991,11 +1008,11 @@ def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str
 
 
 def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
-                     upstream: Mapping[str, Action]) -> ViewPlan:
+                     upstream: Mapping[str, Action], context: DdlContext) -> ViewPlan:
     """A view that only reads affected views: recreated, checked in place, or left alone."""
     via = base["via"]
     if ddl is not None and ddl.recreate_dependents and upstream:
-        r_drop, r_stmts = _ddl(ddl, v, v.definition)
+        r_drop, r_stmts = _ddl(ddl, v, v.definition, context)
         if only_checks(r_drop, r_stmts):
             # what it reads is replaced in place: nothing is recreated, the guard only checks it is there
             replaced = [n for n, a in upstream.items() if a != "unchanged"]
@@ -1013,15 +1030,17 @@ def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
     return _sealed(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
 
 
-def _rewrite_entry(v: ViewLike, base: Mapping[str, Any], after: str, ddl: DdlMaker | None) -> ViewPlan:
+def _rewrite_entry(v: ViewLike, base: Mapping[str, Any], after: str, ddl: DdlMaker | None,
+                   dropped: tuple[bool, bool]) -> ViewPlan:
     """A rewritten view: its DDL, the inverse DDL and the diff."""
     stmts: tuple[Operation, ...] = ()
     inverse: tuple[Operation, ...] = ()
     drop: tuple[Operation, ...] = ()
     inverse_drop: tuple[Operation, ...] = ()
     if ddl is not None:
-        drop, stmts = _ddl(ddl, v, after)
-        inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition)  # type: ignore[type-var]
+        drop, stmts = _ddl(ddl, v, after, DdlContext(upstream_dropped=dropped[0], current=v))
+        inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition,  # type: ignore[type-var]
+                                     DdlContext(upstream_dropped=dropped[1], current=v))
     return _sealed(ViewPlan(action="rewrite", operations=stmts, inverse_operations=inverse, drop_operations=drop,
                             inverse_drop_operations=inverse_drop, diff=unified_diff(v.definition, after, str(base["relation"])), **{**base, "after": after}))
 

@@ -89,7 +89,8 @@ def test_a_grant_to_public_added_to_a_saved_plan_never_runs(pg_db, pg_roles, tmp
         acl, defs = _acl(pg_db, "analytics.contacts"), _defs(wh)
         with pytest.raises(StalePlanError) as e:
             apply_plan(plan, wh, registry, state)
-        assert ("view analytics.contacts would now be rewritten differently: the plan's statement 3, "
+        # statement 2: the view is replaced in place by one CREATE OR REPLACE (no COMMENT guard before it)
+        assert ("view analytics.contacts would now be rewritten differently: the plan's statement 2, "
                 '`GRANT SELECT ON TABLE "analytics"."contacts" TO PUBLIC`, is not one deprecator derives from the '
                 "warehouse and the registry") in e.value.changes
         assert ("its seal is missing" in str(e.value)) is not reseal

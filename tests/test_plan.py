@@ -227,7 +227,7 @@ class RecreatingDdl:
     recreate_dependents = True
     two_phase = False
 
-    def view_operations(self, view, new_definition):
+    def view_operations(self, view, new_definition, context):
         return [Operation("drop_view", view.relation, f"DROP VIEW {view.relation}"),
                 Operation("create_view", view.relation, new_definition)]
 

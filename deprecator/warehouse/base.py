@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from deprecator.errors import StalePlanError
-from deprecator.operations import Operation
+from deprecator.operations import DdlContext, Operation
 from deprecator.sql.model import RelationName
 
 
@@ -89,9 +89,12 @@ class Warehouse(Protocol):
     # then runs every changed view's leading drop_view operations first, dependents first.
     two_phase: bool
 
-    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
         """Typed DDL that gives ``view`` the definition ``new_definition``, keeping everything else
-        (owner, grants, comments, options). Also used for inverses: pass the old definition."""
+        (owner, grants, comments, options). Also used for inverses: pass the old definition.
+
+        A function of its arguments and the catalog only: whatever depends on the rest of
+        the plan (``context``) is passed in by the planner, never remembered between calls."""
         ...
 
     def execute_atomically(

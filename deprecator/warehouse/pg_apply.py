@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from deprecator.db import mark_statement
 from deprecator.errors import ApplyError, LockError
-from deprecator.operations import Operation
+from deprecator.operations import DdlContext, Operation
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo, check_expected
 
@@ -271,9 +271,10 @@ def view_operations(
     produce (None: unknown, which forces drop and recreate); ``dependents`` are
     the views built on it, transitively, deepest first. ``restore`` False is
     for a view no earlier statement of the plan drops: CREATE OR REPLACE keeps
-    its owner, grants and comments, so only a guard (``COMMENT ON``, which fails
-    if the view is unexpectedly gone) and, for a changed definition, the
-    CREATE OR REPLACE are emitted.
+    its owner, grants and comments, so a changed definition gets only the
+    CREATE OR REPLACE (the executor refuses the apply if the view's OID changed
+    before it, ``replaced_in_place``), and an unchanged one only a guard
+    (``COMMENT ON`` restating its comment, which fails if the view is gone).
     """
     rel = qualified(view.relation)
     kw = _keyword(view.kind)
@@ -291,10 +292,12 @@ def view_operations(
         out.append(Operation(kind, relation, sql))
 
     if keeps_columns and not restore:
-        comment = "NULL" if view.comment is None else quote_literal(view.comment)
-        op("guard", f"COMMENT ON VIEW {rel} IS {comment}")
         if body != view.definition.strip().rstrip(";").rstrip():
+            # kept in place: the executor refuses the apply if an earlier statement dropped it (its OID changed)
             op("replace_view", f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
+        else:
+            comment = "NULL" if view.comment is None else quote_literal(view.comment)
+            op("guard", f"COMMENT ON VIEW {rel} IS {comment}")
         return out
     if keeps_columns:
         op("replace_view", f"CREATE OR REPLACE VIEW {rel}{collist}{_with_clause(view.options)} AS {body}")
@@ -317,24 +320,30 @@ def view_operations(
 
 # -- lock budget ----------------------------------------------------------------------
 
-# Locks one view takes, measured on PostgreSQL 15 (tests/test_pg_apply.py checks
-# the estimate against pg_locks): replaced in place, the view's exclusive lock,
-# the verification read, the comment, an object lock; dropped and recreated,
-# both the old and the new relation, their row types, rules and dependencies.
-LOCKS_PER_REPLACED_VIEW = 4
-LOCKS_PER_RECREATED_VIEW = 10
+# Lock table entries per view, by what the apply does to it, measured in pg_locks on
+# PostgreSQL 15 (tests/test_pg_apply.py checks the estimate: never under, within 10%):
+# replaced in place, the view's exclusive lock; a guard, its comment's lock; dropped
+# and recreated (or restated), the old and the new relation, their row types, rules,
+# dependencies, owner, ACL and comment, and the staleness re-read's lock on the old one;
+# each verified view, its read lock.
+LOCKS_PER_REPLACED_VIEW = 1
+LOCKS_PER_GUARD = 1
+LOCKS_PER_RECREATED_VIEW = 8
 LOCKS_PER_INDEX = 3
-LOCKS_BASE = 32                     # catalogs and indexes every transaction touches (incl. the staleness re-read)
+LOCKS_PER_UNTYPED = 10              # a plain statement: as if it recreated a view
+LOCKS_BASE = 44                     # catalogs and their indexes (the staleness re-read, the ACL functions): measured 36-42
 
 
 def estimate_locks(operations: Sequence[Operation], verify: Sequence[RelationName]) -> int:
-    """Lock table entries an apply of ``operations`` will hold at its commit (an upper estimate), by kind."""
-    dropped = {op.relation for op in operations if op.kind == "drop_view"}
-    replaced = {op.relation for op in operations if op.kind == "replace_view"} - dropped
+    """Lock table entries an apply of ``operations`` will hold at its commit (never fewer), by kind."""
+    recreated = {op.relation for op in operations if op.kind == "drop_view" or op.kind in _RESTATING}
+    replaced = {op.relation for op in operations if op.kind == "replace_view"} - recreated
+    guarded = {op.relation for op in operations if op.kind == "guard"} - recreated - replaced
     indexes = sum(1 for op in operations if op.kind == "create_index")
-    untyped = sum(1 for op in operations if op.kind == "sql")    # as if each recreated a view
-    return (LOCKS_BASE + LOCKS_PER_RECREATED_VIEW * (len(dropped) + untyped) + LOCKS_PER_REPLACED_VIEW * len(replaced)
-            + LOCKS_PER_INDEX * indexes + len(verify))
+    untyped = sum(1 for op in operations if op.kind == "sql")
+    return (LOCKS_BASE + LOCKS_PER_RECREATED_VIEW * len(recreated) + LOCKS_PER_REPLACED_VIEW * len(replaced)
+            + LOCKS_PER_GUARD * len(guarded) + LOCKS_PER_INDEX * indexes + LOCKS_PER_UNTYPED * untyped
+            + len(set(verify)))
 
 
 def lock_capacity(cur: Any) -> tuple[int, int, int]:
@@ -552,11 +561,14 @@ def _run(conn: Any, raw: Any, job: _Job, psycopg2: Any) -> None:
     t_start = time.perf_counter()
     _check(conn, cur, job)
     before = job.list_relations(conn)
+    in_place = replaced_in_place(job.operations)
+    oids = _oids(cur, in_place)
     run, functions = _with_function_calls(cur, job, psycopg2)
     t_checked = time.perf_counter()
     _run_statements(cur, job, run, psycopg2)
     t_ran = time.perf_counter()
     _verify(conn, cur, job, before, psycopg2)
+    _check_in_place(cur, in_place, oids)
     if functions:
         cur.execute(";\n".join(f"DROP FUNCTION {fn}(pg_catalog.text)" for fn in functions))
     t_verified = time.perf_counter()
@@ -656,6 +668,37 @@ def _run_statements(cur: Any, job: _Job, run: Sequence[str], psycopg2: Any) -> N
             one(k, stmt)
         if len(batch) > 1 and waited:
             cur.execute("SET LOCAL lock_timeout = %s", (job.lock_timeout,))
+
+
+# Operations that restate what CREATE OR REPLACE keeps (after a drop, the view needs them).
+_RESTATING = frozenset({"set_owner", "reset_grants", "default_grants", "grant", "comment"})
+
+
+def replaced_in_place(operations: Sequence[Operation]) -> list[RelationName]:
+    """Views replaced with CREATE OR REPLACE without restating owner, grants and comments: each must
+    keep its OID through the apply (else an earlier statement dropped it and they were lost)."""
+    restated = {op.relation for op in operations if op.kind in _RESTATING}
+    return list(dict.fromkeys(op.relation for op in operations
+                              if op.kind == "replace_view" and op.relation not in restated))
+
+
+def _oids(cur: Any, relations: Sequence[RelationName]) -> list[Any]:
+    if not relations:
+        return []
+    cur.execute("SELECT pg_catalog.to_regclass(n)::pg_catalog.oid FROM unnest(%s::text[]) WITH ORDINALITY u(n, i) "
+                "ORDER BY i", ([qualified(r) for r in relations],))
+    return [r[0] for r in cur.fetchall()]
+
+
+def _check_in_place(cur: Any, relations: Sequence[RelationName], before: Sequence[Any]) -> None:
+    """Refuse the apply if a view replaced in place is not the same relation any more."""
+    lost = [str(r) for r, a, b in zip(relations, before, _oids(cur, relations)) if a != b]
+    if lost:
+        raise ApplyError(
+            "view " + ", ".join(lost) + " was dropped by an earlier statement of the apply and created again by "
+            "CREATE OR REPLACE, without its owner, grants and comments; nothing was changed",
+            hint="plan again (`deprecator plan`): the plan restates them for a view whose upstream view is dropped",
+        )
 
 
 def _verify(conn: Any, cur: Any, job: _Job, before: set[RelationName], psycopg2: Any) -> None:
@@ -781,8 +824,8 @@ class PlanningDdl:
                     "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMP')")).scalar())
         return self._can_probe
 
-    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
-        return list(self.warehouse.view_operations(view, new_definition))
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
+        return list(self.warehouse.view_operations(view, new_definition, context))
 
     def prepare(self, definitions: Sequence[str]) -> None:
         if self.can_probe():

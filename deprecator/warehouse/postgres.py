@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from deprecator.config import WarehouseConfig
 from deprecator.db import create_engine
 from deprecator.errors import WarehouseError
-from deprecator.operations import Operation
+from deprecator.operations import DdlContext, Operation
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
@@ -138,9 +138,7 @@ class PostgresWarehouse:
         self._types_cache: dict[str, tuple[str, ...] | None] = {}
         self._probe_errors: dict[str, str] = {}
         self._graph: tuple[Any, Any, Any] | None = None
-        self._drops: dict[tuple[RelationName, str], bool] = {}   # (view, direction) -> its DDL drops it
         self._probe: Connection | None = None
-        self._current: dict[RelationName, tuple[str, tuple[str, ...]]] = {}
         self._identity: dict[str, str] | None = None
         self.url = url
         self.dbt_manifest = Path(root or ".", dbt_manifest) if dbt_manifest is not None else None
@@ -153,7 +151,7 @@ class PostgresWarehouse:
         self._default_schema = tuple(default_schema) if default_schema else None
         try:
             self.engine = engine or create_engine(url, pool_pre_ping=True)
-        except Exception as e:  # bad URL or missing driver
+        except (sa.exc.ArgumentError, ImportError, ValueError) as e:  # bad URL, unknown or missing driver, bad port
             raise WarehouseError(f"cannot open {self.display_url}: {redact(str(e))}") from None
 
     @property
@@ -294,12 +292,10 @@ class PostgresWarehouse:
         """Every user view and materialized view (extension-owned ones excluded), ordered by name."""
         self._graph = None              # a fresh read: DDL made later uses the catalog as of now
         self._types_cache.clear()
-        self._drops.clear()
         self._probe_errors.clear()
         with self.read() as conn:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
             views = self._mark(_build_views(conn, rows))
-        self._current = {v.relation: (v.definition, tuple(t for _, t in v.columns)) for v in views}
         return views
 
     def list_functions(self) -> list[FunctionInfo]:
@@ -451,6 +447,8 @@ class PostgresWarehouse:
         if self._probe is None:
             self._probe = self.engine.connect()
         conn = self._probe
+        import psycopg2   # the driver of the raw cursor below
+
         # A short transaction per probe: never an idle open transaction while someone reads the plan.
         trans = conn.begin()
         try:
@@ -465,9 +463,7 @@ class PostgresWarehouse:
         except sa.exc.DBAPIError as e:
             types = None
             self._probe_errors[definition] = str(e.orig).strip()
-        except Exception as e:  # psycopg2 errors raised by the raw cursor
-            if not e.__class__.__module__.startswith("psycopg2"):
-                raise
+        except psycopg2.Error as e:  # raised by the raw cursor, not wrapped by SQLAlchemy
             types = None
             self._probe_errors[definition] = (getattr(e, "pgerror", None) or str(e)).strip()
         finally:
@@ -483,61 +479,42 @@ class PostgresWarehouse:
         self.column_types(definition)
         return self._probe_errors.get(definition)
 
-    def _types_of(self, relation: RelationName, definition: str) -> tuple[str, ...] | None:
-        """Column types of ``definition``: from the catalog when it is the view's current one, else compiled."""
-        current = self._current.get(relation)
-        if current is not None and current[0] == definition:
-            return current[1]
+    def _types_of(self, definition: str, current: Any) -> tuple[str, ...] | None:
+        """Column types of ``definition``: the catalog's when it is the view's current one, else compiled."""
+        if current is not None and current.definition == definition:
+            return tuple(t for _, t in current.columns)
         return self.column_types(definition)
 
-    def replace_view_statements(self, view: ViewInfo, new_definition: str) -> list[str]:
+    def replace_view_statements(self, view: ViewInfo, new_definition: str,
+                                context: DdlContext = DdlContext()) -> list[str]:
         """The SQL of ``view_operations``."""
-        return [op.sql for op in self.view_operations(view, new_definition)]
+        return [op.sql for op in self.view_operations(view, new_definition, context)]
 
-    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
         """CREATE OR REPLACE when the columns keep names, order and types; else drop and recreate
-        (with the views built on it). Options, owner, grants, comments and indexes are restated."""
+        (with the views built on it). Options, owner, grants, comments and indexes are restated,
+        unless the view is replaced in place and nothing it reads is dropped before it
+        (``context.upstream_dropped``, from the planner, which knows the plan's order).
+
+        Depends only on its arguments and the catalog (its dependency graph and the column
+        types a definition compiles to, both read once per ``list_views``), never on which
+        views were asked for before."""
         from deprecator.warehouse.pg_apply import Dependent, view_operations
 
         rel = view.relation
-        same = new_definition == view.definition
-        old_types = self._types_of(rel, view.definition)
-        new_types = old_types if same else self._types_of(rel, new_definition)
+        old_types = self._types_of(view.definition, context.current)
+        new_types = old_types if new_definition == view.definition else self._types_of(new_definition, context.current)
         keeps = (view.kind == "view" and old_types is not None and new_types is not None
                  and list(new_types[: len(old_types)]) == list(old_types) and len(new_types) >= len(old_types))
-        # build_plan asks for a view's DDL after the DDL of every view it reads, forward then inverse
-        # (a definition that is the catalog's current one is forward). A view none of whose upstream
-        # views is dropped in the same direction keeps owner, grants and comments through CREATE OR
-        # REPLACE; the emitted COMMENT guard makes the apply fail if that ever proves wrong.
-        current = self._current.get(rel)
-        direction = "forward" if current is not None and current[0] == view.definition else "inverse"
-        directions = ("forward", "inverse") if same else (direction,)   # a recreate's DDL serves both ways
-        upstream = self._upstream_views(rel)
-        dropped_upstream = not self._current or any(
-            self._drops.get((a, d), False) for a in upstream for d in directions)
-        for d in directions:
-            self._drops[(rel, d)] = not keeps
         return view_operations(view, new_definition, old_types=old_types, new_types=new_types,
                                dependents=lambda: [Dependent(r, k) for r, k in self.dependents_deepest_first(rel)],
-                               restore=dropped_upstream or not keeps)
+                               restore=context.upstream_dropped or not keeps)
 
     def restore_operations(self, view: ViewInfo) -> list[Operation]:
         """Owner, grants (everything else revoked) and comments exactly as ``view`` records them."""
         from deprecator.warehouse.pg_apply import restore_operations
 
         return restore_operations(view)
-
-    def _upstream_views(self, relation: RelationName) -> set[RelationName]:
-        """Views ``relation`` reads, directly or through other views."""
-        _, kinds, reads = self._dependency_graph()
-        seen: set[RelationName] = set()
-        stack = [relation]
-        while stack:
-            for r in reads.get(stack.pop(), ()):
-                if r not in seen and r in kinds:
-                    seen.add(r)
-                    stack.append(r)
-        return seen
 
     def execute_atomically(
         self,
@@ -559,7 +536,6 @@ class PostgresWarehouse:
         )
         self._graph = None
         self._types_cache.clear()
-        self._current = {}
 
     def _fingerprints_in(self, conn: Connection, relations: Sequence[RelationName]) -> dict[RelationName, str]:
         qualified_rels = [r for r in relations if r.schema is not None]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from deprecator.errors import ApplyError, LockError, WarehouseError
-from deprecator.operations import Operation
+from deprecator.operations import DdlContext, Operation
 from deprecator.redact import mask_url
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_part
@@ -160,8 +160,10 @@ class SQLiteWarehouse:
         triggers = [str(t["definition"]) for t in view.extra.get("triggers") or ()]
         return [f"DROP VIEW {qualified(view.relation)}", new_definition, *triggers]
 
-    def view_operations(self, view: ViewInfo, new_definition: str) -> list[Operation]:
-        """``replace_view_statements``, typed: the drop, the create, then the triggers it restores."""
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
+        """``replace_view_statements``, typed: the drop, the create, then the triggers it restores.
+
+        The context changes nothing here: the DROP VIEW / CREATE VIEW pair keeps whatever SQLite keeps."""
         kinds = ("drop_view", "create_view")
         return [Operation(kinds[i] if i < len(kinds) else "restore_attached", view.relation, sql)
                 for i, sql in enumerate(self.replace_view_statements(view, new_definition))]
