@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from deprecator.db import APPLICATION_NAME, STATEMENT_MARKER, create_engine, is_own_statement, mark_statement
-from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
 
 
 def _own_query(conn) -> str:

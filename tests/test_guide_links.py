@@ -8,7 +8,7 @@ import json
 import orjson
 
 from tests.helpers import invoke
-from tests.notify_project import slack_env, slack_server, write_project  # noqa: F401
+from tests.notify_project import write_project
 from tests.test_check import ENV, commit, git, write
 
 REGISTRY = """\

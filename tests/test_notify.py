@@ -11,8 +11,7 @@ import pytest
 
 from tests.fake_slack import FakeSlack, validate_message
 from tests.helpers import invoke
-from tests.notify_project import (DEFAULT_ROWS, REGISTRY, row, slack_env, slack_server,  # noqa: F401
-                                  write_project)
+from tests.notify_project import DEFAULT_ROWS, row, write_project
 
 TODAY = "2026-12-02"
 PRIVATE = "alice.private@home.example"

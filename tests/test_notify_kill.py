@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_project import slack_env, slack_server, write_project  # noqa: F401
+from tests.notify_project import write_project
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNERS = {"CBI", "CPLATFORM", "DUALICE", "DUBOB"}     # the four notices, in sending order

@@ -14,7 +14,7 @@ from deprecator.plan import render_text
 from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, run_sql
 
 pytestmark = pytest.mark.postgres
 

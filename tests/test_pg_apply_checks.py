@@ -10,7 +10,7 @@ from deprecator.errors import StalePlanError
 from deprecator.plan import Plan
 from deprecator.warehouse.pg_apply import prime_column_types, type_categories
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import owned_customer_tables, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import owned_customer_tables, run_sql
 from tests.test_pg_apply import REGISTRY, _fingerprints, _setup, _target, _views
 
 pytestmark = pytest.mark.postgres

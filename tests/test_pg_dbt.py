@@ -11,7 +11,7 @@ from deprecator.errors import ConfigError
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.pg_dbt import dbt_relations, mark_dbt_managed
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import pg_db, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 MANIFEST = Path(__file__).parent / "data" / "pg" / "dbt_manifest_v12.json"
 

@@ -6,7 +6,7 @@ import pytest
 
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import pg_db, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 pytestmark = pytest.mark.postgres
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import invoke
-from tests.notify_project import slack_env, slack_server  # noqa: F401
-from tests.pg_cluster import pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 pytestmark = pytest.mark.postgres
 

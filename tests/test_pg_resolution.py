@@ -13,7 +13,7 @@ from deprecator.sql.model import RelationName
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.helpers import invoke
-from tests.pg_cluster import pg_db, pg_roles, pgss_cluster, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 pytestmark = pytest.mark.postgres
 

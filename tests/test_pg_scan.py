@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.helpers import invoke
-from tests.pg_cluster import pg_db, run_sql  # noqa: F401  (fixture)
+from tests.pg_cluster import run_sql
 
 pytestmark = pytest.mark.postgres
 

@@ -15,7 +15,6 @@ from deprecator.sources.sql_history import SqlHistorySource, name_needles, pushe
 from deprecator.sql import pgunicode
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName
-from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
 from tests.test_prefilter import unicode_spelling
 
 pytestmark = pytest.mark.postgres

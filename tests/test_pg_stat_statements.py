@@ -12,7 +12,7 @@ from deprecator.errors import SourceError
 from deprecator.sources.base import SourceProblem, SqlText, UsageBasis
 from deprecator.sources.pg_stat_statements import PgStatStatementsSource, parse_search_path
 from deprecator.state import SCHEMA_VERSION, StateStore, meta_table, metadata
-from tests.pg_cluster import pg_db, pgss_cluster, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 pytestmark = pytest.mark.postgres
 

@@ -19,7 +19,7 @@ from deprecator.config import load_config
 from deprecator.errors import ConfigError
 from deprecator.warehouse import connect
 from tests.helpers import invoke
-from tests.pg_cluster import pg_db, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 MANIFEST = Path(__file__).parent / "data" / "pg" / "dbt_manifest_v12.json"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.helpers import invoke
-from tests.pg_cluster import pgss_cluster, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 REGISTRY = """\
 deprecations:

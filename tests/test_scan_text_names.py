@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from deprecator.db import create_engine
 from tests.helpers import invoke
-from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
 
 REGISTRY = """\
 deprecations:

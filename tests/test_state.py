@@ -9,7 +9,6 @@ import pytest
 
 from deprecator.errors import DeprecatorError
 from deprecator.state import MIGRATIONS, SCHEMA_VERSION, StateStore, UsageSnapshot
-from tests.pg_cluster import pg_db  # noqa: F401  (fixture)
 
 
 def test_fresh_store_is_at_the_current_version_and_relative_paths_resolve(tmp_path):
