@@ -377,3 +377,22 @@ def test_blockers_carry_their_kind_into_the_plan(wh):
     blocked = next(v for v in plan.views if v.relation.name == "blocked_v")
     assert [b.kind for b in blocked.blockers] == ["removed_column"]
     assert Plan.from_json(plan.to_json()).views == plan.views
+
+
+def test_operations_are_typed_in_the_plan_file_and_an_unknown_kind_is_refused(wh):
+    plan = plan_for(wh)
+    d = json.loads(plan.to_json())
+    entry = next(v for v in d["views"] if v["operations"])
+    assert set(entry["operations"][0]) == {"kind", "relation", "sql"}
+    assert entry["operations"][0]["kind"] in ("drop_view", "create_view", "restore_attached")
+    entry["operations"][0]["kind"] = "exfiltrate"
+    with pytest.raises(DeprecatorError, match="malformed plan .*unknown operation kind 'exfiltrate'"):
+        Plan.from_json(json.dumps(d), source="plan.json")
+
+
+def test_journal_entries_of_plain_statements_read_as_untyped_operations():
+    from deprecator.operations import from_journal
+
+    rel = RelationName(None, "main", "v")
+    typed = Operation("create_view", rel, "CREATE VIEW v AS SELECT 1")
+    assert from_journal([typed.to_json(), "DROP VIEW v"], rel) == (typed, Operation("sql", rel, "DROP VIEW v"))
