@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from deprecator.sql import bigquery as _bq
-from deprecator.sql.model import Reference, RelationName, Role
+from deprecator.sql.model import Reference, RelationName, Role, Status
 
 
 @dataclass
@@ -78,7 +78,7 @@ class JoinUse:
 class Analysis:
     sql: str
     dialect: str
-    status: str
+    status: Status
     error: str | None
     statements: int
     refs: list[RefInfo] = field(default_factory=list)

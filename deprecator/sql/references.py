@@ -263,5 +263,5 @@ def find_references(sql: str, dialect: str, default_schema: Sequence[str] | str 
                     default_catalog: str | None = None) -> ParseResult:
     """Every physical relation referenced in ``sql``, with spans, roles and columns."""
     an = analyze(sql, dialect, default_schema, default_catalog)
-    return ParseResult(status=an.status, references=to_references(an),  # type: ignore[arg-type]
+    return ParseResult(status=an.status, references=to_references(an),
                        error=an.error, statements=an.statements)

@@ -399,11 +399,11 @@ def rewrite(
         analysis = None
     if not rules:
         an_status = analysis or analyze(sql, dialect, default_schema, default_catalog)
-        return RewriteResult(text=sql, status=an_status.status, error=an_status.error)  # type: ignore[arg-type]
+        return RewriteResult(text=sql, status=an_status.status, error=an_status.error)
     an = analysis or analyze(sql, dialect, default_schema, default_catalog)
     if an.status != "parsed":
         blocker = Blocker(f"could not parse ({an.status}): {an.error}", None, None, None, "unparsed")
-        return RewriteResult(text=sql, status=an.status, blockers=(blocker,), error=an.error)  # type: ignore[arg-type]
+        return RewriteResult(text=sql, status=an.status, blockers=(blocker,), error=an.error)
     rw = _Rewriter(an, rules)
     rw.match()
     if rw.matched:
