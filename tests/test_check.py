@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from tests.check_project import ENV, REGISTRY, TODAY, commit, git, write
 from tests.helpers import invoke
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif" / "sarif-2.1.0-rtm.5.json"
-TODAY = "2026-12-02"
-REGISTRY = """\
-deprecations:
-  - model: analytics.customer_facts
-    replacement: analytics.entity_customers
-    sunset: 2027-03-31
-    migration_guide: migration_guides/customer_facts.md
-  - model: analytics.old_orders
-    replacement: analytics.orders
-    sunset: 2026-11-30
-"""
 OLD_SQL = """\
 -- revenue by customer, used by finance
 select
@@ -32,26 +21,6 @@ select
 from analytics.customer_facts
 group by cust_id
 """
-ENV = {"DEPRECATOR_TODAY": TODAY, "GITHUB_STEP_SUMMARY": ""}
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                          env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def write(repo: Path, rel: str, text: str) -> None:
-    p = repo / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-
-
-def commit(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 from deprecator.dbt.manifest import load_manifest
 from deprecator.errors import ConfigError
+from tests.check_project import ENV, commit, git, write
 from tests.helpers import invoke
-from tests.test_check import ENV, commit, git, write
 
 V12 = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_check import REGISTRY, commit, git, write
+from tests.check_project import REGISTRY, commit, git, write
 
 ROOT = Path(__file__).resolve().parent.parent
 
