@@ -10,38 +10,8 @@ import pytest
 from deprecator.dbt.manifest import load_manifest
 from deprecator.errors import ConfigError
 from tests.check_project import ENV, commit, git, write
+from tests.dbt_project import manifest
 from tests.helpers import invoke
-
-V12 = "https://schemas.getdbt.com/dbt/manifest/v12.json"
-
-
-def node(name: str, *, alias: str | None = None, schema: str = "marts", version=None, latest=None,
-         deprecation_date=None, path: str | None = None, depends=(), meta=None) -> tuple[str, dict]:
-    uid = f"model.shop.{name}" + (f".v{version}" if version is not None else "")
-    rel = alias or (f"{name}_v{version}" if version is not None else name)
-    return uid, {
-        "unique_id": uid, "resource_type": "model", "package_name": "shop", "name": name,
-        "database": "dev", "schema": schema, "alias": rel, "relation_name": f'"dev"."{schema}"."{rel}"',
-        "version": version, "latest_version": latest, "deprecation_date": deprecation_date,
-        "original_file_path": path or f"models/{name}.sql",
-        "depends_on": {"macros": [], "nodes": list(depends)}, "meta": meta or {},
-        "config": {"materialized": "view", "meta": meta or {}},
-    }
-
-
-def manifest(schema_url: str = V12) -> dict:
-    nodes = dict([
-        node("customer_facts", alias="cust_facts_tbl"),
-        node("entity_customers"),
-        node("dim_customers", version=1, latest=2, deprecation_date="2027-02-01T00:00:00Z",
-             path="models/dim_customers_v1.sql"),
-        node("dim_customers", version=2, latest=2, path="models/dim_customers_v2.sql"),
-        node("legacy_orders", deprecation_date="2027-05-01", meta={"deprecator": {"replacement": "marts.orders"}}),
-        node("dyn", path="models/dyn.sql", depends=["model.shop.customer_facts"]),
-        node("user_model", path="models/user_model.sql"),
-    ])
-    return {"metadata": {"dbt_schema_version": schema_url, "dbt_version": "1.9.0", "project_name": "shop"},
-            "nodes": nodes, "sources": {}, "exposures": {}, "groups": {}}
 
 
 REGISTRY = """\

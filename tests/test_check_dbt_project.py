@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.dbt_project import SHOP, dbt_venv
 from tests.helpers import invoke
-
-SHOP = Path(__file__).parent / "data" / "dbt_shop"
-# dbt-core pins pathspec<0.13 while mypy (dev extra) needs pathspec>=1, so dbt gets
-# a virtualenv of its own; 1.11+ pulls a parser whose build downloads a binary from
-# outside the package index.
-DBT_PINS = ("dbt-core>=1.9,<1.11", "dbt-duckdb>=1.9,<1.10")
 
 
 @pytest.fixture
@@ -69,19 +61,6 @@ def test_deprecations_and_relations_come_from_the_manifest(shop):
     assert (raw["via"], raw["mapped_by"]) == ("relation", "sql")
 
 
-def _dbt_venv() -> Path:
-    """A virtualenv with dbt, built once per machine (cached under ~/.cache)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "deprecator-tests" / "dbt-venv"
-    dbt = cache / "bin" / "dbt"
-    if not dbt.exists():
-        shutil.rmtree(cache, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(cache)], check=True)
-        proc = subprocess.run([str(cache / "bin" / "pip"), "install", "-q", *DBT_PINS],
-                              capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return dbt
-
-
 def _essentials(manifest: dict) -> dict:
     keep = ("relation_name", "deprecation_date", "version", "latest_version", "original_file_path", "group")
     return {uid: {**{k: n.get(k) for k in keep}, "depends_on": sorted(n["depends_on"]["nodes"])}
@@ -90,7 +69,7 @@ def _essentials(manifest: dict) -> dict:
 
 @pytest.mark.slow
 def test_the_committed_manifest_is_what_dbt_parse_writes(shop):
-    dbt = _dbt_venv()
+    dbt = dbt_venv()
     proc = subprocess.run([str(dbt), "parse", "--profiles-dir", ".", "--project-dir", "."], cwd=shop,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr

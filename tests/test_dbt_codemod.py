@@ -12,9 +12,9 @@ import pytest
 from deprecator.dbt.codemod import run_codemod
 from deprecator.dbt.refs import scan_jinja
 from deprecator.registry import load_registry
+from tests.dbt_project import SHOP, dbt_venv, git, manifest, node, repo
 from tests.helpers import invoke
 
-SHOP = Path(__file__).parent / "data" / "dbt_shop"
 REGISTRY = """\
 deprecations:
   - model: analytics_marts.cust_facts_tbl   # customer_facts (alias cust_facts_tbl, schema marts)
@@ -24,17 +24,6 @@ deprecations:
     replacement: analytics.dim_customers_v2
     sunset: 2027-01-31
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def repo(path: Path) -> Path:
-    git(path, "init", "-q", ".")
-    git(path, "add", ".")
-    git(path, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init")
-    return path
 
 
 @pytest.fixture
@@ -203,9 +192,7 @@ def test_a_dynamic_ref_named_in_the_text_blocks_without_a_manifest_but_literal_r
 
 @pytest.mark.slow
 def test_dbt_parse_reads_the_rewritten_project(shop):
-    from tests.test_check_dbt_project import _dbt_venv
-
-    dbt = _dbt_venv()
+    dbt = dbt_venv()
     invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--write"], 1)
     proc = subprocess.run([str(dbt), "parse", "--profiles-dir", ".", "--project-dir", "."], cwd=shop,
                           capture_output=True, text=True, timeout=600)
@@ -234,8 +221,6 @@ def test_a_ref_in_properties_yaml_is_blocked_when_columns_change(cols):
 
 def test_version_arguments_follow_the_replacement(tmp_path, monkeypatch):
     """A generated manifest: to an unversioned model the version argument goes, to an older version one comes."""
-    from tests.test_check_dbt import manifest
-
     proj = tmp_path / "p"
     (proj / "models").mkdir(parents=True)
     (proj / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
@@ -295,8 +280,6 @@ def test_a_folder_of_models_without_dbt_project_yml_is_walked_itself(cols):
 
 def test_the_replacement_and_what_it_reads_are_never_pointed_at_the_replacement(tmp_path, monkeypatch):
     """As in the view plan: a ref rewritten inside the replacement (or a model it reads) would be a cycle."""
-    from tests.test_check_dbt import node
-
     proj = tmp_path / "p"
     (proj / "models").mkdir(parents=True)
     (proj / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")

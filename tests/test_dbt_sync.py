@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from tests.dbt_project import SHOP, dbt_venv, git, repo
 from tests.helpers import invoke
-from tests.test_dbt_codemod import SHOP, git, repo
 
 REGISTRY = """\
 deprecations:
@@ -162,9 +162,7 @@ def test_a_model_without_properties_gets_an_entry_in_deprecations_yml(tmp_path, 
 
 @pytest.mark.slow
 def test_dbt_parse_reads_the_synced_deprecations_and_warns(shop):
-    from tests.test_check_dbt_project import _dbt_venv
-
-    dbt = _dbt_venv()
+    dbt = dbt_venv()
     (shop / "deprecations.yml").write_text(
         REGISTRY + "  - model: analytics.stg_customers\n    replacement: analytics.entity_customers\n"
                    "    sunset: 2027-06-30\n")
