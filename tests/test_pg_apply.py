@@ -18,7 +18,7 @@ from deprecator.sql.model import RelationName
 from deprecator.state import StateStore
 from deprecator.warehouse.pg_apply import ADVISORY_LOCK_KEY
 from deprecator.warehouse.postgres import PostgresWarehouse, quote_ident
-from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, owned_customer_tables, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, owned_customer_tables, run_sql
 
 pytestmark = pytest.mark.postgres
 

@@ -19,7 +19,7 @@ from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.helpers import invoke
-from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, _admin, pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, _admin, run_sql
 
 pytestmark = pytest.mark.postgres
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from deprecator.errors import WarehouseError
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.postgres import PostgresWarehouse, quote_ident, quote_relation
-from tests.pg_cluster import pg_db, pg_roles, run_sql  # noqa: F401  (fixtures)
+from tests.pg_cluster import run_sql
 
 pytestmark = pytest.mark.postgres
 
