@@ -10,24 +10,7 @@ import time
 
 import orjson
 
-CONFIG = """\
-warehouse:
-  dialect: postgres
-  default_schema: analytics
-registry: deprecations.yml
-history:
-  - type: file
-    path: history.jsonl
-state:
-  url: sqlite:///.deprecator/state.db
-"""
-
-REGISTRY = """\
-deprecations:
-  - model: analytics.customer_facts
-    replacement: analytics.entity_customers
-    sunset: 2027-03-31
-"""
+from tests.history_project import CONFIG, REGISTRY
 
 
 def test_ctrl_c_mid_scan_exits_130_with_one_line_and_records_nothing(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.test_cli_interrupt import CONFIG, REGISTRY
+from tests.history_project import CONFIG, REGISTRY
 
 
 def _children(pid: int) -> list[int]:
