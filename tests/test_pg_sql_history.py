@@ -15,7 +15,7 @@ from deprecator.sources.sql_history import SqlHistorySource, name_needles, pushe
 from deprecator.sql import pgunicode
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName
-from tests.test_prefilter import unicode_spelling
+from tests.spellings import unicode_spelling
 
 pytestmark = pytest.mark.postgres
 

@@ -8,6 +8,7 @@ import pytest
 
 from deprecator.prefilter import Prefilter, spellings
 from deprecator.sql import find_references
+from tests.spellings import unicode_spelling
 
 PLAIN = "abcxyzABCXYZ_019"
 ODD = PLAIN + ' "`]éßΣςİK$'
@@ -82,20 +83,6 @@ def test_no_true_reference_is_filtered_out(dialect):
     assert checked > 100  # the generator really produced parseable references
     if dialect == "bigquery":
         assert escaped > 10   # names that only backslash escapes spell
-
-
-def unicode_spelling(rng: random.Random, name: str) -> str:
-    """``name`` as a PostgreSQL Unicode identifier: ``U&"..."``, some characters escaped, maybe ``UESCAPE``."""
-    esc = rng.choice(["\\", "\\", "!", "#", "~"])
-    body = []
-    for c in name:
-        if rng.random() < 0.6:
-            digits = f"{ord(c):04x}" if ord(c) < 0x10000 and rng.random() < 0.7 else f"+{ord(c):06x}"
-            body.append(esc + (digits.upper() if rng.random() < 0.5 else digits))
-        else:
-            body.append(esc + esc if c == esc else '""' if c == '"' else c)
-    uescape = f" UESCAPE '{esc}'" if esc != "\\" or rng.random() < 0.2 else ""
-    return rng.choice(["U&", "u&"]) + '"' + "".join(body) + '"' + uescape
 
 
 def test_unicode_escaped_names_are_never_filtered_out():
