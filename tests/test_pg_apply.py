@@ -19,6 +19,7 @@ from deprecator.state import StateStore
 from deprecator.warehouse.pg_apply import ADVISORY_LOCK_KEY
 from deprecator.warehouse.postgres import PostgresWarehouse, quote_ident
 from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, owned_customer_tables, run_sql
+from tests.pg_views import pg_target, setup_views, view_fingerprints, views_of
 
 pytestmark = pytest.mark.postgres
 
@@ -29,78 +30,16 @@ def R(s: str, n: str) -> RelationName:
     return RelationName(None, s, n)
 
 
-def _setup(url: str, roles: list[str], *, new_id_type: str = "int") -> None:
-    owner, reader, colreader = roles
-    run_sql(url,
-            "CREATE SCHEMA analytics",
-            "CREATE TABLE analytics.customer_facts (cust_id int, name text, legacy_flag boolean)",
-            f"CREATE TABLE analytics.entity_customers (customer_id {new_id_type}, name text)",
-            "INSERT INTO analytics.customer_facts VALUES (1, 'a', false), (2, 'b', true)",
-            "INSERT INTO analytics.entity_customers VALUES (1, 'a'), (2, 'b'), (3, 'c')",
-            f'GRANT USAGE ON SCHEMA analytics TO "{owner}", "{reader}", "{colreader}"',
-            f'GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO "{owner}"',
-            "CREATE VIEW analytics.names WITH (security_barrier = true) AS "
-            "SELECT cust_id, name FROM analytics.customer_facts WHERE cust_id > 0",
-            f'ALTER VIEW analytics.names OWNER TO "{owner}"',
-            f'GRANT SELECT ON analytics.names TO "{reader}" WITH GRANT OPTION',
-            f'GRANT SELECT (name) ON analytics.names TO "{colreader}"',
-            "COMMENT ON VIEW analytics.names IS 'customer names'",
-            "COMMENT ON COLUMN analytics.names.cust_id IS 'the id'",
-            "CREATE VIEW analytics.names_upper WITH (security_invoker = true) AS "
-            "SELECT cust_id, upper(name) AS uname FROM analytics.names WHERE cust_id < 100 WITH CASCADED CHECK OPTION",
-            f'GRANT SELECT ON analytics.names_upper TO "{reader}"',
-            "COMMENT ON VIEW analytics.names_upper IS 'a view on a view'",
-            "CREATE MATERIALIZED VIEW analytics.counts AS SELECT count(*) AS n FROM analytics.customer_facts",
-            "CREATE UNIQUE INDEX counts_n ON analytics.counts (n)",
-            f'GRANT SELECT ON analytics.counts TO "{reader}"',
-            "CREATE MATERIALIZED VIEW analytics.ids_later AS SELECT cust_id FROM analytics.customer_facts WITH NO DATA",
-            "CREATE VIEW analytics.untouched AS SELECT customer_id FROM analytics.entity_customers",
-            # default privileges would add a grant to every newly created view: apply must not keep it
-            f'ALTER DEFAULT PRIVILEGES IN SCHEMA analytics GRANT SELECT ON TABLES TO "{colreader}"')
-
-
-def _target(url: str, tmp_path: Path, **kw):
-    reg = tmp_path / "deprecations.yml"
-    reg.write_text(REGISTRY)
-    wh = PostgresWarehouse(url, default_schema=["analytics"], **kw)
-    registry = load_registry(reg, "postgres", ("analytics",))
-    state = StateStore(f"sqlite:///{tmp_path}/state.db")
-    return wh, registry, state
-
-
 def _kept(v):
     """Everything apply must keep, i.e. all but the definition and the column types."""
     return (v.owner, v.comment, v.column_comments, v.grants, v.options, tuple(c for c, _ in v.columns),
             v.extra, v.kind)
 
 
-def _views(wh):
-    return {str(v.relation): v for v in wh.list_views()}
-
-
-# _setup's ALTER DEFAULT PRIVILEGES adds a grant to every view apply recreates. analytics.ids_later
-# has a NULL ACL: apply revokes the added grant, which leaves the built-in privileges as an explicit
-# ACL (the limitation docs/postgresql.md states). Views with NULL ACLs and no default privileges
-# keep them NULL (tests/test_pg_apply_acl.py).
-MADE_EXPLICIT = ("analytics.ids_later",)
-
-
-def _fingerprints(wh, made_explicit=MADE_EXPLICIT) -> dict[str, str]:
-    """Fingerprint per view; a view in ``made_explicit`` must hold an explicit ACL (with the same grants)
-    and is fingerprinted as if its ACL were still NULL, so everything else is compared exactly."""
-    out = {}
-    for name, v in _views(wh).items():
-        if name in made_explicit:
-            assert not v.default_acl, name
-            v = dataclasses.replace(v, default_acl=True)
-        out[name] = v.fingerprint()
-    return out
-
-
 def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
-    before = _views(wh)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
+    before = views_of(wh)
     plan, _ = plan_warehouse(wh, registry)
     by = {v.name: v for v in plan.views}
     assert by["analytics.names"].action == "rewrite"
@@ -115,7 +54,7 @@ def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_
 
     result = apply_plan(plan, wh, registry, state)
     assert result.apply_id and set(result.changed) >= {"analytics.names", "analytics.counts", "analytics.ids_later"}
-    after = _views(wh)
+    after = views_of(wh)
     for name in before:
         assert _kept(after[name]) == _kept(before[name]), name
     assert "entity_customers" in after["analytics.names"].definition
@@ -132,8 +71,8 @@ def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_
     assert result.mismatches == ()
 
     rolled = rollback_apply(result.apply_id, wh, state)
-    restored = _views(wh)
-    fingerprints = _fingerprints(wh)
+    restored = views_of(wh)
+    fingerprints = view_fingerprints(wh)
     for name in before:
         assert restored[name].definition == before[name].definition, name
         assert _kept(restored[name]) == _kept(before[name]), name
@@ -144,9 +83,9 @@ def test_create_or_replace_keeps_everything_and_rolls_back(pg_db, pg_roles, tmp_
 
 
 def test_changed_column_types_drop_and_recreate_dependents(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles, new_id_type="bigint")
-    wh, registry, state = _target(pg_db, tmp_path)
-    before = _views(wh)
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
+    wh, registry, state = pg_target(pg_db, tmp_path)
+    before = views_of(wh)
     plan, _ = plan_warehouse(wh, registry)
     by = {v.name: v for v in plan.views}
     names_stmts = by["analytics.names"].statements
@@ -156,21 +95,21 @@ def test_changed_column_types_drop_and_recreate_dependents(pg_db, pg_roles, tmp_
     assert names_stmts[2].startswith('CREATE VIEW "analytics"."names" ("cust_id", "name") WITH (security_barrier')
     assert by["analytics.names_upper"].action == "recreate"
     result = apply_plan(plan, wh, registry, state)
-    after = _views(wh)
+    after = views_of(wh)
     assert after["analytics.names"].columns == (("cust_id", "bigint"), ("name", "text"))
     assert after["analytics.names_upper"].columns[0] == ("cust_id", "bigint")
     for name in ("analytics.names", "analytics.names_upper"):
         assert _kept(after[name]) == _kept(before[name]), name
     # rolling back changes the types back: drop and recreate again, everything as before
     rollback_apply(result.apply_id, wh, state)
-    assert _fingerprints(wh) == {k: v.fingerprint() for k, v in before.items()}
+    assert view_fingerprints(wh) == {k: v.fingerprint() for k, v in before.items()}
     wh.close()
     state.close()
 
 
 def test_second_apply_fails_fast_on_the_advisory_lock(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     plan, _ = plan_warehouse(wh, registry)
     holder_engine = sa.create_engine(pg_db)
     holder = holder_engine.connect()
@@ -185,14 +124,14 @@ def test_second_apply_fails_fast_on_the_advisory_lock(pg_db, pg_roles, tmp_path)
     finally:
         holder.close()
         holder_engine.dispose()
-    assert "customer_facts" in _views(wh)["analytics.names"].definition      # nothing changed
+    assert "customer_facts" in views_of(wh)["analytics.names"].definition      # nothing changed
     apply_plan(plan, wh, registry, state)                                     # and it works once free
     wh.close()
 
 
 def test_reader_lock_times_out_then_retry_succeeds_or_fails_cleanly(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path, lock_timeout_ms=200, lock_retries=2, lock_backoff_s=0.3)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path, lock_timeout_ms=200, lock_retries=2, lock_backoff_s=0.3)
     plan, _ = plan_warehouse(wh, registry)
     eng = sa.create_engine(pg_db)
     reader = eng.connect()
@@ -206,7 +145,7 @@ def test_reader_lock_times_out_then_retry_succeeds_or_fails_cleanly(pg_db, pg_ro
         assert time.monotonic() - t0 < 30     # 3 x 200 ms lock waits + 0.9 s backoff, plus a loaded machine
         assert ei.value.statement and "analytics" in ei.value.statement
         reader.rollback()
-        assert "customer_facts" in _views(wh)["analytics.names"].definition
+        assert "customer_facts" in views_of(wh)["analytics.names"].definition
 
         # a reader that finishes during the backoff: the retry succeeds
         reader.begin()
@@ -216,7 +155,7 @@ def test_reader_lock_times_out_then_retry_succeeds_or_fails_cleanly(pg_db, pg_ro
         apply_plan(plan, wh, registry, state)
         timer.join()
         assert wh.last_attempts >= 2
-        assert "entity_customers" in _views(wh)["analytics.names"].definition
+        assert "entity_customers" in views_of(wh)["analytics.names"].definition
     finally:
         reader.close()
         eng.dispose()
@@ -224,8 +163,8 @@ def test_reader_lock_times_out_then_retry_succeeds_or_fails_cleanly(pg_db, pg_ro
 
 
 def test_concurrent_ddl_between_plan_and_apply_is_stale(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     plan, _ = plan_warehouse(wh, registry)
     run_sql(pg_db, f'GRANT SELECT ON analytics.names_upper TO "{pg_roles[2]}"')
     with pytest.raises(StalePlanError) as e:
@@ -235,34 +174,34 @@ def test_concurrent_ddl_between_plan_and_apply_is_stale(pg_db, pg_roles, tmp_pat
     stale = {v.relation: v.fingerprint for v in plan.views}
     with pytest.raises(StalePlanError, match="analytics.names_upper was changed"):
         wh.execute_atomically(plan.statements(), verify=[], expected=stale)
-    assert "customer_facts" in _views(wh)["analytics.names"].definition
+    assert "customer_facts" in views_of(wh)["analytics.names"].definition
     wh.close()
 
 
 def test_a_view_the_plan_does_not_know_is_never_silently_dropped(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles, new_id_type="bigint")
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
     # pg_depend records this dependency (regclass constant); the AST engine cannot see it
     run_sql(pg_db, "CREATE VIEW analytics.sneaky AS SELECT 'analytics.names'::regclass AS r")
-    wh, registry, state = _target(pg_db, tmp_path)
-    before = _views(wh)
+    wh, registry, state = pg_target(pg_db, tmp_path)
+    before = views_of(wh)
     plan, _ = plan_warehouse(wh, registry)
     assert "analytics.sneaky" not in {v.name for v in plan.views}
     with pytest.raises(ApplyError, match="would drop views it does not recreate: analytics.sneaky"):
         apply_plan(plan, wh, registry, state)
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
+    assert {k: v.fingerprint() for k, v in views_of(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
     wh.close()
 
 
 def test_failing_statement_is_named_and_nothing_changes(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
-    before = {k: v.fingerprint() for k, v in _views(wh).items()}
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
+    before = {k: v.fingerprint() for k, v in views_of(wh).items()}
     plan, _ = plan_warehouse(wh, registry)
     stmts = plan.statements() + ["CREATE VIEW analytics.broken AS SELECT nope FROM analytics.customer_facts"]
     with pytest.raises(ApplyError, match=f"statement {len(stmts)} of {len(stmts)} failed") as ei:
         wh.execute_atomically(stmts, verify=[R("analytics", "names")])
     assert "analytics.broken" in ei.value.statement
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    assert {k: v.fingerprint() for k, v in views_of(wh).items()} == before
     wh.close()
 
 
@@ -315,18 +254,18 @@ def test_hostile_names_in_registry_and_warehouse(pg_db, pg_roles, tmp_path):
     wh = PostgresWarehouse(pg_db)
     registry = load_registry(_hostile_registry(tmp_path), "postgres", ("public",))
     state = StateStore(f"sqlite:///{tmp_path}/state.db")
-    before = _views(wh)
+    before = views_of(wh)
     plan, _ = plan_warehouse(wh, registry)
     assert [v.action for v in plan.views] == ["rewrite"], [(v.name, v.action, v.blockers) for v in plan.views]
     result = apply_plan(plan, wh, registry, state)
-    after = _views(wh)
+    after = views_of(wh)
     name = f"{HOSTILE_SCHEMA}.{HOSTILE_VIEW}"
     assert HOSTILE_OLD not in after[name].definition
     assert '"Mixed Case"."select"' in after[name].definition and '"new id" AS "id col"' in after[name].definition
     assert _kept(after[name]) == _kept(before[name])
     assert _victim_exists(pg_db)
     rollback_apply(result.apply_id, wh, state)
-    assert _views(wh)[name].fingerprint() == before[name].fingerprint()
+    assert views_of(wh)[name].fingerprint() == before[name].fingerprint()
     assert _victim_exists(pg_db)
     wh.close()
     state.close()
@@ -342,20 +281,20 @@ def test_a_name_with_an_embedded_quote_is_blocked_not_guessed(pg_db, pg_roles, t
     assert [v.action for v in plan.views] in (["blocked"], ["rewrite"])
     if plan.views[0].action == "rewrite":     # once the rewriter handles it, it must apply cleanly
         apply_plan(plan, wh, registry, StateStore(f"sqlite:///{tmp_path}/state.db"))
-        assert '"Mixed Case"."select"' in _views(wh)[f"{HOSTILE_SCHEMA}.{HOSTILE_VIEW}"].definition
+        assert '"Mixed Case"."select"' in views_of(wh)[f"{HOSTILE_SCHEMA}.{HOSTILE_VIEW}"].definition
     assert _victim_exists(pg_db)
     wh.close()
 
 
 def test_dry_run_does_not_touch_state(pg_db, pg_roles, tmp_path):
     """Planning compiles new definitions as temporary views only; nothing persists."""
-    _setup(pg_db, pg_roles)
-    wh, registry, _ = _target(pg_db, tmp_path)
-    before = {k: v.fingerprint() for k, v in _views(wh).items()}
+    setup_views(pg_db, pg_roles)
+    wh, registry, _ = pg_target(pg_db, tmp_path)
+    before = {k: v.fingerprint() for k, v in views_of(wh).items()}
     plan_warehouse(wh, registry)
     wh.close()
     wh2 = PostgresWarehouse(pg_db)
-    assert {k: v.fingerprint() for k, v in _views(wh2).items()} == before
+    assert {k: v.fingerprint() for k, v in views_of(wh2).items()} == before
     wh2.close()
     assert dataclasses.is_dataclass(wh.apply_settings)
 
@@ -382,8 +321,8 @@ def test_lock_table_too_small_is_refused_before_starting(small_lock_cluster, tmp
     run_sql(url, "CREATE SCHEMA analytics",
             "CREATE TABLE analytics.customer_facts (cust_id int)", "CREATE TABLE analytics.entity_customers (customer_id int)",
             *[f"CREATE VIEW analytics.v{i} AS SELECT cust_id FROM analytics.customer_facts" for i in range(n)])
-    wh, registry, state = _target(url, tmp_path)
-    before = {k: v.fingerprint() for k, v in _views(wh).items()}
+    wh, registry, state = pg_target(url, tmp_path)
+    before = {k: v.fingerprint() for k, v in views_of(wh).items()}
     plan, _ = plan_warehouse(wh, registry)
     assert len(plan.changes) == n
     with pytest.raises(ApplyError, match=r"needs about \d+ locks .* max_locks_per_transaction 10") as ei:
@@ -415,7 +354,7 @@ def test_lock_table_too_small_is_refused_before_starting(small_lock_cluster, tmp
         filler.close()
         filler_engine.dispose()
     assert held > 80
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    assert {k: v.fingerprint() for k, v in views_of(wh).items()} == before
     wh.close()
     state.close()
 
@@ -426,7 +365,7 @@ def test_lock_estimate_covers_what_the_apply_holds(pg_db, tmp_path, new_type):
             f"CREATE TABLE analytics.entity_customers (customer_id {new_type})",
             *[f"CREATE VIEW analytics.v{i} AS SELECT cust_id FROM analytics.customer_facts" for i in range(10)],
             *[f"CREATE VIEW analytics.w{i} AS SELECT cust_id FROM analytics.v{i}" for i in range(10)])
-    wh, registry, state = _target(pg_db, tmp_path)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     plan, _ = plan_warehouse(wh, registry)
     apply_plan(plan, wh, registry, state)
     held, estimated = wh.last_stats["locks_held"], wh.last_stats["locks_estimated"]
@@ -448,7 +387,7 @@ def test_lock_estimate_matches_pg_locks_by_operation_kind(pg_db, tmp_path):
         if i % 3 == 0:
             stmts.append(f"CREATE VIEW analytics.w{i} AS SELECT * FROM analytics.v{i}")
     run_sql(pg_db, *stmts)
-    wh, registry, state = _target(pg_db, tmp_path)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     plan, _ = plan_warehouse(wh, registry)
     kinds = Counter(op.kind for op in plan.operations())
     assert kinds["replace_view"] >= 200 and kinds["drop_view"] >= 60 and kinds["guard"] >= 60, kinds
@@ -467,9 +406,9 @@ def test_a_view_replaced_in_place_after_being_dropped_fails_the_apply(pg_db, pg_
     """CREATE OR REPLACE of a view an earlier statement dropped would create it without its grants: refused."""
     from deprecator.operations import Operation
 
-    _setup(pg_db, pg_roles)
+    setup_views(pg_db, pg_roles)
     wh = PostgresWarehouse(pg_db, default_schema=["analytics"])
-    views = _views(wh)
+    views = views_of(wh)
     before = {k: v.fingerprint() for k, v in views.items()}
     upper = views["analytics.names_upper"]
     body = upper.definition.strip().rstrip(";")
@@ -477,16 +416,16 @@ def test_a_view_replaced_in_place_after_being_dropped_fails_the_apply(pg_db, pg_
            Operation("replace_view", upper.relation, f'CREATE OR REPLACE VIEW "analytics"."names_upper" AS {body}')]
     with pytest.raises(ApplyError, match="names_upper was dropped by an earlier statement"):
         wh.execute_atomically(ops, verify=[upper.relation])
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    assert {k: v.fingerprint() for k, v in views_of(wh).items()} == before
     # restated (owner, grants, comment follow), the same statements are a recreate: no refusal
     assert wh.last_stats is not None
     wh.close()
 
 
 def test_two_real_concurrent_applies_one_proceeds_one_fails_fast(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
+    setup_views(pg_db, pg_roles)
     # A waits on a reader's lock for up to 60 s, holding the apply lock all that time
-    wh_a, registry, state = _target(pg_db, tmp_path, lock_timeout_ms=60000, lock_retries=0)
+    wh_a, registry, state = pg_target(pg_db, tmp_path, lock_timeout_ms=60000, lock_retries=0)
     wh_b = PostgresWarehouse(pg_db, default_schema=["analytics"])
     plan, _ = plan_warehouse(wh_a, registry)
     eng = sa.create_engine(pg_db)
@@ -520,7 +459,7 @@ def test_two_real_concurrent_applies_one_proceeds_one_fails_fast(pg_db, pg_roles
         reader.rollback()
         t.join(timeout=120)
         assert isinstance(outcome["a"], str), outcome
-        assert "entity_customers" in _views(wh_b)["analytics.names"].definition
+        assert "entity_customers" in views_of(wh_b)["analytics.names"].definition
     finally:
         reader.close()
         if t is not None:
@@ -548,24 +487,24 @@ def test_cli_plan_apply_rollback_on_postgres(pg_db, pg_roles, in_tmp):
 
     from tests.helpers import invoke
 
-    _setup(pg_db, pg_roles)
+    setup_views(pg_db, pg_roles)
     (in_tmp / "deprecations.yml").write_text(REGISTRY)
     (in_tmp / "deprecator.yml").write_text(
         f"warehouse:\n  url: {pg_db}\n  default_schema: analytics\nregistry: deprecations.yml\n"
         "state:\n  url: sqlite:///.deprecator/state.db\n")
     wh = PostgresWarehouse(pg_db)
-    before = {k: v.fingerprint() for k, v in _views(wh).items()}
+    before = {k: v.fingerprint() for k, v in views_of(wh).items()}
     invoke(["plan", "--out", "plan.json", "--detailed-exitcode"], code=2)
     plan = json.loads((in_tmp / "plan.json").read_text())
     assert {v["name"] for v in plan["views"] if v["action"] == "rewrite"} >= {"analytics.names", "analytics.counts"}
     out = json.loads(invoke(["apply", "plan.json", "--format", "json"]).stdout)
     apply_id = out["apply_id"]
-    assert "entity_customers" in _views(wh)["analytics.names"].definition
+    assert "entity_customers" in views_of(wh)["analytics.names"].definition
     # the same saved plan is now stale
     stale = invoke(["apply", "plan.json"], code=2)
     assert "stale" in stale.output
     invoke(["rollback", apply_id, "--auto-approve"])
-    assert _fingerprints(wh) == before
+    assert view_fingerprints(wh) == before
     wh.close()
 
 
@@ -584,16 +523,16 @@ def test_least_privilege_applier_member_of_the_owner_role(pg_db, pg_roles, pg_ur
                 f'GRANT SELECT ON analytics.names, analytics.upper_names, analytics.n TO "{reader}"',
                 "COMMENT ON VIEW analytics.names IS 'kept'")
         applier_url = sa.engine.make_url(pg_db).set(username=applier).render_as_string(hide_password=False)
-        wh, registry, state = _target(applier_url, tmp_path)
-        before = _views(wh)
+        wh, registry, state = pg_target(applier_url, tmp_path)
+        before = views_of(wh)
         plan, _ = plan_warehouse(wh, registry)
         result = apply_plan(plan, wh, registry, state)
-        after = _views(wh)
+        after = views_of(wh)
         for name in before:
             assert _kept(after[name]) == _kept(before[name]), name
         assert after["analytics.names"].columns[0] == ("cust_id", "bigint")     # recreated, as a non-superuser
         rollback_apply(result.apply_id, wh, state)
-        assert {k: v.fingerprint() for k, v in _views(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
+        assert {k: v.fingerprint() for k, v in views_of(wh).items()} == {k: v.fingerprint() for k, v in before.items()}
         wh.close()
         state.close()
     finally:
@@ -602,9 +541,9 @@ def test_least_privilege_applier_member_of_the_owner_role(pg_db, pg_roles, pg_ur
 
 
 def test_guard_fails_the_apply_if_a_view_without_restatement_was_dropped(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles, new_id_type="bigint")
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
     wh = PostgresWarehouse(pg_db, default_schema=["analytics"])
-    views = _views(wh)
+    views = views_of(wh)
     before = {k: v.fingerprint() for k, v in views.items()}
     names, upper = views["analytics.names"], views["analytics.names_upper"]
     # told (wrongly) that nothing it reads is dropped before it, the dependent gets only its guard
@@ -618,7 +557,7 @@ def test_guard_fails_the_apply_if_a_view_without_restatement_was_dropped(pg_db, 
     with pytest.raises(ApplyError, match='"analytics.names_upper" does not exist') as ei:
         wh.execute_atomically(names_stmts + upper_stmts, verify=[names.relation, upper.relation])
     assert ei.value.statement == upper_stmts[0]
-    assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+    assert {k: v.fingerprint() for k, v in views_of(wh).items()} == before
     wh.close()
 
 
@@ -627,9 +566,9 @@ def test_the_ddl_of_a_view_does_not_depend_on_what_was_asked_before(pg_db, pg_ro
     reads first (a drop and recreate) changes nothing; only the context the planner passes does."""
     from deprecator.operations import DdlContext
 
-    _setup(pg_db, pg_roles, new_id_type="bigint")
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
     wh = PostgresWarehouse(pg_db, default_schema=["analytics"])
-    views = _views(wh)
+    views = views_of(wh)
     names, upper = views["analytics.names"], views["analytics.names_upper"]
     kept = DdlContext(upstream_dropped=False, current=upper)
     first = wh.view_operations(upper, upper.definition, kept)
@@ -655,7 +594,7 @@ def build_plan_for(wh, tmp_path):
 
 
 def test_acl_reads_the_same_after_drop_and_recreate(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles, new_id_type="bigint")
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
 
     def acl() -> str:
         eng = sa.create_engine(pg_db)
@@ -665,7 +604,7 @@ def test_acl_reads_the_same_after_drop_and_recreate(pg_db, pg_roles, tmp_path):
         return out
 
     before = acl()
-    wh, registry, state = _target(pg_db, tmp_path)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     plan, _ = plan_warehouse(wh, registry)
     assert {v.name: v for v in plan.views}["analytics.names"].statements[1] == 'DROP VIEW IF EXISTS "analytics"."names"'
     apply_plan(plan, wh, registry, state)
@@ -675,7 +614,7 @@ def test_acl_reads_the_same_after_drop_and_recreate(pg_db, pg_roles, tmp_path):
 
 def test_drop_and_recreate_keeps_triggers_rules_and_column_defaults(pg_db, pg_roles, tmp_path):
     """A DROP VIEW silently removes INSTEAD OF triggers, rules and column defaults; apply puts them back."""
-    _setup(pg_db, pg_roles, new_id_type="bigint")
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
     run_sql(pg_db,
             "CREATE TABLE analytics.inbox (cust_id bigint, name text)",
             "CREATE FUNCTION analytics.to_inbox() RETURNS trigger LANGUAGE plpgsql AS "
@@ -687,8 +626,8 @@ def test_drop_and_recreate_keeps_triggers_rules_and_column_defaults(pg_db, pg_ro
             "ALTER VIEW analytics.names ALTER COLUMN name SET DEFAULT 'anonymous'",
             # a rule on the dependent view, which is dropped and recreated with it
             "CREATE RULE no_delete AS ON DELETE TO analytics.names_upper DO INSTEAD NOTHING")
-    wh, registry, state = _target(pg_db, tmp_path)
-    before = _views(wh)
+    wh, registry, state = pg_target(pg_db, tmp_path)
+    before = views_of(wh)
     assert [t["name"] for t in before["analytics.names"].extra["triggers"]] == ["names ins", "names_upd"]
     assert before["analytics.names"].extra["column_defaults"] == {"name": "'anonymous'::text"}
     assert [r["name"] for r in before["analytics.names_upper"].extra["rules"]] == ["no_delete"]
@@ -697,7 +636,7 @@ def test_drop_and_recreate_keeps_triggers_rules_and_column_defaults(pg_db, pg_ro
     assert by["analytics.names"].statements[1] == 'DROP VIEW IF EXISTS "analytics"."names"'   # recreated
     assert by["analytics.names_upper"].action == "recreate"
     result = apply_plan(plan, wh, registry, state)
-    after = _views(wh)
+    after = views_of(wh)
     for name in ("analytics.names", "analytics.names_upper"):
         assert _kept(after[name]) == _kept(before[name]), name
     # and they work: the trigger routes the insert, the default fills the column, the rule swallows the delete
@@ -709,6 +648,6 @@ def test_drop_and_recreate_keeps_triggers_rules_and_column_defaults(pg_db, pg_ro
         assert c.exec_driver_sql("SELECT count(*) FROM analytics.names_upper").scalar() == 3
     eng.dispose()
     rollback_apply(result.apply_id, wh, state)
-    assert _fingerprints(wh) == {k: v.fingerprint() for k, v in before.items()}
+    assert view_fingerprints(wh) == {k: v.fingerprint() for k, v in before.items()}
     wh.close()
     state.close()

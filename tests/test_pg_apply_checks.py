@@ -11,7 +11,7 @@ from deprecator.plan import Plan
 from deprecator.warehouse.pg_apply import prime_column_types, type_categories
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.pg_cluster import owned_customer_tables, run_sql
-from tests.test_pg_apply import REGISTRY, _fingerprints, _setup, _target, _views
+from tests.pg_views import REGISTRY, pg_target, setup_views, view_fingerprints, views_of
 
 pytestmark = pytest.mark.postgres
 
@@ -30,16 +30,16 @@ pytestmark = pytest.mark.postgres
     ("GRANT SELECT ON analytics.ids_later TO CURRENT_USER", "grants of view analytics.ids_later changed"),
 ])
 def test_a_stale_plan_names_the_field_that_changed(pg_db, pg_roles, tmp_path, change, expected):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
         plan = Plan.from_json(plan_warehouse(wh, registry)[0].to_json())     # as saved by `plan --out`
-        before = {k: v.fingerprint() for k, v in _views(wh).items()}
+        before = {k: v.fingerprint() for k, v in views_of(wh).items()}
         run_sql(pg_db, change.format(r1=pg_roles[1], r2=pg_roles[2]))
         with pytest.raises(StalePlanError) as e:
             apply_plan(plan, wh, registry, state)
         assert e.value.changes == [expected]
-        assert sum(1 for k, v in _views(wh).items() if v.fingerprint() != before.get(k)) == 1   # nothing applied
+        assert sum(1 for k, v in views_of(wh).items() if v.fingerprint() != before.get(k)) == 1   # nothing applied
         assert state.list_applies() == []
     finally:
         wh.close()
@@ -47,8 +47,8 @@ def test_a_stale_plan_names_the_field_that_changed(pg_db, pg_roles, tmp_path, ch
 
 
 def test_registry_and_replacement_changes_are_named(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
         plan, _ = plan_warehouse(wh, registry)
         # a rule change (not a new sunset date, which leaves the rewrite as it is)
@@ -82,8 +82,8 @@ class RacingWarehouse(PostgresWarehouse):
 
 
 def test_a_change_landing_after_the_check_is_caught_in_the_transaction_and_named(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    _, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    _, registry, state = pg_target(pg_db, tmp_path)
     wh = RacingWarehouse(pg_db, default_schema=["analytics"])
     try:
         plan, _ = plan_warehouse(wh, registry)
@@ -91,7 +91,7 @@ def test_a_change_landing_after_the_check_is_caught_in_the_transaction_and_named
         with pytest.raises(StalePlanError) as e:
             apply_plan(plan, wh, registry, state)
         assert e.value.changes == ["comments of view analytics.names_upper changed"]
-        assert "customer_facts" in _views(wh)["analytics.names"].definition
+        assert "customer_facts" in views_of(wh)["analytics.names"].definition
         [rec] = state.list_applies()
         assert rec.status == "failed"
     finally:
@@ -101,10 +101,10 @@ def test_a_change_landing_after_the_check_is_caught_in_the_transaction_and_named
 
 def test_the_audit_record_holds_before_and_after_grants_and_who_ran_it(pg_db, pg_roles, tmp_path):
     # bigint: analytics.names keeps CREATE OR REPLACE? no: its type changes, so it is dropped and recreated
-    _setup(pg_db, pg_roles, new_id_type="bigint")
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles, new_id_type="bigint")
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
-        before = _views(wh)
+        before = views_of(wh)
         plan, _ = plan_warehouse(wh, registry)
         result = apply_plan(plan, wh, registry, state)
         rec = state.get_apply(result.apply_id)
@@ -117,7 +117,7 @@ def test_the_audit_record_holds_before_and_after_grants_and_who_ran_it(pg_db, pg
         assert (colreader, "SELECT", "name", "NO") in {tuple(g) for g in names["grants"]}
         assert names["owner"] == owner and names["comment"] == "customer names"
         assert names["column_comments"] == {"cust_id": "the id"} and names["options"] == {"security_barrier": "true"}
-        after_now = _views(wh)
+        after_now = views_of(wh)
         after = rec.after["analytics.names"]
         assert after["definition"] == after_now["analytics.names"].definition != names["definition"]
         assert [tuple(g) for g in after["grants"]] == list(after_now["analytics.names"].grants)
@@ -125,8 +125,8 @@ def test_the_audit_record_holds_before_and_after_grants_and_who_ran_it(pg_db, pg
         assert rec.before["analytics.counts"]["extra"]["indexes"][0]["name"] == "counts_n"
 
         rolled = rollback_apply(result.apply_id, wh, state)
-        restored = _views(wh)
-        fingerprints = _fingerprints(wh)
+        restored = views_of(wh)
+        fingerprints = view_fingerprints(wh)
         rb = state.get_apply(rolled.apply_id)
         assert rb.actor and rb.rollback_of == result.apply_id
         for name, b in rec.before.items():
@@ -141,8 +141,8 @@ def test_the_audit_record_holds_before_and_after_grants_and_who_ran_it(pg_db, pg
 
 
 def test_a_replacement_column_of_an_incompatible_type_blocks_the_view(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles, new_id_type="text")
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles, new_id_type="text")
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
         plan, _ = plan_warehouse(wh, registry)
         by = {v.name: v for v in plan.views}
@@ -165,9 +165,9 @@ def test_a_replacement_column_of_an_incompatible_type_blocks_the_view(pg_db, pg_
 
 def test_a_rewritten_definition_that_would_not_compile_blocks_the_view(pg_db, pg_roles, tmp_path):
     # integer -> numeric is one type category, but `&` exists only for integers
-    _setup(pg_db, pg_roles, new_id_type="numeric")
+    setup_views(pg_db, pg_roles, new_id_type="numeric")
     run_sql(pg_db, "CREATE VIEW analytics.odd AS SELECT cust_id & 1 AS bit FROM analytics.customer_facts")
-    wh, registry, state = _target(pg_db, tmp_path)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
         plan, _ = plan_warehouse(wh, registry)
         odd = {v.name: v for v in plan.views}["analytics.odd"]
@@ -178,7 +178,7 @@ def test_a_rewritten_definition_that_would_not_compile_blocks_the_view(pg_db, pg
         # the other views are planned as usual and apply
         assert {v.name: v.action for v in plan.views}["analytics.names"] == "rewrite"
         result = apply_plan(plan, wh, registry, state)
-        assert "analytics.odd" in result.blocked and "customer_facts" in _views(wh)["analytics.odd"].definition
+        assert "analytics.odd" in result.blocked and "customer_facts" in views_of(wh)["analytics.odd"].definition
     finally:
         wh.close()
         state.close()
@@ -225,11 +225,11 @@ def test_a_failing_statement_inside_a_batch_is_named_and_nothing_changes(pg_db, 
 
     from deprecator.errors import ApplyError
 
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     wh.apply_settings = dataclasses.replace(wh.apply_settings, batch_size=batch_size)
     try:
-        before = {k: v.fingerprint() for k, v in _views(wh).items()}
+        before = {k: v.fingerprint() for k, v in views_of(wh).items()}
         plan, _ = plan_warehouse(wh, registry)
         stmts = plan.statements()
         bad = "CREATE VIEW analytics.broken AS SELECT nope FROM analytics.customer_facts"
@@ -238,18 +238,18 @@ def test_a_failing_statement_inside_a_batch_is_named_and_nothing_changes(pg_db, 
         with pytest.raises(ApplyError, match=f"statement {k + 1} of {len(stmts)} failed") as ei:
             wh.execute_atomically(stmts, verify=[])
         assert ei.value.statement == bad
-        assert {k: v.fingerprint() for k, v in _views(wh).items()} == before
+        assert {k: v.fingerprint() for k, v in views_of(wh).items()} == before
         # and the same statements without the bad one apply in batches
         wh.execute_atomically(plan.statements(), verify=[v.relation for v in plan.changes])
-        assert "entity_customers" in _views(wh)["analytics.names"].definition
+        assert "entity_customers" in views_of(wh)["analytics.names"].definition
     finally:
         wh.close()
         state.close()
 
 
 def test_a_new_view_on_a_planned_view_makes_the_plan_stale(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
         plan, _ = plan_warehouse(wh, registry)
         run_sql(pg_db, "CREATE VIEW analytics.late AS SELECT uname FROM analytics.names_upper",
@@ -267,12 +267,12 @@ def test_a_new_view_on_a_planned_view_makes_the_plan_stale(pg_db, pg_roles, tmp_
 
 
 def test_a_statement_ending_in_a_line_comment_does_not_swallow_the_next_one(pg_db, pg_roles, tmp_path):
-    _setup(pg_db, pg_roles)
-    wh, registry, state = _target(pg_db, tmp_path)
+    setup_views(pg_db, pg_roles)
+    wh, registry, state = pg_target(pg_db, tmp_path)
     try:
         wh.execute_atomically(["COMMENT ON VIEW analytics.names IS 'x' -- trailing comment",
                                "COMMENT ON VIEW analytics.names_upper IS 'y'"])
-        views = _views(wh)
+        views = views_of(wh)
         assert (views["analytics.names"].comment, views["analytics.names_upper"].comment) == ("x", "y")
         run_sql(pg_db, "CREATE TABLE public.t (a int)")
         defs = ["SELECT a FROM public.t -- why", "SELECT a::text AS b FROM public.t"]
@@ -318,13 +318,13 @@ def test_recreated_views_keep_grants_with_and_without_the_temp_function(pg_db, p
                 f'ALTER DEFAULT PRIVILEGES FOR ROLE "{applier}" IN SCHEMA analytics GRANT ALL ON TABLES TO PUBLIC',
                 *([] if temp else [f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC']))
         applier_url = sa.engine.make_url(pg_db).set(username=applier).render_as_string(hide_password=False)
-        wh, registry, state = _target(applier_url, tmp_path)
-        before = _views(wh)
+        wh, registry, state = pg_target(applier_url, tmp_path)
+        before = views_of(wh)
         plan, _ = plan_warehouse(wh, registry)
         assert not plan.blocked and plan.views[0].statements[0].startswith('DROP VIEW IF EXISTS "analytics"."upper')
         result = apply_plan(plan, wh, registry, state)
         assert (wh.last_stats["reset_calls"] > 0) is temp
-        after = _views(wh)
+        after = views_of(wh)
         for name in before:
             assert after[name].grants == before[name].grants, name     # the default PUBLIC grant was revoked
             assert after[name].owner == before[name].owner, name
@@ -332,7 +332,7 @@ def test_recreated_views_keep_grants_with_and_without_the_temp_function(pg_db, p
         rollback_apply(result.apply_id, wh, state)
         # upper_names had a NULL ACL (a column grant only): the applier's default PUBLIC grant was
         # revoked, which leaves the owner's built-in privileges as an explicit ACL
-        assert _fingerprints(wh, ("analytics.upper_names",)) == {k: v.fingerprint() for k, v in before.items()}
+        assert view_fingerprints(wh, ("analytics.upper_names",)) == {k: v.fingerprint() for k, v in before.items()}
         wh.close()
         state.close()
     finally:
