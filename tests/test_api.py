@@ -11,9 +11,7 @@ from deprecator.config import load_config
 from deprecator.errors import DeprecatorError, RollbackRefused
 from deprecator.state import StateStore
 from tests.helpers import invoke
-from tests.test_apply import REGISTRY, ddl, definitions, master
-from tests.test_plan import EXPECTED_AFTER, make_warehouse
-from tests.test_plan_cli import CONFIG
+from tests.sqlite_project import CONFIG, EXPECTED_AFTER, REGISTRY, ddl, definitions, make_warehouse, master
 
 
 @pytest.fixture

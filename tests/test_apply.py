@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -14,55 +13,7 @@ from deprecator.plan import Plan
 from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.sqlite import SQLiteWarehouse
-from tests.test_plan import EXPECTED_AFTER, VIEWS, make_warehouse
-
-REGISTRY = """\
-deprecations:
-  - model: customer_facts
-    replacement: entity_customers
-    sunset: 2027-03-31
-    columns:
-      cust_id: customer_id
-    removed_columns: [legacy_flag]
-"""
-
-
-def master(path: Path) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall()
-    finally:
-        conn.close()
-
-
-def definitions(path: Path) -> dict[str, str]:
-    return {name: sql for typ, name, _, sql in master(path) if typ == "view"}
-
-
-def ddl(path: Path, *statements: str) -> None:
-    conn = sqlite3.connect(path)
-    conn.executescript(";\n".join(statements) + ";")
-    conn.close()
-
-
-class Env:
-    def __init__(self, tmp: Path) -> None:
-        self.db = make_warehouse(tmp / "wh.db")
-        self.registry_path = tmp / "deprecations.yml"
-        self.registry_path.write_text(REGISTRY)
-        self.wh = SQLiteWarehouse(f"sqlite:///{self.db}")
-        self.state = StateStore(f"sqlite:///{tmp / 'state.db'}")
-
-    @property
-    def registry(self):
-        return load_registry(self.registry_path, "sqlite", ("main",))
-
-    def plan(self) -> Plan:
-        return plan_warehouse(self.wh, self.registry)[0]
-
-    def close(self) -> None:
-        self.wh.close()
-        self.state.close()
+from tests.sqlite_project import EXPECTED_AFTER, REGISTRY, VIEWS, Env, ddl, definitions, make_warehouse, master
 
 
 @pytest.fixture
@@ -285,7 +236,6 @@ def test_nothing_to_apply_records_nothing(env):
     result = apply_plan(env.plan(), env.wh, env.registry, env.state)
     assert result.apply_id is None and result.blocked == ("main.blocked_v",)
     assert len(env.state.list_applies()) == 1
-
 
 
 def test_hostile_view_names_are_quoted_never_executed(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_apply import REGISTRY, master
+from tests.sqlite_project import REGISTRY, master
 
 REPO = Path(__file__).resolve().parent.parent
 N_VIEWS = 200

@@ -12,8 +12,7 @@ from deprecator.apply import apply_plan, check_plan, rollback_apply
 from deprecator.errors import StalePlanError
 from deprecator.plan import StaleChange, registry_change_records, view_change
 from deprecator.warehouse.sqlite import SQLiteWarehouse
-from tests.test_apply import REGISTRY, Env, ddl
-from tests.test_plan import VIEWS
+from tests.sqlite_project import REGISTRY, VIEWS, Env, ddl
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from deprecator.apply import apply_plan, prepare_rollback, rollback_apply
 from deprecator.errors import DeprecatorError, LockError, RollbackRefused, StalePlanError
 from deprecator.plan import Plan
 from tests.helpers import invoke
-from tests.test_apply import REGISTRY, Env, ddl, definitions, master
-from tests.test_plan import EXPECTED_AFTER, VIEWS, make_warehouse
-from tests.test_plan_cli import CONFIG
+from tests.sqlite_project import (CONFIG, EXPECTED_AFTER, REGISTRY, VIEWS, Env, ddl, definitions, make_warehouse,
+                                  master, reseal_entry)
 
 
 @pytest.fixture
@@ -32,16 +31,6 @@ def _edited(plan: Plan, view: str, edit) -> Plan:
     [entry] = [v for v in d["views"] if v["name"] == view]
     edit(entry)
     return Plan.from_json(json.dumps(d))
-
-
-def _reseal(entry: dict) -> None:
-    """What someone who read the source would do: recompute the seal over the edited entry."""
-    from deprecator.plan import OPERATION_FIELDS, Operation, ViewPlan, _rel_from_json
-
-    v = ViewPlan(relation=_rel_from_json(entry["relation"]), action=entry["action"], before=entry["before"],
-                 after=entry["after"], fingerprint=entry["fingerprint"],
-                 **{f: tuple(Operation.from_json(op) for op in entry[f]) for f in OPERATION_FIELDS})
-    entry["seal"] = v.sealed()
 
 
 def extra_op(entry: dict, sql: str | None = None, kind: str = "create_view") -> dict:
@@ -76,7 +65,7 @@ def test_an_entry_without_its_seal_is_refused_with_what_was_added(env, seal):
 
 def test_a_resealed_edit_is_still_refused_beyond_the_seal(env):
     """The seal is only a checksum: the operations are derived again and compared one by one."""
-    plan = _edited(env.plan(), "main.side_v", lambda e: (e["operations"].append(extra_op(e)), _reseal(e)))
+    plan = _edited(env.plan(), "main.side_v", lambda e: (e["operations"].append(extra_op(e)), reseal_entry(e)))
     assert plan.edited() == []
     before = master(env.db)
     with pytest.raises(StalePlanError) as e:
@@ -97,7 +86,7 @@ def test_a_resealed_edit_is_still_refused_beyond_the_seal(env):
      "which deprecator derives"),
 ])
 def test_every_operation_must_be_the_derived_one(env, field, edit, expected):
-    plan = _edited(env.plan(), "main.side_v", lambda e: (edit(e), _reseal(e)))
+    plan = _edited(env.plan(), "main.side_v", lambda e: (edit(e), reseal_entry(e)))
     before = master(env.db)
     with pytest.raises(StalePlanError) as e:
         apply_plan(plan, env.wh, env.registry, env.state)
@@ -116,7 +105,7 @@ def test_an_entry_for_a_view_that_needs_nothing_is_refused(env):
              "before": unrelated.definition, "after": unrelated.definition, "fingerprint": unrelated.fingerprint(),
              "parts": view_parts(unrelated), "operations": [extra_op(d["views"][0])], "inverse_operations": [],
              "drop_operations": [], "inverse_drop_operations": []}
-    _reseal(entry)
+    reseal_entry(entry)
     d["views"].append(entry)
     with pytest.raises(StalePlanError) as e:
         apply_plan(Plan.from_json(json.dumps(d)), env.wh, env.registry, env.state)

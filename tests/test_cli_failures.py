@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from tests.helpers import invoke
-from tests.test_apply import REGISTRY as APPLY_REGISTRY
-from tests.test_plan import make_warehouse
+from tests.sqlite_project import REGISTRY as APPLY_REGISTRY
+from tests.sqlite_project import make_warehouse
 
 CONFIG = """\
 warehouse:

@@ -20,6 +20,7 @@ from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.helpers import invoke
 from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, _admin, run_sql
+from tests.sqlite_project import reseal_entry
 
 pytestmark = pytest.mark.postgres
 
@@ -71,9 +72,7 @@ def _with_grant_to_public(plan: Plan, reseal: bool) -> Plan:
     entry["operations"].append({"kind": "grant", "relation": entry["relation"],
                                 "sql": 'GRANT SELECT ON TABLE "analytics"."contacts" TO PUBLIC'})
     if reseal:
-        from tests.test_apply_trust import _reseal
-
-        _reseal(entry)
+        reseal_entry(entry)
     else:
         del entry["seal"]
     return Plan.from_json(json.dumps(d))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -15,35 +13,7 @@ from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.text import plural
 from deprecator.warehouse.base import ViewInfo
 from deprecator.warehouse.sqlite import SQLiteWarehouse
-
-TABLES = (
-    "CREATE TABLE customer_facts (cust_id INTEGER, name TEXT, legacy_flag INTEGER);"
-    "CREATE TABLE entity_customers (customer_id INTEGER, name TEXT);"
-    "CREATE TABLE other (x INTEGER);"
-    "INSERT INTO customer_facts VALUES (1, 'a', 0), (2, 'b', 1);"
-    "INSERT INTO entity_customers VALUES (1, 'a'), (2, 'b');"
-)
-
-VIEWS = {
-    "direct_v": "CREATE VIEW direct_v AS\n-- comment stays\nSELECT cust_id, name /* inline */ FROM customer_facts",
-    "side_v": "CREATE VIEW side_v AS SELECT c.cust_id FROM customer_facts c",
-    "on_view": "CREATE VIEW on_view AS SELECT name FROM direct_v",
-    "top_v": "CREATE VIEW top_v AS SELECT d.name FROM direct_v d JOIN side_v s ON s.cust_id = d.cust_id",
-    "on_on": "CREATE VIEW on_on AS SELECT * FROM top_v",
-    "cte_only": ("CREATE VIEW cte_only AS WITH customer_facts AS (SELECT 1 AS cust_id) "
-                 "SELECT cust_id FROM customer_facts"),
-    "cte_over_table": ("CREATE VIEW cte_over_table AS\nWITH customer_facts AS ( -- shadows\n"
-                       "  SELECT cust_id FROM main.customer_facts\n)\nSELECT cust_id FROM customer_facts"),
-    "unrelated": "CREATE VIEW unrelated AS SELECT x FROM other",
-    "blocked_v": "CREATE VIEW blocked_v AS SELECT name, legacy_flag FROM customer_facts",
-}
-
-EXPECTED_AFTER = {
-    "direct_v": "CREATE VIEW direct_v AS\n-- comment stays\nSELECT customer_id AS cust_id, name /* inline */ FROM entity_customers",
-    "side_v": "CREATE VIEW side_v AS SELECT c.customer_id AS cust_id FROM entity_customers c",
-    "cte_over_table": ("CREATE VIEW cte_over_table AS\nWITH customer_facts AS ( -- shadows\n"
-                       "  SELECT customer_id AS cust_id FROM main.entity_customers\n)\nSELECT cust_id FROM customer_facts"),
-}
+from tests.sqlite_project import EXPECTED_AFTER, TABLES, VIEWS, make_warehouse
 
 RULE = RewriteRule(
     old=RelationName(None, "main", "customer_facts"),
@@ -52,16 +22,6 @@ RULE = RewriteRule(
     removed_columns=frozenset({"legacy_flag"}),
     label="customer_facts",
 )
-
-
-def make_warehouse(path: Path, views: dict[str, str] = VIEWS, tables: str = TABLES) -> Path:
-    conn = sqlite3.connect(path)
-    conn.executescript(tables)
-    for sql in views.values():
-        conn.execute(sql)
-    conn.commit()
-    conn.close()
-    return path
 
 
 def plan_for(wh: SQLiteWarehouse, rules=(RULE,), registry_fp: str = "reg-fp") -> Plan:

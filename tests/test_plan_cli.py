@@ -8,19 +8,7 @@ import sqlite3
 import pytest
 
 from tests.helpers import invoke
-from tests.test_apply import REGISTRY, definitions, master
-from tests.test_plan import EXPECTED_AFTER, make_warehouse
-
-CONFIG = """\
-warehouse:
-  url: sqlite:///wh.db
-  dialect: sqlite
-  default_schema: main
-registry: deprecations.yml
-state:
-  url: sqlite:///.deprecator/state.db
-"""
-
+from tests.sqlite_project import CONFIG, EXPECTED_AFTER, REGISTRY, definitions, make_warehouse, master
 
 @pytest.fixture
 def project(in_tmp):

@@ -7,9 +7,7 @@ import json
 import pytest
 
 from tests.helpers import invoke
-from tests.test_apply import REGISTRY
-from tests.test_plan import make_warehouse
-from tests.test_plan_cli import CONFIG
+from tests.sqlite_project import CONFIG, REGISTRY, make_warehouse
 
 
 def _node(name: str, schema: str, *, alias: str | None = None, relation_name: str | None = None,
