@@ -26,7 +26,8 @@ from sqlalchemy.engine import make_url
 PG_BIN = Path(os.environ.get("DEPRECATOR_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def _admin(url: str) -> sa.Engine:
+def admin_engine(url: str) -> sa.Engine:
+    """An autocommit engine without a pool (test setup and teardown: CREATE/DROP DATABASE, roles)."""
     return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
@@ -34,7 +35,7 @@ def _admin(url: str) -> sa.Engine:
 def pg_db(pg_url: str) -> Iterator[str]:
     """URL of a brand-new database, dropped after the test."""
     name = "dep_t_" + uuid.uuid4().hex[:12]
-    admin = _admin(pg_url)
+    admin = admin_engine(pg_url)
     with admin.connect() as c:
         c.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
@@ -48,7 +49,7 @@ def pg_db(pg_url: str) -> Iterator[str]:
 
 def terminate_others(url: str) -> None:
     """End the connections a failed test left open to this test database (never any other database)."""
-    eng = _admin(url)
+    eng = admin_engine(url)
     try:
         with eng.connect() as c:
             c.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -62,7 +63,7 @@ def pg_roles(pg_url: str, pg_db: str) -> Iterator[list[str]]:
     """Three fresh roles (cluster-wide, so with random names); dropped after the test."""
     tag = uuid.uuid4().hex[:8]
     names = [f"dep_r_{tag}_{i}" for i in range(3)]
-    admin = _admin(pg_url)
+    admin = admin_engine(pg_url)
     with admin.connect() as c:
         for n in names:
             c.exec_driver_sql(f'CREATE ROLE "{n}"')
@@ -70,7 +71,7 @@ def pg_roles(pg_url: str, pg_db: str) -> Iterator[list[str]]:
         yield names
     finally:
         terminate_others(pg_db)       # a lock a failed test still holds would make DROP OWNED wait forever
-        db = _admin(pg_db)
+        db = admin_engine(pg_db)
         with db.connect() as c:
             c.exec_driver_sql("SET lock_timeout = '30s'")
             for n in names:
@@ -85,7 +86,7 @@ def pg_roles(pg_url: str, pg_db: str) -> Iterator[list[str]]:
 
 def run_sql(url: str, *statements: str) -> None:
     """Run statements in autocommit mode (test setup)."""
-    eng = _admin(url)
+    eng = admin_engine(url)
     try:
         with eng.connect() as c:
             for s in statements:
@@ -143,7 +144,7 @@ def start_cluster(settings: dict[str, str]) -> Cluster:
     deadline = time.time() + 30
     while True:
         try:
-            eng = _admin(cluster.url)
+            eng = admin_engine(cluster.url)
             with eng.connect() as c:
                 c.exec_driver_sql("SELECT 1")
             eng.dispose()

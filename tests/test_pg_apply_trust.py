@@ -19,7 +19,7 @@ from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.helpers import invoke
-from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, _admin, run_sql
+from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, admin_engine, run_sql
 from tests.sqlite_project import reseal_entry
 
 pytestmark = pytest.mark.postgres
@@ -185,7 +185,7 @@ def test_a_plan_for_another_database_is_refused_as_another_warehouse_not_as_stal
     owner, reader, _ = pg_roles
     _setup(pg_db, owner, reader)
     other = "dep_t_" + uuid.uuid4().hex[:12]
-    admin = _admin(pg_url)
+    admin = admin_engine(pg_url)
     with admin.connect() as c:
         c.exec_driver_sql(f'CREATE DATABASE "{other}"')
     other_url = make_url(pg_db).set(database=other).render_as_string(hide_password=False)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from deprecator.warehouse.pg_apply import ADVISORY_LOCK_KEY
 from deprecator.warehouse.postgres import PostgresWarehouse
-from tests.pg_cluster import _admin, run_sql
+from tests.pg_cluster import admin_engine, run_sql
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -62,7 +62,7 @@ def _state(url: str) -> dict[str, str]:
 
 def _wait_idle(admin_url: str, db: str, timeout: float = 20) -> None:
     """Until the killed client's backend has noticed and rolled back."""
-    eng = _admin(admin_url)
+    eng = admin_engine(admin_url)
     deadline = time.time() + timeout
     with eng.connect() as c:
         while time.time() < deadline:
@@ -116,7 +116,7 @@ def test_sigkill_during_apply_leaves_everything_as_before(pg_url, tmp_path):
                 reader.exec_driver_sql(f"SELECT * FROM analytics.{block_view} LIMIT 0").all()
             proc = subprocess.Popen([sys.executable, "-m", "deprecator", "--config", str(cfg), "apply", "--auto-approve"],
                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            watcher = _admin(pg_url)
+            watcher = admin_engine(pg_url)
             outcome = "completed"
             with watcher.connect() as c:
                 while proc.poll() is None and block_view is not None:
