@@ -58,12 +58,32 @@ class ColumnUse:
     qualifier: tuple[exp.Expression, ...] = ()   # the identifiers of that qualifier
     alias_conflict: bool = False   # the name is also an output alias of the same SELECT
     output_item: exp.Expression | None = None   # the unaliased SELECT expression containing it
+    via: int | None = None         # read through this passthrough (``Analysis.passthroughs``)
+    through_candidates: tuple[int, ...] = ()   # candidates a passthrough in scope reads (ambiguous uses)
 
 
 @dataclass
 class StarUse:
     node: exp.Expression
     refs: tuple[int, ...]
+    through: int | None = None     # the star of a passthrough (``Analysis.passthroughs`` index)
+    via: tuple[int, ...] = ()      # passthroughs whose columns it reads (a star over a star CTE)
+
+
+@dataclass
+class Passthrough:
+    """A CTE or derived table that is a lone ``SELECT * FROM t`` (``ref``): its columns are t's.
+
+    Columns read from it by name are attributed to ``ref``, so a rewrite renames them as it
+    renames t's own; ``problems`` are the uses whose meaning depends on its column names as a
+    whole (a star over it, its whole row, a PIVOT, ...): (why, where), each blocking a
+    rewrite that changes t's columns.
+    """
+
+    name: str                      # the CTE's or derived table's name ("" when it has none)
+    ref: int                       # the reference it passes through
+    adopted: bool = False          # read as a CTE or derived table the walk followed
+    problems: list[tuple[str, exp.Expression]] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +104,7 @@ class Analysis:
     refs: list[RefInfo] = field(default_factory=list)
     columns: list[ColumnUse] = field(default_factory=list)
     stars: list[StarUse] = field(default_factory=list)
+    passthroughs: list[Passthrough] = field(default_factory=list)
     joins: list[JoinUse] = field(default_factory=list)
     line_starts: list[int] = field(default_factory=list)
     unplaced: int = 0     # tables found only by the safety sweep (a gap in the walk)

@@ -46,6 +46,12 @@ class _Rewriter:
             {self._norm_col(k): self._norm_col(v) for k, v in r.columns.items()} for r in self.rules
         ]
         self.removed = [frozenset(self._norm_col(c) for c in r.removed_columns) for r in self.rules]
+        # names the replacement has that the old relation may not: a column read through a
+        # passthrough under such a name may be another relation's today, and the passthrough's after
+        self.gained = [frozenset(m.values()) - frozenset(m) | (
+            frozenset(self._norm_col(c) for c in r.new_columns) - frozenset(self._norm_col(c) for c in r.old_columns)
+            if r.new_columns is not None and r.old_columns is not None else frozenset())
+            for m, r in zip(self.colmap, self.rules)]
         # the new names as the registry spells them (a quoted name keeps its case when written)
         self.coltext = [{self._norm_col(k): self._col_text(v) for k, v in r.columns.items()} for r in self.rules]
         self.matched: dict[int, int] = {}   # ref index -> rule index
@@ -205,6 +211,10 @@ class _Rewriter:
             if use.ref is None:
                 for r in owners:
                     k = self.matched[r]
+                    if use.name in self.gained[k] and r in use.through_candidates:
+                        self.block("ambiguous_column", f"column {use.name!r} could belong to another relation in "
+                                   f"scope, and {self.rules[k].new} gives {use.name!r} through a SELECT * CTE or "
+                                   "derived table; qualify it", str(self.rules[k].old), where, use.name)
                     if use.name in self.colmap[k] or use.name in self.removed[k]:
                         if use.alias_conflict:
                             self.block("ambiguous_column", f"{use.name!r} may name an output alias or a column "
@@ -224,6 +234,12 @@ class _Rewriter:
                 continue
             k = self.matched[use.ref]
             rule = self.rules[k]
+            if use.via is not None and use.outer_possible and use.name in self.gained[k]:
+                self.block("ambiguous_column", f"column {use.name!r} in a correlated subquery may be an outer "
+                           f"query's column today, and {self.an.passthroughs[use.via].name or 'the derived table'} "
+                           f"(SELECT * over {rule.old}) has a column {use.name!r} once it reads {rule.new}; "
+                           "qualify it", str(rule.old), where, use.name)
+                continue
             if use.qualifier_ref is not None and use.qualifier_ref in deprecated:
                 self.qualifier(use.qualifier, use.qualifier_ref)
             if use.name in self.removed[k]:
@@ -290,6 +306,23 @@ class _Rewriter:
             for r in star.refs:
                 if r in deprecated and columns_differ(self.rules[self.matched[r]]):
                     rule = self.rules[self.matched[r]]
+                    if star.through is not None:
+                        # a CTE / derived table passing the relation's columns through: read by name
+                        # (those names are renamed), unless a use depends on its columns as a whole
+                        pt = self.an.passthroughs[star.through]
+                        label = repr(pt.name) if pt.name else "a derived table"
+                        for why, node in pt.problems:
+                            self.block("select_star", f"SELECT * over {rule.old} in {label}, whose columns differ "
+                                       f"in {rule.new}: {label} {why}, so its columns would change names; list the "
+                                       "columns", str(rule.old), self._node_start(node) or self._node_start(star.node))
+                        continue
+                    via = [self.an.passthroughs[p] for p in star.via if self.an.passthroughs[p].ref == r]
+                    if via:
+                        label = repr(via[0].name) if via[0].name else "a derived table"
+                        self.block("select_star", f"SELECT * over {label}, which is SELECT * over {rule.old}, whose "
+                                   f"columns differ in {rule.new}: the output columns would change names; list the "
+                                   "columns", str(rule.old), self._node_start(star.node))
+                        continue
                     self.block("select_star", f"SELECT * over {rule.old} whose columns differ in {rule.new}; list the columns",
                                str(rule.old), self._node_start(star.node))
             if isinstance(star.node, exp.Column) and star.node.args.get("table") is not None:

@@ -54,7 +54,7 @@ from sqlglot import exp
 
 from deprecator.sql import bigquery as _bq
 from deprecator.sql import wrapped as _wrapped
-from deprecator.sql.analysis import Analysis, ColumnUse, JoinUse, RefInfo, StarUse
+from deprecator.sql.analysis import Analysis, ColumnUse, JoinUse, Passthrough, RefInfo, StarUse
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_part, relation_from_table
 from deprecator.sql.spans import meta_span, table_parts, table_span
@@ -110,6 +110,25 @@ class _Source:
     kind: str                      # table | cte | derived | other
     ref: int | None = None         # index into refs for kind == table
     outputs: tuple[str, ...] | None = None   # known output columns, None = unknown
+    through: int | None = None     # a passthrough (lone SELECT * over one relation) read by name
+
+
+@dataclass(frozen=True)
+class _Through:
+    """A CTE whose query is a passthrough (``Analysis.passthroughs[index]``)."""
+
+    index: int
+
+
+# The CTEs visible at a point of the walk: name -> known output columns (None: unknown), or
+# the passthrough the CTE is.
+Ctes = dict[str, "tuple[str, ...] | None | _Through"]
+
+# A passthrough's SELECT may have these clauses (none of them changes which columns it gives),
+# and the relation it reads these parts.
+_PASSTHROUGH_SELECT_ARGS = frozenset({"expressions", "from_", "where", "with_", "distinct", "order", "limit",
+                                      "offset", "qualify", "group", "having", "fetch"})
+_PASSTHROUGH_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias", "sample", "only"})
 
 
 @dataclass
@@ -178,6 +197,8 @@ class StatementAnalyzer:
         self.projection_items: dict[int, bool] = {}   # id(column) -> aliased
         self.alias_or_column: set[int] = set()         # ids of columns that may name an output alias
         self.named_by_expression: dict[int, exp.Expression] = {}  # id(column) -> unaliased SELECT item
+        self.through_of: dict[int, int] = {}          # id(select) -> the passthrough it is
+        self.made: list[int] = []                     # passthroughs of this statement
 
     # -- names ---------------------------------------------------------
     def alias_name(self, node: exp.Expression) -> str | None:
@@ -305,7 +326,7 @@ class StatementAnalyzer:
         return None
 
     # -- generic walk --------------------------------------------------
-    def visit(self, node: object, scope: _Scope | None, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def visit(self, node: object, scope: _Scope | None, ctes: Ctes) -> None:
         # Iterative: BI tools write OR/|| chains thousands of terms long, which
         # sqlglot nests one level per term.
         stack: list[object] = [node]
@@ -327,6 +348,12 @@ class StatementAnalyzer:
             ):
                 self.query(item, scope, ctes, correlated=True)
                 continue
+            if scope is not None and _reads_by_pattern(item):
+                # OBJECT_CONSTRUCT(*), HASH(*), COLUMNS('re'): a passthrough's columns read as a whole
+                shown = item.parent if isinstance(item, exp.Star) and item.parent is not None else item
+                for src in scope.sources:
+                    if src.through is not None:
+                        self.problem(src.through, item, f"has its columns read by {shown.sql(self.dialect)}")
             if isinstance(item, exp.Table):
                 if _bq.is_model(item):
                     self.handled.add(id(item))    # ML.PREDICT(MODEL m, ...): a model, not a relation
@@ -340,7 +367,7 @@ class StatementAnalyzer:
             stack.extend(reversed(list(item.iter_expressions())))
 
     # -- queries -------------------------------------------------------
-    def with_(self, node: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
+    def with_(self, node: exp.Expr, ctes: Ctes) -> Ctes:
         w = node.args.get("with_")
         if not isinstance(w, exp.With):
             return ctes
@@ -352,10 +379,15 @@ class StatementAnalyzer:
                 env[name] = self.alias_columns(c)
         for c, name in zip(w.expressions, names):
             outs = self.query(c.this, None, dict(env), correlated=False)
-            env[name] = self.alias_columns(c) or outs
+            through = self.through_of.get(id(c.this))
+            if through is not None:
+                self.an.passthroughs[through].adopted = True
+                env[name] = _Through(through)
+            else:
+                env[name] = self.alias_columns(c) or outs
         return env
 
-    def query(self, node: exp.Expr, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+    def query(self, node: exp.Expr, parent: _Scope | None, ctes: Ctes,
               correlated: bool) -> tuple[str, ...] | None:
         ctes = self.with_(node, ctes)
         if isinstance(node, exp.Subquery):
@@ -382,27 +414,28 @@ class StatementAnalyzer:
         return None
 
     def visit_rest(self, node: exp.Expr, skip: Sequence[str], scope: _Scope | None,
-                   ctes: dict[str, tuple[str, ...] | None]) -> None:
+                   ctes: Ctes) -> None:
         for key, value in node.args.items():
             if key in skip:
                 continue
             self.visit(value, scope, ctes)
 
-    def from_and_joins(self, node: exp.Expr, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def from_and_joins(self, node: exp.Expr, scope: _Scope, ctes: Ctes) -> None:
         """Bring the FROM source and every JOIN of ``node`` (a SELECT or an UPDATE) into ``scope``."""
         from_ = node.args.get("from_")
         if isinstance(from_, exp.From):
             self.source(from_.this, scope, ctes)
         self.joins(node, scope, ctes)
 
-    def joins(self, node: exp.Expr, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def joins(self, node: exp.Expr, scope: _Scope, ctes: Ctes) -> None:
         for join in node.args.get("joins") or []:
             self.join(join, scope, ctes)
 
-    def select(self, node: exp.Select, parent: _Scope | None, ctes: dict[str, tuple[str, ...] | None],
+    def select(self, node: exp.Select, parent: _Scope | None, ctes: Ctes,
                correlated: bool) -> tuple[str, ...] | None:
         scope = _Scope(parent, correlated)
         self.from_and_joins(node, scope, ctes)
+        through = self.passthrough(node, scope)
         exposed = [src.name for src in scope.sources if src.name]
         self.an.name_clashes += len(exposed) - len(set(exposed))
         outputs: list[str] | None = []
@@ -418,7 +451,8 @@ class StatementAnalyzer:
                 for col in item.find_all(exp.Column):
                     self.named_by_expression[id(col)] = item
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
-                self.star(item, scope)
+                self.handled.add(id(item))    # (a `t.*` item is visited below: one star, recorded here)
+                self.star(item, scope, through)
                 outputs = None
                 continue
             name = item.alias_or_name
@@ -464,20 +498,20 @@ class StatementAnalyzer:
                 self.visit(value, scope, ctes)
         return tuple(outputs) if outputs is not None else None
 
-    def visit_order(self, order: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
+    def visit_order(self, order: exp.Expression, scope: _Scope, ctes: Ctes,
                     aliases: set[str]) -> None:
         for col in list(order.find_all(exp.Column)):
             if not col.table and self.norm_column(col.this) in aliases:
                 self.handled.add(id(col))
         self.visit(order, scope, ctes)
 
-    def join(self, join: exp.Join, scope: _Scope, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def join(self, join: exp.Join, scope: _Scope, ctes: Ctes) -> None:
         before = len(scope.sources)
         self.source(join.this, scope, ctes)
         right = scope.sources[before:]
         left = scope.sources[:before]
         if join.args.get("method") and str(join.args.get("method")).upper() == "NATURAL":
-            refs = tuple(s.ref for s in left + right if s.ref is not None)
+            refs = tuple(r for r in (self.src_ref(s) for s in left + right) if r is not None)
             for r in refs:
                 self.an.refs[r].unknown_columns = True
             self.an.joins.append(JoinUse("natural", join, refs))
@@ -486,19 +520,20 @@ class StatementAnalyzer:
             names = tuple(self.norm_column(u if not isinstance(u, exp.Column) else u.this) for u in using)
             using_refs: list[int] = []
             for s in left + right:
-                if s.ref is None:
+                using_ref = self.src_ref(s)
+                if using_ref is None:
                     continue
                 for n in names:
-                    if s.kind == "table":
-                        self.an.refs[s.ref].columns.add(n)
-                using_refs.append(s.ref)
+                    if s.kind == "table" or s.through is not None:
+                        self.an.refs[using_ref].columns.add(n)
+                using_refs.append(using_ref)
             self.an.joins.append(JoinUse("using", join, tuple(using_refs), names))
         for key, value in join.args.items():
             if key in ("this", "using"):
                 continue
             self.visit(value, scope, ctes)
 
-    def source(self, node: exp.Expression, scope: _Scope, ctes: dict[str, tuple[str, ...] | None],
+    def source(self, node: exp.Expression, scope: _Scope, ctes: Ctes,
                role: str = "source") -> None:
         if not isinstance(node, exp.Expression):
             return
@@ -513,8 +548,16 @@ class StatementAnalyzer:
                 temp, temp_cols = self.temp_columns(node) if not (single and name in ctes) else (False, None)
                 if single and name in ctes:
                     self.handled.add(id(node))
-                    scope.sources.append(_Source(self.exposed_name(node), "cte",
-                                                 outputs=self.alias_columns(node) or ctes[name]))
+                    cte = ctes[name]
+                    through = cte.index if isinstance(cte, _Through) else None
+                    if through is not None:
+                        why = self.passthrough_use_problem(node)
+                        if why is not None:
+                            self.problem(through, node, why)
+                            through = None
+                    scope.sources.append(_Source(self.exposed_name(node), "cte", through=through,
+                                                 outputs=self.alias_columns(node) or (
+                                                     None if isinstance(cte, _Through) else cte)))
                 elif temp:
                     self.handled.add(id(node))
                     scope.sources.append(_Source(self.exposed_name(node), "cte",
@@ -549,7 +592,10 @@ class StatementAnalyzer:
                 self.joins(node, scope, ctes)
                 return
             outs = self.query(node.this, None, self.with_(node, ctes), correlated=False)
-            scope.sources.append(_Source(self.alias_name(node), "derived",
+            through = self.through_of.get(id(node.this))
+            if through is not None:
+                self.an.passthroughs[through].adopted = True
+            scope.sources.append(_Source(self.alias_name(node), "derived", through=through,
                                          outputs=self.alias_columns(node) or outs))
             self.joins(node, scope, ctes)
             return
@@ -583,22 +629,96 @@ class StatementAnalyzer:
                                      outputs=self.norm_columns(cols)))
 
     # -- columns -------------------------------------------------------
-    def star(self, item: exp.Expression, scope: _Scope) -> None:
+    def star(self, item: exp.Expression, scope: _Scope, through: int | None = None) -> None:
+        """A star over the scope's sources (or a qualifier's); ``through``: the passthrough it makes."""
+        sources: list[_Source] = []
         if isinstance(item, exp.Column) and item.table:
             q = self.norm_alias(item.args.get("table"))
-            refs = []
             s: _Scope | None = scope
             while s is not None:
-                found = s.find(q or "")
-                if found:
-                    refs = [f.ref for f in found if f.ref is not None]
+                sources = s.find(q or "")
+                if sources:
                     break
                 s = s.parent
         else:
-            refs = [src.ref for src in scope.sources if src.ref is not None]
-        for r in refs:
-            self.an.refs[r].unknown_columns = True
-        self.an.stars.append(StarUse(item, tuple(r for r in refs if r is not None)))
+            sources = scope.sources
+        refs = [r for r in (self.src_ref(src) for src in sources) if r is not None]
+        if through is None:
+            for r in refs:
+                self.an.refs[r].unknown_columns = True
+        via = tuple(src.through for src in sources if src.through is not None)
+        self.an.stars.append(StarUse(item, tuple(refs), through=through, via=via))
+
+    # -- passthroughs --------------------------------------------------
+    def src_ref(self, src: _Source) -> int | None:
+        """The reference whose columns a source gives: its own, or the one a passthrough reads."""
+        if src.ref is not None:
+            return src.ref
+        return self.an.passthroughs[src.through].ref if src.through is not None else None
+
+    def passthrough(self, node: exp.Select, scope: _Scope) -> int | None:
+        """Whether ``node`` is a passthrough: a CTE's or derived table's lone ``SELECT *`` (or
+        ``SELECT t.*``) over exactly one relation (or one passthrough), without column aliases,
+        star modifiers (EXCEPT, REPLACE, ...) or clauses that change its columns (joins,
+        PIVOT, AS STRUCT, INTO, ...). Its columns are then the relation's, by name."""
+        if any(_given(v) for k, v in node.args.items() if k not in _PASSTHROUGH_SELECT_ARGS):
+            return None
+        if len(node.expressions) != 1 or len(scope.sources) != 1:
+            return None
+        item, src = node.expressions[0], scope.sources[0]
+        star = item.this if isinstance(item, exp.Column) else item
+        if not isinstance(star, exp.Star) or any(_given(v) for v in star.args.values()):
+            return None
+        if isinstance(item, exp.Column) and (
+                item.args.get("db") is not None or self.norm_alias(item.args.get("table")) != src.name):
+            return None
+        from_ = node.args.get("from_")
+        table = from_.this if isinstance(from_, exp.From) else None
+        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier) or any(
+                _given(v) for k, v in table.args.items() if k not in _PASSTHROUGH_TABLE_ARGS):
+            return None
+        if self.alias_columns(table) is not None:
+            return None
+        ref = self.src_ref(src) if src.kind == "table" or src.through is not None else None
+        if ref is None:
+            return None
+        parent = node.parent
+        if isinstance(parent, exp.CTE) and node.arg_key == "this":
+            if self.alias_columns(parent) is not None:
+                return None
+        elif isinstance(parent, exp.Subquery) and node.arg_key == "this" and parent.arg_key == "this" \
+                and isinstance(parent.parent, (exp.From, exp.Join)):
+            if self.alias_columns(parent) is not None or any(
+                    _given(v) for k, v in parent.args.items() if k not in ("this", "alias")):
+                return None
+        else:
+            return None
+        self.an.passthroughs.append(Passthrough(self.alias_name(parent) or "", ref))
+        index = len(self.an.passthroughs) - 1
+        self.through_of[id(node)] = index
+        self.made.append(index)
+        return index
+
+    def passthrough_use_problem(self, table: exp.Table) -> str | None:
+        """Why reading a passthrough CTE here depends on its column names as a whole, if it does."""
+        if not isinstance(table.parent, (exp.From, exp.Join)) or table.arg_key != "this":
+            return "is read outside a FROM or JOIN, where the walk does not follow its columns"
+        extra = sorted(k for k, v in table.args.items()
+                       if _given(v) and k not in ("this", "alias", "sample", "joins", "laterals"))
+        if extra:
+            return f"is read with {', '.join(extra)}"
+        if self.alias_columns(table) is not None:
+            return "is given column names by position"
+        return None
+
+    def through_refs(self, sources: Sequence[_Source]) -> tuple[int, ...]:
+        return tuple(self.an.passthroughs[s.through].ref for s in sources if s.through is not None)
+
+    def problem(self, index: int, node: exp.Expression, why: str) -> None:
+        """A use of passthrough ``index`` that depends on its column names as a whole."""
+        pt = self.an.passthroughs[index]
+        pt.problems.append((why, node))
+        self.an.refs[pt.ref].unknown_columns = True
 
     def _mark_outputs(self, start: int) -> None:
         for use in self.an.columns[start:]:
@@ -626,6 +746,10 @@ class StatementAnalyzer:
         if isinstance(col.this, exp.Star):
             self.star(col, scope)
             return
+        if not col.args.get("table"):
+            for src in self.lookup(scope, self.norm_column(col.this)):
+                if src.through is not None:   # `s` alone may be the whole row (PostgreSQL, BigQuery, DuckDB)
+                    self.problem(src.through, col, f"may be read as a whole row ({col.sql(self.dialect)})")
         projection = id(col) in self.projection_items
         aliased = self.projection_items.get(id(col), False)
         parts = [p for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"), col.this)
@@ -633,9 +757,10 @@ class StatementAnalyzer:
         names = [self.norm_column(p) for p in parts]
         if len(parts) == 1:
             if id(col) in self.alias_or_column:
-                owners = tuple(src.ref for src in scope.sources if src.ref is not None)
+                owners = tuple(r for r in (self.src_ref(src) for src in scope.sources) if r is not None)
                 self.an.columns.append(ColumnUse(col, col.this, names[0], None, owners, False, False, False,
-                                                 alias_conflict=True))
+                                                 alias_conflict=True,
+                                                 through_candidates=self.through_refs(scope.sources)))
                 return
             self.unqualified(col, names[0], scope, projection, aliased)
             return
@@ -654,12 +779,18 @@ class StatementAnalyzer:
                 qref = r if self.an.refs[r].alias is None else None
                 self.an.columns.append(ColumnUse(col, ident, name, r, (r,), True, projection and is_bare,
                                                  aliased, qualifier_ref=qref, qualifier=qualifier))
+            elif len(found) == 1 and found[0].through is not None:
+                # `s.col` of a passthrough: the relation's column (the qualifier stays: it names s)
+                r = self.an.passthroughs[found[0].through].ref
+                self.an.refs[r].columns.add(name)
+                self.an.columns.append(ColumnUse(col, ident, name, r, (r,), True, projection and is_bare,
+                                                 aliased, via=found[0].through))
             elif len(found) > 1:
-                refs = tuple(f.ref for f in found if f.ref is not None)
+                refs = tuple(r for r in (self.src_ref(f) for f in found) if r is not None)
                 for r in refs:
                     self.an.refs[r].unknown_columns = True
                 self.an.columns.append(ColumnUse(col, ident, name, None, refs, True, projection and is_bare,
-                                                 aliased))
+                                                 aliased, through_candidates=self.through_refs(found)))
             return
         if self.dialect in STRUCT_DOT_DIALECTS:
             self.unqualified(col, names[0], scope, projection, aliased, ident=parts[0])
@@ -673,20 +804,22 @@ class StatementAnalyzer:
         while s is not None:
             owners = [src for src in s.sources if src.kind == "table" or src.outputs is None or name in src.outputs]
             if owners:
-                refs = tuple(o.ref for o in owners if o.ref is not None)
+                refs = tuple(r for r in (self.src_ref(o) for o in owners) if r is not None)
                 if len(owners) == 1:
-                    r = owners[0].ref
+                    r = self.src_ref(owners[0])
                     if r is not None:
                         self.an.refs[r].columns.add(name)
-                    if s.sees_outer and s.parent is not None and owners[0].kind == "table":
+                    if s.sees_outer and s.parent is not None and (
+                            owners[0].kind == "table" or owners[0].through is not None):
                         outer_possible = self._outer_has_candidates(s.parent, name)
                     self.an.columns.append(ColumnUse(col, ident, name, r, refs, False,
-                                                     projection and not struct, aliased, outer_possible))
+                                                     projection and not struct, aliased, outer_possible,
+                                                     via=owners[0].through))
                 else:
                     for r in refs:
                         self.an.refs[r].unknown_columns = True
                     self.an.columns.append(ColumnUse(col, ident, name, None, refs, False, projection and not struct,
-                                                     aliased))
+                                                     aliased, through_candidates=self.through_refs(owners)))
                 return
             if not s.sees_outer:
                 return
@@ -716,8 +849,8 @@ class StatementAnalyzer:
             self.other(stmt, ctes)
         self.sweep(stmt)
 
-    def dml(self, stmt: exp.Expression, ctes: dict[str, tuple[str, ...] | None],
-            env: dict[str, tuple[str, ...] | None] | None = None) -> None:
+    def dml(self, stmt: exp.Expression, ctes: Ctes,
+            env: Ctes | None = None) -> None:
         env = env if env is not None else self.with_(stmt, ctes)
         if isinstance(stmt, exp.Insert):
             self.insert(stmt, env)
@@ -758,7 +891,7 @@ class StatementAnalyzer:
         scope.sources.append(_Source(self.exposed_name(table), "table", ref=ref))
         return ref
 
-    def insert(self, stmt: exp.Insert, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def insert(self, stmt: exp.Insert, ctes: Ctes) -> None:
         scope = _Scope(None, False)
         ref = self.target(stmt.this, scope)
         if ref is not None and not isinstance(stmt.this, exp.Schema):
@@ -794,21 +927,21 @@ class StatementAnalyzer:
         return True
 
     def _assignments(self, eqs: Sequence[exp.Expression], target: int | None, scope: _Scope,
-                     ctes: dict[str, tuple[str, ...] | None]) -> None:
+                     ctes: Ctes) -> None:
         for eq in eqs:
             if isinstance(eq, exp.EQ) and self._target_column(eq.this, target):
                 self.visit(eq.expression, scope, ctes)
             else:
                 self.visit(eq, scope, ctes)
 
-    def update(self, stmt: exp.Update, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def update(self, stmt: exp.Update, ctes: Ctes) -> None:
         scope = _Scope(None, False)
         target = self.target(stmt.this, scope)
         self.from_and_joins(stmt, scope, ctes)
         self._assignments(stmt.expressions, target, scope, ctes)
         self.visit_rest(stmt, ("this", "from_", "joins", "expressions", "with_"), scope, ctes)
 
-    def delete(self, stmt: exp.Delete, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def delete(self, stmt: exp.Delete, ctes: Ctes) -> None:
         scope = _Scope(None, False)
         self.target(stmt.this, scope)
         using = stmt.args.get("using")
@@ -817,7 +950,7 @@ class StatementAnalyzer:
         self.joins(stmt, scope, ctes)
         self.visit_rest(stmt, ("this", "using", "joins", "with_"), scope, ctes)
 
-    def merge(self, stmt: exp.Merge, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def merge(self, stmt: exp.Merge, ctes: Ctes) -> None:
         scope = _Scope(None, False)
         target = self.target(stmt.this, scope)
         using = stmt.args.get("using")
@@ -841,7 +974,7 @@ class StatementAnalyzer:
                 self.visit(then, scope, ctes)
         self.visit_rest(stmt, ("this", "using", "on", "whens", "with_"), scope, ctes)
 
-    def create(self, stmt: exp.Create, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def create(self, stmt: exp.Create, ctes: Ctes) -> None:
         kind = str(stmt.args.get("kind") or "").upper()
         scope = _Scope(None, False)
         if kind in ("TABLE", "VIEW") and self.creates_temporary(stmt, self.dialect):
@@ -865,7 +998,7 @@ class StatementAnalyzer:
             self.visit(expr, None, ctes)
         self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
 
-    def other(self, stmt: exp.Expr, ctes: dict[str, tuple[str, ...] | None]) -> None:
+    def other(self, stmt: exp.Expr, ctes: Ctes) -> None:
         if isinstance(stmt, exp.Drop) and str(stmt.args.get("kind") or "").upper() == "MODEL":
             self.handled.update(id(t) for t in stmt.find_all(exp.Table))   # DROP MODEL: not a relation
             return
@@ -905,9 +1038,16 @@ class StatementAnalyzer:
             if t.find_ancestor(exp.UserDefinedFunction) is not None:
                 continue
             if self._cte_named(t):
+                for p in self.made:
+                    if self.an.passthroughs[p].name == self.norm_alias(t.this):
+                        self.problem(p, t, "is named where the walk does not follow it")
                 continue
             self.an.unplaced += 1
             self.add_ref(t, "source", None)
+        for p in self.made:
+            pt = self.an.passthroughs[p]
+            if not pt.adopted and not pt.problems:
+                self.problem(p, self.an.refs[pt.ref].table, "is not read as a CTE or derived table")
 
     def _cte_named(self, table: exp.Table) -> bool:
         if not isinstance(table.this, exp.Identifier):
@@ -922,6 +1062,25 @@ class StatementAnalyzer:
                 return True
             node = node.parent
         return False
+
+
+def _given(value: object) -> bool:
+    """A node argument that is set (not None, False or an empty list)."""
+    return value is not None and value is not False and value != []
+
+
+_COLUMNS = getattr(exp, "Columns", None)   # DuckDB COLUMNS(*) / COLUMNS('regex')
+
+
+def _reads_by_pattern(node: exp.Expression) -> bool:
+    """A bare ``*`` in an expression other than COUNT(*) or a SELECT item, or DuckDB ``COLUMNS(...)``."""
+    if _COLUMNS is not None and isinstance(node, _COLUMNS):
+        return True
+    if not isinstance(node, exp.Star):
+        return False
+    parent = node.parent
+    return not isinstance(parent, (exp.Count, exp.Column)) and not (
+        isinstance(parent, exp.Select) and node.arg_key == "expressions")
 
 
 def statement_kind(stmt: exp.Expr) -> str:
