@@ -40,6 +40,7 @@ from deprecator.errors import ApplyError, LockError
 from deprecator.operations import DdlContext, Operation
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo, check_expected
+from deprecator.warehouse.quoting import quote_ident, quote_literal
 
 # One advisory lock key per database for every deprecator apply (crc32 of the name).
 ADVISORY_LOCK_NAME = "deprecator.apply"
@@ -47,18 +48,6 @@ ADVISORY_LOCK_KEY = zlib.crc32(ADVISORY_LOCK_NAME.encode())
 
 _OPTION_KEY = re.compile(r"[a-z_][a-z0-9_.]*\Z")
 _PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}
-
-
-def quote_ident(name: str) -> str:
-    if "\x00" in name:
-        raise ApplyError(f"identifier {name!r} contains a NUL character")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    if "\x00" in value:
-        raise ApplyError("a string literal contains a NUL character")
-    return "'" + value.replace("'", "''") + "'"
 
 
 def qualified(rel: RelationName) -> str:

@@ -23,28 +23,15 @@ from deprecator.operations import DdlContext, Operation
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
+from deprecator.warehouse.quoting import quote_ident, quote_literal
 
 _KIND = {"v": "view", "m": "materialized_view"}
-
-
-def quote_ident(name: str) -> str:
-    """Quote one identifier the way PostgreSQL's ``quote_ident`` does, always quoting."""
-    if "\x00" in name:
-        raise WarehouseError(f"identifier {name!r} contains a NUL character")
-    return '"' + name.replace('"', '""') + '"'
 
 
 def quote_relation(relation: RelationName) -> str:
     """``schema.name`` with both parts quoted (the catalog part is the connected database)."""
     parts = [p for p in (relation.schema, relation.name) if p is not None]
     return ".".join(quote_ident(p) for p in parts)
-
-
-def quote_literal(value: str) -> str:
-    """A SQL string literal (for COMMENT ON, which takes no bind parameters)."""
-    if "\x00" in value:
-        raise WarehouseError("a string literal contains a NUL character")
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,9 @@ from deprecator.redact import mask_url
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_part
 from deprecator.warehouse.base import ViewInfo, check_expected
+from deprecator.warehouse.quoting import quote_ident
 
 SCHEMA = "main"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def qualified(relation: RelationName) -> str:
