@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Iterator
+
+import pytest
 
 from deprecator.apply import plan_warehouse
 from deprecator.plan import Plan
@@ -102,6 +105,14 @@ class Env:
     def close(self) -> None:
         self.wh.close()
         self.state.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    """The project in ``tmp_path``: warehouse wh.db, the registry and a state store; closed after the test."""
+    e = Env(tmp_path)
+    yield e
+    e.close()
 
 
 CONFIG = """\

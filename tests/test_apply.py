@@ -13,14 +13,7 @@ from deprecator.plan import Plan
 from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.sqlite import SQLiteWarehouse
-from tests.sqlite_project import EXPECTED_AFTER, REGISTRY, VIEWS, Env, ddl, definitions, make_warehouse, master
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = Env(tmp_path)
-    yield e
-    e.close()
+from tests.sqlite_project import EXPECTED_AFTER, REGISTRY, VIEWS, ddl, definitions, make_warehouse, master
 
 
 def test_apply_rewrites_records_and_returns_the_id(env):

@@ -12,14 +12,7 @@ from deprecator.apply import apply_plan, check_plan, rollback_apply
 from deprecator.errors import StalePlanError
 from deprecator.plan import StaleChange, registry_change_records, view_change
 from deprecator.warehouse.sqlite import SQLiteWarehouse
-from tests.sqlite_project import REGISTRY, VIEWS, Env, ddl
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = Env(tmp_path)
-    yield e
-    e.close()
+from tests.sqlite_project import REGISTRY, VIEWS, ddl
 
 
 def test_a_stale_change_reads_as_its_message_and_is_a_value():

@@ -14,15 +14,8 @@ from deprecator.apply import apply_plan, prepare_rollback, rollback_apply
 from deprecator.errors import DeprecatorError, LockError, RollbackRefused, StalePlanError
 from deprecator.plan import Plan
 from tests.helpers import invoke
-from tests.sqlite_project import (CONFIG, EXPECTED_AFTER, REGISTRY, VIEWS, Env, ddl, definitions, make_warehouse,
-                                  master, reseal_entry)
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = Env(tmp_path)
-    yield e
-    e.close()
+from tests.sqlite_project import (CONFIG, EXPECTED_AFTER, REGISTRY, VIEWS, ddl, definitions, make_warehouse, master,
+                                  reseal_entry)
 
 
 def _edited(plan: Plan, view: str, edit) -> Plan:
