@@ -190,6 +190,47 @@ def test_a_dynamic_ref_named_in_the_text_blocks_without_a_manifest_but_literal_r
     assert g.after.endswith("{{ ref('entity_customers') }}\n") and "var('m', 'customer_facts')" in g.after
 
 
+# the jaffle-shop staging pattern: a SELECT * CTE over the ref, columns picked (and renamed) in the next one
+STAGING = """\
+with source as (
+
+    select * from {{ ref('customer_facts') }}
+
+),
+
+renamed as (
+
+    select
+        cust_id as customer_key,
+        email_addr,
+        source.region
+    from source
+    where source.cust_id is not null
+
+)
+
+select * from renamed
+"""
+
+
+def test_columns_are_followed_through_a_select_star_cte(cols):
+    (cols / "models" / "stg_customers.sql").write_text(STAGING)
+    (cols / "models" / "all_columns.sql").write_text(STAGING.replace("select * from renamed", "select * from source"))
+    result = run_codemod(cols, load_registry(cols / "deprecations.yml", "postgres"))
+    files = {f.path: f for f in result.files}
+    stg = files["models/stg_customers.sql"]
+    assert (stg.status, stg.blockers) == ("rewrite", ())
+    assert stg.after == (STAGING.replace("ref('customer_facts')", "ref('entity_customers')")
+                         .replace("cust_id as customer_key", "customer_id as customer_key")
+                         .replace("email_addr,", "email AS email_addr,")
+                         .replace("source.cust_id is", "source.customer_id is"))
+    # the model's own columns would change names through `select * from source`: blocked, untouched
+    star = files["models/all_columns.sql"]
+    assert star.status == "blocked" and star.after == star.before
+    assert [b.kind for b in star.blockers] == ["column"]
+    assert "SELECT * over 'source', which is SELECT * over analytics.customer_facts" in star.blockers[0].reason
+
+
 @pytest.mark.slow
 def test_dbt_parse_reads_the_rewritten_project(shop):
     dbt = dbt_venv()
