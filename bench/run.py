@@ -151,6 +151,17 @@ def report_digest(path: Path, fmt: str) -> tuple[str, int, dict[str, Any]]:
     return h.hexdigest()[:16], len(doc["findings"]), {k: sorted(v) for k, v in extra.items()}
 
 
+def digest_in_child(path: Path, fmt: str) -> tuple[str, int, dict[str, Any]]:
+    """report_digest in a child process: loading a 345 MB report here would raise this process's
+    memory, and a forked measurement child starts with its parent's peak (getrusage's maxrss)."""
+    out = subprocess.run([sys.executable, "-c", "import sys, orjson; from pathlib import Path; "
+                          "from bench.run import report_digest; "
+                          "sys.stdout.write(orjson.dumps(report_digest(Path(sys.argv[1]), sys.argv[2])).decode())",
+                          str(path), fmt], cwd=REPO, check=True, capture_output=True, text=True).stdout
+    digest, n, extra = orjson.loads(out)
+    return digest, n, extra
+
+
 def _median(xs: list[float]) -> float:
     ys = sorted(xs)
     mid = len(ys) // 2
@@ -182,7 +193,7 @@ def popular_part(rows: int, seed: int, repeat: int, old: str | None, workers: li
             load = os.getloadavg()
             r = measure(["cli-scan", str(path), "--registry", str(registry), "--out", str(out), *workers, *extra])
             r["loadavg_before"] = load
-            r["digest"], r["findings"], r["added_keys"] = report_digest(out, "json")
+            r["digest"], r["findings"], r["added_keys"] = digest_in_child(out, "json")
             runs[name].append(r)
             print(f"  [{i + 1}/{repeat}] {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB digest {r['digest']} "
                   f"findings {r['findings']:,}  load {load}", flush=True)
@@ -190,7 +201,7 @@ def popular_part(rows: int, seed: int, repeat: int, old: str | None, workers: li
     for name, extra in trees.items():
         r = measure(["cli-scan", str(path), "--registry", str(registry), "--out", str(out), "--format", "text",
                      *workers, *extra])
-        r["digest"], _, _ = report_digest(out, "text")
+        r["digest"], _, _ = digest_in_child(out, "text")
         (DATA / f"popular-report-{name}.txt").write_bytes(out.read_bytes())   # to diff by hand
         text[name] = r
         print(f"  text report {name} {r['wall_s']} s {r['peak_tree_rss_mb']} MB digest {r['digest']}", flush=True)
