@@ -8,10 +8,10 @@ import pytest
 
 # Fixtures shared across test modules live in these plain (non-test) modules; pytest
 # finds them here, so test modules use them by parameter name without importing them:
-# pg_db, pg_roles, pgss_cluster (pg_cluster); slack_server, slack_env (notify_project);
+# pg_db, pg_roles, pgss_cluster (pg_cluster); slack_server, slack_env (notify/notify_project);
 # env, the SQLite plan/apply project (sqlite_project). Helpers (run_sql, make_warehouse, ...)
 # are imported from those modules; a test module never imports from another test module.
-pytest_plugins = ["tests.pg_cluster", "tests.notify_project", "tests.sqlite_project"]
+pytest_plugins = ["tests.pg_cluster", "tests.notify.notify_project", "tests.sqlite_project"]
 
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 

@@ -36,7 +36,7 @@ def _registry(tmp_path: Path, dialect: str = "postgres", extra: str = ""):
 
 
 # ---------------------------------------------------------------- literals (deprecator.notify.literals; its
-# dialect matrix is in tests/test_notify.py)
+# dialect matrix is in tests/notify/test_notify.py)
 
 def test_a_query_whose_literals_cannot_be_redacted_is_never_an_example(tmp_path):
     (rule,) = _registry(tmp_path).rewrite_rules()

@@ -9,7 +9,7 @@ import orjson
 
 from tests.check_project import ENV, commit, git, write
 from tests.helpers import invoke
-from tests.notify_project import write_project
+from tests.notify.notify_project import write_project
 
 REGISTRY = """\
 deprecations:

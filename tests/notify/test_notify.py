@@ -9,9 +9,9 @@ import time
 import orjson
 import pytest
 
-from tests.fake_slack import FakeSlack, validate_message
+from tests.notify.fake_slack import FakeSlack, validate_message
 from tests.helpers import invoke
-from tests.notify_project import DEFAULT_ROWS, row, write_project
+from tests.notify.notify_project import DEFAULT_ROWS, row, write_project
 
 TODAY = "2026-12-02"
 PRIVATE = "alice.private@home.example"

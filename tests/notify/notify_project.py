@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 import pytest
 
-from tests.fake_slack import FakeSlack, FakeSlackServer
+from tests.notify.fake_slack import FakeSlack, FakeSlackServer
 
 REGISTRY = """\
 deprecations:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_project import write_project
+from tests.notify.notify_project import write_project
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

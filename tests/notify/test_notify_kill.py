@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_project import write_project
+from tests.notify.notify_project import write_project
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OWNERS = {"CBI", "CPLATFORM", "DUALICE", "DUBOB"}     # the four notices, in sending order
 
 

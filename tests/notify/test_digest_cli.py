@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tests.helpers import invoke
-from tests.notify_project import row, write_project
+from tests.notify.notify_project import row, write_project
 
 TODAY = "2026-12-02"      # a Wednesday: the last complete week is 2026-11-23 .. 29
 
