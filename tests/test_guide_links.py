@@ -7,7 +7,7 @@ import json
 
 import orjson
 
-from tests.check_project import ENV, commit, git, write
+from tests.check.check_project import ENV, commit, git, write
 from tests.helpers import invoke
 from tests.notify.notify_project import write_project
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.check_project import ENV, REGISTRY, TODAY, commit, git, write
+from tests.check.check_project import ENV, REGISTRY, TODAY, commit, git, write
 from tests.helpers import invoke
 
-SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif" / "sarif-2.1.0-rtm.5.json"
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif" / "sarif-2.1.0-rtm.5.json"
 OLD_SQL = """\
 -- revenue by customer, used by finance
 select
@@ -349,7 +349,7 @@ def test_the_readme_workflow_example_runs_the_check_it_documents(repo):
     """The GitHub Actions example in the README: valid YAML, full history, and check commands that work."""
     from ruamel.yaml import YAML
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## CI gate", 1)[1].split("\n## ", 1)[0]
     block = section.split("**GitHub Actions**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     workflow = YAML(typ="safe").load(block)

@@ -9,7 +9,7 @@ import pytest
 
 from deprecator.dbt.manifest import load_manifest
 from deprecator.errors import ConfigError
-from tests.check_project import ENV, commit, git, write
+from tests.check.check_project import ENV, commit, git, write
 from tests.dbt_project import manifest
 from tests.helpers import invoke
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.check_project import REGISTRY, commit, git, write
+from tests.check.check_project import REGISTRY, commit, git, write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hook_repo(tmp_path: Path) -> Path:
