@@ -82,6 +82,7 @@ class Passthrough:
 
     name: str                      # the CTE's or derived table's name ("" when it has none)
     ref: int                       # the reference it passes through
+    cte: bool = True               # a CTE (else a derived table)
     adopted: bool = False          # read as a CTE or derived table the walk followed
     problems: list[tuple[str, exp.Expression]] = field(default_factory=list)
 

@@ -199,6 +199,7 @@ class StatementAnalyzer:
         self.named_by_expression: dict[int, exp.Expression] = {}  # id(column) -> unaliased SELECT item
         self.through_of: dict[int, int] = {}          # id(select) -> the passthrough it is
         self.made: list[int] = []                     # passthroughs of this statement
+        self.through_reads: set[int] = set()          # ids of the tables resolved to a passthrough CTE
 
     # -- names ---------------------------------------------------------
     def alias_name(self, node: exp.Expression) -> str | None:
@@ -380,7 +381,8 @@ class StatementAnalyzer:
         for c, name in zip(w.expressions, names):
             outs = self.query(c.this, None, dict(env), correlated=False)
             through = self.through_of.get(id(c.this))
-            if through is not None:
+            if through is not None and not recursive:
+                # (in a WITH RECURSIVE a CTE may be read before its definition: not followed)
                 self.an.passthroughs[through].adopted = True
                 env[name] = _Through(through)
             else:
@@ -551,6 +553,7 @@ class StatementAnalyzer:
                     cte = ctes[name]
                     through = cte.index if isinstance(cte, _Through) else None
                     if through is not None:
+                        self.through_reads.add(id(node))
                         why = self.passthrough_use_problem(node)
                         if why is not None:
                             self.problem(through, node, why)
@@ -693,7 +696,7 @@ class StatementAnalyzer:
                 return None
         else:
             return None
-        self.an.passthroughs.append(Passthrough(self.alias_name(parent) or "", ref))
+        self.an.passthroughs.append(Passthrough(self.alias_name(parent) or "", ref, cte=isinstance(parent, exp.CTE)))
         index = len(self.an.passthroughs) - 1
         self.through_of[id(node)] = index
         self.made.append(index)
@@ -1038,16 +1041,22 @@ class StatementAnalyzer:
             if t.find_ancestor(exp.UserDefinedFunction) is not None:
                 continue
             if self._cte_named(t):
-                for p in self.made:
-                    if self.an.passthroughs[p].name == self.norm_alias(t.this):
-                        self.problem(p, t, "is named where the walk does not follow it")
                 continue
             self.an.unplaced += 1
             self.add_ref(t, "source", None)
+        ctes = {self.an.passthroughs[p].name: p for p in self.made if self.an.passthroughs[p].cte}
+        if ctes:
+            # its name read anywhere else (another CTE of the same name, a forward reference): not followed
+            for t in stmt.find_all(exp.Table):
+                named = ctes.get(self.norm_alias(t.this) or "") if isinstance(t.this, exp.Identifier) else None
+                if named is None or id(t) in self.through_reads or len(table_parts(t)) != 1:
+                    continue
+                if t is not self.an.refs[self.an.passthroughs[named].ref].table:
+                    self.problem(named, t, "is named where the walk does not resolve the name to it")
         for p in self.made:
             pt = self.an.passthroughs[p]
             if not pt.adopted and not pt.problems:
-                self.problem(p, self.an.refs[pt.ref].table, "is not read as a CTE or derived table")
+                self.problem(p, self.an.refs[pt.ref].table, "is not read as a CTE or derived table the walk follows")
 
     def _cte_named(self, table: exp.Table) -> bool:
         if not isinstance(table.this, exp.Identifier):
