@@ -21,7 +21,8 @@ from deprecator.config import Config
 from deprecator.errors import SourceError
 from deprecator.parallel import DEFAULT_MAX_CHARS, ParseFn, ParsePool
 from deprecator.prefilter import Prefilter
-from deprecator.sources.base import QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText, UsageBasis
+from deprecator.sources.base import (DBT_RUN_PREFIX, QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText, UsageBasis,
+                                     is_dbt_query)
 from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
 from deprecator.text import plural
@@ -852,6 +853,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
         # Per (role, view name): the text's findings before the occurrence is known (_template),
         # worked out once however many users ran the text.
         templates: dict[tuple[str | None, str | None], list[_Template]] = {}
+        dbt_run: bool | None = None      # dbt's own query comment: its weekly uses are kept apart
         for key, occ in cand.occurrences.items():
             source, obj, path, line0, user = key
             # only a role whose USAGE the warehouse reported resolves on its own
@@ -890,6 +892,9 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                     place = place_names.get((source, obj))
                     if place is None:
                         place = place_names[(source, obj)] = f"{source}:{obj}"
+                    if dbt_run is None:
+                        dbt_run = is_dbt_query(cand.text)
+                    week_user = DBT_RUN_PREFIX + (user or "") if dbt_run else user
                 for model in tmpl[0].models:
                     per_user = usage_by_user.get(model)
                     if per_user is None:
@@ -905,7 +910,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                             u[2] = occ.last
                     if weeks:
                         for monday, n in weeks.items():
-                            wk = (model, place, monday, user)
+                            wk = (model, place, monday, week_user)
                             weekly[wk] = weekly.get(wk, 0) + n
     # per deprecation, (user, count, first, last) once per user: what _snapshots sums
     usage = {model: [(user, *agg) for user, agg in per_user.items()] for model, per_user in usage_by_user.items()}

@@ -20,6 +20,7 @@ from deprecator.errors import ConfigError, DeprecatorError
 from deprecator.notify.digest import Consumers, Digest, burndown_svg, build_digest
 from deprecator.notify.render import Renderer
 from deprecator.notify.weekly import weekly_figures
+from deprecator.sources.base import DBT_RUN_PREFIX
 
 FORMATS = ("text", "json", "markdown", "html")
 DIGEST_TEXT = "digest.txt.j2"
@@ -81,6 +82,10 @@ def gather_digest(config: Any, registry: Any, state: Any, today: _dt.date, *, do
         unmapped: list[str] = []
         cannot_act: dict[str, int] = {}
         for user, uses in state.weekly_users(dep.model, since):
+            if user.startswith(DBT_RUN_PREFIX):   # dbt running a model: its owner migrates it, not the user
+                name = f"dbt runs as {user[len(DBT_RUN_PREFIX):] or '(no user)'}"
+                cannot_act[name] = cannot_act.get(name, 0) + uses
+                continue
             res = resolver.user(user or None)
             if res.status == "owner" and res.owner is not None:
                 per_owner[res.owner.name] = per_owner.get(res.owner.name, 0) + uses

@@ -16,17 +16,16 @@ itself running a model: a consumer that cannot act on a notice, kept apart.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from deprecator.config import OwnersConfig, OwnerTarget
+from deprecator.sources.base import is_dbt_query
 
 Status = Literal["owner", "ignored", "dbt", "unmapped"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_BLOCK_COMMENT = re.compile(r"/\*(.*?)\*/", re.S)
 
 
 @dataclass(frozen=True)
@@ -75,23 +74,6 @@ def _derived_email(user: str, domain: str | None) -> str | None:
     if domain and re.fullmatch(r"[A-Za-z0-9._%+\-]+", user):
         return f"{user}@{domain}"
     return None
-
-
-def is_dbt_query(text: str | None) -> bool:
-    """Whether ``text`` carries dbt's query comment (``"app": "dbt"``), i.e. dbt itself ran it."""
-    if not text or "dbt" not in text:
-        return False
-    for m in _BLOCK_COMMENT.finditer(text):
-        body = m.group(1).strip()
-        if not body.startswith("{"):
-            continue
-        try:
-            data = json.loads(body)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and data.get("app") == "dbt":
-            return True
-    return False
 
 
 class OwnerResolver:

@@ -14,11 +14,35 @@ The scan dedupes texts across every source, so a source never has to.
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Literal, Mapping, NamedTuple, Protocol, Union
 
 # Source kinds whose texts are queries people ran; only these feed usage snapshots.
 QUERY_SOURCE_KINDS = frozenset({"history", "pg_stat_statements", "sql"})
+
+_BLOCK_COMMENT = re.compile(r"/\*(.*?)\*/", re.S)
+# Weekly usage records dbt's own runs under this prefix before the user they ran as:
+# dbt is a consumer that cannot act on a notice (the model's owner migrates it).
+DBT_RUN_PREFIX = "(dbt) "
+
+
+def is_dbt_query(text: str | None) -> bool:
+    """Whether ``text`` carries dbt's query comment (``"app": "dbt"``), i.e. dbt itself ran it."""
+    if not text or "dbt" not in text:
+        return False
+    for m in _BLOCK_COMMENT.finditer(text):
+        body = m.group(1).strip()
+        if not body.startswith("{"):
+            continue
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("app") == "dbt":
+            return True
+    return False
 
 
 class SqlText(NamedTuple):

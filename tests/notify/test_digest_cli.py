@@ -29,6 +29,9 @@ def _rows():
         for i in range(3):
             t = dt.datetime.combine(week + dt.timedelta(days=i), dt.time(10, 0))
             out.append(row("svc_looker", "select * from analytics.order_facts", t.isoformat() + "Z"))
+    # dbt running a model (its query comment): a consumer that cannot act, shown apart
+    out.append(row("ci-bot", '/* {"app": "dbt", "node_id": "model.x"} */ select cust_id from analytics.customer_facts',
+                   "2026-11-25T06:00:00Z"))
     # this week's (partial) uses are not reported as a week
     out.append(row("alice", "select cust_id from analytics.customer_facts", "2026-12-01T08:00:00Z"))
     return out
@@ -46,13 +49,13 @@ def test_digest_json_from_a_scan(project):
     data = json.loads(invoke(["digest", "--dry-run", "--format", "json"]).stdout)
     assert data["week"] == "2026-11-23"
     cf, of = data["deprecations"]
-    assert [w["uses"] for w in cf["weeks"]] == [8, 6, 4, 2]
-    assert cf["this_week"]["uses"] == 2 and cf["last_week"]["uses"] == 4 and cf["change"] == -2
-    assert cf["status"] == "on track" and cf["sparkline"] == "█▆▅▃"
+    assert [w["uses"] for w in cf["weeks"]] == [8, 6, 4, 3]
+    assert cf["this_week"]["uses"] == 3 and cf["last_week"]["uses"] == 4 and cf["change"] == -1
+    assert cf["status"] == "on track" and cf["sparkline"] == "█▆▅▄"
     # owners: alice and bob map to people; dbt_runner is a service user that cannot act; Weird User is unmapped
     assert [u["name"] for u in cf["consumers"]["users"]] == ["alice", "bob"]
     assert cf["consumers"]["unmapped_users"] == ["Weird User"]
-    assert [u["name"] for u in cf["consumers"]["cannot_act"]] == ["dbt_runner"]
+    assert [u["name"] for u in cf["consumers"]["cannot_act"]] == ["dbt_runner", "dbt runs as ci-bot"]
     assert of["status"] == "stalled" and [w["uses"] for w in of["weeks"]] == [3, 3, 3, 3]
 
 
@@ -65,7 +68,8 @@ def test_rescanning_does_not_change_the_digest(project):
 def test_text_and_markdown(project):
     text = invoke(["digest", "--dry-run"]).stdout
     assert "analytics.customer_facts -> analytics.entity_customers: ON TRACK" in text
-    assert "last week 2 uses by 2 users; the week before 4 uses by 4 users (-2)" in text
+    assert "last week 3 uses by 3 users; the week before 4 uses by 4 users (-1)" in text
+    assert "consumers that cannot act (dbt's own runs, owners.ignore): dbt_runner (2), dbt runs as ci-bot (1)" in text
     assert "unmapped users (no owner): Weird User" in text
     md = invoke(["digest", "--dry-run", "--format", "markdown"]).stdout
     assert md.startswith("# Deprecation digest, week of 2026-11-23\n\n")
@@ -87,7 +91,7 @@ def test_sends_once_per_week_to_the_digest_channel(project, slack_env):
     assert "Sent the digest of 2 deprecations to #data-deprecations" in out
     (msg,) = fake.messages
     assert msg["channel"] == "CFALLBACK" and fake.violations == []
-    assert "analytics.customer_facts" in json.dumps(msg) and "█▆▅▃" in json.dumps(msg, ensure_ascii=False)
+    assert "analytics.customer_facts" in json.dumps(msg) and "█▆▅▄" in json.dumps(msg, ensure_ascii=False)
     assert "already sent" in invoke(["digest"]).stdout and len(fake.messages) == 1
     invoke(["digest", "--force"])
     assert len(fake.messages) == 2
