@@ -5,6 +5,7 @@
     python3 -m bench --only b --baseline-rows 20000
     python3 -m bench --only c --corpus ../shared/corpora/bigquery-etl/sql
     python3 -m bench --only popular --old REV [--new REV] --repeat 3   # floor vs old vs new, same run
+    python3 -m bench --only notify --only digest --only check --only codemod --only demo
 
 Every measurement runs in a fresh child process; its peak memory is sampled
 from /proc (the RSS of the process and all its worker processes, summed;
@@ -33,6 +34,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / ".data"
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "bigquery-etl" / "sql"
+
+
+# Benchmarks of other commands, each a module of its own that prints one JSON line: one command runs any of them.
+STANDALONE = {"notify": "bench.notify_bench", "digest": "bench.digest_bench", "check": "bench.check_bench",
+              "codemod": "bench.codemod_bench", "demo": "bench.demo_bench"}
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -264,8 +270,10 @@ def _print(title: str, data: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", action="append", choices=["a", "b", "c", "popular", "pg-scan", "pg-apply"],
-                    help="run only this part (repeatable); default: a, b, c (pg-*: bench/pg_run.py)")
+    ap.add_argument("--only", action="append", choices=["a", "b", "c", "popular", "pg-scan", "pg-apply",
+                                                        *sorted(STANDALONE)],
+                    help="run only this part (repeatable); default: a, b, c (pg-*: bench/pg_run.py; "
+                         f"{', '.join(sorted(STANDALONE))}: the bench.<name>_bench modules with their defaults)")
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows in the (a) history export")
     ap.add_argument("--baseline-rows", type=int, default=100_000, help="rows in the (b) baseline comparison")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="SQL corpus for (c)")
@@ -319,6 +327,15 @@ def main(argv: list[str] | None = None) -> None:
         _print("(popular) summary", {k: results["popular"][k] for k in
                                      ("summary", "a_summary", "json_digests", "identical_json", "identical_text",
                                       "targets")})
+
+    for part in sorted(parts & set(STANDALONE)):   # each prints one JSON line
+        print(f"\n== ({part}) python3 -m {STANDALONE[part]}", flush=True)
+        done = subprocess.run([sys.executable, "-m", STANDALONE[part]], cwd=REPO, stdout=subprocess.PIPE,
+                              text=True, check=True)
+        results[part] = orjson.loads(done.stdout.strip().splitlines()[-1])
+        _print(f"({part})", results[part])
+    if parts <= set(STANDALONE):
+        return
 
     if parts & {"pg-scan", "pg-apply"}:   # PostgreSQL parts: own database, results in results/pg_latest.json
         from bench.pg_run import run_parts
