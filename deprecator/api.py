@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from deprecator.notify.digest_service import DigestResult
     from deprecator.notify.notices import NotifyReport
     from deprecator.plan import Plan
-    from deprecator.scan import ProgressFn, ScanReport
+    from deprecator.report import ScanReport
+    from deprecator.scan import ProgressFn
     from deprecator.state import ApplyRecord
 
 Progress = Callable[[str], None]

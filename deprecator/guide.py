@@ -172,7 +172,7 @@ def pick_example(candidates: Iterable[ExampleText], rule: Any, dialect: str,
 
 
 def affected_from(findings: Iterable[Any], model: str) -> Affected:
-    """Summarize a scan's findings for one deprecation (deprecator.scan.Finding records)."""
+    """Summarize a scan's findings for one deprecation (deprecator.report.Finding records)."""
     per_user: dict[str, int] = {}
     views: set[str] = set()
     files: set[str] = set()

@@ -48,7 +48,7 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
       deprecator scan --path models/ --path 'analyses/**/*.sql' --format json
     """
     from deprecator import api
-    from deprecator.scan import format_report_text
+    from deprecator.report_text import format_report_text
 
     progress = not quiet and stderr_is_tty()
     result = api.scan(load_cli_config(ctx), paths=paths, progress=ProgressLine() if progress else None,
