@@ -5,7 +5,11 @@ UPDATE / DELETE / MERGE, CREATE, ALTER, DROP, GRANT, COMMENT, COPY, ...) and rec
 in an ``Analysis`` every physical relation it names, with its role, and every column
 occurrence with the reference that provably owns it. Names that are not relations are
 told apart: CTEs visible per WITH (recursive ones included), derived tables, table
-functions, UNNEST, the text's own temporary tables, BigQuery ML models.
+functions, UNNEST, the text's own temporary tables, BigQuery ML models. A CTE or
+derived table that is a lone ``SELECT *`` over one relation (a passthrough, the dbt
+staging pattern) gives that relation's columns: a column read from it by name is
+attributed to the relation, and each use depending on its columns as a whole (a star
+over it, its whole row, ...) is recorded (``Analysis.passthroughs``).
 
 Why a scope model of its own rather than ``sqlglot.optimizer.scope``: that module is
 the optimizer's model of the scopes of a query (sources by name, columns, correlated
