@@ -232,6 +232,56 @@ def test_columns_are_followed_through_a_select_star_cte(cols):
 
 
 @pytest.mark.slow
+def test_a_staging_chain_rewritten_through_select_star_ctes_builds_the_same_table(tmp_path, monkeypatch):
+    """dbt build (DuckDB) before and after the codemod: the mart reads the replacement, same columns, same rows."""
+    proj = tmp_path / "jaffle"
+    (proj / "models").mkdir(parents=True)
+    (proj / "seeds").mkdir()
+    (proj / "dbt_project.yml").write_text("name: jaffle\nprofile: jaffle\nconfig-version: 2\n"
+                                          "models:\n  jaffle:\n    materialized: table\n")
+    (proj / "profiles.yml").write_text("jaffle:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                                       "      path: target/j.duckdb\n      schema: analytics\n")
+    (proj / "seeds" / "raw_customers.csv").write_text("id,first_name\n1,Ann\n2,Bo\n3,Cy\n")
+    (proj / "models" / "stg_customers.sql").write_text(
+        "with source as (select * from {{ ref('raw_customers') }}),\n"
+        "renamed as (select id as customer_id, first_name from source)\nselect * from renamed\n")
+    (proj / "models" / "entity_customers.sql").write_text(
+        "select customer_id as customer_key, first_name as given_name from {{ ref('stg_customers') }}\n")
+    (proj / "models" / "customers.sql").write_text(
+        "with customers as (\n    select * from {{ ref('stg_customers') }}\n),\n"
+        "final as (\n    select customers.customer_id, first_name, customers.customer_id * 10 as score\n"
+        "    from customers\n    where customers.customer_id > 1\n)\nselect * from final\n")
+    (proj / "deprecations.yml").write_text(
+        "deprecations:\n  - model: analytics.stg_customers\n    replacement: analytics.entity_customers\n"
+        "    sunset: 2027-03-31\n    columns:\n      customer_id: customer_key\n      first_name: given_name\n")
+    monkeypatch.chdir(proj)
+    repo(proj)
+    dbt = dbt_venv()
+    dump = ("import duckdb; c = duckdb.connect('target/j.duckdb', read_only=True); "
+            "print([r[0] for r in c.execute('describe analytics.customers').fetchall()]); "
+            "print(c.execute('select * from analytics.customers order by 1').fetchall())")
+
+    def build() -> str:
+        proc = subprocess.run([str(dbt), "build", "--profiles-dir", ".", "--project-dir", "."], cwd=proj,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = subprocess.run([str(dbt.parent / "python"), "-c", dump], cwd=proj, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    before = build()
+    assert before == "['customer_id', 'first_name', 'score']\n[(2, 'Bo', 20), (3, 'Cy', 30)]\n"
+    res = invoke(["dbt", "codemod", ".", "--write"], 1)   # 1: entity_customers itself reads stg_customers
+    assert "  ~ models/customers.sql\n" in res.stderr
+    assert (proj / "models" / "customers.sql").read_text() == (
+        "with customers as (\n    select * from {{ ref('entity_customers') }}\n),\n"
+        "final as (\n    select customers.customer_key AS customer_id, given_name AS first_name, "
+        "customers.customer_key * 10 as score\n"
+        "    from customers\n    where customers.customer_key > 1\n)\nselect * from final\n")
+    assert build() == before
+
+
+@pytest.mark.slow
 def test_dbt_parse_reads_the_rewritten_project(shop):
     dbt = dbt_venv()
     invoke(["dbt", "codemod", ".", "--manifest", "manifest.json", "--write"], 1)
