@@ -713,7 +713,7 @@ class StatementAnalyzer:
         extra = sorted(k for k, v in table.args.items()
                        if _given(v) and k not in ("this", "alias", "sample", "joins", "laterals"))
         if extra:
-            return f"is read with {', '.join(extra)}"
+            return f"is read with {', '.join({'pivots': 'PIVOT or UNPIVOT'}.get(k, k) for k in extra)}"
         if self.alias_columns(table) is not None:
             return "is given column names by position"
         return None
