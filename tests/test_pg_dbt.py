@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from deprecator.errors import ConfigError
 from deprecator.sql.model import RelationName
-from deprecator.warehouse.pg_dbt import dbt_relations, mark_dbt_managed
+from deprecator.warehouse.dbt import dbt_relations, mark_dbt_managed
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.pg_cluster import run_sql
 

@@ -337,7 +337,7 @@ class PostgresWarehouse:
         """Set managed_by="dbt" on views the configured dbt manifest builds."""
         if self.dbt_manifest is None:
             return views
-        from deprecator.warehouse.pg_dbt import mark_dbt_managed
+        from deprecator.warehouse.dbt import mark_dbt_managed
 
         return mark_dbt_managed(views, self.dbt_manifest, database=make_url(self.url).database)
 

@@ -122,7 +122,7 @@ class SQLiteWarehouse:
             return views
         from dataclasses import replace
 
-        from deprecator.warehouse.pg_dbt import dbt_relations
+        from deprecator.warehouse.dbt import dbt_relations
 
         # dbt-sqlite names the attached database in `database`; one file is one database, so no filter.
         # SQLite resolves names case-insensitively, so the manifest's names are compared folded.
