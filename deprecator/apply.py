@@ -38,8 +38,8 @@ from deprecator.errors import DeprecatorError, OtherWarehouseError, RollbackRefu
 from deprecator.operations import Operation, from_journal
 from deprecator.redact import redact
 from deprecator.plan import (Plan, TextIndex, build_plan, changed_fields, derived_differences, describe_warehouse,
-                             name_needles, ordered_statements, registry_change_records, rule_for, rule_parts,
-                             rules_fingerprint, unified_diff, view_change, view_parts)
+                             effective_parts, name_needles, ordered_statements, other_dialect, registry_change_records,
+                             rule_for, rule_parts, rules_fingerprint, unified_diff, view_changes, view_dropped)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.state import StateStore
@@ -177,7 +177,7 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
     """
     changes: list[StaleChange] = []
     if plan.dialect != warehouse.dialect:
-        changes.append(_other_dialect(plan.dialect, warehouse.dialect))
+        changes.append(other_dialect(plan.dialect, warehouse.dialect))
     rules = _rules(warehouse, registry)
     rules_changed = plan.registry_fingerprint != rules_fingerprint(rules)
     if rules_changed:
@@ -187,8 +187,8 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
         if problem is not None:
             changes.append(StaleChange("entry_edited", v.name, f"view {v.name} would now be rewritten differently: "
                                        f"its entry was edited after the plan was made ({problem})"))
-    view_changes = _view_changes(plan, views_now)
-    changes.extend(view_changes)
+    changed_views = view_changes(plan, views_now)
+    changes.extend(changed_views)
     columns_now = _relation_columns(warehouse, rules)
     for rel, cols in plan.relations:
         cur_cols = columns_now[rel] if rel in columns_now else warehouse.relation_columns(rel)
@@ -200,7 +200,7 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
     if derive and not rules_changed and plan.dialect == warehouse.dialect:
         # Beyond the seal: every operation must be what the planner derives now.
         changes.extend(_derived_changes(plan, warehouse, rules, views_now, columns_now,
-                                        skip={c.view for c in view_changes}))
+                                        skip={c.view for c in changed_views}))
     changes.extend(_new_readers(plan, warehouse, rules, views_now))
     return changes
 
@@ -281,14 +281,6 @@ def _new_readers(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule],
     return out
 
 
-def _other_dialect(planned: str, now: str) -> StaleChange:
-    return StaleChange("dialect", None, f"the plan was made for dialect {planned}, the warehouse is {now}")
-
-
-def _dropped(name: str, since: str = "") -> StaleChange:
-    return StaleChange("view_dropped", name, f"view {name} was dropped{since}")
-
-
 def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: StateStore, *,
                progress: Progress | None = None, derive: bool = True) -> ApplyResult:
     """Apply exactly ``plan``'s statements in one transaction; record the apply; return its id.
@@ -331,7 +323,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         _execute(warehouse, state, apply_id, operations, verify, plan.fingerprints(), progress)
     except StalePlanError as e:
         # Changed between the check above and the write lock: say what changed, field by field.
-        raise stale_error(_view_changes(plan, warehouse.list_views()) or e.records or e.changes) from None
+        raise stale_error(view_changes(plan, warehouse.list_views()) or e.records or e.changes) from None
 
     after_views = {v.relation: v for v in warehouse.list_views()}
     after: dict[str, Any] = {}
@@ -360,19 +352,6 @@ def _snapshot(view: ViewInfo | None) -> dict[str, Any]:
             "default_acl": view.default_acl,
             "comment": view.comment, "column_comments": dict(view.column_comments), "options": dict(view.options),
             "columns": [list(c) for c in view.columns], "extra": dict(view.extra)}
-
-
-def _view_changes(plan: Plan, views_now: Sequence[ViewInfo]) -> list[StaleChange]:
-    """The plan's views that were dropped or changed since it was made, field by field."""
-    now = {v.relation: v for v in views_now}
-    out = []
-    for v in plan.views:
-        cur = now.get(v.relation)
-        if cur is None:
-            out.append(_dropped(v.name))
-        elif cur.fingerprint() != v.fingerprint:
-            out.append(view_change(v.name, v.parts, view_parts(cur)))
-    return out
 
 
 def _identity_entry(warehouse: Warehouse) -> dict[str, Any]:
@@ -514,12 +493,6 @@ def _view_from_entry(entry: Mapping[str, Any]) -> ViewInfo | None:
         default_acl=bool(entry.get("default_acl")))
 
 
-def effective_parts(view: Any) -> dict[str, str]:
-    """``view_parts`` with grants compared as effective privileges: a NULL ACL and the same privileges
-    written out explicitly are one state, not a change."""
-    return view_parts(dataclasses.replace(view, default_acl=False))
-
-
 def _since_apply(name: str, entry: Mapping[str, Any], cur: ViewInfo, apply_id: str) -> StaleChange | None:
     """What of ``cur`` differs from the journal's record of it after the apply, field by field."""
     recorded = _view_from_entry(entry)
@@ -595,7 +568,7 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
         rel = _unrel(b["relation"])
         cur = now.get(rel)
         if cur is None:
-            dropped.append(_dropped(name, f" since apply {apply_id}"))
+            dropped.append(view_dropped(name, f" since apply {apply_id}"))
             continue
         change = _since_apply(name, rec.after.get(name, {}), cur, apply_id)
         if change is not None:

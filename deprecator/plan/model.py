@@ -1,0 +1,314 @@
+"""What a plan is: its entries (:class:`ViewPlan`), its blockers and the saved JSON form (:class:`Plan`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Protocol, Sequence, TypeVar
+
+from deprecator.errors import DeprecatorError
+from deprecator.operations import DdlContext, Operation, sql_of
+from deprecator.sql.model import RelationName
+from deprecator.text import plural
+
+
+# 2: per-view field fingerprints (``parts``), a per-view seal, per-deprecation
+# registry fingerprints and the replacement columns the plan relied on.
+# 3: the warehouse's identity (``warehouse_id``), a seal on every entry (required),
+# and registry fingerprints over the rewrite rules only (``rules_fingerprint``).
+# 4: typed operations (``operations``, ``inverse_operations``, ``drop_operations``,
+# ``inverse_drop_operations``: each {kind, relation, sql}) instead of lists of SQL strings.
+FORMAT_VERSION = 4
+SUPPORTED_FORMAT_VERSIONS = (4,)
+
+# What a view's fingerprint covers, field by field (the names stale messages use).
+VIEW_FIELDS = ("definition", "owner", "grants", "comments", "options", "columns", "indexes", "status")
+
+Action = Literal["rewrite", "recreate", "unchanged", "blocked"]
+
+
+class ViewLike(Protocol):
+    """What the planner reads from a view (``deprecator.warehouse.base.ViewInfo``)."""
+
+    # Read-only members, so frozen dataclasses (ViewInfo) satisfy the protocol.
+    @property
+    def relation(self) -> RelationName: ...
+    @property
+    def definition(self) -> str: ...
+    @property
+    def definition_is_create(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def managed_by(self) -> str | None: ...
+
+    def fingerprint(self) -> str: ...
+
+
+class DdlMaker(Protocol):
+    """The engine's DDL (a ``deprecator.warehouse.base.Warehouse``), as typed operations.
+
+    ``two_phase``: the engine cannot replace a view in place while others depend on it
+    (DROP fails), so the plan runs every changed view's leading ``drop_view`` operations
+    first (dependents before what they read), then the rest in dependency order.
+    """
+
+    recreate_dependents: bool
+    two_phase: bool
+
+    def view_operations(self, view: Any, new_definition: str, context: DdlContext) -> Sequence[Operation]:
+        """The operations giving ``view`` the text ``new_definition``: a function of its arguments
+        (and the catalog), never of the order it is called in; ``build_plan`` passes the context."""
+        ...
+
+
+class CheckingDdl(DdlMaker, Protocol):
+    """Engines that can compile a definition without changing anything (optional methods).
+
+    ``prepare`` gets every rewritten definition before any DDL is asked for (so
+    the engine can compile them in one batch); ``compile_error`` says why one
+    does not compile (None: it does); ``column_types`` gives its output types.
+    """
+
+    def prepare(self, definitions: Sequence[str]) -> None: ...
+
+    def compile_error(self, definition: str) -> str | None: ...
+
+    def column_types(self, definition: str) -> tuple[str, ...] | None: ...
+
+
+@dataclass(frozen=True)
+class PlanBlocker:
+    """Why a view cannot be rewritten, and what would unblock it.
+
+    ``kind``: the planner's own kinds (``PLAN_BLOCKER_KINDS``) or, for what the
+    rewriter could not do, the rewriter's (``deprecator.sql.model.BlockerKind``).
+    """
+
+    reason: str
+    unblock: str
+    deprecation: str | None = None       # the deprecated model it concerns, as registered
+    line: int | None = None
+    column: int | None = None
+    kind: str = "other"
+
+
+@dataclass(frozen=True)
+class ViewPlan:
+    """One affected view."""
+
+    relation: RelationName
+    action: Action
+    before: str
+    after: str
+    fingerprint: str                     # of the view as read when planning
+    operations: tuple[Operation, ...] = ()
+    inverse_operations: tuple[Operation, ...] = ()
+    # Two-phase engines: run before any view's ``operations``, dependents first.
+    drop_operations: tuple[Operation, ...] = ()
+    inverse_drop_operations: tuple[Operation, ...] = ()
+    diff: str = ""
+    deprecated: tuple[str, ...] = ()     # deprecated relations it reads directly (labels)
+    via: tuple[str, ...] = ()            # affected views it reads from
+    blockers: tuple[PlanBlocker, ...] = ()
+    note: str = ""
+    parts: Mapping[str, str] = field(default_factory=dict)   # per-field fingerprints (VIEW_FIELDS)
+    seal: str = ""                       # hash of this entry as planned: an edited entry no longer matches
+
+    @property
+    def name(self) -> str:
+        return str(self.relation)
+
+    # The SQL of each list of operations, as it runs.
+    @property
+    def statements(self) -> tuple[str, ...]:
+        return sql_of(self.operations)
+
+    @property
+    def inverse(self) -> tuple[str, ...]:
+        return sql_of(self.inverse_operations)
+
+    @property
+    def drop(self) -> tuple[str, ...]:
+        return sql_of(self.drop_operations)
+
+    @property
+    def inverse_drop(self) -> tuple[str, ...]:
+        return sql_of(self.inverse_drop_operations)
+
+    def sealed(self) -> str:
+        """The seal this entry should carry (over its action, texts and operations)."""
+        payload = [_rel_to_json(self.relation), self.action, self.before, self.after, self.fingerprint,
+                   *([op.to_json() for op in getattr(self, f)] for f in OPERATION_FIELDS)]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
+
+    def seal_problem(self) -> str | None:
+        """Why this entry's seal does not hold (None: it does). A missing seal never passes."""
+        if not self.seal:
+            return "its seal is missing"
+        if self.seal != self.sealed():
+            return "it no longer matches its seal"
+        return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    dialect: str
+    warehouse: str                       # masked URL / label
+    registry_fingerprint: str
+    views: tuple[ViewPlan, ...] = ()     # dependency order
+    default_schema: tuple[str, ...] = ()
+    default_catalog: str | None = None
+    created_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    format_version: int = FORMAT_VERSION
+    registry_parts: Mapping[str, str] = field(default_factory=dict)    # deprecation -> fingerprint
+    # The rules' old and new relations with the columns the plan relied on (None: did not exist).
+    relations: tuple[tuple[RelationName, tuple[tuple[str, str], ...] | None], ...] = ()
+    # What the warehouse is, whatever URL reaches it (``Warehouse.identity``); empty: unknown.
+    warehouse_id: Mapping[str, str] = field(default_factory=dict)
+    # Whether the engine compiled the rewritten definitions (PostgreSQL: the planning role may create
+    # temporary views); None: the engine has no such check. It shapes the DDL, so apply compares it.
+    compiled: bool | None = None
+
+    # -- views by action --------------------------------------------------------
+    def _with(self, *actions: str) -> list[ViewPlan]:
+        return [v for v in self.views if v.action in actions]
+
+    @property
+    def rewrites(self) -> list[ViewPlan]:
+        return self._with("rewrite")
+
+    @property
+    def recreates(self) -> list[ViewPlan]:
+        return self._with("recreate")
+
+    @property
+    def blocked(self) -> list[ViewPlan]:
+        return self._with("blocked")
+
+    @property
+    def unchanged(self) -> list[ViewPlan]:
+        return self._with("unchanged")
+
+    @property
+    def changes(self) -> list[ViewPlan]:
+        """Views with operations to run, in dependency order."""
+        return [v for v in self.views if v.operations or v.drop_operations]
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would change a view (guards that only check a view are not changes)."""
+        return any(v.action in ("rewrite", "recreate") and (v.operations or v.drop_operations) for v in self.views)
+
+    def operations(self) -> list[Operation]:
+        """Every operation, in the order apply runs them."""
+        return ordered_statements([(v.drop_operations, v.operations) for v in self.changes])
+
+    def statements(self) -> list[str]:
+        """Every statement, in the order apply runs them."""
+        return [op.sql for op in self.operations()]
+
+    def fingerprints(self) -> dict[RelationName, str]:
+        return {v.relation: v.fingerprint for v in self.views}
+
+    def edited(self) -> list[str]:
+        """Views whose entry has no seal or no longer matches it (the plan was edited after it was made)."""
+        return [v.name for v in self.views if v.seal_problem() is not None]
+
+    def summary(self) -> str:
+        text = f"Plan: {plural(len(self.rewrites), 'view')} to rewrite, {len(self.blocked)} blocked, {len(self.unchanged)} unchanged"
+        if self.recreates:
+            text += f", {len(self.recreates)} to recreate"
+        return text
+
+    # -- serialization --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["default_schema"] = list(self.default_schema)
+        d["registry_parts"] = dict(self.registry_parts)
+        d["warehouse_id"] = dict(self.warehouse_id)
+        d["relations"] = [[_rel_to_json(r), None if cols is None else [list(c) for c in cols]]
+                          for r, cols in self.relations]
+        for v, src in zip(d["views"], self.views):
+            v["relation"] = _rel_to_json(src.relation)
+            v["name"] = src.name
+            v["parts"] = dict(src.parts)
+            for f in OPERATION_FIELDS:
+                v[f] = [op.to_json() for op in getattr(src, f)]
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "plan") -> "Plan":
+        try:
+            d = json.loads(text)
+        except ValueError as e:
+            raise DeprecatorError(f"{source}: not a deprecator plan (invalid JSON: {e})") from None
+        if not isinstance(d, dict) or "format_version" not in d:
+            raise DeprecatorError(f"{source}: not a deprecator plan (no format_version)")
+        if d["format_version"] not in SUPPORTED_FORMAT_VERSIONS:
+            older = isinstance(d["format_version"], int) and d["format_version"] < FORMAT_VERSION
+            raise DeprecatorError(
+                f"{source}: plan format version {d['format_version']} is not supported (this deprecator reads and "
+                f"writes version {FORMAT_VERSION}"
+                + ("; the plan was made by an older deprecator" if older else "") + ")",
+                hint="make the plan again with this version of deprecator (`deprecator plan --out PLAN`) "
+                     "and review it",
+            )
+        try:
+            views = tuple(
+                ViewPlan(
+                    relation=_rel_from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
+                    fingerprint=v["fingerprint"],
+                    **{f: tuple(Operation.from_json(op) for op in v[f]) for f in OPERATION_FIELDS},
+                    diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
+                    blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
+                    parts={str(k): str(x) for k, x in v["parts"].items()},
+                    # a missing or null seal reads as none, which never passes (``seal_problem``)
+                    seal="" if v.get("seal") is None else str(v["seal"]),
+                )
+                for v in d["views"]
+            )
+            relations = tuple(
+                (_rel_from_json(r), None if cols is None else tuple((str(c), str(t)) for c, t in cols))
+                for r, cols in d["relations"]
+            )
+            return cls(
+                dialect=d["dialect"], warehouse=d["warehouse"], registry_fingerprint=d["registry_fingerprint"],
+                views=views, default_schema=tuple(d["default_schema"]), default_catalog=d["default_catalog"],
+                created_at=d["created_at"], format_version=d["format_version"],
+                registry_parts={str(k): str(x) for k, x in d["registry_parts"].items()},
+                relations=relations,
+                warehouse_id={str(k): str(x) for k, x in d["warehouse_id"].items()},
+                compiled=None if d.get("compiled") is None else bool(d["compiled"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
+
+
+_T = TypeVar("_T")
+
+# A view entry's lists of operations, in the order the seal and the JSON list them.
+OPERATION_FIELDS = ("operations", "inverse_operations", "drop_operations", "inverse_drop_operations")
+
+
+def ordered_statements(per_view: Sequence[tuple[Sequence[_T], Sequence[_T]]]) -> list[_T]:
+    """(drop, create) per view in dependency order -> drops in reverse order, then creates in order."""
+    drops = [s for drop, _ in reversed(per_view) for s in drop]
+    return drops + [s for _, create in per_view for s in create]
+
+
+def _rel_to_json(r: RelationName) -> list[str | None]:
+    return [r.catalog, r.schema, r.name]
+
+
+def _rel_from_json(v: Sequence[str | None]) -> RelationName:
+    catalog, schema, name = v
+    if not isinstance(name, str):
+        raise TypeError("relation name must be a string")
+    return RelationName(catalog, schema, name)
