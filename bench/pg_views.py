@@ -221,7 +221,7 @@ def run_deprecator(url: str, n: int, tmp: Path) -> dict[str, Any]:
                 phases[key] = phases.get(key, 0.0) + time.perf_counter() - t
         return run
 
-    import deprecator.warehouse.pg_apply as pg_apply_mod
+    import deprecator.warehouse.postgres.probes as pg_apply_mod
 
     t0 = time.perf_counter()
     wh = PostgresWarehouse(url, default_schema=["analytics"])

@@ -126,7 +126,7 @@ def _relation_columns(warehouse: Warehouse, rules: Sequence[RewriteRule]) -> dic
 def _planning(warehouse: Warehouse) -> tuple[Any, dict[str, str] | None]:
     """(DDL maker, type categories): on PostgreSQL, batched compile checks and typcategory."""
     if warehouse.dialect == "postgres" and hasattr(warehouse, "column_types") and hasattr(warehouse, "read"):
-        from deprecator.warehouse.pg_apply import PlanningDdl, type_categories
+        from deprecator.warehouse.postgres.probes import PlanningDdl, type_categories
 
         return PlanningDdl(warehouse), type_categories(warehouse)
     return warehouse, None

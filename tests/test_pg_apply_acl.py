@@ -199,8 +199,8 @@ def test_a_dependent_only_checked_is_shown_as_checked_not_recreated(pg_db, pg_ro
 def test_default_acl_blocks_map_to_their_function_only_when_they_are_exactly_ours():
     from deprecator.operations import Operation
     from deprecator.sql.model import RelationName
-    from deprecator.warehouse.pg_apply import (as_function_call, default_acl_block, qualified, quote_literal,
-                                               revoke_all_block)
+    from deprecator.warehouse.postgres.ddl import (as_function_call, default_acl_block, qualified, quote_literal,
+                                                   revoke_all_block)
 
     for rel in [RelationName(None, "analytics", "v"), RelationName(None, 'a"b', "x y"),
                 RelationName(None, "s", "$deprecator$ DROP"), RelationName(None, "s", "it's")]:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from deprecator.apply import apply_plan, plan_warehouse, rollback_apply
 from deprecator.errors import StalePlanError
 from deprecator.plan import Plan
-from deprecator.warehouse.pg_apply import prime_column_types, type_categories
+from deprecator.warehouse.postgres.probes import prime_column_types, type_categories
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.pg_cluster import owned_customer_tables, run_sql
 from tests.pg_views import REGISTRY, pg_target, setup_views, view_fingerprints, views_of
@@ -191,7 +191,7 @@ def test_batched_probes_give_the_same_types_and_errors_as_one_at_a_time(pg_db):
     batched = PostgresWarehouse(pg_db)
     single = PostgresWarehouse(pg_db)
     try:
-        import deprecator.warehouse.pg_apply as pg_apply
+        import deprecator.warehouse.postgres.probes as pg_apply
         old = pg_apply.PROBE_BATCH
         pg_apply.PROBE_BATCH = 3          # several batches, one of them with a failing definition
         try:
@@ -286,7 +286,7 @@ def test_a_statement_ending_in_a_line_comment_does_not_swallow_the_next_one(pg_d
 def test_revoke_blocks_map_to_the_function_only_when_they_are_exactly_ours():
     from deprecator.operations import Operation
     from deprecator.sql.model import RelationName
-    from deprecator.warehouse.pg_apply import as_function_call, qualified, quote_literal, revoke_all_block
+    from deprecator.warehouse.postgres.ddl import as_function_call, qualified, quote_literal, revoke_all_block
 
     for rel in [RelationName(None, "analytics", "v"), RelationName(None, 'a"b', "x y"),
                 RelationName(None, "s", "$deprecator$ DROP"), RelationName(None, "s", "it's")]:

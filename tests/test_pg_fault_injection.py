@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from deprecator.warehouse.pg_apply import ADVISORY_LOCK_KEY
+from deprecator.warehouse.postgres.executor import ADVISORY_LOCK_KEY
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.pg_cluster import admin_engine, run_sql
 
