@@ -169,6 +169,7 @@ RENAME_BLOCKED: dict[str, str] = {
     "bq_wildcard_not_covered": "a wildcard table (events_*) is never rewritten",
     "bq_wildcard_table": "a wildcard table (events_*) is never rewritten",
     "pg_unicode_identifier_undecodable_blocked": "a U&\"...\" PostgreSQL refuses: read as U & \"...\"",
+    "pg_whole_row_own_name_blocked": "its whole row is read by the table's own name, which a rename removes",
     "sf_identifier_dml": "IDENTIFIER('...') strings are edited by hand",
     "sf_identifier_select": "IDENTIFIER('...') strings are edited by hand",
 }

@@ -38,6 +38,9 @@ class RefInfo:
     columns: set[str] = field(default_factory=set)
     unknown_columns: bool = False
     dynamic: bool = False       # named by a Snowflake IDENTIFIER('...') string
+    # Uses of its rows that depend on its column names as a whole (its whole row, OBJECT_CONSTRUCT(*),
+    # COLUMNS(...)): (why, where), as ``Passthrough.problems`` for a relation read directly.
+    whole_uses: list[tuple[str, exp.Expression]] = field(default_factory=list)
 
 
 

@@ -234,11 +234,12 @@ class _Rewriter:
                 continue
             k = self.matched[use.ref]
             rule = self.rules[k]
-            if use.via is not None and use.outer_possible and use.name in self.gained[k]:
+            if use.outer_possible and use.name in self.gained[k]:
+                reader = (f"{self.an.passthroughs[use.via].name or 'the derived table'} (SELECT * over {rule.old}) "
+                          f"has a column {use.name!r} once it reads {rule.new}" if use.via is not None
+                          else f"{rule.new}, which replaces {rule.old} in it, has a column {use.name!r}")
                 self.block("ambiguous_column", f"column {use.name!r} in a correlated subquery may be an outer "
-                           f"query's column today, and {self.an.passthroughs[use.via].name or 'the derived table'} "
-                           f"(SELECT * over {rule.old}) has a column {use.name!r} once it reads {rule.new}; "
-                           "qualify it", str(rule.old), where, use.name)
+                           f"query's column today, and {reader}; qualify it", str(rule.old), where, use.name)
                 continue
             if use.qualifier_ref is not None and use.qualifier_ref in deprecated:
                 self.qualifier(use.qualifier, use.qualifier_ref)
@@ -347,6 +348,21 @@ class _Rewriter:
         for r in deprecated:
             ref = self.an.refs[r]
             rule = self.rules[self.matched[r]]
+            if columns_differ(rule):
+                # its rows read as a whole, directly (a passthrough's such uses are its problems, above)
+                label = ref.alias or self.sql[ref.start:ref.end]
+                for why, node in ref.whole_uses:
+                    self.block("select_star", f"{rule.old} ({label}) {why}, and its columns differ in {rule.new}, "
+                               "so what is read would change names; list the columns", str(rule.old),
+                               self._node_start(node) or ref.start)
+            elif ref.alias is None and rule.new.name != ref.relation.name:
+                # `row_to_json(customer_facts) FROM customer_facts`: the row's name is the table's own
+                for why, node in ref.whole_uses:
+                    if isinstance(node, exp.Column):
+                        self.block("other", f"{rule.old} {why} by its own name, which is gone once it reads "
+                                   f"{rule.new}; give it an alias (FROM {self.sql[ref.start:ref.end]} AS "
+                                   f"{node.sql(self.dialect)}) or rewrite by hand", str(rule.old),
+                                   self._node_start(node) or ref.start)
             if isinstance(ref.table.parent, exp.Insert) and columns_differ(rule):
                 self.block("insert_columns", f"INSERT into {rule.old} without a column list, whose columns differ in {rule.new}",
                            str(rule.old), ref.start)

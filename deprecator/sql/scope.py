@@ -357,8 +357,7 @@ class StatementAnalyzer:
                 # OBJECT_CONSTRUCT(*), HASH(*), COLUMNS('re'): a passthrough's columns read as a whole
                 shown = item.parent if isinstance(item, exp.Star) and item.parent is not None else item
                 for src in scope.sources:
-                    if src.through is not None:
-                        self.problem(src.through, item, f"has its columns read by {shown.sql(self.dialect)}")
+                    self.whole_use(src, item, f"has its columns read by {shown.sql(self.dialect)}")
             if isinstance(item, exp.Table):
                 if _bq.is_model(item):
                     self.handled.add(id(item))    # ML.PREDICT(MODEL m, ...): a model, not a relation
@@ -727,6 +726,15 @@ class StatementAnalyzer:
         pt.problems.append((why, node))
         self.an.refs[pt.ref].unknown_columns = True
 
+    def whole_use(self, src: _Source, node: exp.Expression, why: str) -> None:
+        """A use of ``src``'s rows that depends on its column names as a whole: a passthrough's
+        (``problem``), or a relation's read directly (``RefInfo.whole_uses``)."""
+        if src.through is not None:
+            self.problem(src.through, node, why)
+        elif src.kind == "table" and src.ref is not None:
+            self.an.refs[src.ref].whole_uses.append((why, node))
+            self.an.refs[src.ref].unknown_columns = True
+
     def _mark_outputs(self, start: int) -> None:
         for use in self.an.columns[start:]:
             item = self.named_by_expression.get(id(use.node))
@@ -755,8 +763,8 @@ class StatementAnalyzer:
             return
         if not col.args.get("table"):
             for src in self.lookup(scope, self.norm_column(col.this)):
-                if src.through is not None:   # `s` alone may be the whole row (PostgreSQL, BigQuery, DuckDB)
-                    self.problem(src.through, col, f"may be read as a whole row ({col.sql(self.dialect)})")
+                # `s` alone may be the whole row (PostgreSQL, BigQuery, DuckDB)
+                self.whole_use(src, col, f"may be read as a whole row ({col.sql(self.dialect)})")
         projection = id(col) in self.projection_items
         aliased = self.projection_items.get(id(col), False)
         parts = [p for p in (col.args.get("catalog"), col.args.get("db"), col.args.get("table"), col.this)

@@ -1,0 +1,1 @@
+select columns('cust_.*') from customer_facts

@@ -1,0 +1,1 @@
+select row_to_json(customer_facts) as doc from customer_facts

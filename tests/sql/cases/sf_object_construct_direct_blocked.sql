@@ -1,0 +1,1 @@
+select object_construct(*) as doc from customer_facts
