@@ -211,10 +211,12 @@ class _Rewriter:
             if use.ref is None:
                 for r in owners:
                     k = self.matched[r]
-                    if use.name in self.gained[k] and r in use.through_candidates:
+                    if use.name in self.gained[k]:
+                        gives = (f"gives {use.name!r} through a SELECT * CTE or derived table"
+                                 if r in use.through_candidates else f"has a column {use.name!r}")
                         self.block("ambiguous_column", f"column {use.name!r} could belong to another relation in "
-                                   f"scope, and {self.rules[k].new} gives {use.name!r} through a SELECT * CTE or "
-                                   "derived table; qualify it", str(self.rules[k].old), where, use.name)
+                                   f"scope, and {self.rules[k].new} {gives}; qualify it", str(self.rules[k].old),
+                                   where, use.name)
                     if use.name in self.colmap[k] or use.name in self.removed[k]:
                         if use.alias_conflict:
                             self.block("ambiguous_column", f"{use.name!r} may name an output alias or a column "
