@@ -233,6 +233,10 @@ class Findings(Sequence[Finding]):
     def __repr__(self) -> str:
         return f"Findings({len(self)} findings)"
 
+    def deprecations(self) -> Iterator[str]:
+        """Each finding's deprecation, in order, without making the Findings."""
+        return (f.deprecation if type(f) is Finding else f[0].model for f in self._items)
+
     def where(self, keep: Callable[[str, str], bool]) -> "Findings":
         """The findings whose (deprecation, source) ``keep`` accepts."""
         return Findings([f for f in self._items if keep(*((f.deprecation, f.source) if type(f) is Finding

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Sequence
+from array import array
+from typing import Any, Iterable, Iterator, Sequence
 
-from deprecator.report import ROLE_ORDER, Finding, ScanReport
+from deprecator.report import ROLE_ORDER, Finding, Findings, ScanReport
 from deprecator.sources.base import QUERY_SOURCE_KINDS, UsageBasis
 from deprecator.text import plural
 
@@ -78,79 +79,149 @@ def basis_lines(bases: Sequence[UsageBasis]) -> list[str]:
     return out
 
 
-def _role_lines(fs: Sequence[Finding], max_files: int, dialect: str | None = None) -> list[str]:
-    """One role's findings: query-history use, views, file places, other objects (indented under the heading)."""
-    lines: list[str] = []
-    queries = [f for f in fs if f.source in QUERY_SOURCE_KINDS]
-    if queries:
-        per_user: dict[str, int] = {}
-        for f in queries:
-            per_user[f.user or "(unknown)"] = per_user.get(f.user or "(unknown)", 0) + f.count
-        runs = sum(per_user.values())
-        if runs:
-            top = sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))
-            shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
-            lines.append(f"    {_n(runs, 'query', 'queries')} by {_n(len(per_user), 'user')} ({shown})")
-        else:   # a pg_stat_statements entry can exist with no call counted (planned, never run)
-            texts = {(f.source, f.object) for f in queries}
-            lines.append(f"    {_n(len(texts), 'query text')} in the history, with no runs counted")
-    views = sorted({_sql_name(f.object, dialect) for f in fs if f.source == "view"})
-    if views:
-        lines.append(f"    {_n(len(views), 'view')}: {', '.join(views)}")
-    files = sorted({(f.path or f.object, f.line or 0, f.column or 0) for f in fs if f.source == "file"})
-    if files:
-        lines.append(f"    {_n(len(files), 'file reference')}:")
-        lines += [f"      {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
-        if len(files) > max_files:
-            lines.append(f"      ... and {len(files) - max_files} more (use --format json)")
-    others: dict[str, set[str]] = {}
+class _RoleLines:
+    """One role's findings of one deprecation, taken one at a time and kept as what its lines show
+    (runs per user, distinct views, file places, other objects), never the findings themselves."""
+
+    __slots__ = ("has_queries", "per_user", "texts", "views", "files", "others")
+
+    def __init__(self) -> None:
+        self.has_queries = False
+        self.per_user: dict[str, int] = {}
+        self.texts: set[tuple[str, str]] | None = set()   # query texts, kept while no run is counted
+        self.views: set[str] = set()
+        self.files: set[tuple[str, int, int]] = set()
+        self.others: dict[str, set[str]] = {}
+
+    def add(self, f: Finding) -> None:
+        if f.source in QUERY_SOURCE_KINDS:
+            self.has_queries = True
+            user = f.user or "(unknown)"
+            self.per_user[user] = self.per_user.get(user, 0) + f.count
+            if self.texts is not None:
+                if f.count > 0:   # counts are never negative: the runs line is shown, not the texts one
+                    self.texts = None
+                else:
+                    self.texts.add((f.source, f.object))
+        elif f.source == "view":
+            self.views.add(f.object)
+        elif f.source == "file":
+            self.files.add((f.path or f.object, f.line or 0, f.column or 0))
+        else:
+            self.others.setdefault(f.source, set()).add(f.object)
+
+    def lines(self, max_files: int, dialect: str | None = None) -> list[str]:
+        """Queries, views, file places, other objects (indented under the role's heading)."""
+        lines: list[str] = []
+        if self.has_queries:
+            per_user = self.per_user
+            runs = sum(per_user.values())
+            if runs:
+                top = sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))
+                shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
+                lines.append(f"    {_n(runs, 'query', 'queries')} by {_n(len(per_user), 'user')} ({shown})")
+            else:   # a pg_stat_statements entry can exist with no call counted (planned, never run)
+                lines.append(f"    {_n(len(self.texts or ()), 'query text')} in the history, with no runs counted")
+        views = sorted({_sql_name(v, dialect) for v in self.views})
+        if views:
+            lines.append(f"    {_n(len(views), 'view')}: {', '.join(views)}")
+        files = sorted(self.files)
+        if files:
+            lines.append(f"    {_n(len(files), 'file reference')}:")
+            lines += [f"      {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
+            if len(files) > max_files:
+                lines.append(f"      ... and {len(files) - max_files} more (use --format json)")
+        for source, objs in sorted(self.others.items()):   # view rules, functions, ...
+            lines.append(f"    {_n(len(objs), source.replace('_', ' '))}: {', '.join(sorted(objs))}")
+        return lines
+
+
+def _positions(report: ScanReport) -> dict[str, array[int]]:
+    """Per deprecation the positions of its findings in ``report.findings`` (8 bytes a finding, where the
+    findings grouped at once would be a Finding each)."""
+    findings = report.findings
+    deps: Iterable[str] = (findings.deprecations() if isinstance(findings, Findings)
+                           else (f.deprecation for f in findings))
+    out: dict[str, array[int]] = {}
+    for i, dep in enumerate(deps):
+        pos = out.get(dep)
+        if pos is None:
+            pos = out[dep] = array("q")
+        pos.append(i)
+    return out
+
+
+def _deprecation_lines(dep: Any, fs: Iterable[Finding], snap: Any, bases: Sequence[UsageBasis], max_files: int,
+                       dialect: str | None) -> list[str]:
+    """One deprecation's part of the report, its findings read once, one at a time."""
+    roles: dict[str, _RoleLines] = {}
+    role_set: set[str] = set()
+    noted: set[tuple[str, str]] = set()
+    ambiguous: set[tuple[str, str]] = set()
+    wild: set[tuple[str, str]] = set()
     for f in fs:
-        if f.source not in QUERY_SOURCE_KINDS and f.source not in ("view", "file"):
-            others.setdefault(f.source, set()).add(f.object)
-    for source, objs in sorted(others.items()):   # view rules, functions, ...
-        lines.append(f"    {_n(len(objs), source.replace('_', ' '))}: {', '.join(sorted(objs))}")
+        acc = roles.get(f.role)
+        if acc is None:
+            acc = roles[f.role] = _RoleLines()
+            role_set.add(f.role)
+        acc.add(f)
+        if f.note:
+            noted.add((_where(f, dialect), f.note))
+            if f.ambiguous:
+                ambiguous.add((_where(f, dialect), f.note))
+        if f.via == "wildcard":
+            wild.add((_where(f, dialect), f.pattern or ""))
+    lines = [f"{dep.model} -> {dep.target} (sunset {dep.sunset.isoformat()})"]
+    if not roles:
+        lines.append("  no references found")
+        return lines
+    if snap is not None and snap.queries:
+        top = sorted(snap.per_user.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
+        last = snap.window_end
+        lines.append(f"  {_n(snap.queries, 'query', 'queries')} by {_n(snap.distinct_users, 'user')} ({shown})"
+                     + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
+        lines += _since_lines(snap, bases)
+    for role in sorted(role_set, key=lambda r: ROLE_ORDER.get(r, 3)):
+        heading = _ROLE_HEADINGS.get(role, f"{role}:")
+        lines.append("  " + heading.format(target=dep.target))
+        lines += roles[role].lines(max_files, dialect)
+    if noted:
+        n_amb = len(ambiguous)
+        shown_notes = sorted(noted)
+        lines.append(f"  {_n(len(shown_notes), 'name resolution note')}" + (f" ({n_amb} ambiguous)" if n_amb else "")
+                     + ":")
+        lines += [f"    {w}: {n}" for w, n in shown_notes[:max_files]]
+        if len(shown_notes) > max_files:
+            lines.append(f"    ... and {len(shown_notes) - max_files} more (use --format json)")
+    if wild:
+        shown_wild = sorted(wild)
+        lines.append(f"  {_n(len(shown_wild), 'use')} only via a wildcard table, which reads every table its pattern "
+                     "covers (never rewritten automatically):")
+        lines += [f"    {w}: {p}" for w, p in shown_wild[:max_files]]
+        if len(shown_wild) > max_files:
+            lines.append(f"    ... and {len(shown_wild) - max_files} more (use --format json)")
     return lines
 
 
-def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50, max_unparsed: int = 50) -> str:
-    """The human summary: per deprecation queries/users, then its findings grouped by role (readers to
-    migrate, producers to switch off, DDL), each with queries, views, files, objects; then the unparsed list."""
-    lines: list[str] = []
+def iter_report_text(report: ScanReport, registry: Any, *, max_files: int = 50,
+                     max_unparsed: int = 50) -> Iterator[str]:
+    """``format_report_text`` in pieces (one deprecation's part, then the unparsed list, then the
+    summary), each made from one deprecation's findings read one at a time: a popular table's million
+    findings are never held at once. The pieces join to exactly ``format_report_text``'s text; each
+    piece holds whole lines."""
     dialect = getattr(registry, "dialect", None)
-    groups = report.by_deprecation()
+    positions = _positions(report)
     snaps = {sn.deprecation: sn for sn in report.snapshots}
+    findings = report.findings
+    first = True
     for dep in registry.deprecations:
-        fs = groups.get(dep.model, [])
-        lines.append(f"{dep.model} -> {dep.target} (sunset {dep.sunset.isoformat()})")
-        if not fs:
-            lines.append("  no references found")
-            continue
-        snap = snaps.get(dep.model)
-        if snap is not None and snap.queries:
-            top = sorted(snap.per_user.items(), key=lambda kv: (-kv[1], kv[0]))
-            shown = ", ".join(f"{u} {n}" for u, n in top[:5]) + (", ..." if len(top) > 5 else "")
-            last = snap.window_end
-            lines.append(f"  {_n(snap.queries, 'query', 'queries')} by {_n(snap.distinct_users, 'user')} ({shown})"
-                         + (f", last seen {last:%Y-%m-%d %H:%M}" if last else ""))
-            lines += _since_lines(snap, report.bases)
-        for role in sorted({f.role for f in fs}, key=lambda r: ROLE_ORDER.get(r, 3)):
-            heading = _ROLE_HEADINGS.get(role, f"{role}:")
-            lines.append("  " + heading.format(target=dep.target))
-            lines += _role_lines([f for f in fs if f.role == role], max_files, dialect)
-        noted = sorted({(_where(f, dialect), f.note) for f in fs if f.note})
-        if noted:
-            n_amb = len({(_where(f, dialect), f.note) for f in fs if f.note and f.ambiguous})
-            lines.append(f"  {_n(len(noted), 'name resolution note')}" + (f" ({n_amb} ambiguous)" if n_amb else "") + ":")
-            lines += [f"    {w}: {n}" for w, n in noted[:max_files]]
-            if len(noted) > max_files:
-                lines.append(f"    ... and {len(noted) - max_files} more (use --format json)")
-        wild = sorted({(_where(f, dialect), f.pattern or "") for f in fs if f.via == "wildcard"})
-        if wild:
-            lines.append(f"  {_n(len(wild), 'use')} only via a wildcard table, which reads every table its pattern "
-                         "covers (never rewritten automatically):")
-            lines += [f"    {w}: {p}" for w, p in wild[:max_files]]
-            if len(wild) > max_files:
-                lines.append(f"    ... and {len(wild) - max_files} more (use --format json)")
+        pos = positions.get(dep.model, ())
+        part = _deprecation_lines(dep, (findings[i] for i in pos), snaps.get(dep.model), report.bases,
+                                  max_files, dialect)
+        yield ("" if first else "\n") + "\n".join(part)
+        first = False
+    lines: list[str] = []
     if report.unparsed:
         lines.append("")
         lines.append(f"Not fully analysed ({len(report.unparsed)}); references in these may be missed:")
@@ -170,4 +241,10 @@ def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50
         + f") in {s['elapsed_seconds']:.1f}s with {_n(s['workers'], 'worker')}."
     )
     lines += basis_lines(report.bases)
-    return "\n".join(lines)
+    yield ("" if first else "\n") + "\n".join(lines)
+
+
+def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50, max_unparsed: int = 50) -> str:
+    """The human summary: per deprecation queries/users, then its findings grouped by role (readers to
+    migrate, producers to switch off, DDL), each with queries, views, files, objects; then the unparsed list."""
+    return "".join(iter_report_text(report, registry, max_files=max_files, max_unparsed=max_unparsed))

@@ -107,3 +107,36 @@ def test_rows_give_the_findings_dicts(report: ScanReport) -> None:
     rows = report.findings._items
     assert any(type(r) is tuple for r in rows) and any(type(r) is not tuple for r in rows)   # history and files
     assert [_finding_dict(r) for r in rows] == [_finding(r).to_dict() for r in rows]
+
+
+def test_streamed_text_is_the_whole_text(report: ScanReport, tmp_path: Path) -> None:
+    from deprecator.report_text import format_report_text, iter_report_text
+
+    registry = load_registry(tmp_path / "deprecations.yml", "postgres", ("analytics",))
+    pieces = list(iter_report_text(report, registry))
+    text = format_report_text(report, registry)
+    assert "".join(pieces) == text and len(pieces) == len(registry.deprecations) + 1   # one per deprecation, tail
+    for dep, piece in zip(registry.deprecations, pieces):
+        assert piece.lstrip("\n").startswith(f"{dep.model} -> ") and "Readers (read it)" in piece
+    # the findings of each deprecation found wherever they sit (here a plain tuple, last first), not by their order
+    shuffled = ScanReport(tuple(reversed(tuple(report.findings))), report.unparsed, report.stats, report.snapshots)
+    assert format_report_text(shuffled, registry) == text
+
+
+def test_cli_text_is_the_report(in_tmp: Path) -> None:
+    import re
+
+    from deprecator.report_text import format_report_text
+
+    _project(in_tmp)
+    out = invoke(["scan", "--quiet"]).stdout
+    config = Config(path=in_tmp / "deprecator.yml", root=in_tmp,
+                    warehouse=WarehouseConfig(dialect="postgres", default_schema=("analytics",)),
+                    registry_path=in_tmp / "deprecations.yml",
+                    history=(HistorySourceConfig("file", Path("history.jsonl")),), sql_paths=("models",),
+                    state_url="sqlite:///.deprecator/state2.db")
+    registry = load_registry(config.registry_path, "postgres", ("analytics",))
+    text = format_report_text(run_scan(config, registry, workers=1), registry)
+    elapsed = re.compile(r"\) in \d+\.\ds with \d+ workers?\.")
+    assert out.count("\n") > 10 and "analytics.old_orders -> " in out
+    assert elapsed.sub("", out) == elapsed.sub("", text) + "\n"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from deprecator.cli.base import echo, format_option, load_cli_config, main, stderr_is_tty
+from deprecator.cli.base import format_option, load_cli_config, main, stderr_is_tty
 from deprecator.errors import DeprecatorError
 from deprecator.parallel import DEFAULT_MAX_CHARS
 
@@ -48,7 +48,8 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
       deprecator scan --path models/ --path 'analyses/**/*.sql' --format json
     """
     from deprecator import api
-    from deprecator.report_text import format_report_text
+    from deprecator.redact import redact
+    from deprecator.report_text import iter_report_text
 
     progress = not quiet and stderr_is_tty()
     result = api.scan(load_cli_config(ctx), paths=paths, progress=ProgressLine() if progress else None,
@@ -59,13 +60,15 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     if fmt == "json":
         # written a batch of findings at a time (a popular table can have a million); the same
         # bytes as echo_json(report.to_dict()), secrets masked piece by piece (a piece holds whole findings)
-        from deprecator.redact import redact
-
         for piece in report.iter_json():
             click.echo(redact(piece), nl=False)
         click.echo()
     else:
-        echo(format_report_text(report, registry))
+        # a deprecation at a time, its findings read one by one: the same bytes as
+        # echo(format_report_text(...)), secrets masked piece by piece (a piece holds whole lines)
+        for piece in iter_report_text(report, registry):
+            click.echo(redact(piece), nl=False)
+        click.echo()
     if report.record_error:
         raise DeprecatorError(f"the scan above was not recorded (no usage snapshot was kept): {report.record_error}")
 
