@@ -97,31 +97,8 @@ def read_plan(path: Path) -> Plan:
 
 # --- apply and rollback -------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ApplyOutcome:
-    """What an apply or a rollback did; ``to_dict()`` is the JSON both commands print."""
-
-    apply_id: str | None                 # None when there was nothing to apply
-    kind: str                            # "apply" | "rollback"
-    changed: tuple[str, ...] = ()        # views whose definition changed, in order
-    blocked: tuple[str, ...] = ()        # views the plan left alone (blocked)
-    statements: tuple[str, ...] = ()
-    mismatches: tuple[str, ...] = ()     # views not holding the intended text afterwards (should be empty)
-    checked: tuple[str, ...] = ()        # dependents only checked inside the transaction, not changed
-
-    @classmethod
-    def of(cls, result: ApplyResult) -> ApplyOutcome:
-        return cls(result.apply_id, result.kind, tuple(result.changed), tuple(result.blocked),
-                   tuple(result.statements), tuple(result.mismatches), tuple(result.checked))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"apply_id": self.apply_id, "kind": self.kind, "changed": list(self.changed),
-                "blocked": list(self.blocked), "checked": list(self.checked), "statements": list(self.statements),
-                "mismatches": list(self.mismatches)}
-
-
 def apply(config: Config, plan_path: Path | None = None, *, review: Callable[[PlanResult], bool] | None = None,
-          progress: Progress | None = None) -> ApplyOutcome:
+          progress: Progress | None = None) -> ApplyResult:
     """Apply exactly the plan saved at ``plan_path``, or a plan made now, in one transaction.
 
     A saved plan is checked against the warehouse and the registry and refused
@@ -152,11 +129,11 @@ def apply(config: Config, plan_path: Path | None = None, *, review: Callable[[Pl
             state.close()
     finally:
         warehouse.close()
-    return ApplyOutcome.of(result)
+    return result
 
 
 def rollback(config: Config, apply_id: str, *, force: bool = False, views: Sequence[str] | None = None,
-             review: Callable[[RollbackPlan], bool] | None = None, progress: Progress | None = None) -> ApplyOutcome:
+             review: Callable[[RollbackPlan], bool] | None = None, progress: Progress | None = None) -> ApplyResult:
     """Restore what apply ``apply_id`` replaced (definitions, grants, owner, comments), in one transaction.
 
     Every refusal (a failed or interrupted apply, one already rolled back, a
@@ -180,7 +157,7 @@ def rollback(config: Config, apply_id: str, *, force: bool = False, views: Seque
             warehouse.close()
     finally:
         state.close()
-    return ApplyOutcome.of(result)
+    return result
 
 
 # --- the audit log ------------------------------------------------------------------------------------------------

@@ -65,6 +65,12 @@ class ApplyResult:
     mismatches: tuple[str, ...] = ()
     checked: tuple[str, ...] = ()        # dependents only checked inside the transaction, not changed
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON `apply` and `rollback` print (a stable contract)."""
+        return {"apply_id": self.apply_id, "kind": self.kind, "changed": list(self.changed),
+                "blocked": list(self.blocked), "checked": list(self.checked), "statements": list(self.statements),
+                "mismatches": list(self.mismatches)}
+
 
 def open_target(config: Config) -> tuple[Warehouse, Any]:
     """Connect to the configured warehouse and load the registry normalized for it."""
