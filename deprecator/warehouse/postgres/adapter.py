@@ -441,8 +441,9 @@ class PostgresWarehouse:
         try:
             conn.exec_driver_sql("SET LOCAL search_path = ''")
             conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")   # unknown types only cost a recreate
-            conn.connection.dbapi_connection.cursor().execute(
-                "CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None    # an open Connection always holds its DBAPI connection
+            dbapi.cursor().execute("CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
             types: tuple[str, ...] | None = tuple(conn.execute(sa.text(
                 "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
                 "WHERE a.attrelid = 'pg_temp.deprecator_probe'::pg_catalog.regclass AND a.attnum > 0 "
