@@ -149,7 +149,7 @@ def pick_example(candidates: Iterable[ExampleText], rule: Any, dialect: str,
     Returns (example, note): the note says why there is none (no consumer known, or
     the blocker that stops the most used one) so the guide never invents an example.
     """
-    from deprecator.notify.literals import redact_literals
+    from deprecator.sql.literals import redact_literals
     from deprecator.sql import rewrite
 
     ordered = sorted(candidates, key=lambda c: (-c.count, len(c.text), c.origin))

@@ -35,7 +35,7 @@ def _registry(tmp_path: Path, dialect: str = "postgres", extra: str = ""):
     return load_registry(p, dialect)
 
 
-# ---------------------------------------------------------------- literals (deprecator.notify.literals; its
+# ---------------------------------------------------------------- literals (deprecator.sql.literals; its
 # dialect matrix is in tests/notify/test_notify.py)
 
 def test_a_query_whose_literals_cannot_be_redacted_is_never_an_example(tmp_path):

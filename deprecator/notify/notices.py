@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import ConfigError, NotifyError
-from deprecator.notify.literals import redact_literals
+from deprecator.sql.literals import redact_literals
 from deprecator.notify.owners import Owner, OwnerResolver
 from deprecator.notify.render import NOTICE_BLOCKS, NOTICE_TEXT, Renderer, blocks_as_text, mrkdwn
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deprecator.notify.literals import WITHHELD, redact_literals
+from deprecator.sql.literals import WITHHELD, redact_literals
 
 SECRET = "jane.doe@example.com"
 
