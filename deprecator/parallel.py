@@ -21,7 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Hashable, Iterator, Sequence
+from typing import Any, Callable, Generic, Hashable, Iterator, Sequence, TypeVar
 
 from deprecator.sql.model import ParseResult, Reference
 
@@ -29,6 +29,8 @@ ParseFn = Callable[..., ParseResult]
 # Which references of a parsed text the caller needs; the others are dropped in the worker,
 # so they are neither pickled back nor held.
 KeepFn = Callable[[Reference], bool]
+# What the caller keys its texts by (the scan: its candidate's index); results come back with it.
+K = TypeVar("K", bound=Hashable)
 
 DEFAULT_MAX_CHARS = 1_000_000
 DEFAULT_BATCH_SIZE = 8
@@ -133,7 +135,7 @@ def _crash_reason(exitcode: int | None) -> str:
     return f"worker crashed: exit code {exitcode}"
 
 
-class ParsePool:
+class ParsePool(Generic[K]):
     """Submit texts with a key; collect ``(key, ParseResult)`` as they finish.
 
     ``submit`` never blocks for long, so a reader can feed the pool while it
@@ -164,8 +166,8 @@ class ParsePool:
         self.timeout = timeout
         self.keep = keep
         self.crashes = 0
-        self._queue: deque[tuple[Hashable, str, tuple[str, ...] | None]] = deque()
-        self._ready: list[tuple[Hashable, ParseResult]] = []
+        self._queue: deque[tuple[K, str, tuple[str, ...] | None]] = deque()
+        self._ready: list[tuple[K, ParseResult]] = []
         self._pool: list[_Worker] = []
         self._ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context("spawn")
         if self.workers and self._ctx.get_start_method() == "fork" and parse_fn is None:
@@ -178,7 +180,7 @@ class ParsePool:
         self._closed = False
 
     # -- public ---------------------------------------------------------------
-    def submit(self, key: Hashable, text: str, default_schema: Sequence[str] | None = None) -> None:
+    def submit(self, key: K, text: str, default_schema: Sequence[str] | None = None) -> None:
         """Queue ``text``; ``default_schema`` overrides the pool's search path for this text."""
         schema = None if default_schema is None else tuple(default_schema)
         if len(text) > self.max_chars:
@@ -194,14 +196,14 @@ class ParsePool:
         if len(self._queue) >= self.batch_size:
             self._pump(block=False)
 
-    def poll(self) -> list[tuple[Hashable, ParseResult]]:
+    def poll(self) -> list[tuple[K, ParseResult]]:
         """Results finished so far (non-blocking)."""
         if self.workers:
             self._pump(block=False)
         out, self._ready = self._ready, []
         return out
 
-    def drain(self) -> Iterator[tuple[Hashable, ParseResult]]:
+    def drain(self) -> Iterator[tuple[K, ParseResult]]:
         """Every remaining result; returns when all submitted texts are answered."""
         while True:
             if self._ready:
@@ -213,7 +215,7 @@ class ParsePool:
                 continue
             self._pump(block=True)
 
-    def map(self, items: Sequence[tuple[Hashable, str]]) -> dict[Hashable, ParseResult]:
+    def map(self, items: Sequence[tuple[K, str]]) -> dict[K, ParseResult]:
         for key, text in items:
             self.submit(key, text)
         return dict(self.drain())
@@ -235,7 +237,7 @@ class ParsePool:
             w.conn.close()
         self._pool = []
 
-    def __enter__(self) -> "ParsePool":
+    def __enter__(self) -> "ParsePool[K]":
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -10,10 +10,16 @@ BigQuery wildcard table uses every deprecated relation its pattern covers.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from deprecator.config import Config
 from deprecator.sql.model import ParseResult, Reference, RelationName
+
+if TYPE_CHECKING:
+    from deprecator.registry import Deprecation, Registry
+
+# Where a scanned text occurred: (source, object, path, line, user); path is set for files only.
+OccurrenceKey = tuple[str, str, str | None, int, str | None]
 
 
 class ParsedText(Protocol):
@@ -24,7 +30,7 @@ class ParsedText(Protocol):
     def result(self) -> ParseResult | None: ...
 
     @property
-    def occurrences(self) -> Mapping[tuple[Any, ...], Any]: ...
+    def occurrences(self) -> Mapping[OccurrenceKey, object]: ...
 
 
 PG_CATALOG = "pg_catalog"
@@ -33,12 +39,12 @@ PG_CATALOG = "pg_catalog"
 PG_DIALECTS = ("postgres", "postgresql")   # dialects whose unqualified names search pg_catalog first
 
 
-def _matches(registry: Any, relation: RelationName) -> list[Any]:
+def _matches(registry: Registry, relation: RelationName) -> list[Deprecation]:
     found = registry.by_relation(relation)   # one Deprecation or None
     return [] if found is None else [found]
 
 
-def may_use(registry: Any, ref: Reference) -> bool:
+def may_use(registry: Registry, ref: Reference) -> bool:
     """Whether a reference can resolve to a deprecation; the parse workers drop the others (every
     use of a reference below goes through its relation and candidates, or its wildcard pattern)."""
     if getattr(ref, "wildcard", False):
@@ -46,14 +52,14 @@ def may_use(registry: Any, ref: Reference) -> bool:
     return any(_matches(registry, c) for c in (ref.relation, *ref.candidates))
 
 
-def _covered(registry: Any, ref: Reference) -> list[tuple[Any, RelationName]]:
+def _covered(registry: Registry, ref: Reference) -> list[tuple[Deprecation, RelationName]]:
     """A wildcard reference's (deprecation, relation) pairs: every deprecated relation its pattern covers."""
     by_model = {d.model: d for d in registry.deprecations}
     return [(by_model[r.label], r.old) for r in registry.rewrite_rules()
             if r.label in by_model and ref.covers(r.old)]
 
 
-def _deprecations_for(registry: Any, ref: Reference) -> list[Any]:
+def _deprecations_for(registry: Registry, ref: Reference) -> list[Deprecation]:
     hits = _matches(registry, ref.relation)
     if not hits:
         # An unqualified name on a search path may resolve to any candidate schema.
@@ -69,7 +75,7 @@ def _is_open(ref: Reference) -> bool:
     return ref.qualified_as_written <= 1 and len(ref.candidates) > 1
 
 
-def open_names(cands: Sequence[ParsedText], registry: Any, implicit_catalog: bool = False) -> set[RelationName]:
+def open_names(cands: Sequence[ParsedText], registry: Registry, implicit_catalog: bool = False) -> set[RelationName]:
     """Names to look up in the warehouse: every candidate of an open name that might be a
     deprecated relation, and (``implicit_catalog``) the pg_catalog spelling of each such
     unqualified name, which PostgreSQL searches first."""
@@ -99,7 +105,7 @@ def _system_name(ref: Reference) -> RelationName | None:
     return RelationName(cands[0].catalog, PG_CATALOG, ref.relation.name)
 
 
-def roles_to_check(cands: Sequence[ParsedText], registry: Any) -> tuple[set[str], set[str]]:
+def roles_to_check(cands: Sequence[ParsedText], registry: Registry) -> tuple[set[str], set[str]]:
     """The (roles, schemas) whose USAGE decides an open name: users of texts with open deprecated names."""
     roles: set[str] = set()
     schemas: set[str] = set()
@@ -139,9 +145,9 @@ def lookup_existing(config: Config, names: set[RelationName], closers: list[Any]
     return set(lookup(names)), privileges
 
 
-def _resolve(ref: Reference, registry: Any, existing: set[RelationName] | None,
+def _resolve(ref: Reference, registry: Registry, existing: set[RelationName] | None,
              usable: Callable[[RelationName], bool] | None = None,
-             implicit_catalog: bool = False) -> list[tuple[Any, RelationName, bool, str | None]]:
+             implicit_catalog: bool = False) -> list[tuple[Deprecation, RelationName, bool, str | None]]:
     """The deprecations a reference uses: (deprecation, relation, ambiguous, note) each.
 
     An open unqualified name resolves, as PostgreSQL does, to the first candidate
@@ -201,9 +207,9 @@ def _resolve(ref: Reference, registry: Any, existing: set[RelationName] | None,
     return [(dep, first, False, note) for dep in hits]
 
 
-def match_references(res: ParseResult, registry: Any, existing: set[RelationName] | None, role: str | None,
+def match_references(res: ParseResult, registry: Registry, existing: set[RelationName] | None, role: str | None,
            privileges: Mapping[tuple[str, str], bool] | None, implicit_catalog: bool,
-           ) -> list[tuple[Reference, Any, RelationName, bool, str | None]]:
+           ) -> list[tuple[Reference, Deprecation, RelationName, bool, str | None]]:
     """Every (reference, deprecation, relation, ambiguous, note) a parsed text uses, as ``role`` runs it."""
     usable: Callable[[RelationName], bool] | None = None
     if role is not None and privileges is not None:

@@ -14,7 +14,7 @@ import functools
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from deprecator.config import Config
 from deprecator.parallel import DEFAULT_MAX_CHARS, ParseFn, ParsePool
@@ -25,7 +25,7 @@ from deprecator.report import finding_dict as _finding_dict
 from deprecator.report import sorted_findings as _sorted_findings
 from deprecator.report_text import basis_lines as _basis_lines
 from deprecator.report_text import format_report_text
-from deprecator.resolve import PG_CATALOG, PG_DIALECTS as _PG_DIALECTS
+from deprecator.resolve import PG_CATALOG, PG_DIALECTS as _PG_DIALECTS, OccurrenceKey
 from deprecator.resolve import lookup_existing as _existing
 from deprecator.resolve import match_references as _match
 from deprecator.resolve import may_use as _may_use
@@ -33,10 +33,13 @@ from deprecator.resolve import open_names as _open_names
 from deprecator.resolve import resolution_note as _resolution_note
 from deprecator.resolve import roles_to_check as _roles_to_check
 from deprecator.sources.base import (DBT_RUN_PREFIX, QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText, UsageBasis,
-                                     is_dbt_query)
+                                     is_dbt_query, is_sized)
 from deprecator.sources.build import HISTORY_SOURCE_TYPES, build_sources
 from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
+
+if TYPE_CHECKING:
+    from deprecator.registry import Deprecation, Registry
 
 # Re-exported: callers import the report types, the text rendering and build_sources from here.
 __all__ = ["Finding", "Findings", "HISTORY_SOURCE_TYPES", "PG_CATALOG", "ProgressFn", "ScanProgress", "ScanReport",
@@ -80,6 +83,9 @@ ProgressFn = Callable[[ScanProgress], None]
 MAX_LISTED_MALFORMED = 100
 _POLL_EVERY = 4096
 
+
+# (deprecation, "source:object", week as its Monday's ordinal, user): a weekly use count's key.
+_WeekCell = tuple[str, str, int, str | None]
 
 # History sources whose rows carry the time each query ran: their uses are counted per
 # ISO week from those times (pg_stat_statements has none; its weeks come from deltas).
@@ -131,11 +137,10 @@ class _Candidate:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # (source, object, path, line, user) -> _Occurrence
-        self.occurrences: dict[tuple[Any, ...], _Occurrence] = {}
+        self.occurrences: dict[OccurrenceKey, _Occurrence] = {}
         self.result: ParseResult | None = None
         # occurrence key -> where its search path came from (pg_stat_statements: "role", "default", ...)
-        self.origins: dict[tuple[Any, ...], str] | None = None
+        self.origins: dict[OccurrenceKey, str] | None = None
 
 
 def _via(refs: Iterable[Reference]) -> tuple[str | None, str | None]:
@@ -149,7 +154,7 @@ def _via(refs: Iterable[Reference]) -> tuple[str | None, str | None]:
 # -- the scan -----------------------------------------------------------------
 def run_scan(
     config: Config,
-    registry: Any,
+    registry: Registry,
     *,
     paths: Sequence[str] = (),
     sources: Sequence[Source] | None = None,
@@ -186,7 +191,7 @@ def run_scan(
     stats: dict[str, Any] = dict(texts_read=0, queries_read=0, distinct_texts=0, prefiltered_out=0,
                                  parsed=0, fallback=0, error=0, malformed_rows=0, unreadable=0)
     query_kinds_read = False
-    pool = ParsePool(config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog,
+    pool: ParsePool[int] = ParsePool(config.dialect, config.warehouse.default_schema, config.warehouse.default_catalog,
                      workers=workers, parse_fn=parse_fn, max_chars=max_chars,
                      keep=functools.partial(_may_use, registry))
     try:
@@ -220,7 +225,7 @@ def run_scan(
                     _aggregate(cands[idx], item)
                 if not n % poll_every:
                     for key, res in pool.poll():
-                        cands[key].result = _shared(res, shared)  # type: ignore[index]
+                        cands[key].result = _shared(res, shared)
                         polled += 1
                     if report_progress:
                         report_progress.read(n)
@@ -231,7 +236,7 @@ def run_scan(
             report_progress.read(n)
         done = polled
         for key, res in pool.drain():
-            cands[key].result = _shared(res, shared)  # type: ignore[index]
+            cands[key].result = _shared(res, shared)
             done += 1
             if report_progress and done % 64 == 0:
                 report_progress.parsed(n, done, len(cands))
@@ -291,7 +296,7 @@ def run_scan(
                       record_error, tuple(bases), weekly)
 
 
-def _weekly_cells(counts: Mapping[tuple[str, str, int, str | None], int]) -> tuple[Any, ...]:
+def _weekly_cells(counts: Mapping[_WeekCell, int]) -> tuple[Any, ...]:
     """The (deprecation, source, week, user) counts as state.WeeklyUse cells, weeks as dates."""
     if not counts:
         return ()
@@ -305,7 +310,8 @@ def _weekly_cells(counts: Mapping[tuple[str, str, int, str | None], int]) -> tup
                  for dep, source_key, monday, user in sorted(counts, key=_cell_order))
 
 
-def _cell_order(k: tuple[str, str, int, str | None]) -> tuple[str, str, int, str]:
+def _cell_order(k: _WeekCell) -> tuple[str, str, int, str]:
+    # k itself when its user is set (no tuple made per cell); mypy does not narrow a tuple item by index
     return k if k[3] is not None else (k[0], k[1], k[2], "")   # type: ignore[return-value]
 
 
@@ -332,7 +338,7 @@ def _objects(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
     return out
 
 
-def _with_warehouse_search_path(config: Config, registry: Any, closers: list[Any]) -> tuple[Config, Any]:
+def _with_warehouse_search_path(config: Config, registry: Registry, closers: list[Any]) -> tuple[Config, Registry]:
     """With no ``default_schema`` configured, unqualified names resolve as the warehouse does.
 
     Plan takes the adapter's search path (PostgreSQL: the server's); the scan must
@@ -353,7 +359,7 @@ def _with_warehouse_search_path(config: Config, registry: Any, closers: list[Any
     return config, registry
 
 
-def _check_registered(registry: Any, closers: list[Any]) -> None:
+def _check_registered(registry: Registry, closers: list[Any]) -> None:
     """A registered name the configured warehouse lacks is an error, not "no references found"
     (``deprecator.existence``); the connections are closed when it raises."""
     wh = next((c for c in closers if callable(getattr(c, "list_views", None))), None)
@@ -372,7 +378,7 @@ def _check_registered(registry: Any, closers: list[Any]) -> None:
         raise
 
 
-def _history_only_for_dropped(findings: "Findings", registry: Any) -> "Findings":
+def _history_only_for_dropped(findings: "Findings", registry: Registry) -> "Findings":
     """A model registered as dropped is looked for in query history and files only: the
     warehouse's views and functions cannot read a relation that is gone."""
     dropped = {d.model for d in registry.deprecations if getattr(d, "dropped", False)}
@@ -462,22 +468,24 @@ def _excerpt(text: str, limit: int = 120) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
-def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
+def _collect(cands: list[_Candidate], registry: Registry, stats: dict[str, Any],
              existing: set[RelationName] | None = None,
              privileges: Mapping[tuple[str, str], bool] | None = None,
-             implicit_catalog: bool = False) -> tuple[Findings, list[Unparsed], dict, dict]:
+             implicit_catalog: bool = False,
+             ) -> tuple[Findings, list[Unparsed], dict[str, list[tuple[Any, ...]]], dict[_WeekCell, int]]:
     findings: list[Any] = []   # Findings (files) and rows (query texts, see _finding)
     unparsed: list[Unparsed] = []
     # deprecation model -> user -> [count, first, last] for query sources
     usage_by_user: dict[str, dict[str | None, list[Any]]] = {}
-    weekly: dict[tuple[str, str, int, str | None], int] = {}
+    weekly: dict[_WeekCell, int] = {}
     interned: dict[Any, Any] = {}     # one copy of each relation name and column list the findings share
     place_names: dict[tuple[str, str], str] = {}   # one "source:object" string each
     checked_roles = {r for r, _ in privileges} if privileges else set()
-    for i, cand in enumerate(cands):
-        # Each candidate is let go once its findings are made (the list is the caller's, done with
-        # after this): its occurrences and parse result give way to the findings as they grow.
-        cands[i] = None  # type: ignore[call-overload]
+    # Each candidate is let go once its findings are made (the list is the caller's, done with
+    # after this): its occurrences and parse result give way to the findings as they grow.
+    cands.reverse()    # taken from the end, in the original order
+    while cands:
+        cand = cands.pop()
         res = cand.result
         if res is None:  # cannot happen: drain answers every key; keep the scan honest if it does
             res = ParseResult("error", error="no result from the parser")
@@ -494,7 +502,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                 unparsed.append(Unparsed(source, obj, res.status, why, line, _excerpt(cand.text)))
         if not res.references:
             continue
-        by_role: dict[str | None, list[tuple[Reference, Any, RelationName, bool, str | None]]] = {}
+        by_role: dict[str | None, list[tuple[Reference, Deprecation, RelationName, bool, str | None]]] = {}
         # Per (role, view name): the text's findings before the occurrence is known (_template),
         # worked out once however many users ran the text.
         templates: dict[tuple[str | None, str | None], list[_Template]] = {}
@@ -534,9 +542,7 @@ def _collect(cands: list[_Candidate], registry: Any, stats: dict[str, Any],
                 # usage counts the text's runs once per deprecation, whatever it does with it
                 weeks = occ.weeks
                 if weeks:
-                    place = place_names.get((source, obj))
-                    if place is None:
-                        place = place_names[(source, obj)] = f"{source}:{obj}"
+                    place = place_names.get((source, obj)) or place_names.setdefault((source, obj), f"{source}:{obj}")
                     if dbt_run is None:
                         dbt_run = is_dbt_query(cand.text)
                     week_user = DBT_RUN_PREFIX + (user or "") if dbt_run else user
@@ -581,7 +587,7 @@ class _Template:
         self.text: str | None = None          # the text, for Finding.text
 
 
-def _template(matched: list[tuple[Reference, Any, RelationName, bool, str | None]], source: str, obj: str,
+def _template(matched: list[tuple[Reference, Deprecation, RelationName, bool, str | None]], source: str, obj: str,
               interned: dict[Any, Any]) -> list[_Template]:
     """The findings of one text as a role runs it: one per (deprecation, relation, role), columns merged."""
     merged: dict[tuple[str, str, str], _Template] = {}
@@ -626,7 +632,7 @@ def _cols(columns: Iterable[str] | None) -> tuple[str, ...] | None:
     return None if columns is None else tuple(sorted(columns))
 
 
-def _windows(registry: Any, findings: Sequence[Finding], bases: Sequence[UsageBasis]) -> dict[str, Any]:
+def _windows(registry: Registry, findings: Sequence[Finding], bases: Sequence[UsageBasis]) -> dict[str, Any]:
     """Per deprecation, the queries since the previous reading of cumulative counters (a UsageWindow),
     from the deltas the sources measured per text; empty when no source had a previous reading."""
     from deprecator.state import UsageWindow
@@ -654,7 +660,7 @@ def _windows(registry: Any, findings: Sequence[Finding], bases: Sequence[UsageBa
             for dep in registry.deprecations}
 
 
-def _snapshots(registry: Any, usage: Mapping[str, list[tuple[str | None, int, Any, Any]]],
+def _snapshots(registry: Registry, usage: Mapping[str, list[tuple[str | None, int, Any, Any]]],
                windows: Mapping[str, Any] | None = None) -> list[Any]:
     from deprecator.state import UsageSnapshot
 
@@ -681,15 +687,14 @@ class _Progress:
 
     def __init__(self, fn: ProgressFn, sources: Sequence[Source], t0: float) -> None:
         self.fn, self.t0 = fn, t0
-        self.sized = [s for s in sources
-                      if callable(getattr(s, "size_hint", None)) and callable(getattr(s, "bytes_read", None))]
-        sizes = [s.size_hint() for s in self.sized]  # type: ignore[attr-defined]
+        self.sized = [s for s in sources if is_sized(s)]
+        sizes = [s.size_hint() for s in self.sized]
         known = [z for z in sizes if z is not None]
         self.total = sum(known) if known else None
         self.parse_start: tuple[float, int] | None = None
 
     def read(self, n: int) -> None:
-        done = sum(s.bytes_read() for s in self.sized)  # type: ignore[attr-defined]
+        done = sum(s.bytes_read() for s in self.sized)
         self.fn(ScanProgress("read", n, done, self.total, elapsed=time.perf_counter() - self.t0,
                              eta_seconds=_eta(done, self.total, self.t0)))
 

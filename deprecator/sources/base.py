@@ -17,7 +17,7 @@ import datetime as _dt
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal, Mapping, NamedTuple, Protocol, Union
+from typing import Any, Iterator, Literal, Mapping, NamedTuple, Protocol, TypeGuard, Union
 
 # Source kinds whose texts are queries people ran; only these feed usage snapshots.
 QUERY_SOURCE_KINDS = frozenset({"history", "pg_stat_statements", "sql"})
@@ -125,6 +125,19 @@ class Source(Protocol):
     def name(self) -> str: ...            # shown in messages (a path, a masked URL, ...)
 
     def read(self) -> Iterator[SourceItem]: ...
+
+
+class SizedSource(Source, Protocol):
+    """A source that knows its size (SQL files, history exports), for progress displays."""
+
+    def size_hint(self) -> int | None: ...    # bytes in all (None: cannot say, e.g. a pipe)
+
+    def bytes_read(self) -> int: ...          # bytes read so far
+
+
+def is_sized(source: Source) -> TypeGuard[SizedSource]:
+    """Whether ``source`` offers ``size_hint()`` and ``bytes_read()`` (both optional)."""
+    return callable(getattr(source, "size_hint", None)) and callable(getattr(source, "bytes_read", None))
 
 
 def to_utc_naive(value: _dt.datetime) -> _dt.datetime:
