@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from deprecator.notify.digest_service import DigestResult
     from deprecator.notify.notices import NotifyReport
     from deprecator.plan import Plan
+    from deprecator.registry import Registry
     from deprecator.report import ScanReport
     from deprecator.scan import ProgressFn
     from deprecator.state import ApplyRecord
@@ -241,10 +242,10 @@ class ScanResult:
     """A scan's report, and the registry it was made for (the text rendering names its deprecations)."""
 
     report: ScanReport
-    registry: Any
+    registry: Registry
 
     def to_dict(self) -> dict[str, Any]:
-        return self.report.to_dict()  # type: ignore[no-any-return]
+        return self.report.to_dict()
 
 
 def scan(config: Config, *, paths: Sequence[str] = (), progress: ProgressFn | None = None,

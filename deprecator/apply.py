@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -37,20 +37,25 @@ from deprecator.config import Config
 from deprecator.errors import DeprecatorError, OtherWarehouseError, RollbackRefused, StaleChange, StalePlanError
 from deprecator.operations import Operation, from_journal
 from deprecator.redact import redact
-from deprecator.plan import (Plan, TextIndex, build_plan, changed_fields, derived_differences, describe_warehouse,
+from deprecator.plan import (DdlMaker, Plan, TextIndex, build_plan, changed_fields, derived_differences, describe_warehouse,
                              effective_parts, name_needles, ordered_statements, other_dialect, registry_change_records,
                              rule_for, rule_parts, rules_fingerprint, unified_diff, view_changes, view_dropped)
 from deprecator.sql import find_references
 from deprecator.sql.model import RelationName, RewriteRule
-from deprecator.state import StateStore
+from deprecator.state import ApplyRecord, StateStore
 from deprecator.warehouse import connect, cross_check_plan
 from deprecator.warehouse.base import ViewInfo, Warehouse
 
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
+
 
 class RegistryLike(Protocol):
+    """What plan and apply read from the registry (``deprecator.registry.Registry``)."""
+
     def fingerprint(self) -> str: ...
 
-    def rewrite_rules(self, dialect: str | None = None, default_schema: Any = None,
+    def rewrite_rules(self, dialect: str | None = None, default_schema: Sequence[str] | str | None = None,
                       default_catalog: str | None = None) -> list[RewriteRule]: ...
 
 
@@ -72,7 +77,7 @@ class ApplyResult:
                 "mismatches": list(self.mismatches)}
 
 
-def open_target(config: Config) -> tuple[Warehouse, Any]:
+def open_target(config: Config) -> tuple[Warehouse, Registry]:
     """Connect to the configured warehouse and load the registry normalized for it."""
     from deprecator.registry import load_registry
 
@@ -93,7 +98,7 @@ def open_state(config: Config) -> StateStore:
 Progress = Callable[[str], None]
 
 
-def warehouse_identity(warehouse: Any) -> dict[str, str]:
+def warehouse_identity(warehouse: Warehouse) -> dict[str, str]:
     """What the warehouse is, whatever URL reaches it (``identity()`` of the adapter; {} when it has none)."""
     identity = getattr(warehouse, "identity", None)
     return dict(identity()) if callable(identity) else {}
@@ -110,7 +115,7 @@ def check_warehouse(plan: Plan, warehouse: Warehouse) -> None:
         raise OtherWarehouseError("this plan", plan.warehouse, warehouse.display_url)
 
 
-def registry_name(registry: Any) -> str:
+def registry_name(registry: RegistryLike) -> str:
     """The registry's file name as the user named it (messages say which file changed)."""
     path = getattr(registry, "path", None)
     return Path(path).name if path else "deprecations.yml"
@@ -129,7 +134,7 @@ def _relation_columns(warehouse: Warehouse, rules: Sequence[RewriteRule]) -> dic
     return columns
 
 
-def _planning(warehouse: Warehouse) -> tuple[Any, dict[str, str] | None]:
+def _planning(warehouse: Warehouse) -> tuple[DdlMaker, dict[str, str] | None]:
     """(DDL maker, type categories): on PostgreSQL, batched compile checks and typcategory."""
     if warehouse.dialect == "postgres" and hasattr(warehouse, "column_types") and hasattr(warehouse, "read"):
         from deprecator.warehouse.postgres.probes import PlanningDdl, type_categories
@@ -138,7 +143,7 @@ def _planning(warehouse: Warehouse) -> tuple[Any, dict[str, str] | None]:
     return warehouse, None
 
 
-def _compiles(ddl: Any) -> bool | None:
+def _compiles(ddl: DdlMaker) -> bool | None:
     """Whether the DDL maker can compile definitions on the warehouse (None: it has no compile checks)."""
     can = getattr(ddl, "can_probe", None)
     return bool(can()) if callable(can) else None
@@ -212,7 +217,8 @@ def check_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike,
 
 
 def _derived_changes(plan: Plan, warehouse: Warehouse, rules: Sequence[RewriteRule], views_now: Sequence[ViewInfo],
-                     columns_now: Mapping[RelationName, Any], skip: set[str | None]) -> list[StaleChange]:
+                     columns_now: Mapping[RelationName, Sequence[tuple[str, str]] | None], skip: set[str | None],
+                     ) -> list[StaleChange]:
     """Plan the plan's views again from the live catalog and registry; every difference, by view.
 
     Only the planned views are planned again (views outside the plan are
@@ -373,7 +379,8 @@ _STATE_ERRORS = (SQLAlchemyError, OSError)
 
 
 def _execute(warehouse: Warehouse, state: StateStore, apply_id: str, operations: Sequence[Operation],
-             verify: Sequence[RelationName], expected: Any, progress: Progress | None = None) -> None:
+             verify: Sequence[RelationName], expected: Mapping[RelationName, str | None],
+             progress: Progress | None = None) -> None:
     try:
         kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
         warehouse.execute_atomically(operations, verify=verify, expected=expected, **kwargs)
@@ -412,7 +419,7 @@ def _settle(state: StateStore, apply_id: str, after: dict[str, Any]) -> None:
         ) from None
 
 
-def _same_warehouse(rec: Any, warehouse: Warehouse) -> bool:
+def _same_warehouse(rec: ApplyRecord, warehouse: Warehouse) -> bool:
     """Whether a journal entry was made on ``warehouse``: by identity when it kept one, else by (masked) URL."""
     kept = next((b["warehouse_id"] for b in rec.before.values() if isinstance(b, dict) and b.get("warehouse_id")),
                 None)
@@ -453,7 +460,7 @@ class RollbackPlan:
     """A checked rollback, ready to run (``prepare_rollback``): what it restores, and what it discards."""
 
     apply_id: str
-    record: Any                                   # the apply's ApplyRecord
+    record: ApplyRecord                           # the apply's journal entry
     views: tuple[str, ...]                        # the views it restores, in the apply's order
     operations: tuple[Operation, ...]
     verify: tuple[RelationName, ...]
@@ -476,7 +483,7 @@ SELECT_RISK = ("--view NAME (repeatable) rolls back only the views named; the ot
                "and a view whose restore drops a view built on it needs that view named too (else nothing changes)")
 
 
-def _status_refusal(apply_id: str, rec: Any) -> DeprecatorError:
+def _status_refusal(apply_id: str, rec: ApplyRecord) -> DeprecatorError:
     why = {
         "failed": "it failed, so nothing of it was committed",
         INTERRUPTED: "it was interrupted before the warehouse committed, so nothing of it was committed",
@@ -641,7 +648,7 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore, *, fo
                         progress=progress)
 
 
-def rollback_preview(apply_id: str, state: StateStore) -> tuple[Any, str]:
+def rollback_preview(apply_id: str, state: StateStore) -> tuple[ApplyRecord, str]:
     """The apply record and a diff of what rolling it back would restore (from the journal alone)."""
     rec = state.get_apply(apply_id)
     diffs = []

@@ -6,10 +6,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from deprecator.errors import ConfigError
 from deprecator.redact import mask_url, redact
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 
 def _masked_repr(obj: Any) -> str:
@@ -88,7 +91,7 @@ class Config:
     def dialect(self) -> str:
         return self.warehouse.dialect or "postgres"
 
-    def load_registry(self) -> Any:
+    def load_registry(self) -> Registry:
         """The registry this config points at, normalized with the warehouse defaults."""
         from deprecator.registry import load_registry
 

@@ -14,9 +14,12 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Mapping, Sequence
 
 from deprecator.errors import ConfigError, RegistryError
+
+if TYPE_CHECKING:   # for annotations only: the registry imports the SQL engine where it uses it
+    from deprecator.sql.model import RelationName, RewriteRule
 
 Stage = Literal["announced", "deprecated", "sunset passed"]
 
@@ -150,13 +153,14 @@ def today(override: str | _dt.date | None = None) -> _dt.date:
 
 # --------------------------------------------------------------------------- names
 
-def _relation(text: str, dialect: str, default_schema: Sequence[str], default_catalog: str | None) -> Any:
+def _relation(text: str, dialect: str, default_schema: Sequence[str], default_catalog: str | None) -> RelationName:
     """Normalized RelationName of a registered name; ValueError with a reason when it is not one."""
     return _relation_cached(text, dialect, tuple(default_schema), default_catalog)
 
 
 @lru_cache(maxsize=4096)
-def _relation_cached(text: str, dialect: str, default_schema: tuple[str, ...], default_catalog: str | None) -> Any:
+def _relation_cached(text: str, dialect: str, default_schema: tuple[str, ...], default_catalog: str | None,
+                     ) -> RelationName:
     from sqlglot import exp
 
     from deprecator.sql.names import normalize_relation
@@ -277,7 +281,7 @@ class Registry:
         dialect: str | None = None,
         default_schema: Sequence[str] | str | None = None,
         default_catalog: str | None = None,
-    ) -> list[Any]:
+    ) -> list[RewriteRule]:
         """One RewriteRule per deprecation: old model -> final replacement, columns composed."""
         from deprecator.sql.model import RewriteRule
 
@@ -298,12 +302,12 @@ class Registry:
     def relation_of(
         self, name: str, dialect: str | None = None, default_schema: Sequence[str] | str | None = None,
         default_catalog: str | None = None,
-    ) -> Any:
+    ) -> RelationName:
         """``name`` (a registered model or replacement) as a normalized RelationName."""
         d, schema, catalog = self._schema_catalog(dialect, default_schema, default_catalog)
         return _relation(name, d, schema, catalog)
 
-    def by_relation(self, relation: Any) -> Deprecation | None:
+    def by_relation(self, relation: RelationName) -> Deprecation | None:
         """The deprecation of ``relation`` (a normalized RelationName), or None."""
         # Only a name with the same bare name can match (RelationName.matches): look among those,
         # in registry order, instead of every deprecation (a scan asks once per reference).
@@ -330,7 +334,7 @@ class Registry:
         """Every deprecated model's bare table name, lower-cased, for a cheap text test."""
         return frozenset(name.name.lower() for name in self._normalized())
 
-    def _normalized(self) -> tuple[Any, ...]:
+    def _normalized(self) -> tuple[RelationName, ...]:
         cached = self.__dict__.get("_names")
         if cached is None:
             cached = tuple(

@@ -16,13 +16,14 @@ from deprecator.plan.render import unified_diff
 from deprecator.plan.staleness import view_parts
 from deprecator.prefilter import TextIndex, name_needles
 from deprecator.sql import rewrite
-from deprecator.sql.model import Blocker, RelationName, RewriteRule
+from deprecator.sql.analysis import Analysis
+from deprecator.sql.model import Blocker, Reference, RelationName, RewriteResult, RewriteRule
 from deprecator.sql.names import column_text_name
 from deprecator.sql.references import to_references
 from deprecator.sql.types import incompatible
 
 def _type_blockers(
-    refs: Iterable[Any], rule: RewriteRule, old_cols: Sequence[tuple[str, str]] | None,
+    refs: Iterable[Reference], rule: RewriteRule, old_cols: Sequence[tuple[str, str]] | None,
     new_cols: Sequence[tuple[str, str]] | None, categories: Mapping[str, str],
 ) -> list[PlanBlocker]:
     """Columns the view uses whose replacement (after the ``columns:`` mapping) has an incompatible type."""
@@ -54,7 +55,7 @@ def _type_blockers(
     return out
 
 
-def _output_type_blockers(view: Any, new_types: Sequence[str] | None,
+def _output_type_blockers(view: ViewLike, new_types: Sequence[str] | None,
                           categories: Mapping[str, str]) -> list[PlanBlocker]:
     """Output columns of the rewritten view whose type changes category."""
     if not categories or new_types is None:
@@ -130,7 +131,7 @@ def _unblock_hint(b: Blocker, rules: Sequence[RewriteRule]) -> str:
 
 
 def _column_blockers(
-    refs: Iterable[Any], rule: RewriteRule, new_cols: Sequence[tuple[str, str]] | None, known: bool
+    refs: Iterable[Reference], rule: RewriteRule, new_cols: Sequence[tuple[str, str]] | None, known: bool
 ) -> list[PlanBlocker]:
     label = rule.label or str(rule.old)
     if not known:
@@ -171,7 +172,7 @@ def only_checks(drop: Sequence[Operation], operations: Sequence[Operation]) -> b
     return not drop and bool(operations) and all(op.kind == "guard" for op in operations)
 
 
-def _ddl(ddl: DdlMaker, view: Any, definition: str,
+def _ddl(ddl: DdlMaker, view: ViewLike, definition: str,
          context: DdlContext) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
     """(drop, create) operations that give ``view`` the text ``definition``; only a two-phase
     engine has drops of their own (its leading ``drop_view`` operations)."""
@@ -296,8 +297,8 @@ class _Affected:
     views: Mapping[RelationName, ViewLike]                 # every view, by relation
     affected: frozenset[RelationName]                      # the views the plan covers
     reads: Mapping[RelationName, set[RelationName]]        # parsed view -> relations it reads (resolved)
-    refs: Mapping[RelationName, tuple[Any, ...]]           # parsed view -> its source references
-    analyses: Mapping[RelationName, Any]                   # parsed view -> its analysis (reused by rewrite)
+    refs: Mapping[RelationName, tuple[Reference, ...]]     # parsed view -> its source references
+    analyses: Mapping[RelationName, Analysis]              # parsed view -> its analysis (reused by rewrite)
     unparsed: Mapping[RelationName, str]                   # view -> why the parser could not read it
     direct: Mapping[RelationName, list[RewriteRule]]       # view -> the rules whose old relation it reads
 
@@ -308,7 +309,7 @@ class _Draft:
 
     base: Mapping[str, Any]               # the ViewPlan fields every action shares
     blockers: list[PlanBlocker]
-    rewritten: Any = None                 # the rewrite result; None when the view was not rewritten
+    rewritten: RewriteResult | None = None   # None when the view was not rewritten
 
 
 def _resolver(by_rel: Mapping[RelationName, ViewLike]) -> Callable[[RelationName], RelationName]:
@@ -337,9 +338,9 @@ def _discover(views: Sequence[ViewLike], inputs: _Inputs) -> _Affected:
     by_rel = {v.relation: v for v in views}
     resolve = _resolver(by_rel)
     reads: dict[RelationName, set[RelationName]] = {}
-    refs_of: dict[RelationName, tuple[Any, ...]] = {}
+    refs_of: dict[RelationName, tuple[Reference, ...]] = {}
     unparsed: dict[RelationName, str] = {}
-    analyses: dict[RelationName, Any] = {}
+    analyses: dict[RelationName, Analysis] = {}
     readers: dict[RelationName, list[RelationName]] = {}
     direct: dict[RelationName, list[RewriteRule]] = {}
     index = TextIndex()
@@ -381,7 +382,7 @@ def _discover(views: Sequence[ViewLike], inputs: _Inputs) -> _Affected:
                      unparsed=unparsed, direct=direct)
 
 
-def _rules_read(refs: Iterable[Any], rules: Sequence[RewriteRule]) -> list[RewriteRule]:
+def _rules_read(refs: Iterable[Reference], rules: Sequence[RewriteRule]) -> list[RewriteRule]:
     """The rules whose old relation ``refs`` name, each once, in the order first named."""
     hit: list[RewriteRule] = []
     for r in refs:
@@ -455,7 +456,7 @@ def _plain_column_names(rule: RewriteRule, dialect: str) -> RewriteRule:
                                removed_columns=frozenset(name(c) for c in rule.removed_columns))
 
 
-def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Any], inputs: _Inputs) -> list[PlanBlocker]:
+def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Reference], inputs: _Inputs) -> list[PlanBlocker]:
     """What blocks rewriting ``rel`` by one rule: reading its own replacement, or columns and types it lacks."""
     if rule.new == rel or rule.new.matches(rel):
         return [PlanBlocker(kind="self_reference",
@@ -471,7 +472,7 @@ def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Any], in
             + _type_blockers(rule_refs, rule, cols.get(rule.old), cols.get(rule.new), inputs.categories))
 
 
-def _rewriter_blockers(rr: Any, rules: Sequence[RewriteRule]) -> list[PlanBlocker]:
+def _rewriter_blockers(rr: RewriteResult, rules: Sequence[RewriteRule]) -> list[PlanBlocker]:
     """What the rewriter could not do, each tied to the deprecation it concerns."""
     blockers: list[PlanBlocker] = []
     if rr.status != "parsed":
@@ -502,9 +503,10 @@ def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs, upstream: Mapping[str, A
         # its operations serve both directions: restate if a view it reads is dropped in either
         context = DdlContext(upstream_dropped=dropped[0] or dropped[1], current=v)
         return _dependent_entry(v, draft.base, inputs.ddl, upstream, context)
-    if not blockers and inputs.compile_error is not None:
+    # from here on, a view without a rewrite has blockers (``_draft`` stopped at them)
+    if rr is not None and not blockers and inputs.compile_error is not None:
         blockers.extend(_compile_blockers(v, rr.text, inputs.compile_error, inputs))
-    if blockers:
+    if rr is None or blockers:
         return _sealed(ViewPlan(action="blocked", blockers=tuple(blockers), **draft.base))
     return _rewrite_entry(v, draft.base, rr.text, inputs.ddl, dropped)
 

@@ -7,7 +7,7 @@ import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, TypeVar
 
 from deprecator.errors import DeprecatorError
 from deprecator.operations import DdlContext, Operation, sql_of
@@ -48,6 +48,16 @@ class ViewLike(Protocol):
     def fingerprint(self) -> str: ...
 
 
+class AclView(ViewLike, Protocol):
+    """A view as the catalog holds it, whose grants can be compared as effective privileges: a
+    dataclass (``dataclasses.replace`` makes the copy with ``default_acl`` off), as ViewInfo is."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @property
+    def default_acl(self) -> bool: ...
+
+
 class DdlMaker(Protocol):
     """The engine's DDL (a ``deprecator.warehouse.base.Warehouse``), as typed operations.
 
@@ -59,6 +69,8 @@ class DdlMaker(Protocol):
     recreate_dependents: bool
     two_phase: bool
 
+    # ``view`` is one of the views given to ``build_plan`` (or a copy with another definition): each
+    # engine reads its own view type's fields (ViewInfo's grants, owner, ...), so it is not a ViewLike here.
     def view_operations(self, view: Any, new_definition: str, context: DdlContext) -> Sequence[Operation]:
         """The operations giving ``view`` the text ``new_definition``: a function of its arguments
         (and the catalog), never of the order it is called in; ``build_plan`` passes the context."""

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from deprecator.errors import StaleChange
 from deprecator.operations import Operation
-from deprecator.plan.model import VIEW_FIELDS, Plan, ViewPlan, _rel_to_json
+from deprecator.plan.model import VIEW_FIELDS, AclView, Plan, ViewLike, ViewPlan, _rel_to_json
 from deprecator.sql.model import RewriteRule
 from deprecator.text import plural
 
@@ -49,8 +49,9 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def view_parts(view: Any) -> dict[str, str]:
-    """A fingerprint per field of a view (``VIEW_FIELDS``), so a stale plan can say what changed."""
+def view_parts(view: ViewLike) -> dict[str, str]:
+    """A fingerprint per field of a view (``VIEW_FIELDS``), so a stale plan can say what changed;
+    fields beyond ``ViewLike``'s (owner, grants, ...) count as empty on a view without them."""
     extra = dict(getattr(view, "extra", None) or {})
     indexes = extra.pop("indexes", None)
     return {
@@ -65,7 +66,7 @@ def view_parts(view: Any) -> dict[str, str]:
     }
 
 
-def _grants_part(view: Any) -> str:
+def _grants_part(view: ViewLike) -> str:
     grants = [list(g) for g in getattr(view, "grants", ())]
     # an explicit ACL with the default privileges reads the same as none: say which one it is
     return _hash([grants, "default_acl"] if getattr(view, "default_acl", False) else grants)
@@ -189,7 +190,7 @@ def view_dropped(name: str, since: str = "") -> StaleChange:
     return StaleChange("view_dropped", name, f"view {name} was dropped{since}")
 
 
-def view_changes(plan: Plan, views_now: Sequence[Any]) -> list[StaleChange]:
+def view_changes(plan: Plan, views_now: Sequence[ViewLike]) -> list[StaleChange]:
     """The plan's views that were dropped or changed since it was made, field by field."""
     now = {v.relation: v for v in views_now}
     out = []
@@ -202,7 +203,7 @@ def view_changes(plan: Plan, views_now: Sequence[Any]) -> list[StaleChange]:
     return out
 
 
-def effective_parts(view: Any) -> dict[str, str]:
+def effective_parts(view: AclView) -> dict[str, str]:
     """``view_parts`` with grants compared as effective privileges: a NULL ACL and the same privileges
     written out explicitly are one state, not a change."""
     return view_parts(dataclasses.replace(view, default_acl=False))
