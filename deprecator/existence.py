@@ -12,10 +12,13 @@ already dropped (only query history still knows it) is registered with
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 from deprecator.errors import ConfigError, RegistryError
 from deprecator.sql.model import RelationName
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 # PostgreSQL relkinds that can be read like a table: table, view, materialized view, foreign, partitioned.
 _PG_CATALOG_QUERY = (
@@ -25,6 +28,21 @@ _PG_CATALOG_QUERY = (
     "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
     "AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
 )
+
+
+class RegisteredNames(Protocol):
+    """What the check reads of an entry: a ``registry.Deprecation``, or the names ``deprecate`` is about to register."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def replacement(self) -> str: ...
+    @property
+    def dropped(self) -> bool: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def line(self) -> int | None: ...
 
 
 def catalog_relations(warehouse: Any) -> list[RelationName] | None:
@@ -92,8 +110,8 @@ def suggestions(rel: RelationName, catalog: Sequence[RelationName], dialect: str
     return out[:n]
 
 
-def check_registered_names(warehouse: Any, registry: Any, deprecations: Iterable[Any] | None = None, *,
-                           command_line: bool = False) -> None:
+def check_registered_names(warehouse: Any, registry: Registry, deprecations: Iterable[RegisteredNames] | None = None,
+                           *, command_line: bool = False) -> None:
     """Raise RegistryError (file, line, field, "did you mean") for each registered name the warehouse lacks.
 
     Checks every deprecation's model (unless ``dropped``) and direct replacement;

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from array import array
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from deprecator.report import ROLE_ORDER, Finding, Findings, ScanReport
 from deprecator.sources.base import QUERY_SOURCE_KINDS, UsageBasis
 from deprecator.text import plural
+
+if TYPE_CHECKING:
+    from deprecator.registry import Deprecation, Registry
+    from deprecator.state import UsageSnapshot
 
 
 def _n(count: int, singular: str, many: str | None = None) -> str:
@@ -48,7 +52,7 @@ def _ts(v: _dt.datetime) -> str:
     return f"{v:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _since_lines(snap: Any, bases: Sequence[UsageBasis]) -> list[str]:
+def _since_lines(snap: UsageSnapshot, bases: Sequence[UsageBasis]) -> list[str]:
     """Since when the counts count, and the window since the previous scan (every report says which)."""
     if snap.window_start is None:
         return []
@@ -151,7 +155,7 @@ def _positions(report: ScanReport) -> dict[str, array[int]]:
     return out
 
 
-def _deprecation_lines(dep: Any, fs: Iterable[Finding], snap: Any, bases: Sequence[UsageBasis], max_files: int,
+def _deprecation_lines(dep: Deprecation, fs: Iterable[Finding], snap: UsageSnapshot | None, bases: Sequence[UsageBasis], max_files: int,
                        dialect: str | None) -> list[str]:
     """One deprecation's part of the report, its findings read once, one at a time."""
     roles: dict[str, _RoleLines] = {}
@@ -204,7 +208,7 @@ def _deprecation_lines(dep: Any, fs: Iterable[Finding], snap: Any, bases: Sequen
     return lines
 
 
-def iter_report_text(report: ScanReport, registry: Any, *, max_files: int = 50,
+def iter_report_text(report: ScanReport, registry: Registry, *, max_files: int = 50,
                      max_unparsed: int = 50) -> Iterator[str]:
     """``format_report_text`` in pieces (one deprecation's part, then the unparsed list, then the
     summary), each made from one deprecation's findings read one at a time: a popular table's million
@@ -244,7 +248,7 @@ def iter_report_text(report: ScanReport, registry: Any, *, max_files: int = 50,
     yield ("" if first else "\n") + "\n".join(lines)
 
 
-def format_report_text(report: ScanReport, registry: Any, *, max_files: int = 50, max_unparsed: int = 50) -> str:
+def format_report_text(report: ScanReport, registry: Registry, *, max_files: int = 50, max_unparsed: int = 50) -> str:
     """The human summary: per deprecation queries/users, then its findings grouped by role (readers to
     migrate, producers to switch off, DDL), each with queries, views, files, objects; then the unparsed list."""
     return "".join(iter_report_text(report, registry, max_files=max_files, max_unparsed=max_unparsed))
