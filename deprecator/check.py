@@ -29,11 +29,14 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from deprecator.errors import CheckIncomplete, ConfigError, NewReferencesFound
 from deprecator.prefilter import Prefilter
 from deprecator.sql.model import RelationName
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 Level = Literal["error", "warning", "note"]
 Via = Literal["ref", "source", "relation", "dynamic_ref", "wildcard", "compiled"]   # wildcard: a BigQuery `p.d.events_*`
@@ -244,7 +247,7 @@ class CheckReport:
 
 # --------------------------------------------------------------------------- targets
 
-def build_targets(registry: Any, manifest: Any | None, *, dialect: str,
+def build_targets(registry: Registry, manifest: Any | None, *, dialect: str,
                   root: Path | None = None, guides_root: Path | None = None,
                   ) -> tuple[list[Target], list[CheckNote]]:
     """The deprecated models: the registry's, plus manifest models with a ``deprecation_date``.
@@ -504,7 +507,7 @@ class _Raw:
 
 
 def run_check(
-    registry: Any,
+    registry: Registry,
     *,
     paths: Sequence[str] = (),
     cwd: Path | None = None,

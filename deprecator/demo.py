@@ -14,11 +14,14 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote
 
 from deprecator.errors import DeprecatorError
 from deprecator.text import plural
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 TABLES = """
 CREATE TABLE customer_facts (cust_id INTEGER PRIMARY KEY, name TEXT, country TEXT, lifetime_value REAL, legacy_flag INTEGER);
@@ -190,7 +193,7 @@ def _rows(db: Path, views: list[str]) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def _demo_notify(config: Any, registry: Any, today: _dt.date | None, out: Callable[[str], None]) -> None:
+def _demo_notify(config: Any, registry: Registry, today: _dt.date | None, out: Callable[[str], None]) -> None:
     """The notify dry run: who would be told, and the first message in full."""
     from deprecator.notify import run_notify
     from deprecator.notify.render import blocks_as_text
@@ -210,7 +213,7 @@ def _demo_notify(config: Any, registry: Any, today: _dt.date | None, out: Callab
             out("   | " + line)
 
 
-def _demo_digest(config: Any, registry: Any, today: _dt.date | None, out: Callable[[str], None]) -> None:
+def _demo_digest(config: Any, registry: Registry, today: _dt.date | None, out: Callable[[str], None]) -> None:
     """The weekly digest as the scan above left it, in text."""
     from deprecator.apply import open_state
     from deprecator.notify.digest_service import gather_digest, render_digest

@@ -37,13 +37,16 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from jinja2 import Environment
 
 from deprecator.dbt.refs import DbtRef, has_jinja, scan_jinja
 from deprecator.sql.model import RelationName, RewriteRule
 from deprecator.sql.names import normalize_relation
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 BlockerKind = Literal["dynamic_ref", "ref_in_expression", "column", "column_in_jinja", "sql_parse",
                       "jinja_parse", "unreadable", "variant_conflict", "yaml_ref", "yaml_parse", "cycle"]
@@ -276,7 +279,7 @@ def _strip_catalog(rel: RelationName, like: RelationName) -> RelationName:
     return rel if like.catalog is not None else RelationName(None, rel.schema, rel.name)
 
 
-def build_ref_targets(registry: Any, manifest: Any | None, *, dialect: str, default_schema: Sequence[str] = (),
+def build_ref_targets(registry: Registry, manifest: Any | None, *, dialect: str, default_schema: Sequence[str] = (),
                       default_catalog: str | None = None) -> tuple[list[RefTarget], list[str]]:
     """Each registered deprecation as a ``RefTarget``: which refs name it, and the ref that replaces them;
     with a manifest, also the models dbt marks deprecated that the registry does not name."""
@@ -715,7 +718,7 @@ def read_text(path: Path) -> str:
         return fh.read()
 
 
-def run_codemod(project_dir: str | Path, registry: Any, *, manifest_path: str | Path | None = None,
+def run_codemod(project_dir: str | Path, registry: Registry, *, manifest_path: str | Path | None = None,
                 dialect: str = "postgres", default_schema: Sequence[str] = (), default_catalog: str | None = None,
                 display_root: Path | None = None) -> CodemodResult:
     """The codemod of every SQL file of the dbt project at ``project_dir`` (nothing is written).

@@ -36,9 +36,12 @@ import datetime as _dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from deprecator.errors import ConfigError, DeprecatorError
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 NEW_FILE = "_deprecations.yml"
 NEW_FILE_HEAD = ("# Written by `deprecator dbt sync` from the deprecation registry: change the registry, "
@@ -311,7 +314,7 @@ def _yaml_files(project: Path) -> list[Path]:
     return yaml_files(project)
 
 
-def _models(registry: Any, manifest: Any | None, project: Path, *, dialect: str, default_schema: Sequence[str],
+def _models(registry: Registry, manifest: Any | None, project: Path, *, dialect: str, default_schema: Sequence[str],
             default_catalog: str | None) -> tuple[list[tuple[Any, _Model]], list[tuple[str, str]]]:
     from deprecator.dbt.codemod import _sql_files, _strip_catalog, project_paths
 
@@ -495,7 +498,7 @@ def sync_text(text: str | None, path: str, model: _Model, dep: Any,
     return new, fields, added
 
 
-def run_sync(project_dir: str | Path, registry: Any, *, manifest_path: str | Path | None = None,
+def run_sync(project_dir: str | Path, registry: Registry, *, manifest_path: str | Path | None = None,
              dialect: str = "postgres", default_schema: Sequence[str] = (),
              default_catalog: str | None = None, guides_root: Path | None = None) -> SyncResult:
     """What ``deprecator dbt sync`` would write (nothing is written: see ``SyncResult.write``).

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def dbt_consumers(manifest_path: Path, registry: Any, dialect: str) -> list[DbtConsumer]:
+def dbt_consumers(manifest_path: Path, registry: Registry, dialect: str) -> list[DbtConsumer]:
     """Every dbt model that depends on a deprecated model's node, with its owner."""
     from deprecator.dbt.manifest import load_manifest, read_manifest_json
 

@@ -14,13 +14,16 @@ import datetime as _dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deprecator.errors import ConfigError, DeprecatorError
 from deprecator.notify.digest import Consumers, Digest, burndown_svg, build_digest
 from deprecator.notify.render import Renderer
 from deprecator.notify.weekly import weekly_figures
 from deprecator.sources.base import DBT_RUN_PREFIX
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 FORMATS = ("text", "json", "markdown", "html")
 DIGEST_TEXT = "digest.txt.j2"
@@ -38,7 +41,7 @@ class DigestResult:
     skipped: str | None = None        # why nothing was sent
 
 
-def _rewritten_views(state: Any, registry: Any, dialect: str, default_schema: tuple[str, ...],
+def _rewritten_views(state: Any, registry: Registry, dialect: str, default_schema: tuple[str, ...],
                      default_catalog: str | None) -> dict[str, dict[str, _dt.datetime]]:
     """Per deprecation, the views an apply (not rolled back) rewrote off it, with when, read from the journal."""
     from deprecator.sql import find_references
@@ -59,7 +62,7 @@ def _rewritten_views(state: Any, registry: Any, dialect: str, default_schema: tu
     return out
 
 
-def gather_digest(config: Any, registry: Any, state: Any, today: _dt.date, *, done_weeks: int = 4,
+def gather_digest(config: Any, registry: Registry, state: Any, today: _dt.date, *, done_weeks: int = 4,
                   trend_weeks: int = 6, only: str | None = None) -> Digest:
     """The digest of every deprecation (or ``only`` one) from what the state store holds."""
     from deprecator.notify.owners import OwnerResolver

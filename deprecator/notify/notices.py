@@ -10,13 +10,16 @@ import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from deprecator.config import Config
 from deprecator.errors import ConfigError, NotifyError
 from deprecator.sql.literals import redact_literals
 from deprecator.notify.owners import Owner, OwnerResolver
 from deprecator.notify.render import NOTICE_BLOCKS, NOTICE_TEXT, Renderer, blocks_as_text, mrkdwn
+
+if TYPE_CHECKING:
+    from deprecator.registry import Registry
 
 EVENT_TYPE = "deprecator_notice"
 QUERY_SOURCES = frozenset({"history", "pg_stat_statements", "sql"})
@@ -97,7 +100,7 @@ class Notices:
 
 
 # -- grouping -------------------------------------------------------------------
-def build_notices(findings: Iterable[Any], registry: Any, config: Config, today: _dt.date, *,
+def build_notices(findings: Iterable[Any], registry: Registry, config: Config, today: _dt.date, *,
                   only: str | None = None, redact: bool = True,
                   view_owners: Mapping[str, str | None] | None = None,
                   dbt_consumers: Iterable[Any] = ()) -> Notices:
@@ -399,7 +402,7 @@ def _due(notice: Notice, last: Mapping[tuple[str, str], tuple[_dt.datetime, str]
                    f"not re-sent before {until} (slack.cooldown)")
 
 
-def run_notify(config: Config, registry: Any, *, dry_run: bool = False, only: str | None = None,
+def run_notify(config: Config, registry: Registry, *, dry_run: bool = False, only: str | None = None,
                redact: bool = True, today: _dt.date | None = None, report: Any = None,
                view_owners: Mapping[str, str | None] | None = None,
                now: Callable[[], _dt.datetime] | None = None, resend_unverified: bool = False) -> NotifyReport:
