@@ -17,9 +17,12 @@ the body spells no deprecated name: what it runs may name one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from deprecator.sources.base import SourceItem, SourceProblem, SqlText
+
+if TYPE_CHECKING:
+    from deprecator.warehouse.base import Warehouse
 
 # Source kinds of the texts this source yields (findings and unparsed entries carry them).
 VIEW, VIEW_RULE, FUNCTION, PLPGSQL_FUNCTION = "view", "view_rule", "function", "plpgsql_function"
@@ -29,7 +32,7 @@ VIEW, VIEW_RULE, FUNCTION, PLPGSQL_FUNCTION = "view", "view_rule", "function", "
 class WarehouseViewsSource:
     """Wraps ``Warehouse.list_views()`` (and ``list_functions()`` where the adapter has it)."""
 
-    warehouse: Any                       # deprecator.warehouse.base.Warehouse
+    warehouse: Warehouse
     kind: str = VIEW
 
     @property

@@ -124,7 +124,7 @@ def _parameters(cls: Any) -> set[str]:
         return set()
 
 
-def cross_check_plan(warehouse: Any, deprecated: Iterable[RelationName], plan_views: Iterable[RelationName],
+def cross_check_plan(warehouse: Warehouse, deprecated: Iterable[RelationName], plan_views: Iterable[RelationName],
                      views: Sequence[ViewInfo]) -> list[Any]:
     """Where the AST engine and the warehouse's own dependency records disagree, for one plan.
 
