@@ -29,7 +29,7 @@ from deprecator.sql.model import ParseResult
 from deprecator.sql.prepass import neutralize_placeholders, parser_text
 from deprecator.sql.scope import StatementAnalyzer, TempNames, analyze_wrapped, statement_kind
 from deprecator.sql.spans import part_spans
-from deprecator.sql.spans import table_parts as _table_parts  # noqa: F401  (tests/test_sql_engine.py imports it)
+from deprecator.sql.spans import table_parts as _table_parts  # noqa: F401  (tests/sql/test_sql_engine.py imports it)
 
 __all__ = ["MAX_NESTING", "analyze", "find_references", "nesting_depth", "part_spans", "to_references"]
 

@@ -13,7 +13,7 @@ from deprecator.warehouse.dbt import dbt_relations, mark_dbt_managed
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.pg_cluster import run_sql
 
-MANIFEST = Path(__file__).parent / "data" / "pg" / "dbt_manifest_v12.json"
+MANIFEST = Path(__file__).parent.parent / "data" / "pg" / "dbt_manifest_v12.json"
 
 
 def _manifest_for(db: str, tmp_path: Path) -> Path:

@@ -66,7 +66,7 @@ def views_of(wh):
 # setup_views's ALTER DEFAULT PRIVILEGES adds a grant to every view apply recreates. analytics.ids_later
 # has a NULL ACL: apply revokes the added grant, which leaves the built-in privileges as an explicit
 # ACL (the limitation docs/postgresql.md states). Views with NULL ACLs and no default privileges
-# keep them NULL (tests/test_pg_apply_acl.py).
+# keep them NULL (tests/pg/test_pg_apply_acl.py).
 MADE_EXPLICIT = ("analytics.ids_later",)
 
 

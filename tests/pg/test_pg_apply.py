@@ -19,7 +19,7 @@ from deprecator.state import StateStore
 from deprecator.warehouse.postgres.executor import ADVISORY_LOCK_KEY
 from deprecator.warehouse.postgres import PostgresWarehouse, quote_ident
 from tests.pg_cluster import CUSTOMER_FACTS_REGISTRY, owned_customer_tables, run_sql
-from tests.pg_views import pg_target, setup_views, view_fingerprints, views_of
+from tests.pg.pg_views import pg_target, setup_views, view_fingerprints, views_of
 
 pytestmark = pytest.mark.postgres
 

@@ -11,7 +11,7 @@ from deprecator.plan import Plan
 from deprecator.warehouse.postgres.probes import prime_column_types, type_categories
 from deprecator.warehouse.postgres import PostgresWarehouse
 from tests.pg_cluster import owned_customer_tables, run_sql
-from tests.pg_views import REGISTRY, pg_target, setup_views, view_fingerprints, views_of
+from tests.pg.pg_views import REGISTRY, pg_target, setup_views, view_fingerprints, views_of
 
 pytestmark = pytest.mark.postgres
 

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 KILL_POINTS = int(os.environ.get("DEPRECATOR_KILL_POINTS", "8"))
 VIEWS = 60
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _template(url: str, name: str) -> None:

@@ -21,7 +21,7 @@ from deprecator.warehouse import connect
 from tests.helpers import invoke
 from tests.pg_cluster import run_sql
 
-MANIFEST = Path(__file__).parent / "data" / "pg" / "dbt_manifest_v12.json"
+MANIFEST = Path(__file__).parent.parent / "data" / "pg" / "dbt_manifest_v12.json"
 
 REGISTRY = """deprecations:
   - model: analytics.customer_facts
@@ -235,7 +235,7 @@ def test_plan_shows_where_the_ast_and_pg_depend_disagree(pg_db, in_tmp):
 
 
 def test_the_documented_configuration_loads(tmp_path, monkeypatch):
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "postgresql.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "postgresql.md").read_text(encoding="utf-8")
     example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "deprecator.yml").write_text(example)
     monkeypatch.setenv("DEPRECATOR_WAREHOUSE_URL", "postgresql+psycopg2://scanner@db:5432/warehouse")

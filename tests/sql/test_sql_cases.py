@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 
 from deprecator.sql import RelationName, RewriteRule, find_references, normalize_relation, rewrite
 
-CASES = Path(__file__).parent / "sql" / "cases"
-TESTS = Path(__file__).parent
+CASES = Path(__file__).parent / "cases"
+TESTS = Path(__file__).parent.parent
 CASE_KEYS = {"description", "dialect", "default_schema", "default_catalog", "status", "error_contains",
              "statements", "references", "rules", "expected_blockers", "unchanged"}
 REF_KEYS = {"relation", "written", "line", "column", "alias", "kind", "role", "columns", "statement",

@@ -31,7 +31,7 @@ ADVISORY_LOCK_KEY = zlib.crc32(ADVISORY_LOCK_NAME.encode())
 # -- lock budget ----------------------------------------------------------------------
 
 # Lock table entries per view, by what the apply does to it, measured in pg_locks on
-# PostgreSQL 15 (tests/test_pg_apply.py checks the estimate: never under, within 10%):
+# PostgreSQL 15 (tests/pg/test_pg_apply.py checks the estimate: never under, within 10%):
 # replaced in place, the view's exclusive lock; a guard, its comment's lock; dropped
 # and recreated (or restated), the old and the new relation, their row types, rules,
 # dependencies, owner, ACL and comment, and the staleness re-read's lock on the old one;
