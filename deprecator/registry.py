@@ -161,6 +161,16 @@ def _relation(text: str, dialect: str, default_schema: Sequence[str], default_ca
 @lru_cache(maxsize=4096)
 def _relation_cached(text: str, dialect: str, default_schema: tuple[str, ...], default_catalog: str | None,
                      ) -> RelationName:
+    from deprecator.sql.plain_names import plain_relation
+
+    # Plain identifiers need no parser (`deprecator list` loads none); sqlglot answers the rest.
+    plain = plain_relation(text, dialect, default_schema, default_catalog)
+    return plain if plain is not None else _parsed_relation(text, dialect, default_schema, default_catalog)
+
+
+def _parsed_relation(text: str, dialect: str, default_schema: tuple[str, ...], default_catalog: str | None,
+                     ) -> RelationName:
+    """``_relation`` by sqlglot's parser: any spelling, and the reason when it is not a name."""
     from sqlglot import exp
 
     from deprecator.sql.names import normalize_relation
@@ -189,6 +199,11 @@ def _relation_cached(text: str, dialect: str, default_schema: tuple[str, ...], d
 def _column_key(name: str, dialect: str) -> str:
     """How a column name compares in ``dialect``: the SQL identifier as written (quoted names keep
     their case, unquoted ones fold), see ``deprecator.sql.names.column_name``."""
+    from deprecator.sql.plain_names import plain_column
+
+    plain = plain_column(name, dialect)
+    if plain is not None:
+        return plain
     from deprecator.sql.names import column_name, normalize_part
 
     try:
@@ -199,6 +214,10 @@ def _column_key(name: str, dialect: str) -> str:
 
 def _column_problem(name: str, dialect: str) -> str | None:
     """Why ``name`` is not a column spelling of ``dialect`` (None when it is one)."""
+    from deprecator.sql.plain_names import plain_column
+
+    if plain_column(name, dialect) is not None:
+        return None
     from deprecator.sql.names import column_name
 
     try:

@@ -35,8 +35,7 @@ def test_help_and_init_import_no_sqlglot(tmp_path, args):
 
 
 def test_list_of_a_new_project_imports_no_sqlglot(tmp_path):
-    # The first steps of the README (init, then list). Registered names are validated and
-    # normalized with sqlglot's rules for the dialect, so a registry with entries loads it.
+    # The first steps of the README (init, then list).
     out = run_python("""
         import sys
         from deprecator.cli import main
@@ -49,6 +48,43 @@ def test_list_of_a_new_project_imports_no_sqlglot(tmp_path):
     """, tmp_path)
     assert out.returncode == 0, out.stderr
     assert "0 deprecations" in out.stdout or "No deprecations" in out.stdout, out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "sqlglot loaded: False"
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake"])
+def test_list_of_registered_plain_names_imports_no_sqlglot(tmp_path, dialect):
+    # Names and columns spelled as plain identifiers (most registries) are normalized without
+    # the parser, chains and duplicates included; quoted ones still need sqlglot (tests/sql/test_plain_names.py).
+    (tmp_path / "deprecator.yml").write_text(f"warehouse:\n  dialect: {dialect}\n  default_schema: public\n")
+    (tmp_path / "deprecations.yml").write_text(textwrap.dedent("""\
+        deprecations:
+          - model: analytics.customer_facts
+            replacement: analytics.customer_facts_v2
+            sunset: 2027-03-01
+            columns: {cust_id: customer_id, Amount: amount_usd}
+            removed_columns: [legacy_flag]
+          - model: Analytics.Customer_Facts_V2
+            replacement: analytics.customers
+            sunset: 2027-06-01
+            columns: {customer_id: id}
+          - {model: legacy_events, replacement: events.all_events, sunset: 2026-10-01, dropped: true}
+        """))
+    out = run_python("""
+        import sys
+        from deprecator.cli import main
+        try:
+            main(["list", "--format", "json", "--today", "2026-12-01"])
+        except SystemExit as e:
+            assert not e.code, e.code
+        print("sqlglot loaded:", "sqlglot" in sys.modules, file=sys.stderr)
+    """, tmp_path)
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(out.stdout)["deprecations"]
+    assert [(d["model"], d["final_replacement"], d["final_columns"]) for d in listed] == [
+        ("analytics.customer_facts", "analytics.customers", {"cust_id": "id", "Amount": "amount_usd"}),
+        ("Analytics.Customer_Facts_V2", "analytics.customers", {"customer_id": "id"}),
+        ("legacy_events", "events.all_events", {}),
+    ]
     assert out.stderr.strip().splitlines()[-1] == "sqlglot loaded: False"
 
 
