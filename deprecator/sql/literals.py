@@ -50,6 +50,8 @@ def _spans_from_tree(sql: str, dialect: str) -> list[tuple[int, int, bool, str]]
             is_number = isinstance(node, exp.Literal) and not node.is_string
             if is_number and isinstance(node.parent, (exp.Limit, exp.Offset, exp.Fetch)):
                 continue   # LIMIT 10 is shape, not data
+            if is_number and isinstance(node.parent, exp.Parameter):
+                continue   # the 1 of a $1 placeholder is its position, not a value
             spans.append((int(start), int(end) + 1, is_number, str(node.this)))
     return spans
 
@@ -65,7 +67,8 @@ def _spans_from_tokens(sql: str, dialect: str) -> list[tuple[int, int, bool, str
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
     except Exception:  # untokenizable: the caller withholds the text
         return None
-    keep_after = {TokenType.LIMIT, TokenType.OFFSET, TokenType.FETCH, getattr(TokenType, "TOP", TokenType.LIMIT)}
+    keep_after = {TokenType.LIMIT, TokenType.OFFSET, TokenType.FETCH, getattr(TokenType, "TOP", TokenType.LIMIT),
+                  TokenType.PARAMETER}   # $1: a placeholder's position, not a value
     spans = []
     prev = None
     for t in tokens:
