@@ -8,9 +8,11 @@ a :class:`SourceProblem` with its line number and skipped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as _dt
 import io
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,31 @@ from deprecator.sources.base import SourceItem, SourceProblem, SqlText, parse_ti
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
+
+# A CSV export with a byte no UTF-8 text has (a Latin-1 "ü" in one query) must cost
+# that row only: a strict decoder fails on the whole chunk it reads ahead and
+# cannot resynchronise, which dropped every later row. Undecodable bytes become
+# lone surrogates (never in decoded UTF-8), and a row holding one is malformed.
+_UNDECODABLE = "deprecator.history.undecodable"
+_undecodable_seen = [0]   # bumped by the handler: rows are only searched once a byte was bad
+
+
+def _escape_undecodable(err: UnicodeError) -> tuple[str | bytes, int]:
+    _undecodable_seen[0] += 1
+    return codecs.lookup_error("surrogateescape")(err)
+
+
+def _undecodable_errors() -> str:
+    """The handler's name, registered on first use (importing deprecator changes no global state)."""
+    try:
+        codecs.lookup_error(_UNDECODABLE)
+    except LookupError:
+        codecs.register_error(_UNDECODABLE, _escape_undecodable)
+    return _UNDECODABLE
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_NOT_UTF8 = "not UTF-8 (a byte UTF-8 text never has, e.g. Latin-1 or Windows-1252): save the export as UTF-8"
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
@@ -101,7 +128,15 @@ class HistoryFileSource:
             # without uses: that would record a misleading zero-usage snapshot.
             raise SourceError(f"{self.name}: cannot read the history export: {e.strerror or e}",
                               hint="check `history:` in deprecator.yml") from None
-        fh = raw if fmt == "jsonl" else io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        head = raw.peek(3)[:3]
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            raw.close()
+            raise SourceError(f"{self.name}: the history export is UTF-16 text, not UTF-8",
+                              hint="save (or convert) the export as UTF-8, e.g. iconv -f UTF-16 -t UTF-8")
+        if head == codecs.BOM_UTF8:
+            raw.read(3)      # Excel's "CSV UTF-8" and some exporters start with a byte order mark
+        fh = raw if fmt == "jsonl" else io.TextIOWrapper(raw, encoding="utf-8", errors=_undecodable_errors(),
+                                                         newline="")
         self._position = raw.tell   # the binary position: the text layer reads ahead in chunks
         with fh:
             try:
@@ -229,12 +264,17 @@ class HistoryFileSource:
         csv.field_size_limit(sys.maxsize)  # BI tools write queries of megabytes
         reader = csv.reader(fh)
         ts_cache: dict[Any, Any] = {}
+        seen = _undecodable_seen
+        clean = seen[0]    # before the header: the decoder reads the first rows with it
         try:
             header = next(reader)
         except StopIteration:
             return
         except (csv.Error, UnicodeDecodeError) as e:
             yield SourceProblem(kind, obj, f"unreadable CSV header: {e}", "malformed", 1)
+            return
+        if any(_SURROGATE.search(h) for h in header):
+            yield SourceProblem(kind, obj, f"unreadable CSV header: {_NOT_UTF8}", "malformed", 1)
             return
         if tcol not in header:
             raise SourceError(f"{obj}:1: CSV header has no {tcol!r} column (columns: {', '.join(header)})")
@@ -258,6 +298,9 @@ class HistoryFileSource:
                 continue
             if len(values) != width:
                 yield SourceProblem(kind, obj, f"expected {width} fields, got {len(values)}", "malformed", start)
+                continue
+            if seen[0] != clean and any(_SURROGATE.search(v) for v in values):
+                yield SourceProblem(kind, obj, _NOT_UTF8, "malformed", start)
                 continue
             row = dict(zip(header, values))
             yield _row_item(row, kind, obj, tcol, ucol, scol, standard, self.keep_extra, start, ts_cache)
