@@ -365,6 +365,11 @@ class StateStore:
             masked = make_url(url).render_as_string(hide_password=True)
             raise DeprecatorError(f"cannot open the state store {masked}: {db_error(e)}",
                                   hint=_state_hint(e)) from None
+        except ImportError as e:   # the URL's database driver is not installed
+            masked = make_url(url).render_as_string(hide_password=True)
+            raise DeprecatorError(f"cannot open the state store {masked}: its database driver is not installed "
+                                  f"({e})", hint="install the driver in deprecator's environment, or point "
+                                                 "state.url in deprecator.yml at another database") from None
 
     # -- schema ---------------------------------------------------------------
     def _migrate(self) -> None:
