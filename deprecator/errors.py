@@ -73,6 +73,20 @@ class WarehouseError(DeprecatorError):
     """The warehouse could not be reached or answered with an error."""
 
 
+class ViewCycleError(WarehouseError):
+    """Views read each other, so no order puts every view after the views it reads.
+
+    ``cycle`` names one such cycle, each view reading the next, back to the first:
+    ``("s.a", "s.b", "s.a")``. SQLite and PostgreSQL (``CREATE OR REPLACE VIEW``) both
+    keep such views, though querying them fails.
+    """
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = tuple(cycle)
+        super().__init__(f"views {' -> '.join(self.cycle)} read each other (each reads the next)",
+                         hint="a view in such a cycle cannot be queried: fix or drop one of them, then try again")
+
+
 StaleKind = Literal[
     "warehouse",              # the plan was made for another warehouse
     "dialect",                # ... or another SQL dialect

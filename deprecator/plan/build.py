@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 # Views are parsed through ``deprecator.plan.analyze`` (the package's name for it), so that
 # what patches it there (tests counting the parses) still sees every parse.
 import deprecator.plan as _package
+from deprecator.graph import dependency_order
 from deprecator.operations import DdlContext, Operation
 from deprecator.plan.model import Action, DdlMaker, Plan, PlanBlocker, ViewLike, ViewPlan
 from deprecator.plan.render import unified_diff
@@ -183,32 +184,6 @@ def _ddl(ddl: DdlMaker, view: ViewLike, definition: str,
     return ops[:n], ops[n:]
 
 
-def _toposort(nodes: Iterable[RelationName], reads: Mapping[RelationName, set[RelationName]]) -> list[RelationName]:
-    """Dependencies first; ties broken by name so plans are stable. Each node once."""
-    pending = set(nodes)
-    indegree: dict[RelationName, int] = {}
-    readers: dict[RelationName, list[RelationName]] = {n: [] for n in pending}
-    for n in pending:
-        deps = (reads.get(n, set()) & pending) - {n}
-        indegree[n] = len(deps)
-        for d in deps:
-            readers[d].append(n)
-    order: list[RelationName] = []
-    ready = sorted(n for n in pending if indegree[n] == 0)
-    while ready:  # level by level: everything a level reads comes earlier
-        order.extend(ready)
-        nxt = []
-        for n in ready:
-            for m in readers[n]:
-                indegree[m] -= 1
-                if indegree[m] == 0:
-                    nxt.append(m)
-        ready = sorted(nxt)
-    if len(order) < len(pending):  # a cycle (engines forbid it): keep going rather than lose views
-        order.extend(sorted(pending - set(order)))
-    return order
-
-
 def build_plan(
     views: Sequence[ViewLike],
     rules: Sequence[RewriteRule],
@@ -233,6 +208,7 @@ def build_plan(
     not compile is a blocker. ``type_categories`` maps base type names to the
     engine's category (PostgreSQL ``typcategory``): a column whose type changes
     category is a blocker. ``registry_parts``: a fingerprint per deprecation.
+    Affected views that read each other raise ``ViewCycleError`` (no order exists).
     """
     columns = dict(relation_columns or {})
     inputs = _Inputs(
@@ -241,7 +217,8 @@ def build_plan(
         ddl=ddl, compile_error=getattr(ddl, "compile_error", None), column_types=getattr(ddl, "column_types", None),
     )
     found = _discover(views, inputs)
-    order = _toposort(found.affected, found.reads)
+    # level by level, each level by name, so plans are stable; views reading each other: ViewCycleError
+    order = dependency_order(found.affected, found.reads, key=lambda r: r)
     # First pass, in dependency order: blockers and the rewritten text of each view.
     drafts = {rel: _draft(rel, found, inputs) for rel in order}
     # The engine may compile every rewritten definition at once before being asked for DDL.

@@ -19,13 +19,13 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from deprecator.config import WarehouseConfig
 from deprecator.db import create_engine
 from deprecator.errors import WarehouseError
+from deprecator.graph import dependency_order
 from deprecator.operations import DdlContext, Operation
 from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
 from deprecator.warehouse.postgres.catalog import (_EDGES_SQL, _KIND, _VIEWS_SQL, _build_views, _columns,
-                                                  _edge_rows, _edges, _names, _rel, _rel_key, _toposort,
-                                                  _views_by_oid)
+                                                  _edge_rows, _edges, _names, _rel, _rel_key, _views_by_oid)
 from deprecator.warehouse.quoting import quote_ident
 
 def quote_relation(relation: RelationName) -> str:
@@ -381,7 +381,9 @@ class PostgresWarehouse:
             ordered = sorted(affected)
             oid_of = dict(zip(ordered, _names(conn, ordered)))
             infos = {_rel_key(v): v for v in _views_by_oid(conn, ordered)}
-            order = _toposort(affected, {v: reads.get(v, set()) & affected for v in affected}, oid_of)
+            # ties by (schema, name), the smallest ready view first, so the order is stable across runs
+            order = dependency_order(affected, reads, key=oid_of.__getitem__,
+                                     name=lambda o: ".".join(oid_of[o]), levels=False)
             return self._mark([infos[oid_of[o]] for o in order if oid_of[o] in infos])
 
     # -- writing --------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from deprecator.errors import WarehouseError
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
 
@@ -79,30 +78,6 @@ def _names(conn: Connection, oids: Sequence[int]) -> list[tuple[str, str]]:
     ), {"oids": list(oids)}).all()
     by = {int(o): (s, n) for o, s, n in rows}
     return [by[o] for o in oids]
-
-
-def _toposort(nodes: set[int], reads: dict[int, set[int]], key: dict[int, tuple[str, str]]) -> list[int]:
-    """Kahn's algorithm; ties broken by name so the order is stable across runs."""
-    import heapq
-
-    pending = {n: len(reads[n]) for n in nodes}
-    readers: dict[int, list[int]] = {}
-    for n in nodes:
-        for dep in reads[n]:
-            readers.setdefault(dep, []).append(n)
-    heap = [(key[n], n) for n, c in pending.items() if c == 0]
-    heapq.heapify(heap)
-    out: list[int] = []
-    while heap:
-        _, n = heapq.heappop(heap)
-        out.append(n)
-        for r in readers.get(n, ()):
-            pending[r] -= 1
-            if pending[r] == 0:
-                heapq.heappush(heap, (key[r], r))
-    if len(out) != len(nodes):  # views cannot form cycles in PostgreSQL; say so if the catalog disagrees
-        raise WarehouseError("the view dependency graph has a cycle: " + ", ".join(sorted(".".join(key[n]) for n in nodes if n not in out)))
-    return out
 
 
 def _columns(conn: Connection, oids: Sequence[int]) -> list[tuple[int, str, str, str | None]]:
