@@ -21,12 +21,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.measure import scratch_database
 from deprecator.apply import apply_plan, plan_warehouse
 from deprecator.registry import load_registry
 from deprecator.state import StateStore
 from deprecator.warehouse.postgres import PostgresWarehouse
 
-SERVER = os.environ.get("DEPRECATOR_BENCH_PG_SERVER", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 DB = "h8_apply_locks"
 REGISTRY = """deprecations:
   - model: analytics.customer_facts
@@ -38,12 +38,7 @@ REGISTRY = """deprecations:
 
 
 def main(n: int) -> None:
-    eng = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        c.exec_driver_sql(f"CREATE DATABASE {DB}")
-    url = f"{SERVER}/{DB}"
-    try:
+    with scratch_database(DB) as url:
         setup = sa.create_engine(url)
         with setup.begin() as c:
             c.exec_driver_sql("CREATE SCHEMA analytics; "
@@ -72,9 +67,6 @@ def main(n: int) -> None:
               f"locks_estimated={st['locks_estimated']} locks_held={st['locks_held']} "
               f"lock_capacity={st['lock_capacity']} plan_s={plan_s:.2f} apply_s={apply_s:.2f} "
               f"loadavg={tuple(round(x, 2) for x in os.getloadavg())}")
-    finally:
-        with eng.connect() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -17,24 +17,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from bench import pg_views
+from bench.measure import scratch_database
 from deprecator.apply import check_plan, plan_warehouse
 from deprecator.registry import load_registry
 from deprecator.warehouse.postgres import PostgresWarehouse
 
-SERVER = os.environ.get("DEPRECATOR_BENCH_PG_SERVER", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 DB = "h7_apply_rederive"
 
 
 def main(n: int) -> None:
-    eng = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        c.exec_driver_sql(f"CREATE DATABASE {DB}")
-    url = f"{SERVER}/{DB}"
-    try:
+    with scratch_database(DB) as url:
         pg_views.ensure_roles(url)
         pg_views.setup(url, n)
         tmp = Path(tempfile.mkdtemp())
@@ -55,10 +48,6 @@ def main(n: int) -> None:
         print(f"views={n} plan_s={plan_s:.3f} check_without_derive={min(runs[False]):.3f} "
               f"check_with_derive={min(runs[True]):.3f} extra={min(runs[True]) - min(runs[False]):.3f} "
               f"loadavg={tuple(round(x, 2) for x in os.getloadavg())}")
-    finally:
-        with eng.connect() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        eng.dispose()
 
 
 if __name__ == "__main__":

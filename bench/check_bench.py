@@ -25,13 +25,11 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
-import statistics
 import subprocess
-import sys
-import time
 from pathlib import Path
+
+from bench.measure import time_cli
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data" / "check_project"
@@ -134,28 +132,12 @@ def generate(models: int) -> None:
     marker.write_text("")
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def _time(args: list[str], repeat: int) -> dict:
-    times = []
-    cpu = []
-    last = None
-    for _ in range(repeat):
-        start, c0 = time.perf_counter(), _cpu()
-        proc = subprocess.run([sys.executable, "-m", "deprecator", *args], cwd=DATA, capture_output=True,
-                              text=True, env={**os.environ, "DEPRECATOR_TODAY": "2026-12-02"})
-        times.append(time.perf_counter() - start)
-        cpu.append(_cpu() - c0)
-        last = proc
-    assert last is not None
+    timing, last = time_cli(args, repeat, DATA, env={"DEPRECATOR_TODAY": "2026-12-02"})
     if last.returncode not in (0, 1):
         raise SystemExit(f"check failed ({last.returncode}): {last.stderr}")
     out = json.loads(last.stdout)
-    return {"args": " ".join(args), "best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
-            "cpu_best_s": round(min(cpu), 3), "cpu_median_s": round(statistics.median(cpu), 3),
+    return {"args": " ".join(args), **timing,
             "files_checked": out["files_checked"], "files_parsed": out["files_parsed"],
             "errors": out["summary"]["errors"], "warnings": out["summary"]["warnings"], "exit": last.returncode}
 

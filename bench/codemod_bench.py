@@ -18,27 +18,17 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import subprocess
-import sys
-import time
 
-from bench.check_bench import DATA, _cpu, generate
+from bench.check_bench import DATA, generate
+from bench.measure import time_cli
 
 
 def _time(args: list[str], repeat: int) -> dict:
-    times, cpu, last = [], [], None
-    for _ in range(repeat):
-        start, c0 = time.perf_counter(), _cpu()
-        last = subprocess.run([sys.executable, "-m", "deprecator", *args], cwd=DATA, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        cpu.append(_cpu() - c0)
-    assert last is not None
+    timing, last = time_cli(args, repeat, DATA)
     if last.returncode not in (0, 1):
         raise SystemExit(f"codemod failed ({last.returncode}): {last.stderr}")
     out = json.loads(last.stdout)
-    return {"args": " ".join(args), "best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
-            "cpu_best_s": round(min(cpu), 3), "cpu_median_s": round(statistics.median(cpu), 3),
+    return {"args": " ".join(args), **timing,
             "files_read": out["files_read"], "files_rewritten": out["summary"]["rewritten"],
             "edits": sum(len(f["edits"]) for f in out["files"])}
 

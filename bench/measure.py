@@ -10,19 +10,27 @@
 older commit), so old and new code run through the same measuring code.
 
 Prints one JSON object on stdout.
+
+The other benchmarks share its measuring helpers: ``time_cli`` (the CLI in fresh
+processes, wall and CPU) and ``scratch_database`` (a PostgreSQL database created
+for a run and dropped after it).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import functools
+import os
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 import orjson
 
@@ -30,6 +38,61 @@ from bench.generate import REGISTRY_YAML
 
 DIALECT = "postgres"
 SCHEMA = ("analytics",)
+PG_SERVER = os.environ.get("DEPRECATOR_BENCH_PG_SERVER", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+
+
+def children_cpu_s() -> float:
+    """User + system seconds of the waited-for child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def time_cli(args: list[str], repeat: int, cwd: Path,
+             env: Mapping[str, str] | None = None) -> tuple[dict[str, float], subprocess.CompletedProcess[str]]:
+    """``python -m deprecator ARGS`` in ``cwd``, ``repeat`` times, each in a fresh process (interpreter
+    start and imports included): best and median wall and CPU (user + system of the child)
+    seconds, and the last run, whose output the caller reads."""
+    times: list[float] = []
+    cpu: list[float] = []
+    last = None
+    for _ in range(repeat):
+        start, c0 = time.perf_counter(), children_cpu_s()
+        last = subprocess.run([sys.executable, "-m", "deprecator", *args], cwd=cwd, capture_output=True,
+                              text=True, env=None if env is None else {**os.environ, **env})
+        times.append(time.perf_counter() - start)
+        cpu.append(children_cpu_s() - c0)
+    assert last is not None
+    return {"best_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
+            "cpu_best_s": round(min(cpu), 3), "cpu_median_s": round(statistics.median(cpu), 3)}, last
+
+
+def pg_admin(server: str, *stmts: str) -> list[Any]:
+    """Run statements on ``server``'s ``postgres`` database, autocommit (CREATE/DROP DATABASE);
+    the last one's rows."""
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            rows: list[Any] = []
+            for s in stmts:
+                r = c.exec_driver_sql(s)
+                rows = list(r.all()) if r.returns_rows else []
+            return rows
+    finally:
+        eng.dispose()
+
+
+@contextlib.contextmanager
+def scratch_database(name: str, server: str = PG_SERVER, *, keep: bool = False) -> Iterator[str]:
+    """A fresh database ``name`` on ``server`` (one left over by an interrupted run is dropped
+    first), its URL; dropped at the end, unless ``keep``."""
+    pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        if not keep:
+            pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _registry() -> Any:

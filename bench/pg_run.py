@@ -37,9 +37,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from bench.measure import PG_SERVER, pg_admin, scratch_database
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DEFAULT_SERVER = os.environ.get("DEPRECATOR_BENCH_PG_SERVER", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+DEFAULT_SERVER = PG_SERVER
 DEFAULT_DB = "deprecator_bench"
 
 
@@ -50,21 +52,8 @@ def child(args: list[str]) -> dict[str, Any]:
     return run_child("bench.pg_measure", args)
 
 
-def _admin(server: str, *stmts: str) -> list[Any]:
-    eng = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with eng.connect() as c:
-            rows: list[Any] = []
-            for s in stmts:
-                r = c.exec_driver_sql(s)
-                rows = r.all() if r.returns_rows else []
-            return rows
-    finally:
-        eng.dispose()
-
-
 def server_info(server: str) -> dict[str, Any]:
-    rows = _admin(server, "SELECT version(), current_setting('max_parallel_workers_per_gather'), "
+    rows = pg_admin(server, "SELECT version(), current_setting('max_parallel_workers_per_gather'), "
                           "current_setting('work_mem'), current_setting('shared_buffers'), "
                           "current_setting('max_locks_per_transaction'), current_setting('max_connections')")
     v, par, wm, sb, locks, conns = rows[0]
@@ -239,16 +228,11 @@ def run_parts(parts: list[str], *, server: str = DEFAULT_SERVER, db: str = DEFAU
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     _print("machine", {**results["machine"], "postgres": results["postgres"]["version"],
                        "commit": results["commit"], "uncommitted": results["uncommitted_deprecator_files"]})
-    _admin(server, f'DROP DATABASE IF EXISTS "{db}"', f'CREATE DATABASE "{db}"')
-    url = f"{server}/{db}"
-    try:
+    with scratch_database(db, server, keep=keep_db) as url:
         if "pg-scan" in parts:
             results["pg_scan"] = run_scan_part(url, rows, repeat, workers, links, link_latency_ms)
         if "pg-apply" in parts:
             results["pg_apply"] = run_apply_part(url, sizes or [1, 100, 1000], repeat)
-    finally:
-        if not keep_db:
-            _admin(server, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     results["loadavg_at_end"] = os.getloadavg()
     out = HERE / "results" / "pg_latest.json"
