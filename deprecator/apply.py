@@ -321,12 +321,12 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     planned: dict[str, Any] = {}
     by_rel = {v.relation: v for v in views_now}
     for v in plan.changes:
-        before[v.name] = {"relation": _rel(v.relation), "definition": v.before, "fingerprint": v.fingerprint,
+        before[v.name] = {"relation": v.relation.to_json(), "definition": v.before, "fingerprint": v.fingerprint,
                           # typed, so a rollback runs (and estimates) them by kind
                           "statements": _ops_json(v.operations), "inverse": _ops_json(v.inverse_operations),
                           "drop": _ops_json(v.drop_operations), "inverse_drop": _ops_json(v.inverse_drop_operations),
                           **_snapshot(by_rel.get(v.relation)), **_identity_entry(warehouse)}
-        planned[v.name] = {"relation": _rel(v.relation), "definition": v.after, "fingerprint": None}
+        planned[v.name] = {"relation": v.relation.to_json(), "definition": v.after, "fingerprint": None}
     # Journal first: a record exists before the warehouse can change, so a process
     # killed after the warehouse commit leaves a pending record to reconcile.
     apply_id = _record(state, warehouse=warehouse.display_url, statements=statements, before=before,
@@ -342,7 +342,7 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
     mismatches = []
     for v in plan.changes:
         now = after_views.get(v.relation)
-        after[v.name] = {"relation": _rel(v.relation), "definition": now.definition if now else None,
+        after[v.name] = {"relation": v.relation.to_json(), "definition": now.definition if now else None,
                          "fingerprint": now.fingerprint() if now else None, **_snapshot(now)}
         if now is None or now.definition != v.after:
             mismatches.append(v.name)
@@ -442,7 +442,7 @@ def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str
     now = {v.relation: v for v in warehouse.list_views()}
     settled = []
     for rec in pending:
-        current = {name: now.get(_unrel(b["relation"])) for name, b in rec.before.items()}
+        current = {name: now.get(RelationName.from_json(b["relation"])) for name, b in rec.before.items()}
         if all(c is not None and c.definition == (rec.after.get(n) or {}).get("definition") for n, c in current.items()):
             after = {n: {"relation": rec.before[n]["relation"], "definition": c.definition,
                          "fingerprint": c.fingerprint(), **_snapshot(c)} for n, c in current.items() if c is not None}
@@ -499,7 +499,8 @@ def _view_from_entry(entry: Mapping[str, Any]) -> ViewInfo | None:
     if "grants" not in entry:
         return None
     return ViewInfo(
-        relation=_unrel(entry["relation"]), definition=entry.get("definition") or "", kind=entry.get("kind", "view"),
+        relation=RelationName.from_json(entry["relation"]), definition=entry.get("definition") or "",
+        kind=entry.get("kind", "view"),
         owner=entry.get("owner"), comment=entry.get("comment"), column_comments=dict(entry.get("column_comments") or {}),
         grants=tuple(tuple(g) for g in entry["grants"]), options=dict(entry.get("options") or {}),
         columns=tuple((str(c[0]), str(c[1])) for c in entry.get("columns") or ()), extra=dict(entry.get("extra") or {}),
@@ -578,7 +579,7 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
     diffs = []
     for name in selected:
         b = rec.before[name]
-        rel = _unrel(b["relation"])
+        rel = RelationName.from_json(b["relation"])
         cur = now.get(rel)
         if cur is None:
             dropped.append(view_dropped(name, f" since apply {apply_id}"))
@@ -631,7 +632,7 @@ def run_rollback(prepared: RollbackPlan, warehouse: Warehouse, state: StateStore
     mismatches = []
     for name in prepared.views:
         b = rec.before[name]
-        v = restored.get(_unrel(b["relation"]))
+        v = restored.get(RelationName.from_json(b["relation"]))
         new_after[name] = {"relation": b["relation"], "definition": v.definition if v else None,
                            "fingerprint": v.fingerprint() if v else None, **_snapshot(v)}
         if v is None or v.definition != b["definition"]:
@@ -667,11 +668,3 @@ def _record(state: StateStore, **kwargs: Any) -> str:
             f"the state store could not record the apply, so nothing was changed: {e}",
             hint="check `state.url` in deprecator.yml",
         ) from None
-
-
-def _rel(r: RelationName) -> list[str | None]:
-    return [r.catalog, r.schema, r.name]
-
-
-def _unrel(v: Sequence[str | None]) -> RelationName:
-    return RelationName(v[0], v[1], str(v[2]))

@@ -41,18 +41,17 @@ class Operation:
     sql: str
 
     def to_json(self) -> dict[str, Any]:
-        r = self.relation
-        return {"kind": self.kind, "relation": [r.catalog, r.schema, r.name], "sql": self.sql}
+        return {"kind": self.kind, "relation": self.relation.to_json(), "sql": self.sql}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Operation":
         kind = d["kind"]
         if kind not in OPERATION_KINDS:
             raise ValueError(f"unknown operation kind {kind!r}")
-        catalog, schema, name = d["relation"]
-        if not isinstance(name, str) or not isinstance(d["sql"], str):
-            raise TypeError("an operation's relation name and sql must be strings")
-        return cls(kind, RelationName(catalog, schema, name), d["sql"])
+        relation = RelationName.from_json(d["relation"])
+        if not isinstance(d["sql"], str):
+            raise TypeError("an operation's sql must be a string")
+        return cls(kind, relation, d["sql"])
 
     def __str__(self) -> str:
         return self.sql

@@ -128,9 +128,10 @@ state:
 
 def reseal_entry(entry: dict) -> None:
     """What someone who read the source would do: recompute the seal over the edited entry."""
-    from deprecator.plan import OPERATION_FIELDS, Operation, ViewPlan, _rel_from_json
+    from deprecator.plan import OPERATION_FIELDS, Operation, ViewPlan
+    from deprecator.sql.model import RelationName
 
-    v = ViewPlan(relation=_rel_from_json(entry["relation"]), action=entry["action"], before=entry["before"],
+    v = ViewPlan(relation=RelationName.from_json(entry["relation"]), action=entry["action"], before=entry["before"],
                  after=entry["after"], fingerprint=entry["fingerprint"],
                  **{f: tuple(Operation.from_json(op) for op in entry[f]) for f in OPERATION_FIELDS})
     entry["seal"] = v.sealed()

@@ -32,8 +32,6 @@ from deprecator.plan.model import (
     PlanBlocker as PlanBlocker,
     ViewLike as ViewLike,
     ViewPlan as ViewPlan,
-    _rel_from_json as _rel_from_json,
-    _rel_to_json as _rel_to_json,
     ordered_statements as ordered_statements,
 )
 from deprecator.plan.staleness import (

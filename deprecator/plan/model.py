@@ -153,7 +153,7 @@ class ViewPlan:
 
     def sealed(self) -> str:
         """The seal this entry should carry (over its action, texts and operations)."""
-        payload = [_rel_to_json(self.relation), self.action, self.before, self.after, self.fingerprint,
+        payload = [self.relation.to_json(), self.action, self.before, self.after, self.fingerprint,
                    *([op.to_json() for op in getattr(self, f)] for f in OPERATION_FIELDS)]
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
 
@@ -242,10 +242,10 @@ class Plan:
         d["default_schema"] = list(self.default_schema)
         d["registry_parts"] = dict(self.registry_parts)
         d["warehouse_id"] = dict(self.warehouse_id)
-        d["relations"] = [[_rel_to_json(r), None if cols is None else [list(c) for c in cols]]
+        d["relations"] = [[r.to_json(), None if cols is None else [list(c) for c in cols]]
                           for r, cols in self.relations]
         for v, src in zip(d["views"], self.views):
-            v["relation"] = _rel_to_json(src.relation)
+            v["relation"] = src.relation.to_json()
             v["name"] = src.name
             v["parts"] = dict(src.parts)
             for f in OPERATION_FIELDS:
@@ -275,7 +275,7 @@ class Plan:
         try:
             views = tuple(
                 ViewPlan(
-                    relation=_rel_from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
+                    relation=RelationName.from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
                     fingerprint=v["fingerprint"],
                     **{f: tuple(Operation.from_json(op) for op in v[f]) for f in OPERATION_FIELDS},
                     diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
@@ -287,7 +287,7 @@ class Plan:
                 for v in d["views"]
             )
             relations = tuple(
-                (_rel_from_json(r), None if cols is None else tuple((str(c), str(t)) for c, t in cols))
+                (RelationName.from_json(r), None if cols is None else tuple((str(c), str(t)) for c, t in cols))
                 for r, cols in d["relations"]
             )
             return cls(
@@ -313,14 +313,3 @@ def ordered_statements(per_view: Sequence[tuple[Sequence[_T], Sequence[_T]]]) ->
     """(drop, create) per view in dependency order -> drops in reverse order, then creates in order."""
     drops = [s for drop, _ in reversed(per_view) for s in drop]
     return drops + [s for _, create in per_view for s in create]
-
-
-def _rel_to_json(r: RelationName) -> list[str | None]:
-    return [r.catalog, r.schema, r.name]
-
-
-def _rel_from_json(v: Sequence[str | None]) -> RelationName:
-    catalog, schema, name = v
-    if not isinstance(name, str):
-        raise TypeError("relation name must be a string")
-    return RelationName(catalog, schema, name)

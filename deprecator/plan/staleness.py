@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from deprecator.errors import StaleChange
 from deprecator.operations import Operation
-from deprecator.plan.model import VIEW_FIELDS, AclView, Plan, ViewLike, ViewPlan, _rel_to_json
+from deprecator.plan.model import VIEW_FIELDS, AclView, Plan, ViewLike, ViewPlan
 from deprecator.sql.model import RewriteRule
 from deprecator.text import plural
 
@@ -19,7 +19,7 @@ from deprecator.text import plural
 
 def _rule_content(rule: RewriteRule) -> list[Any]:
     """What of a rule shapes a rewrite: its relations, column mapping, removed columns and label."""
-    return [_rel_to_json(rule.old), _rel_to_json(rule.new), sorted(rule.columns.items()),
+    return [rule.old.to_json(), rule.new.to_json(), sorted(rule.columns.items()),
             sorted(rule.removed_columns), rule.label]
 
 

@@ -29,6 +29,26 @@ class RelationName:
     def __str__(self) -> str:
         return ".".join(self.parts())
 
+    def to_json(self) -> list[str | None]:
+        """``[catalog, schema, name]``: how plans, their operations and the apply journal write a relation."""
+        return [self.catalog, self.schema, self.name]
+
+    @classmethod
+    def from_json(cls, value: object) -> "RelationName":
+        """The relation ``to_json`` wrote. Anything else raises ValueError (not a list of
+        three) or TypeError (a part of the wrong type), saying what is wrong."""
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"a relation must be a list [catalog, schema, name], not a {type(value).__name__}")
+        if len(value) != 3:
+            raise ValueError(f"a relation must be a list [catalog, schema, name], not {len(value)} items")
+        catalog, schema, name = value
+        if not isinstance(name, str):
+            raise TypeError(f"relation name must be a string, not {name!r:.40}")
+        for what, part in (("catalog", catalog), ("schema", schema)):
+            if part is not None and not isinstance(part, str):
+                raise TypeError(f"relation {what} must be a string or null, not {part!r:.40}")
+        return cls(catalog, schema, name)
+
     def matches(self, other: "RelationName") -> bool:
         """Same relation, treating a missing catalog on either side as a wildcard."""
         if self.name != other.name or self.schema != other.schema:
