@@ -157,9 +157,15 @@ class PostgresWarehouse:
     # -- connections ------------------------------------------------------------
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """A READ ONLY transaction with an empty search_path; rolled back at the end."""
+        """A READ ONLY transaction with an empty search_path; rolled back at the end.
+
+        Ctrl-C cancels the statement the server is running (a catalog read can wait for the
+        lock of a view another session is changing, in libpq, where Python cannot interrupt).
+        """
+        from deprecator.warehouse.postgres.executor import interruptible
+
         try:
-            with self.engine.connect() as conn:
+            with interruptible(), self.engine.connect() as conn:
                 trans = conn.begin()
                 try:
                     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
@@ -429,37 +435,19 @@ class PostgresWarehouse:
     def column_types(self, definition: str) -> tuple[str, ...] | None:
         """The column types a SELECT would give a view (None when it does not compile now).
 
-        Compiled as a temporary view inside a transaction that is rolled back.
+        Compiled as a temporary view inside a transaction that is rolled back
+        (``probes.probe_definition``), once per definition until the next ``list_views``.
         """
-        if definition in self._types_cache:
-            return self._types_cache[definition]
-        if self._probe is None:
-            self._probe = self.engine.connect()
-        conn = self._probe
-        import psycopg2   # the driver of the raw cursor below
+        from deprecator.warehouse.postgres.probes import probe_definition
 
-        # A short transaction per probe: never an idle open transaction while someone reads the plan.
-        trans = conn.begin()
-        try:
-            conn.exec_driver_sql("SET LOCAL search_path = ''")
-            conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")   # unknown types only cost a recreate
-            dbapi = conn.connection.dbapi_connection
-            assert dbapi is not None    # an open Connection always holds its DBAPI connection
-            dbapi.cursor().execute("CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
-            types: tuple[str, ...] | None = tuple(conn.execute(sa.text(
-                "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
-                "WHERE a.attrelid = 'pg_temp.deprecator_probe'::pg_catalog.regclass AND a.attnum > 0 "
-                "AND NOT a.attisdropped ORDER BY a.attnum")).scalars())
-        except sa.exc.DBAPIError as e:
-            types = None
-            self._probe_errors[definition] = str(e.orig).strip()
-        except psycopg2.Error as e:  # raised by the raw cursor, not wrapped by SQLAlchemy
-            types = None
-            self._probe_errors[definition] = (getattr(e, "pgerror", None) or str(e)).strip()
-        finally:
-            trans.rollback()
-        self._types_cache[definition] = types
-        return types
+        if definition not in self._types_cache:
+            if self._probe is None:
+                self._probe = self.engine.connect()
+            types, error = probe_definition(self._probe, definition)
+            if error is not None:
+                self._probe_errors[definition] = error
+            self._types_cache[definition] = types
+        return self._types_cache[definition]
 
     def compile_error(self, definition: str) -> str | None:
         """Why ``definition`` does not compile against the warehouse now (None when it does).
@@ -468,12 +456,6 @@ class PostgresWarehouse:
         """
         self.column_types(definition)
         return self._probe_errors.get(definition)
-
-    def _types_of(self, definition: str, current: Any) -> tuple[str, ...] | None:
-        """Column types of ``definition``: the catalog's when it is the view's current one, else compiled."""
-        if current is not None and current.definition == definition:
-            return tuple(t for _, t in current.columns)
-        return self.column_types(definition)
 
     def replace_view_statements(self, view: ViewInfo, new_definition: str,
                                 context: DdlContext = DdlContext()) -> list[str]:
@@ -490,10 +472,12 @@ class PostgresWarehouse:
         types a definition compiles to, both read once per ``list_views``), never on which
         views were asked for before."""
         from deprecator.warehouse.postgres.ddl import Dependent, view_operations
+        from deprecator.warehouse.postgres.probes import types_of
 
         rel = view.relation
-        old_types = self._types_of(view.definition, context.current)
-        new_types = old_types if new_definition == view.definition else self._types_of(new_definition, context.current)
+        old_types = types_of(view.definition, context.current, self.column_types)
+        new_types = (old_types if new_definition == view.definition
+                     else types_of(new_definition, context.current, self.column_types))
         keeps = (view.kind == "view" and old_types is not None and new_types is not None
                  and list(new_types[: len(old_types)]) == list(old_types) and len(new_types) >= len(old_types))
         return view_operations(view, new_definition, old_types=old_types, new_types=new_types,

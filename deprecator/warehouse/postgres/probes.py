@@ -1,12 +1,58 @@
-"""Planning helpers: type categories and batched column-type and compile probes of new definitions."""
+"""Planning helpers: type categories and the compile probes of new definitions (one at a
+time on a connection, or batched), which give the column types a definition compiles to or
+why it does not compile."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from deprecator.db import mark_statement
 from deprecator.operations import DdlContext, Operation
 from deprecator.warehouse.base import ViewInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+# -- compile probes -----------------------------------------------------------------------
+
+def probe_definition(conn: Connection, definition: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """Compile ``definition`` as a temporary view on ``conn``: (its column types, None), or
+    (None, the server's error) when it does not compile now.
+
+    A short transaction per probe, rolled back: never an idle open transaction while someone
+    reads the plan.
+    """
+    import psycopg2   # the driver of the raw cursor below
+    import sqlalchemy as sa
+
+    trans = conn.begin()
+    try:
+        conn.exec_driver_sql("SET LOCAL search_path = ''")
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")   # unknown types only cost a recreate
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None    # an open Connection always holds its DBAPI connection
+        dbapi.cursor().execute("CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
+        return tuple(conn.execute(sa.text(
+            "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
+            "WHERE a.attrelid = 'pg_temp.deprecator_probe'::pg_catalog.regclass AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum")).scalars()), None
+    except sa.exc.DBAPIError as e:
+        return None, str(e.orig).strip()
+    except psycopg2.Error as e:  # raised by the raw cursor, not wrapped by SQLAlchemy
+        return None, (getattr(e, "pgerror", None) or str(e)).strip()
+    finally:
+        trans.rollback()
+
+
+def types_of(definition: str, current: Any,
+             column_types: Callable[[str], tuple[str, ...] | None]) -> tuple[str, ...] | None:
+    """Column types of ``definition``: the catalog's when it is the view's current one
+    (``current``, a ViewInfo or None), else ``column_types(definition)`` (compiled)."""
+    if current is not None and current.definition == definition:
+        return tuple(t for _, t in current.columns)
+    return column_types(definition)
+
+
 # -- planning helpers ---------------------------------------------------------------------
 
 def type_categories(warehouse: Any) -> dict[str, str]:
