@@ -266,8 +266,8 @@ class Plan:
         if d["format_version"] not in SUPPORTED_FORMAT_VERSIONS:
             older = isinstance(d["format_version"], int) and d["format_version"] < FORMAT_VERSION
             raise DeprecatorError(
-                f"{source}: plan format version {d['format_version']} is not supported (this deprecator reads and "
-                f"writes version {FORMAT_VERSION}"
+                f"{source}: plan format version {json.dumps(d['format_version'])} is not supported "
+                f"(this deprecator reads and writes version {FORMAT_VERSION}"
                 + ("; the plan was made by an older deprecator" if older else "") + ")",
                 hint="make the plan again with this version of deprecator (`deprecator plan --out PLAN`) "
                      "and review it",
