@@ -37,6 +37,10 @@ def expand_paths(patterns: Sequence[str], root: Path | None = None) -> tuple[lis
             if m.is_dir():
                 for f in sorted(m.rglob("*")):
                     if f.suffix.lower() == ".sql" and not f.is_dir():  # a broken link is reported, not skipped
+                        if f.exists() and not f.is_file():   # opening a named pipe would wait for a writer
+                            problems.append(SourceProblem("file", display_path(f, root), "not a regular file "
+                                                          "(a pipe, socket or device), not read"))
+                            continue
                         found.setdefault(str(f), f)
                         hits += 1
             elif m.is_file() or not m.exists():
