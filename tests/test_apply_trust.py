@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 
 import pytest
 
@@ -134,12 +133,15 @@ def _hold_write_lock(db):
 def test_waiting_for_the_write_lock_is_said_through_progress(env):
     holder = _hold_write_lock(env.db)
     heard: list[str] = []
-    timer = threading.Timer(0.5, lambda: holder.execute("ROLLBACK"))
-    timer.start()
+
+    def progress(message: str) -> None:   # the holder lets go once apply says it waits (not on a timer)
+        heard.append(message)
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+
     try:
-        result = apply_plan(env.plan(), env.wh, env.registry, env.state, progress=heard.append)
+        result = apply_plan(env.plan(), env.wh, env.registry, env.state, progress=progress)
     finally:
-        timer.join()
         holder.close()
     assert heard == [f"waiting for the write lock on {env.db} (up to 5 s)"]
     assert result.apply_id and definitions(env.db)["direct_v"] == EXPECTED_AFTER["direct_v"]
