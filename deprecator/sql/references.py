@@ -3,10 +3,12 @@
 ``analyze`` runs the steps in order: the nesting limit, the text pre-pass
 (``deprecator.sql.prepass``), parsing (statement by statement, on sqlglot's own
 semicolon tokens, when the whole text does not parse or has statements wrapping
-SQL), the scope walk of each statement (``deprecator.sql.scope``), and the text's
-status: ``parsed``, ``fallback`` (opaque Commands, relations named at run time,
-wrapped SQL not understood) or ``error``, never "no references" for a text that
-was not understood. ``find_references`` gives the public ``ParseResult``.
+SQL), the scope walk of each statement (``deprecator.sql.statements`` over
+``deprecator.sql.scope``, temporary relations carried across statements by
+``deprecator.sql.temps``), and the text's status: ``parsed``, ``fallback`` (opaque
+Commands, relations named at run time, wrapped SQL not understood) or ``error``,
+never "no references" for a text that was not understood. ``find_references``
+gives the public ``ParseResult``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from deprecator.sql.analysis import Analysis, line_offsets, to_references
 from deprecator.sql.logs import quiet_sqlglot
 from deprecator.sql.model import ParseResult
 from deprecator.sql.prepass import neutralize_placeholders, parser_text
-from deprecator.sql.scope import StatementAnalyzer, TempNames, analyze_wrapped, statement_kind
 from deprecator.sql.spans import part_spans
 from deprecator.sql.spans import table_parts as _table_parts  # noqa: F401  (tests/sql/test_sql_engine.py imports it)
+from deprecator.sql.statements import StatementAnalyzer, analyze_wrapped, statement_kind
+from deprecator.sql.temps import TempNames
 
 __all__ = ["MAX_NESTING", "analyze", "find_references", "nesting_depth", "part_spans", "to_references"]
 

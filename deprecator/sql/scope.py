@@ -1,15 +1,18 @@
 """The scope walker: which relation each name of a statement is, and which columns each relation gives.
 
-``StatementAnalyzer`` walks one parsed statement of any kind (queries, INSERT /
-UPDATE / DELETE / MERGE, CREATE, ALTER, DROP, GRANT, COMMENT, COPY, ...) and records
-in an ``Analysis`` every physical relation it names, with its role, and every column
-occurrence with the reference that provably owns it. Names that are not relations are
-told apart: CTEs visible per WITH (recursive ones included), derived tables, table
-functions, UNNEST, the text's own temporary tables, BigQuery ML models. A CTE or
-derived table that is a lone ``SELECT *`` over one relation (a passthrough, the dbt
-staging pattern) gives that relation's columns: a column read from it by name is
-attributed to the relation, and each use depending on its columns as a whole (a star
-over it, its whole row, ...) is recorded (``Analysis.passthroughs``).
+``ScopeWalker`` walks the queries of one parsed statement (WITH, SELECT, set
+operations, FROM and JOIN sources, stars, columns); its subclass
+``deprecator.sql.statements.StatementAnalyzer`` handles statements of any kind (INSERT /
+UPDATE / DELETE / MERGE, CREATE, ALTER, DROP, GRANT, COMMENT, COPY, ...). Together they
+record in an ``Analysis`` every physical relation a statement names, with its role, and
+every column occurrence with the reference that provably owns it. Names that are not
+relations are told apart: CTEs visible per WITH (recursive ones included), derived
+tables, table functions, UNNEST, the text's own temporary tables
+(``deprecator.sql.temps``), BigQuery ML models. A CTE or derived table that is a lone
+``SELECT *`` over one relation (a passthrough, the dbt staging pattern) gives that
+relation's columns: a column read from it by name is attributed to the relation, and
+each use depending on its columns as a whole (a star over it, its whole row, ...) is
+recorded (``Analysis.passthroughs``).
 
 Why a scope model of its own rather than ``sqlglot.optimizer.scope``: that module is
 the optimizer's model of the scopes of a query (sources by name, columns, correlated
@@ -36,7 +39,7 @@ decide whether a rewrite is safe:
 * A scope is one statement. A text's temporary tables shadow warehouse relations
   from the statement after their CREATE until a DROP, by each engine's rules
   (PostgreSQL's ``pg_temp`` searched first, Snowflake's temporary tables per schema,
-  Redshift's ``#names``, DuckDB's ``temp`` catalog): ``TempNames``.
+  Redshift's ``#names``, DuckDB's ``temp`` catalog): ``deprecator.sql.temps.TempNames``.
 * Name resolution a rename depends on varies by dialect: ``a.b`` is a struct field
   where ``a`` is no relation in scope (BigQuery, DuckDB, Spark, Trino, ...), a
   BigQuery UNNEST's alias names its column as well as the source, ORDER BY and
@@ -57,21 +60,14 @@ import sqlglot
 from sqlglot import exp
 
 from deprecator.sql import bigquery as _bq
-from deprecator.sql import wrapped as _wrapped
 from deprecator.sql.analysis import Analysis, ColumnUse, JoinUse, Passthrough, RefInfo, StarUse
 from deprecator.sql.model import RelationName
 from deprecator.sql.names import normalize_part, relation_from_table
 from deprecator.sql.spans import meta_span, table_parts, table_span
+from deprecator.sql.temps import TEMP_SCHEMAS, TempNames, creates_temporary
 
 
-_DYNAMIC = getattr(exp, "DynamicIdentifier", None)   # Snowflake IDENTIFIER(...)
-
-# Statements whose direct table arguments are what they act on (role target).
-_ACTS_ON_RELATION = tuple(
-    getattr(exp, name) for name in ("Drop", "Alter", "TruncateTable", "Copy", "Comment", "AlterRename",
-                                    "RenameTable", "Analyze", "Refresh")
-    if hasattr(exp, name)
-)
+DYNAMIC_IDENTIFIER = getattr(exp, "DynamicIdentifier", None)   # Snowflake IDENTIFIER(...)
 
 # Dialects where `a.b` with `a` not a relation in scope is a struct field access.
 STRUCT_DOT_DIALECTS = frozenset({"bigquery", "duckdb", "spark", "databricks", "hive", "trino", "presto", "athena"})
@@ -83,7 +79,7 @@ def identifier_string(table: exp.Table, dialect: str) -> tuple[exp.Table, exp.Li
     None for any other table, and for ``IDENTIFIER($var)`` / ``IDENTIFIER(:bind)``,
     whose relation cannot be known from the text.
     """
-    if _DYNAMIC is None or not isinstance(table.this, _DYNAMIC):
+    if DYNAMIC_IDENTIFIER is None or not isinstance(table.this, DYNAMIC_IDENTIFIER):
         return None
     lit = table.this.this
     if not isinstance(lit, exp.Literal) or not lit.is_string:
@@ -107,7 +103,7 @@ def names_relation(table: exp.Table, dialect: str) -> bool:
 
 
 @dataclass
-class _Source:
+class Source:
     """A name a FROM clause (or a DML target) brings into a scope."""
 
     name: str | None               # normalized name the scope exposes (None / "": none)
@@ -136,55 +132,22 @@ _PASSTHROUGH_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias", "sample",
 
 
 @dataclass
-class _Scope:
+class Scope:
     """The sources of one SELECT (or DML statement); ``sees_outer``: a correlated subquery's."""
 
-    parent: "_Scope | None"
+    parent: "Scope | None"
     sees_outer: bool
-    sources: list[_Source] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
 
-    def find(self, name: str) -> list[_Source]:
+    def find(self, name: str) -> list[Source]:
         return [s for s in self.sources if s.name == name]
 
 
-@dataclass
-class TempNames:
-    """Temporary tables and views a text creates, which shadow relations in later statements.
+class ScopeWalker:
+    """Walks the queries of statement ``index`` of a text and records what they name into ``an``.
 
-    A temporary relation lives only in the session that made it, so a name that
-    resolves to one is not a reference to a warehouse relation (like a CTE name,
-    across statements). Where it shadows follows the engine: in PostgreSQL,
-    Redshift and DuckDB the temporary schema is searched first, so it shadows
-    the unqualified name; a Snowflake temporary table belongs to a schema and
-    shadows the permanent table of the same qualified name; BigQuery temporary
-    tables are named unqualified. Shadowing starts after the creating statement
-    (its own query still reads the permanent relation) and ends at a DROP.
-    """
-
-    names: dict[str, tuple[str, ...] | None] = field(default_factory=dict)   # unqualified -> columns
-    qualified: dict[RelationName, tuple[str, ...] | None] = field(default_factory=dict)  # Snowflake
-    pending: list[tuple[bool, str, RelationName, tuple[str, ...] | None]] = field(default_factory=list)
-
-    def settle(self) -> None:
-        """Apply the statement's creations (True) and drops (False)."""
-        for create, name, relation, cols in self.pending:
-            if create:
-                self.names[name] = cols
-                self.qualified[relation] = cols
-            else:
-                self.names.pop(name, None)
-                self.qualified.pop(relation, None)
-        self.pending.clear()
-
-
-# Schemas whose relations are always session-temporary when named explicitly.
-_TEMP_SCHEMAS = {"postgres": ("pg_temp",), "redshift": ("pg_temp",), "duckdb": ("temp",)}
-
-
-class StatementAnalyzer:
-    """Walks statement ``index`` of a text (``statement``) and records what it names into ``an``.
-
-    ``temps`` carries the text's temporary relations from one statement to the next.
+    The statement handlers (``dml``, ``target``, ...) are ``deprecator.sql.statements.StatementAnalyzer``'s,
+    the class that is run. ``temps`` carries the text's temporary relations from one statement to the next.
     """
 
     def __init__(self, an: Analysis, index: int, kind: str, default_schema: Sequence[str],
@@ -285,7 +248,7 @@ class StatementAnalyzer:
             return True, self.temps.names.get(name)
         # pg_temp.x / db.pg_temp.x (PostgreSQL, Redshift); temp.x / temp.main.x (DuckDB, a catalog)
         temp_part = parts[0] if self.dialect == "duckdb" else parts[-2] if len(parts) > 1 else None
-        if len(parts) > 1 and self.norm_alias(temp_part) in _TEMP_SCHEMAS.get(self.dialect, ()):
+        if len(parts) > 1 and self.norm_alias(temp_part) in TEMP_SCHEMAS.get(self.dialect, ()):
             return True, self.temps.names.get(name)
         if len(parts) == 1 and name in self.temps.names:
             return True, self.temps.names[name]
@@ -313,17 +276,6 @@ class StatementAnalyzer:
         return True
 
     @staticmethod
-    def creates_temporary(stmt: exp.Expression, dialect: str) -> bool:
-        props = stmt.args.get("properties")
-        if isinstance(props, exp.Properties) and props.find(exp.TemporaryProperty) is not None:
-            return True
-        if isinstance(stmt, exp.Into) and stmt.args.get("temporary"):
-            return True
-        table = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
-        return (dialect == "redshift" and isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier)
-                and table.this.name.startswith("#"))
-
-    @staticmethod
     def alias_columns(node: exp.Expression) -> tuple[str, ...] | None:
         alias_node = node.args.get("alias")
         if isinstance(alias_node, exp.TableAlias) and alias_node.columns:
@@ -331,7 +283,7 @@ class StatementAnalyzer:
         return None
 
     # -- generic walk --------------------------------------------------
-    def visit(self, node: object, scope: _Scope | None, ctes: Ctes) -> None:
+    def visit(self, node: object, scope: Scope | None, ctes: Ctes) -> None:
         # Iterative: BI tools write OR/|| chains thousands of terms long, which
         # sqlglot nests one level per term.
         stack: list[object] = [node]
@@ -362,7 +314,7 @@ class StatementAnalyzer:
                 if _bq.is_model(item):
                     self.handled.add(id(item))    # ML.PREDICT(MODEL m, ...): a model, not a relation
                 else:
-                    self.source(item, scope or _Scope(None, False), ctes)
+                    self.source(item, scope or Scope(None, False), ctes)
                 continue
             if isinstance(item, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and (
                     scope is None or not isinstance(item.parent, exp.When)):
@@ -392,7 +344,7 @@ class StatementAnalyzer:
                 env[name] = self.alias_columns(c) or outs
         return env
 
-    def query(self, node: exp.Expr, parent: _Scope | None, ctes: Ctes,
+    def query(self, node: exp.Expr, parent: Scope | None, ctes: Ctes,
               correlated: bool) -> tuple[str, ...] | None:
         ctes = self.with_(node, ctes)
         if isinstance(node, exp.Subquery):
@@ -418,27 +370,27 @@ class StatementAnalyzer:
         self.visit_rest(node, ("with_",), parent, ctes)
         return None
 
-    def visit_rest(self, node: exp.Expr, skip: Sequence[str], scope: _Scope | None,
+    def visit_rest(self, node: exp.Expr, skip: Sequence[str], scope: Scope | None,
                    ctes: Ctes) -> None:
         for key, value in node.args.items():
             if key in skip:
                 continue
             self.visit(value, scope, ctes)
 
-    def from_and_joins(self, node: exp.Expr, scope: _Scope, ctes: Ctes) -> None:
+    def from_and_joins(self, node: exp.Expr, scope: Scope, ctes: Ctes) -> None:
         """Bring the FROM source and every JOIN of ``node`` (a SELECT or an UPDATE) into ``scope``."""
         from_ = node.args.get("from_")
         if isinstance(from_, exp.From):
             self.source(from_.this, scope, ctes)
         self.joins(node, scope, ctes)
 
-    def joins(self, node: exp.Expr, scope: _Scope, ctes: Ctes) -> None:
+    def joins(self, node: exp.Expr, scope: Scope, ctes: Ctes) -> None:
         for join in node.args.get("joins") or []:
             self.join(join, scope, ctes)
 
-    def select(self, node: exp.Select, parent: _Scope | None, ctes: Ctes,
+    def select(self, node: exp.Select, parent: Scope | None, ctes: Ctes,
                correlated: bool) -> tuple[str, ...] | None:
-        scope = _Scope(parent, correlated)
+        scope = Scope(parent, correlated)
         self.from_and_joins(node, scope, ctes)
         through = self.passthrough(node, scope)
         exposed = [src.name for src in scope.sources if src.name]
@@ -484,8 +436,8 @@ class StatementAnalyzer:
                 continue
             if key == "into" and isinstance(value, exp.Into):
                 # SELECT ... INTO t creates t: written to, not read
-                if not (self.creates_temporary(value, self.dialect) and self.temp_target(value.this, True)):
-                    into = self.target(value.this, _Scope(None, False))
+                if not (creates_temporary(value, self.dialect) and self.temp_target(value.this, True)):
+                    into = self.target(value.this, Scope(None, False))
                     if into is None:
                         self.visit(value, scope, ctes)
                     else:
@@ -503,14 +455,14 @@ class StatementAnalyzer:
                 self.visit(value, scope, ctes)
         return tuple(outputs) if outputs is not None else None
 
-    def visit_order(self, order: exp.Expression, scope: _Scope, ctes: Ctes,
+    def visit_order(self, order: exp.Expression, scope: Scope, ctes: Ctes,
                     aliases: set[str]) -> None:
         for col in list(order.find_all(exp.Column)):
             if not col.table and self.norm_column(col.this) in aliases:
                 self.handled.add(id(col))
         self.visit(order, scope, ctes)
 
-    def join(self, join: exp.Join, scope: _Scope, ctes: Ctes) -> None:
+    def join(self, join: exp.Join, scope: Scope, ctes: Ctes) -> None:
         before = len(scope.sources)
         self.source(join.this, scope, ctes)
         right = scope.sources[before:]
@@ -538,7 +490,7 @@ class StatementAnalyzer:
                 continue
             self.visit(value, scope, ctes)
 
-    def source(self, node: exp.Expression, scope: _Scope, ctes: Ctes,
+    def source(self, node: exp.Expression, scope: Scope, ctes: Ctes,
                role: str = "source") -> None:
         if not isinstance(node, exp.Expression):
             return
@@ -546,7 +498,7 @@ class StatementAnalyzer:
             this = node.this
             if identifier_string(node, self.dialect) is not None:
                 ref = self.add_ref(node, role)
-                scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
+                scope.sources.append(Source(self.exposed_name(node), "table", ref=ref))
             elif isinstance(this, exp.Identifier):
                 name: str | None = self.norm_alias(this) or ""
                 single = node.args.get("db") is None and node.args.get("catalog") is None
@@ -561,20 +513,20 @@ class StatementAnalyzer:
                         if why is not None:
                             self.problem(through, node, why)
                             through = None
-                    scope.sources.append(_Source(self.exposed_name(node), "cte", through=through,
+                    scope.sources.append(Source(self.exposed_name(node), "cte", through=through,
                                                  outputs=self.alias_columns(node) or (
                                                      None if isinstance(cte, _Through) else cte)))
                 elif temp:
                     self.handled.add(id(node))
-                    scope.sources.append(_Source(self.exposed_name(node), "cte",
+                    scope.sources.append(Source(self.exposed_name(node), "cte",
                                                  outputs=self.alias_columns(node) or temp_cols))
                 else:
                     ref = self.add_ref(node, role)
-                    scope.sources.append(_Source(self.exposed_name(node), "table", ref=ref))
+                    scope.sources.append(Source(self.exposed_name(node), "table", ref=ref))
             else:
                 self.handled.add(id(node))
                 self.visit(this, scope, ctes)
-                scope.sources.append(_Source(self.alias_name(node), "other", outputs=self.alias_columns(node)))
+                scope.sources.append(Source(self.alias_name(node), "other", outputs=self.alias_columns(node)))
             self.joins(node, scope, ctes)
             for lat in node.args.get("laterals") or []:
                 self.source(lat, scope, ctes)
@@ -593,7 +545,7 @@ class StatementAnalyzer:
                 # (VALUES ...) AS v(a, b)
                 self.visit(node.this, scope, ctes)
                 cols = self.alias_columns(node) or self.alias_columns(node.this)
-                scope.sources.append(_Source(self.alias_name(node), "derived",
+                scope.sources.append(Source(self.alias_name(node), "derived",
                                              outputs=self.norm_columns(cols)))
                 self.joins(node, scope, ctes)
                 return
@@ -601,7 +553,7 @@ class StatementAnalyzer:
             through = self.through_of.get(id(node.this))
             if through is not None:
                 self.an.passthroughs[through].adopted = True
-            scope.sources.append(_Source(self.alias_name(node), "derived", through=through,
+            scope.sources.append(Source(self.alias_name(node), "derived", through=through,
                                          outputs=self.alias_columns(node) or outs))
             self.joins(node, scope, ctes)
             return
@@ -612,7 +564,7 @@ class StatementAnalyzer:
                 outs = self.query(inner.this, scope, ctes, correlated=True)
             else:
                 self.visit(inner, scope, ctes)
-            scope.sources.append(_Source(self.alias_name(node), "derived",
+            scope.sources.append(Source(self.alias_name(node), "derived",
                                          outputs=self.alias_columns(node) or outs))
             return
         if isinstance(node, exp.Unnest):
@@ -626,21 +578,21 @@ class StatementAnalyzer:
             off = node.args.get("offset")
             if outs is not None and isinstance(off, exp.Expression) and off.name:
                 outs = outs + (self.norm_alias(off.name) or "",)
-            scope.sources.append(_Source(name or "", "other", outputs=outs))
+            scope.sources.append(Source(name or "", "other", outputs=outs))
             return
         # VALUES, table functions and anything else: columns known only from an alias list
         self.visit(node, scope, ctes)
         cols = self.alias_columns(node)
-        scope.sources.append(_Source(self.alias_name(node), "other",
+        scope.sources.append(Source(self.alias_name(node), "other",
                                      outputs=self.norm_columns(cols)))
 
     # -- columns -------------------------------------------------------
-    def star(self, item: exp.Expression, scope: _Scope, through: int | None = None) -> None:
+    def star(self, item: exp.Expression, scope: Scope, through: int | None = None) -> None:
         """A star over the scope's sources (or a qualifier's); ``through``: the passthrough it makes."""
-        sources: list[_Source] = []
+        sources: list[Source] = []
         if isinstance(item, exp.Column) and item.table:
             q = self.norm_alias(item.args.get("table"))
-            s: _Scope | None = scope
+            s: Scope | None = scope
             while s is not None:
                 sources = s.find(q or "")
                 if sources:
@@ -656,13 +608,13 @@ class StatementAnalyzer:
         self.an.stars.append(StarUse(item, tuple(refs), through=through, via=via))
 
     # -- passthroughs --------------------------------------------------
-    def src_ref(self, src: _Source) -> int | None:
+    def src_ref(self, src: Source) -> int | None:
         """The reference whose columns a source gives: its own, or the one a passthrough reads."""
         if src.ref is not None:
             return src.ref
         return self.an.passthroughs[src.through].ref if src.through is not None else None
 
-    def passthrough(self, node: exp.Select, scope: _Scope) -> int | None:
+    def passthrough(self, node: exp.Select, scope: Scope) -> int | None:
         """Whether ``node`` is a passthrough: a CTE's or derived table's lone ``SELECT *`` (or
         ``SELECT t.*``) over exactly one relation (or one passthrough), without column aliases,
         star modifiers (EXCEPT, REPLACE, ...) or clauses that change its columns (joins,
@@ -717,7 +669,7 @@ class StatementAnalyzer:
             return "is given column names by position"
         return None
 
-    def through_refs(self, sources: Sequence[_Source]) -> tuple[int, ...]:
+    def through_refs(self, sources: Sequence[Source]) -> tuple[int, ...]:
         return tuple(self.an.passthroughs[s.through].ref for s in sources if s.through is not None)
 
     def problem(self, index: int, node: exp.Expression, why: str) -> None:
@@ -726,7 +678,7 @@ class StatementAnalyzer:
         pt.problems.append((why, node))
         self.an.refs[pt.ref].unknown_columns = True
 
-    def whole_use(self, src: _Source, node: exp.Expression, why: str) -> None:
+    def whole_use(self, src: Source, node: exp.Expression, why: str) -> None:
         """A use of ``src``'s rows that depends on its column names as a whole: a passthrough's
         (``problem``), or a relation's read directly (``RefInfo.whole_uses``)."""
         if src.through is not None:
@@ -741,7 +693,7 @@ class StatementAnalyzer:
             if item is not None:
                 use.output_item = item
 
-    def lookup(self, scope: _Scope | None, name: str) -> list[_Source]:
+    def lookup(self, scope: Scope | None, name: str) -> list[Source]:
         while scope is not None:
             found = scope.find(name)
             if found:
@@ -749,14 +701,14 @@ class StatementAnalyzer:
             scope = scope.parent
         return []
 
-    def column(self, col: exp.Column, scope: _Scope | None) -> None:
+    def column(self, col: exp.Column, scope: Scope | None) -> None:
         if id(col) in self.handled or scope is None:
             return
         start = len(self.an.columns)
         self._column(col, scope)
         self._mark_outputs(start)
 
-    def _column(self, col: exp.Column, scope: _Scope) -> None:
+    def _column(self, col: exp.Column, scope: Scope) -> None:
         self.handled.add(id(col))
         if isinstance(col.this, exp.Star):
             self.star(col, scope)
@@ -810,11 +762,11 @@ class StatementAnalyzer:
         if self.dialect in STRUCT_DOT_DIALECTS:
             self.unqualified(col, names[0], scope, projection, aliased, ident=parts[0])
 
-    def unqualified(self, col: exp.Column, name: str, scope: _Scope, projection: bool, aliased: bool,
+    def unqualified(self, col: exp.Column, name: str, scope: Scope, projection: bool, aliased: bool,
                     ident: exp.Expression | None = None) -> None:
         struct = ident is not None
         ident = ident if ident is not None else col.this
-        s: _Scope | None = scope
+        s: Scope | None = scope
         outer_possible = False
         while s is not None:
             owners = [src for src in s.sources if src.kind == "table" or src.outputs is None or name in src.outputs]
@@ -840,7 +792,7 @@ class StatementAnalyzer:
                 return
             s = s.parent
 
-    def _outer_has_candidates(self, scope: _Scope | None, name: str) -> bool:
+    def _outer_has_candidates(self, scope: Scope | None, name: str) -> bool:
         while scope is not None:
             if any(src.kind == "table" or src.outputs is None or name in src.outputs for src in scope.sources):
                 return True
@@ -849,240 +801,14 @@ class StatementAnalyzer:
             scope = scope.parent
         return False
 
-    # -- statements ----------------------------------------------------
-    def statement(self, stmt: exp.Expr) -> None:
-        if isinstance(stmt, exp.Query):
-            self.query(stmt, None, {}, correlated=False)
-            self.sweep(stmt)
-            return
-        ctes = self.with_(stmt, {})
-        if isinstance(stmt, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
-            self.dml(stmt, {}, ctes)
-        elif isinstance(stmt, exp.Create):
-            self.create(stmt, ctes)
-        else:
-            self.other(stmt, ctes)
-        self.sweep(stmt)
+    # -- the statement handlers (deprecator.sql.statements) ---------------
+    def dml(self, stmt: exp.Expression, ctes: Ctes, env: Ctes | None = None) -> None:
+        """Walk an INSERT, UPDATE, DELETE or MERGE (``env``: its CTEs, when already resolved)."""
+        raise NotImplementedError
 
-    def dml(self, stmt: exp.Expression, ctes: Ctes,
-            env: Ctes | None = None) -> None:
-        env = env if env is not None else self.with_(stmt, ctes)
-        if isinstance(stmt, exp.Insert):
-            self.insert(stmt, env)
-        elif isinstance(stmt, exp.Update):
-            self.update(stmt, env)
-        elif isinstance(stmt, exp.Delete):
-            self.delete(stmt, env)
-        elif isinstance(stmt, exp.Merge):
-            self.merge(stmt, env)
-
-    def target(self, node: exp.Expression, scope: _Scope) -> int | None:
-        """Register the written-to relation (maybe inside a Schema column list)."""
-        cols: list[str] | None = None
-        table = node
-        if isinstance(node, exp.Schema):
-            table = node.this
-            cols = []
-            idents = []
-            for c in node.expressions:
-                ident = c.this if isinstance(c, (exp.ColumnDef, exp.Column)) else c
-                if isinstance(ident, exp.Identifier):
-                    cols.append(self.norm_column(ident))
-                    idents.append((c, ident))
-            if not cols:
-                cols = None
-        if not isinstance(table, exp.Table) or not names_relation(table, self.dialect):
-            return None
-        if self.temp_columns(table)[0]:
-            # writing to the text's own temporary relation: not a warehouse relation
-            self.handled.add(id(table))
-            self.writes_temp = True
-            scope.sources.append(_Source(self.exposed_name(table), "cte", outputs=self.temp_columns(table)[1]))
-            return None
-        ref = self.add_ref(table, "target", cols if cols is not None else ())
-        if isinstance(node, exp.Schema):
-            for c, ident in idents:
-                self.an.columns.append(ColumnUse(c, ident, self.norm_column(ident), ref, (ref,), False, False, False))
-        scope.sources.append(_Source(self.exposed_name(table), "table", ref=ref))
-        return ref
-
-    def insert(self, stmt: exp.Insert, ctes: Ctes) -> None:
-        scope = _Scope(None, False)
-        ref = self.target(stmt.this, scope)
-        if ref is not None and not isinstance(stmt.this, exp.Schema):
-            self.an.refs[ref].unknown_columns = True
-        expr = stmt.args.get("expression")
-        if isinstance(expr, exp.Query):
-            self.query(expr, None, ctes, correlated=False)
-        else:
-            self.visit(expr, None, ctes)
-        conflict = stmt.args.get("conflict")
-        if isinstance(conflict, exp.OnConflict):
-            # conflict keys and SET targets are the target's columns; EXCLUDED is the proposed row
-            for key in conflict.args.get("conflict_keys") or []:
-                node = key.this if isinstance(key, exp.Ordered) else key
-                if not self._target_column(node, ref):
-                    self.visit(node, scope, ctes)
-            upsert = _Scope(None, False, [*scope.sources, _Source("excluded", "other", outputs=None)])
-            self._assignments(conflict.expressions, ref, upsert, ctes)
-            self.visit_rest(conflict, ("expressions", "conflict_keys"), upsert, ctes)
-        self.visit_rest(stmt, ("this", "expression", "with_", "conflict"), scope, ctes)
-
-    def _target_column(self, lhs: exp.Expression, target: int | None) -> bool:
-        """An assigned column (SET lhs, MERGE INSERT list) belongs to the target."""
-        if isinstance(lhs, exp.Column) and target is None and self.writes_temp and not lhs.args.get("table"):
-            self.handled.add(id(lhs))    # a column of the text's temporary relation
-            return True
-        if not isinstance(lhs, exp.Column) or target is None or lhs.args.get("table"):
-            return False
-        self.handled.add(id(lhs))
-        name = self.norm_column(lhs.this)
-        self.an.refs[target].columns.add(name)
-        self.an.columns.append(ColumnUse(lhs, lhs.this, name, target, (target,), False, False, False))
-        return True
-
-    def _assignments(self, eqs: Sequence[exp.Expression], target: int | None, scope: _Scope,
-                     ctes: Ctes) -> None:
-        for eq in eqs:
-            if isinstance(eq, exp.EQ) and self._target_column(eq.this, target):
-                self.visit(eq.expression, scope, ctes)
-            else:
-                self.visit(eq, scope, ctes)
-
-    def update(self, stmt: exp.Update, ctes: Ctes) -> None:
-        scope = _Scope(None, False)
-        target = self.target(stmt.this, scope)
-        self.from_and_joins(stmt, scope, ctes)
-        self._assignments(stmt.expressions, target, scope, ctes)
-        self.visit_rest(stmt, ("this", "from_", "joins", "expressions", "with_"), scope, ctes)
-
-    def delete(self, stmt: exp.Delete, ctes: Ctes) -> None:
-        scope = _Scope(None, False)
-        self.target(stmt.this, scope)
-        using = stmt.args.get("using")
-        for u in (using if isinstance(using, list) else [using] if isinstance(using, exp.Expression) else []):
-            self.source(u, scope, ctes)
-        self.joins(stmt, scope, ctes)
-        self.visit_rest(stmt, ("this", "using", "joins", "with_"), scope, ctes)
-
-    def merge(self, stmt: exp.Merge, ctes: Ctes) -> None:
-        scope = _Scope(None, False)
-        target = self.target(stmt.this, scope)
-        using = stmt.args.get("using")
-        if isinstance(using, exp.Expression):
-            self.source(using, scope, ctes)
-        self.visit(stmt.args.get("on"), scope, ctes)
-        whens = stmt.args.get("whens")
-        for when in (whens.expressions if isinstance(whens, exp.Whens) else []):
-            self.visit(when.args.get("condition"), scope, ctes)
-            then = when.args.get("then")
-            if isinstance(then, exp.Update):
-                self._assignments(then.expressions, target, scope, ctes)
-            elif isinstance(then, exp.Insert):
-                cols = then.this
-                if isinstance(cols, exp.Tuple):
-                    for c in cols.expressions:
-                        if not self._target_column(c, target):
-                            self.visit(c, scope, ctes)
-                self.visit(then.args.get("expression"), scope, ctes)
-            else:
-                self.visit(then, scope, ctes)
-        self.visit_rest(stmt, ("this", "using", "on", "whens", "with_"), scope, ctes)
-
-    def create(self, stmt: exp.Create, ctes: Ctes) -> None:
-        kind = str(stmt.args.get("kind") or "").upper()
-        scope = _Scope(None, False)
-        if kind in ("TABLE", "VIEW") and self.creates_temporary(stmt, self.dialect):
-            self.temp_target(stmt.this, True)
-        elif kind in ("TABLE", "VIEW") or isinstance(stmt.this, (exp.Table, exp.Schema)) and kind not in (
-            "FUNCTION", "PROCEDURE", "MACRO", "INDEX", "MODEL"
-        ):
-            ref = self.target(stmt.this, scope)
-            if ref is not None and not isinstance(stmt.this, exp.Schema):
-                self.an.refs[ref].unknown_columns = True
-        elif kind == "INDEX":
-            # CREATE INDEX i ON t (cols): the table is the relation, not the index name
-            self.handled.update(id(t) for t in stmt.this.find_all(exp.Table) if t is stmt.this.this)
-        else:
-            self.handled.update(id(t) for t in stmt.this.find_all(exp.Table)) if isinstance(
-                stmt.this, exp.Expression) else None
-        expr = stmt.args.get("expression")
-        if isinstance(expr, exp.Query):
-            self.query(expr, None, ctes, correlated=False)
-        else:
-            self.visit(expr, None, ctes)
-        self.visit_rest(stmt, ("this", "expression", "with_"), scope, ctes)
-
-    def other(self, stmt: exp.Expr, ctes: Ctes) -> None:
-        if isinstance(stmt, exp.Drop) and str(stmt.args.get("kind") or "").upper() == "MODEL":
-            self.handled.update(id(t) for t in stmt.find_all(exp.Table))   # DROP MODEL: not a relation
-            return
-        direct = [stmt.args.get("this"), *(stmt.args.get("expressions") or []), *(stmt.args.get("tables") or [])]
-        role = "target" if isinstance(stmt, _ACTS_ON_RELATION) else "source"
-        for t in direct:
-            if isinstance(t, exp.Table) and names_relation(t, self.dialect) and id(t) not in self.handled:
-                if isinstance(stmt, exp.Drop) and self.temp_target(t, False):
-                    continue    # DROP of the text's temporary relation ends its shadowing
-                if self.temp_columns(t)[0]:
-                    self.handled.add(id(t))
-                    continue
-                self.add_ref(t, role, None)
-        for t in stmt.find_all(exp.Table):
-            if id(t) not in self.handled and names_relation(t, self.dialect):
-                self.add_ref(t, "source", None)
-
-    def dynamic_name(self, table: exp.Table) -> None:
-        """Record a relation named by a run-time value: IDENTIFIER($var), IDENTIFIER(:bind)."""
-        arg = table.this.this
-        if isinstance(arg, exp.Expression) and not (isinstance(arg, exp.Literal) and arg.is_string):
-            # (a string that names no relation fails when it runs: nothing is read)
-            self.an.dynamic_names.append(f"statement {self.index + 1} names a relation with "
-                                         f"IDENTIFIER({arg.sql(dialect=self.dialect)}), which is known only "
-                                         "when it runs")
-
-    def sweep(self, stmt: exp.Expr) -> None:
-        """Safety net: a relation-shaped Table the walk did not place is still a reference.
-
-        The same pass records relations named by run-time values (``dynamic_name``).
-        """
-        for t in stmt.find_all(exp.Table):
-            if _DYNAMIC is not None and isinstance(t.this, _DYNAMIC):
-                self.dynamic_name(t)
-            if id(t) in self.handled or not names_relation(t, self.dialect):
-                continue
-            if t.find_ancestor(exp.UserDefinedFunction) is not None:
-                continue
-            if self._cte_named(t):
-                continue
-            self.an.unplaced += 1
-            self.add_ref(t, "source", None)
-        ctes = {self.an.passthroughs[p].name: p for p in self.made if self.an.passthroughs[p].cte}
-        if ctes:
-            # its name read anywhere else (another CTE of the same name, a forward reference): not followed
-            for t in stmt.find_all(exp.Table):
-                named = ctes.get(self.norm_alias(t.this) or "") if isinstance(t.this, exp.Identifier) else None
-                if named is None or id(t) in self.through_reads or len(table_parts(t)) != 1:
-                    continue
-                if t is not self.an.refs[self.an.passthroughs[named].ref].table:
-                    self.problem(named, t, "is named where the walk does not resolve the name to it")
-        for p in self.made:
-            pt = self.an.passthroughs[p]
-            if not pt.adopted and not pt.problems:
-                self.problem(p, self.an.refs[pt.ref].table, "is not read as a CTE or derived table the walk follows")
-
-    def _cte_named(self, table: exp.Table) -> bool:
-        if not isinstance(table.this, exp.Identifier):
-            return False
-        if table.args.get("db") is not None or table.args.get("catalog") is not None:
-            return False
-        name = self.norm_alias(table.this)
-        node: exp.Expr | None = table.parent
-        while node is not None:
-            w = node.args.get("with_")
-            if isinstance(w, exp.With) and any(self.norm_alias(c.args["alias"].this) == name for c in w.expressions):
-                return True
-            node = node.parent
-        return False
+    def target(self, node: exp.Expression, scope: Scope) -> int | None:
+        """Register the written-to relation of ``node`` (a Table or a Schema) in ``scope``; its reference."""
+        raise NotImplementedError
 
 
 def _given(value: object) -> bool:
@@ -1102,67 +828,3 @@ def _reads_by_pattern(node: exp.Expression) -> bool:
     parent = node.parent
     return not isinstance(parent, (exp.Count, exp.Column)) and not (
         isinstance(parent, exp.Select) and node.arg_key == "expressions")
-
-
-def statement_kind(stmt: exp.Expr) -> str:
-    if isinstance(stmt, exp.Query):
-        return "select"
-    if isinstance(stmt, exp.Create):
-        kind = str(stmt.args.get("kind") or "").lower().replace(" ", "_")
-        props = stmt.args.get("properties")
-        if props is not None and props.find(exp.MaterializedProperty) is not None:
-            kind = "materialized_" + kind
-        return "create_" + kind if kind else "create"
-    if isinstance(stmt, exp.Command):
-        return "command"
-    name = type(stmt).__name__.lower()
-    return {"truncatetable": "truncate"}.get(name, name)
-
-
-def analyze_wrapped(an: Analysis, index: int, w: _wrapped.Wrapped, default_schema: Sequence[str],
-                    default_catalog: str | None, temps: TempNames) -> None:
-    """The SQL a wrapping statement runs, as statement ``index``; what is not understood is noted.
-
-    A rule's table is a reference of its own (``create_rule``); ``NEW.col`` and
-    ``OLD.col`` in its condition and actions are that table's columns.
-    """
-    rule_ref: int | None = None
-    if w.table is not None:
-        head = StatementAnalyzer(an, index, "create_rule", default_schema, default_catalog, temps)
-        if names_relation(w.table, an.dialect) and not head.temp_columns(w.table)[0]:
-            rule_ref = head.add_ref(w.table, "target", ())
-        if w.condition is not None:
-            head.visit(w.condition, None, {})
-            head.sweep(w.condition)
-            _rule_rows(an, head, w.condition, rule_ref)
-    for stmt in w.statements:
-        analyzer = StatementAnalyzer(an, index, statement_kind(stmt), default_schema, default_catalog, temps)
-        analyzer.statement(stmt)
-        if w.form == "RULE":
-            _rule_rows(an, analyzer, stmt, rule_ref)
-        temps.settle()
-    if w.error is not None:
-        an.opaque.append(f"statement {index + 1} ({w.label}): {w.error}")
-
-
-def _rule_rows(an: Analysis, analyzer: StatementAnalyzer, node: exp.Expr, ref: int | None) -> None:
-    """``NEW.col`` / ``OLD.col`` (and ``NEW.*``) in a rule: the columns of the rule's table."""
-    if ref is None:
-        return
-    placed = {id(u.node) for u in an.columns}
-    for col in node.find_all(exp.Column):
-        qualifier = col.args.get("table")
-        if qualifier is None or col.args.get("db") is not None or id(col) in placed:
-            continue
-        if analyzer.norm_alias(qualifier) not in ("new", "old"):
-            continue
-        if isinstance(col.this, exp.Star):
-            # the row of the rule's table: its columns cannot be known (the star, not the
-            # qualifier, is recorded, so a rewrite never renames NEW itself)
-            an.refs[ref].unknown_columns = True
-            an.stars.append(StarUse(col.this, (ref,)))
-            continue
-        name = analyzer.norm_column(col.this)
-        an.refs[ref].columns.add(name)
-        an.columns.append(ColumnUse(col, col.this, name, ref, (ref,), True, id(col) in analyzer.projection_items,
-                                    analyzer.projection_items.get(id(col), False)))
