@@ -909,7 +909,8 @@ def _append_entry_text(text: str, path: str, entry: list[tuple[str, Any]]) -> st
             if dash >= 0:
                 dash_indent, key_indent = dash, col0
             first = seq[0]
-            if isinstance(first, CommentedMap) and isinstance(first.get("columns"), CommentedMap) and first["columns"]:
+            if (isinstance(first, CommentedMap) and isinstance(first.get("columns"), CommentedMap) and first["columns"]
+                    and not first["columns"].fa.flow_style()):    # `columns: {x: y}` shows no indentation
                 c = first["columns"]
                 map_step = max(1, c.lc.key(next(iter(c)))[1] - col0)
             if len(seq) >= 2:
