@@ -176,6 +176,10 @@ def run_scan(
     built = sources is None
     if sources is None:
         sources, closers = build_sources(config, paths)
+        if not record:     # no usage snapshot, and no counter reading a later window would start from
+            for s in sources:
+                if getattr(s, "keep_readings", False):
+                    setattr(s, "keep_readings", False)
         config, registry = _with_warehouse_search_path(config, registry, closers)
         _check_registered(registry, closers)
     report_progress = _Progress(progress, sources, t0) if callable(progress) else None

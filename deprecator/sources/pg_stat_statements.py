@@ -115,6 +115,9 @@ class PgStatStatementsSource:
     kind: str = KIND
     _search_paths: dict[tuple[int, int], RoleSearchPath] = field(default_factory=dict, repr=False)
     owns_state: bool = False     # close the state store with the source (when built from config)
+    # Store this read's counters as the next window's start. A scan that is not recorded
+    # (guide, notify) must not: the calls before it would fall in no recorded window.
+    keep_readings: bool = True
 
     def close(self) -> None:
         if self.owns_state and self.state is not None:
@@ -198,7 +201,7 @@ class PgStatStatementsSource:
                 "hidden from this role; "
                 "grant it pg_read_all_stats to scan them", kind="unreadable")
         note = None
-        if self.state is not None:
+        if self.state is not None and self.keep_readings:
             try:
                 self._store_snapshot(snap)
             except sa.exc.SQLAlchemyError as e:   # the counts stand; the next window will just be longer
