@@ -105,7 +105,19 @@ def _op_text(op: Operation, other: Operation | None = None) -> str:
     """An operation as messages show it: its SQL, and its kind and relation where only those differ."""
     if other is not None and other.sql == op.sql:
         return f"{_clip(op.sql)} ({op.kind} of {op.relation})"
-    return _clip(op.sql)
+    return _clip(op.sql) if other is None else _clip_at_difference(op.sql, other.sql)
+
+
+def _clip_at_difference(sql: str, other: str, limit: int = 160, before: int = 40) -> str:
+    """``sql`` clipped like ``_clip``, but from a little before where it first differs from ``other``
+    when that is past the clip (a long CREATE VIEW edited near its end)."""
+    one, two = " ".join(sql.split()), " ".join(other.split())
+    at = next((i for i, (a, b) in enumerate(zip(one, two)) if a != b), min(len(one), len(two)))
+    if len(one) <= limit or at < limit - before:
+        return _clip(sql, limit)
+    start = at - before
+    piece = one[start:start + limit - 6]
+    return "`..." + piece + ("..." if start + len(piece) < len(one) else "") + "`"
 
 
 def _first_difference(planned: Sequence[Operation], derived: Sequence[Operation], label: str) -> str:
