@@ -26,8 +26,8 @@ def _read(path: Path) -> tuple[list[SqlText], list[SourceProblem]]:
 
 def test_csv_with_a_utf8_bom_reads_its_header(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + HEADER + "select * from customer where city = 'Zürich',jürgen,2026-11-20 10:00:00\r\n"
-                     .encode())
+    row = "select * from customer where city = 'Zürich',jürgen,2026-11-20 10:00:00\r\n"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER + row.encode())
     texts, problems = _read(path)
     assert problems == []
     assert [(t.text, t.user) for t in texts] == [("select * from customer where city = 'Zürich'", "jürgen")]
