@@ -63,7 +63,7 @@ def marked_cursor_class() -> Any:
     if _marked_cursor is None:
         import psycopg2.extensions
 
-        class MarkedCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
+        class MarkedCursor(psycopg2.extensions.cursor):
             def execute(self, query: Any, vars: Any = None) -> Any:
                 return super().execute(mark_statement(query), vars)
 

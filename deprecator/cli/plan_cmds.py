@@ -39,7 +39,7 @@ def _cross_check_text(checks) -> str:
 class _PlanCommand(click.Command):
     """With --detailed-exitcode, a usage error exits 1 as terraform does (2 means "changes" there)."""
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+    def make_context(self, info_name, args, parent=None, **extra):
         detailed = any(a == "--detailed-exitcode" or a.startswith("--detailed-exitcode=") for a in args)
         try:
             return super().make_context(info_name, args, parent=parent, **extra)

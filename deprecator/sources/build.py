@@ -64,7 +64,7 @@ def _lazy_factory(module: str) -> Callable[[Config, Any], Source]:
     def build(config: Config, history: Any) -> Source:
         import importlib
 
-        return importlib.import_module(module).from_config(config, history)  # type: ignore[no-any-return]
+        return importlib.import_module(module).from_config(config, history)
     return build
 
 

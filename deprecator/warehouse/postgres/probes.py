@@ -160,7 +160,7 @@ class PlanningDdl:
     def compile_error(self, definition: str) -> str | None:
         if not self.can_probe():
             return None
-        return self.warehouse.compile_error(definition)  # type: ignore[no-any-return]
+        return self.warehouse.compile_error(definition)
 
     def column_types(self, definition: str) -> tuple[str, ...] | None:
-        return self.warehouse.column_types(definition)  # type: ignore[no-any-return]
+        return self.warehouse.column_types(definition)
