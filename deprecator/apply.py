@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +48,7 @@ from deprecator.warehouse.base import ViewInfo, Warehouse
 
 if TYPE_CHECKING:
     from deprecator.registry import Registry
+    from deprecator.warehouse.postgres.adapter import PostgresWarehouse
 
 
 class RegistryLike(Protocol):
@@ -134,16 +135,17 @@ def _relation_columns(warehouse: Warehouse, rules: Sequence[RewriteRule]) -> dic
     return columns
 
 
-def _planning(warehouse: Warehouse) -> tuple[DdlMaker, dict[str, str] | None]:
+def _planning(warehouse: Warehouse) -> tuple[DdlMaker[ViewInfo], dict[str, str] | None]:
     """(DDL maker, type categories): on PostgreSQL, batched compile checks and typcategory."""
     if warehouse.dialect == "postgres" and hasattr(warehouse, "column_types") and hasattr(warehouse, "read"):
         from deprecator.warehouse.postgres.probes import PlanningDdl, type_categories
 
-        return PlanningDdl(warehouse), type_categories(warehouse)
+        pg = cast("PostgresWarehouse", warehouse)   # what the checks above find: the PostgreSQL adapter
+        return PlanningDdl(pg), type_categories(pg)
     return warehouse, None
 
 
-def _compiles(ddl: DdlMaker) -> bool | None:
+def _compiles(ddl: DdlMaker[ViewInfo]) -> bool | None:
     """Whether the DDL maker can compile definitions on the warehouse (None: it has no compile checks)."""
     can = getattr(ddl, "can_probe", None)
     return bool(can()) if callable(can) else None

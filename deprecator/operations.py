@@ -9,7 +9,7 @@ module imports nothing but the relation type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence, get_args
+from typing import Any, Generic, Literal, Mapping, Sequence, TypeVar, get_args
 
 from deprecator.sql.model import RelationName
 
@@ -30,6 +30,9 @@ OperationKind = Literal[
 ]
 
 OPERATION_KINDS: tuple[str, ...] = get_args(OperationKind)
+
+# The adapter's view type (``deprecator.warehouse.base.ViewInfo``): a context is read only, so covariant.
+ViewT_co = TypeVar("ViewT_co", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Operation:
 
 
 @dataclass(frozen=True)
-class DdlContext:
+class DdlContext(Generic[ViewT_co]):
     """What an adapter needs to know beyond the view and its new definition, from the planner.
 
     ``upstream_dropped``: an earlier operation of the plan (same direction, forward or
@@ -66,11 +69,12 @@ class DdlContext:
     CREATE OR REPLACE alone would not keep its owner, grants and comments: restate
     them. True by default (restating is always safe). ``current``: the view as the
     catalog holds it now (its column types are those of its current definition);
-    None: unknown, every definition is compiled.
+    None: unknown, every definition is compiled. It is of the type the adapter's views are
+    (the planner passes one of the views it was given).
     """
 
     upstream_dropped: bool = True
-    current: Any = None
+    current: ViewT_co | None = None
 
 
 def sql_of(operations: Sequence[Operation]) -> tuple[str, ...]:

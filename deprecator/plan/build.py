@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
 # Views are parsed through ``deprecator.plan.analyze`` (the package's name for it), so that
 # what patches it there (tests counting the parses) still sees every parse.
 import deprecator.plan as _package
 from deprecator.graph import dependency_order
 from deprecator.operations import DdlContext, Operation
-from deprecator.plan.model import Action, DdlMaker, Plan, PlanBlocker, ViewLike, ViewPlan
+from deprecator.plan.model import Action, DdlMaker, Plan, PlanBlocker, ViewLike, ViewPlan, ViewRecord
 from deprecator.plan.render import unified_diff
 from deprecator.plan.staleness import view_parts
 from deprecator.prefilter import TextIndex, name_needles
@@ -22,6 +22,9 @@ from deprecator.sql.model import Blocker, Reference, RelationName, RewriteResult
 from deprecator.sql.names import column_text_name
 from deprecator.sql.references import to_references
 from deprecator.sql.types import incompatible
+
+# The engine's view type (ViewInfo): ``build_plan`` hands its ``ddl`` only views of the type it was given.
+ViewT = TypeVar("ViewT", bound=ViewRecord)
 
 def _type_blockers(
     refs: Iterable[Reference], rule: RewriteRule, old_cols: Sequence[tuple[str, str]] | None,
@@ -173,8 +176,8 @@ def only_checks(drop: Sequence[Operation], operations: Sequence[Operation]) -> b
     return not drop and bool(operations) and all(op.kind == "guard" for op in operations)
 
 
-def _ddl(ddl: DdlMaker, view: ViewLike, definition: str,
-         context: DdlContext) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
+def _ddl(ddl: DdlMaker[ViewT], view: ViewT, definition: str,
+         context: DdlContext[ViewT]) -> tuple[tuple[Operation, ...], tuple[Operation, ...]]:
     """(drop, create) operations that give ``view`` the text ``definition``; only a two-phase
     engine has drops of their own (its leading ``drop_view`` operations)."""
     ops = tuple(ddl.view_operations(view, definition, context))
@@ -185,7 +188,7 @@ def _ddl(ddl: DdlMaker, view: ViewLike, definition: str,
 
 
 def build_plan(
-    views: Sequence[ViewLike],
+    views: Sequence[ViewT],
     rules: Sequence[RewriteRule],
     dialect: str,
     registry_fingerprint: str,
@@ -194,7 +197,7 @@ def build_plan(
     warehouse_label: str = "",
     *,
     relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None] | None = None,
-    ddl: DdlMaker | None = None,
+    ddl: DdlMaker[ViewT] | None = None,
     registry_parts: Mapping[str, str] | None = None,
     type_categories: Mapping[str, str] | None = None,
     warehouse_id: Mapping[str, str] | None = None,
@@ -203,7 +206,8 @@ def build_plan(
 
     ``relation_columns`` maps the rules' old and new relations to their columns
     (None: does not exist); relations missing from it are not checked.
-    ``ddl`` makes the statements; without it the plan has diffs but no DDL. When
+    ``ddl`` makes the statements from ``views`` (or copies of them with another
+    definition); without it the plan has diffs but no DDL. When
     it also compiles definitions (``CheckingDdl``), a rewritten view that would
     not compile is a blocker. ``type_categories`` maps base type names to the
     engine's category (PostgreSQL ``typcategory``): a column whose type changes
@@ -252,7 +256,7 @@ def build_plan(
 
 
 @dataclass(frozen=True)
-class _Inputs:
+class _Inputs(Generic[ViewT]):
     """What every step of ``build_plan`` reads, normalised once."""
 
     dialect: str
@@ -261,17 +265,17 @@ class _Inputs:
     rules: Sequence[RewriteRule]          # with the relations' known columns (``enrich_rules``)
     relation_columns: Mapping[RelationName, Sequence[tuple[str, str]] | None]
     categories: Mapping[str, str]
-    ddl: DdlMaker | None
+    ddl: DdlMaker[ViewT] | None
     # CheckingDdl's optional methods, when the engine has them
     compile_error: Callable[[str], str | None] | None
     column_types: Callable[[str], Sequence[str] | None] | None
 
 
 @dataclass(frozen=True)
-class _Affected:
+class _Affected(Generic[ViewT]):
     """What discovery found: the affected views, and what each parsed view reads."""
 
-    views: Mapping[RelationName, ViewLike]                 # every view, by relation
+    views: Mapping[RelationName, ViewT]                    # every view, by relation
     affected: frozenset[RelationName]                      # the views the plan covers
     reads: Mapping[RelationName, set[RelationName]]        # parsed view -> relations it reads (resolved)
     refs: Mapping[RelationName, tuple[Reference, ...]]     # parsed view -> its source references
@@ -306,7 +310,7 @@ def _resolver(by_rel: Mapping[RelationName, ViewLike]) -> Callable[[RelationName
     return resolve
 
 
-def _discover(views: Sequence[ViewLike], inputs: _Inputs) -> _Affected:
+def _discover(views: Sequence[ViewT], inputs: _Inputs[ViewT]) -> _Affected[ViewT]:
     """The views reading a deprecated relation, directly or through other views.
 
     A view can read a deprecated or affected relation only if its text names it, so
@@ -372,7 +376,7 @@ def _rules_read(refs: Iterable[Reference], rules: Sequence[RewriteRule]) -> list
     return hit
 
 
-def _draft(rel: RelationName, found: _Affected, inputs: _Inputs) -> _Draft:
+def _draft(rel: RelationName, found: _Affected[ViewT], inputs: _Inputs[ViewT]) -> _Draft:
     """First pass for one view: what blocks it as it is, then its rewrite and what blocks that."""
     v = found.views[rel]
     rel_rules = found.direct.get(rel, [])
@@ -433,7 +437,8 @@ def _plain_column_names(rule: RewriteRule, dialect: str) -> RewriteRule:
                                removed_columns=frozenset(name(c) for c in rule.removed_columns))
 
 
-def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Reference], inputs: _Inputs) -> list[PlanBlocker]:
+def _rule_blockers(rel: RelationName, rule: RewriteRule, refs: Sequence[Reference],
+                   inputs: _Inputs[ViewT]) -> list[PlanBlocker]:
     """What blocks rewriting ``rel`` by one rule: reading its own replacement, or columns and types it lacks."""
     if rule.new == rel or rule.new.matches(rel):
         return [PlanBlocker(kind="self_reference",
@@ -467,7 +472,7 @@ def _rewriter_blockers(rr: RewriteResult, rules: Sequence[RewriteRule]) -> list[
     return blockers
 
 
-def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs, upstream: Mapping[str, Action],
+def _entry(v: ViewT, draft: _Draft, inputs: _Inputs[ViewT], upstream: Mapping[str, Action],
            dropped: tuple[bool, bool] = (True, True)) -> ViewPlan:
     """Second pass for one view: compile checks, then its entry with the DDL.
 
@@ -489,7 +494,7 @@ def _entry(v: ViewLike, draft: _Draft, inputs: _Inputs, upstream: Mapping[str, A
 
 
 def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str | None],
-                      inputs: _Inputs) -> list[PlanBlocker]:
+                      inputs: _Inputs[ViewT]) -> list[PlanBlocker]:
     """The rewritten definition must compile on the warehouse, and keep its output columns' type categories."""
     error = compile_error(text)
     if error:
@@ -506,8 +511,8 @@ def _compile_blockers(v: ViewLike, text: str, compile_error: Callable[[str], str
     return []
 
 
-def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
-                     upstream: Mapping[str, Action], context: DdlContext) -> ViewPlan:
+def _dependent_entry(v: ViewT, base: Mapping[str, Any], ddl: DdlMaker[ViewT] | None,
+                     upstream: Mapping[str, Action], context: DdlContext[ViewT]) -> ViewPlan:
     """A view that only reads affected views: recreated, checked in place, or left alone."""
     via = base["via"]
     if ddl is not None and ddl.recreate_dependents and upstream:
@@ -529,7 +534,7 @@ def _dependent_entry(v: ViewLike, base: Mapping[str, Any], ddl: DdlMaker | None,
     return _sealed(ViewPlan(action="unchanged", note="no change needed: reads " + ", ".join(via), **base))
 
 
-def _rewrite_entry(v: ViewLike, base: Mapping[str, Any], after: str, ddl: DdlMaker | None,
+def _rewrite_entry(v: ViewT, base: Mapping[str, Any], after: str, ddl: DdlMaker[ViewT] | None,
                    dropped: tuple[bool, bool]) -> ViewPlan:
     """A rewritten view: its DDL, the inverse DDL and the diff."""
     stmts: tuple[Operation, ...] = ()
@@ -538,7 +543,7 @@ def _rewrite_entry(v: ViewLike, base: Mapping[str, Any], after: str, ddl: DdlMak
     inverse_drop: tuple[Operation, ...] = ()
     if ddl is not None:
         drop, stmts = _ddl(ddl, v, after, DdlContext(upstream_dropped=dropped[0], current=v))
-        inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition,  # type: ignore[type-var]
+        inverse_drop, inverse = _ddl(ddl, dataclasses.replace(v, definition=after), v.definition,
                                      DdlContext(upstream_dropped=dropped[1], current=v))
     return _sealed(ViewPlan(action="rewrite", operations=stmts, inverse_operations=inverse, drop_operations=drop,
                             inverse_drop_operations=inverse_drop, diff=unified_diff(v.definition, after, str(base["relation"])), **{**base, "after": after}))

@@ -48,18 +48,31 @@ class ViewLike(Protocol):
     def fingerprint(self) -> str: ...
 
 
-class AclView(ViewLike, Protocol):
-    """A view as the catalog holds it, whose grants can be compared as effective privileges: a
-    dataclass (``dataclasses.replace`` makes the copy with ``default_acl`` off), as ViewInfo is."""
+class ViewRecord(ViewLike, Protocol):
+    """A view the planner can copy with another definition (the inverse DDL is made from the
+    rewritten copy): a dataclass, as ViewInfo is, so ``dataclasses.replace`` returns its own type."""
 
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+
+class AclView(ViewRecord, Protocol):
+    """A view as the catalog holds it, whose grants can be compared as effective privileges: a
+    dataclass (``dataclasses.replace`` makes the copy with ``default_acl`` off), as ViewInfo is."""
 
     @property
     def default_acl(self) -> bool: ...
 
 
-class DdlMaker(Protocol):
+# The view type an engine's DDL reads (ViewInfo): a DdlMaker of ViewInfo takes nothing else, so contravariant.
+ViewT_contra = TypeVar("ViewT_contra", bound=ViewLike, contravariant=True)
+
+
+class DdlMaker(Protocol[ViewT_contra]):
     """The engine's DDL (a ``deprecator.warehouse.base.Warehouse``), as typed operations.
+
+    Generic over the engine's view type: each engine reads its own view type's fields
+    (ViewInfo's owner, grants, columns, ...), more than ``ViewLike`` has, so ``build_plan``
+    gives it only views of that type (those it was given, or copies of them).
 
     ``two_phase``: the engine cannot replace a view in place while others depend on it
     (DROP fails), so the plan runs every changed view's leading ``drop_view`` operations
@@ -69,15 +82,14 @@ class DdlMaker(Protocol):
     recreate_dependents: bool
     two_phase: bool
 
-    # ``view`` is one of the views given to ``build_plan`` (or a copy with another definition): each
-    # engine reads its own view type's fields (ViewInfo's grants, owner, ...), so it is not a ViewLike here.
-    def view_operations(self, view: Any, new_definition: str, context: DdlContext) -> Sequence[Operation]:
+    def view_operations(self, view: ViewT_contra, new_definition: str,
+                        context: DdlContext[ViewT_contra]) -> Sequence[Operation]:
         """The operations giving ``view`` the text ``new_definition``: a function of its arguments
         (and the catalog), never of the order it is called in; ``build_plan`` passes the context."""
         ...
 
 
-class CheckingDdl(DdlMaker, Protocol):
+class CheckingDdl(DdlMaker[ViewT_contra], Protocol):
     """Engines that can compile a definition without changing anything (optional methods).
 
     ``prepare`` gets every rewritten definition before any DDL is asked for (so

@@ -89,7 +89,7 @@ class Warehouse(Protocol):
     # then runs every changed view's leading drop_view operations first, dependents first.
     two_phase: bool
 
-    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext[ViewInfo] = DdlContext()) -> list[Operation]:
         """Typed DDL that gives ``view`` the definition ``new_definition``, keeping everything else
         (owner, grants, comments, options). Also used for inverses: pass the old definition.
 

@@ -157,7 +157,7 @@ class SQLiteWarehouse:
         triggers = [str(t["definition"]) for t in view.extra.get("triggers") or ()]
         return [f"DROP VIEW {qualified(view.relation)}", new_definition, *triggers]
 
-    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext[ViewInfo] = DdlContext()) -> list[Operation]:
         """``replace_view_statements``, typed: the drop, the create, then the triggers it restores.
 
         The context changes nothing here: the DROP VIEW / CREATE VIEW pair keeps whatever SQLite keeps."""

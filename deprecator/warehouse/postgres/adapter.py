@@ -458,11 +458,11 @@ class PostgresWarehouse:
         return self._probe_errors.get(definition)
 
     def replace_view_statements(self, view: ViewInfo, new_definition: str,
-                                context: DdlContext = DdlContext()) -> list[str]:
+                                context: DdlContext[ViewInfo] = DdlContext()) -> list[str]:
         """The SQL of ``view_operations``."""
         return [op.sql for op in self.view_operations(view, new_definition, context)]
 
-    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext[ViewInfo] = DdlContext()) -> list[Operation]:
         """CREATE OR REPLACE when the columns keep names, order and types; else drop and recreate
         (with the views built on it). Options, owner, grants, comments and indexes are restated,
         unless the view is replaced in place and nothing it reads is dropped before it

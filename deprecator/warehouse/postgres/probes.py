@@ -4,7 +4,7 @@ why it does not compile."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from deprecator.db import mark_statement
 from deprecator.operations import DdlContext, Operation
@@ -12,6 +12,8 @@ from deprecator.warehouse.base import ViewInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+    from deprecator.warehouse.postgres.adapter import PostgresWarehouse
 
 # -- compile probes -----------------------------------------------------------------------
 
@@ -44,10 +46,10 @@ def probe_definition(conn: Connection, definition: str) -> tuple[tuple[str, ...]
         trans.rollback()
 
 
-def types_of(definition: str, current: Any,
+def types_of(definition: str, current: ViewInfo | None,
              column_types: Callable[[str], tuple[str, ...] | None]) -> tuple[str, ...] | None:
     """Column types of ``definition``: the catalog's when it is the view's current one
-    (``current``, a ViewInfo or None), else ``column_types(definition)`` (compiled)."""
+    (``current``, or None), else ``column_types(definition)`` (compiled)."""
     if current is not None and current.definition == definition:
         return tuple(t for _, t in current.columns)
     return column_types(definition)
@@ -55,7 +57,7 @@ def types_of(definition: str, current: Any,
 
 # -- planning helpers ---------------------------------------------------------------------
 
-def type_categories(warehouse: Any) -> dict[str, str]:
+def type_categories(warehouse: PostgresWarehouse) -> dict[str, str]:
     """Base type name (``format_type`` without modifier) -> ``pg_type.typcategory``, for every type."""
     import sqlalchemy as sa
 
@@ -70,7 +72,7 @@ def type_categories(warehouse: Any) -> dict[str, str]:
 PROBE_BATCH = 200
 
 
-def prime_column_types(warehouse: Any, definitions: Sequence[str]) -> None:
+def prime_column_types(warehouse: PostgresWarehouse, definitions: Sequence[str]) -> None:
     """Compile many definitions at once and fill the warehouse's type cache (and compile errors).
 
     ``PostgresWarehouse.column_types`` compiles one temporary view per call (four round
@@ -80,7 +82,7 @@ def prime_column_types(warehouse: Any, definitions: Sequence[str]) -> None:
     """
     import psycopg2
 
-    cache: dict[str, Any] = warehouse._types_cache
+    cache = warehouse._types_cache
     errors: dict[str, str] = warehouse._probe_errors
     todo = [d for d in dict.fromkeys(definitions) if d not in cache]
     if not todo:
@@ -90,7 +92,9 @@ def prime_column_types(warehouse: Any, definitions: Sequence[str]) -> None:
     with warehouse.engine.connect() as conn:
         trans = conn.begin()
         try:
-            cur = conn.connection.dbapi_connection.cursor()
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None    # an open Connection always holds its DBAPI connection
+            cur = dbapi.cursor()
             cur.execute("SET LOCAL search_path = ''; SET LOCAL lock_timeout = '5s'")
 
             def create(i: int) -> str:
@@ -136,7 +140,7 @@ class PlanningDdl:
     recreate_dependents = True
     two_phase = False
 
-    def __init__(self, warehouse: Any) -> None:
+    def __init__(self, warehouse: PostgresWarehouse) -> None:
         self.warehouse = warehouse
         self._can_probe: bool | None = None
 
@@ -150,7 +154,7 @@ class PlanningDdl:
                     "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMP')")).scalar())
         return self._can_probe
 
-    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext = DdlContext()) -> list[Operation]:
+    def view_operations(self, view: ViewInfo, new_definition: str, context: DdlContext[ViewInfo] = DdlContext()) -> list[Operation]:
         return list(self.warehouse.view_operations(view, new_definition, context))
 
     def prepare(self, definitions: Sequence[str]) -> None:
