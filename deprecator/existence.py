@@ -12,13 +12,14 @@ already dropped (only query history still knows it) is registered with
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 
 from deprecator.errors import ConfigError, RegistryError
 from deprecator.sql.model import RelationName
 
 if TYPE_CHECKING:
     from deprecator.registry import Registry
+    from deprecator.warehouse.base import Warehouse
 
 # PostgreSQL relkinds that can be read like a table: table, view, materialized view, foreign, partitioned.
 _PG_CATALOG_QUERY = (
@@ -45,22 +46,24 @@ class RegisteredNames(Protocol):
     def line(self) -> int | None: ...
 
 
-def catalog_relations(warehouse: Any) -> list[RelationName] | None:
+def catalog_relations(warehouse: Warehouse) -> list[RelationName] | None:
     """Every table and view of ``warehouse`` (normalized names), or None when the engine cannot say.
 
     An adapter may offer ``relation_names()``; otherwise the SQLite and
-    PostgreSQL catalogs are read here (read-only).
+    PostgreSQL catalogs are read here (read-only). None of these is part of the
+    ``Warehouse`` protocol (an adapter may lack them), so they are looked up by name.
     """
     own = getattr(warehouse, "relation_names", None)
     if callable(own):
         return list(own())
     dialect = getattr(warehouse, "dialect", None)
-    if dialect == "postgres" and callable(getattr(warehouse, "read", None)):
+    # PostgresWarehouse.read (a read-only transaction), SQLiteWarehouse.path (the database file)
+    if dialect == "postgres" and callable(read := getattr(warehouse, "read", None)):
         import sqlalchemy as sa
 
-        with warehouse.read() as conn:
+        with read() as conn:
             return [RelationName(None, s, n) for s, n in conn.execute(sa.text(_PG_CATALOG_QUERY))]
-    if dialect == "sqlite" and getattr(warehouse, "path", None) is not None:
+    if dialect == "sqlite" and (path := getattr(warehouse, "path", None)) is not None:
         import sqlite3
         from urllib.parse import quote
 
@@ -68,14 +71,14 @@ def catalog_relations(warehouse: Any) -> list[RelationName] | None:
         from deprecator.sql.names import normalize_part
 
         try:
-            con = sqlite3.connect(f"file:{quote(str(warehouse.path))}?mode=ro", uri=True)
+            con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
             try:
                 rows = con.execute("SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view') "
                                    "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchall()
             finally:
                 con.close()
         except sqlite3.Error as e:
-            raise WarehouseError(f"cannot read the catalog of {warehouse.path}: {e}") from None
+            raise WarehouseError(f"cannot read the catalog of {path}: {e}") from None
         return [RelationName(None, "main", normalize_part(r[0], False, "sqlite")) for r in rows]
     return None
 
@@ -110,7 +113,7 @@ def suggestions(rel: RelationName, catalog: Sequence[RelationName], dialect: str
     return out[:n]
 
 
-def check_registered_names(warehouse: Any, registry: Registry, deprecations: Iterable[RegisteredNames] | None = None,
+def check_registered_names(warehouse: Warehouse, registry: Registry, deprecations: Iterable[RegisteredNames] | None = None,
                            *, command_line: bool = False) -> None:
     """Raise RegistryError (file, line, field, "did you mean") for each registered name the warehouse lacks.
 
