@@ -431,6 +431,43 @@ def _same_warehouse(rec: ApplyRecord, warehouse: Warehouse) -> bool:
     return bool(rec.warehouse == warehouse.display_url)
 
 
+def journal_problem(rec: ApplyRecord, *, rollback: bool = False) -> str | None:
+    """What is wrong with an apply's journal entry (a field missing or of the wrong type), or None.
+
+    The entry is read back from the state store, which a person or another tool can edit:
+    reconciliation (and, with ``rollback``, rollback, which reads more of it) checks what
+    it reads before acting on any of it."""
+    for side, entries in (("before", rec.before), ("after", rec.after)):
+        if not isinstance(entries, Mapping):
+            return f"its {side!r} record is not a mapping"
+        for name, entry in entries.items():
+            try:
+                if not isinstance(entry, Mapping):
+                    raise TypeError(f"the record is a {type(entry).__name__}, not a mapping")
+                if side == "before" or "relation" in entry:
+                    rel = RelationName.from_json(entry["relation"])
+                if side == "before" and "fingerprint" not in entry:
+                    raise KeyError("fingerprint")
+                if side == "before" and rollback:
+                    from_journal(entry["inverse"], rel)
+                    from_journal(entry.get("inverse_drop", []), rel)
+                    if not isinstance(entry.get("definition"), (str, type(None))):
+                        raise TypeError("its definition is not text")
+                if rollback:
+                    _view_from_entry(entry)
+            except KeyError as e:
+                return f"view {name}: its {side!r} record has no {e.args[0]!r}"
+            except (TypeError, ValueError, AttributeError, IndexError) as e:
+                return f"view {name}: its {side!r} record: {e}"
+    return None
+
+
+def _damaged(apply_id: str, problem: str) -> DeprecatorError:
+    return DeprecatorError(f"apply {apply_id}: its journal entry in the state store is damaged ({problem})",
+                           hint="nothing was changed; restore the state store from a backup, or roll the views "
+                                "back by hand from `deprecator applies --format json`")
+
+
 def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str, str]]:
     """Settle pending journal entries of this warehouse by looking at what it holds now.
 
@@ -438,7 +475,9 @@ def reconcile_pending(warehouse: Warehouse, state: StateStore) -> list[tuple[str
     settling it. If every view holds the planned definition the apply committed;
     if every view holds the previous one it did not. Returns (apply id, new status).
     """
-    pending = [r for r in state.list_applies() if r.status == "pending" and _same_warehouse(r, warehouse)]
+    # a damaged entry stays pending (shown as such) rather than being settled from a misread
+    pending = [r for r in state.list_applies()
+               if r.status == "pending" and journal_problem(r) is None and _same_warehouse(r, warehouse)]
     if not pending:
         return []
     now = {v.relation: v for v in warehouse.list_views()}
@@ -537,6 +576,9 @@ def prepare_rollback(apply_id: str, warehouse: Warehouse, state: StateStore, *, 
         raise _status_refusal(apply_id, rec)
     reconcile_pending(warehouse, state)
     rec = state.get_apply(apply_id)
+    problem = journal_problem(rec, rollback=True)
+    if problem is not None:
+        raise _damaged(apply_id, problem)
     if rec.status != "applied":
         raise _status_refusal(apply_id, rec)
     done = {n: r.id for r in state.list_applies() if r.rollback_of == apply_id and r.status == "applied"
@@ -649,16 +691,6 @@ def rollback_apply(apply_id: str, warehouse: Warehouse, state: StateStore, *, fo
     refused if the views changed since, unless ``force`` (``prepare_rollback``)."""
     return run_rollback(prepare_rollback(apply_id, warehouse, state, force=force, views=views), warehouse, state,
                         progress=progress)
-
-
-def rollback_preview(apply_id: str, state: StateStore) -> tuple[ApplyRecord, str]:
-    """The apply record and a diff of what rolling it back would restore (from the journal alone)."""
-    rec = state.get_apply(apply_id)
-    diffs = []
-    for name, b in rec.before.items():
-        current = rec.after.get(name, {}).get("definition") or ""
-        diffs.append(unified_diff(current, b["definition"] or "", name, ("current", "restored")))
-    return rec, "\n".join(d for d in diffs if d)
 
 
 def _record(state: StateStore, **kwargs: Any) -> str:
