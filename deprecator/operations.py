@@ -3,7 +3,7 @@
 An adapter (``deprecator.warehouse``) makes them, ``deprecator.plan`` stores them,
 and the executor, the lock estimate and rollback read their ``kind`` and
 ``relation`` directly; ``sql`` is the exact text the engine runs. Pure: this
-module imports nothing but the relation type.
+module imports nothing but the relation type and the JSON reader.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Mapping, Sequence, TypeVar, get_args
 
+from deprecator.jsonread import Node
 from deprecator.sql.model import RelationName
 
 OperationKind = Literal[
@@ -47,14 +48,10 @@ class Operation:
         return {"kind": self.kind, "relation": self.relation.to_json(), "sql": self.sql}
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Operation":
-        kind = d["kind"]
-        if kind not in OPERATION_KINDS:
-            raise ValueError(f"unknown operation kind {kind!r}")
-        relation = RelationName.from_json(d["relation"])
-        if not isinstance(d["sql"], str):
-            raise TypeError("an operation's sql must be a string")
-        return cls(kind, relation, d["sql"])
+    def from_json(cls, value: object, path: str = "") -> "Operation":
+        """The operation ``to_json`` wrote; anything else raises ``JsonShapeError`` (a ValueError) naming
+        the field below ``path`` (where the operation is in its document) and what was expected."""
+        return read_operation(Node(value, path))
 
     def __str__(self) -> str:
         return self.sql
@@ -75,6 +72,19 @@ class DdlContext(Generic[ViewT_co]):
 
     upstream_dropped: bool = True
     current: ViewT_co | None = None
+
+
+def read_operation(node: Node) -> Operation:
+    """An operation (``{kind, relation, sql}``) at ``node`` of a parsed document (a plan, the apply journal)."""
+    d = node.obj()
+    kind = d.field("kind").one_of(OPERATION_KINDS, "an operation kind")
+    return Operation(kind, read_relation(d.field("relation")), d.field("sql").text())
+
+
+def read_relation(node: Node) -> RelationName:
+    """A relation as ``RelationName.to_json`` writes it, ``[catalog, schema, name]``, at ``node``."""
+    catalog, schema, name = node.items(3, "[catalog, schema, name]")
+    return RelationName(catalog.text_or_null(), schema.text_or_null(), name.text())
 
 
 def sql_of(operations: Sequence[Operation]) -> tuple[str, ...]:

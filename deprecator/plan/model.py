@@ -7,10 +7,11 @@ import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, TypeVar
+from typing import Any, ClassVar, Literal, Mapping, Protocol, Sequence, TypeVar, cast, get_args
 
 from deprecator.errors import DeprecatorError
-from deprecator.operations import DdlContext, Operation, sql_of
+from deprecator.jsonread import JsonShapeError, Node, Obj
+from deprecator.operations import DdlContext, Operation, read_operation, read_relation, sql_of
 from deprecator.sql.model import RelationName
 from deprecator.text import plural
 
@@ -284,35 +285,77 @@ class Plan:
                 hint="make the plan again with this version of deprecator (`deprecator plan --out PLAN`) "
                      "and review it",
             )
+        # Every field is read through its JSON path, so a damaged or hand-edited file is refused naming
+        # the field and what was expected (``views[3].operations[1].sql: expected text, found null``).
         try:
-            views = tuple(
-                ViewPlan(
-                    relation=RelationName.from_json(v["relation"]), action=v["action"], before=v["before"], after=v["after"],
-                    fingerprint=v["fingerprint"],
-                    **{f: tuple(Operation.from_json(op) for op in v[f]) for f in OPERATION_FIELDS},
-                    diff=v["diff"], deprecated=tuple(v["deprecated"]), via=tuple(v["via"]),
-                    blockers=tuple(PlanBlocker(**b) for b in v["blockers"]), note=v.get("note", ""),
-                    parts={str(k): str(x) for k, x in v["parts"].items()},
-                    # a missing or null seal reads as none, which never passes (``seal_problem``)
-                    seal="" if v.get("seal") is None else str(v["seal"]),
-                )
-                for v in d["views"]
-            )
-            relations = tuple(
-                (RelationName.from_json(r), None if cols is None else tuple((str(c), str(t)) for c, t in cols))
-                for r, cols in d["relations"]
-            )
-            return cls(
-                dialect=d["dialect"], warehouse=d["warehouse"], registry_fingerprint=d["registry_fingerprint"],
-                views=views, default_schema=tuple(d["default_schema"]), default_catalog=d["default_catalog"],
-                created_at=d["created_at"], format_version=d["format_version"],
-                registry_parts={str(k): str(x) for k, x in d["registry_parts"].items()},
-                relations=relations,
-                warehouse_id={str(k): str(x) for k, x in d["warehouse_id"].items()},
-                compiled=None if d.get("compiled") is None else bool(d["compiled"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise DeprecatorError(f"{source}: malformed plan ({e.__class__.__name__}: {e})") from None
+            return _read_plan(Node(d).obj())
+        except JsonShapeError as e:
+            raise DeprecatorError(f"{source}: {e}") from None
+
+
+def _read_plan(d: Obj) -> Plan:
+    views = tuple(_read_view(v.obj()) for v in d.field("views").items())
+    relations = tuple(_read_rule_relation(r) for r in d.field("relations").items())
+    compiled = d.optional("compiled")
+    return Plan(
+        dialect=d.field("dialect").text(), warehouse=d.field("warehouse").text(),
+        registry_fingerprint=d.field("registry_fingerprint").text(),
+        views=views, default_schema=d.field("default_schema").texts(),
+        default_catalog=d.field("default_catalog").text_or_null(),
+        created_at=d.field("created_at").text(),
+        # the supported version it equals (checked before): 4, also when written 4.0
+        format_version=next(n for n in SUPPORTED_FORMAT_VERSIONS if n == d.value["format_version"]),
+        registry_parts=d.field("registry_parts").text_map(),
+        relations=relations,
+        warehouse_id=d.field("warehouse_id").text_map(),
+        compiled=None if compiled is None else compiled.boolean_or_null(),
+    )
+
+
+def _read_view(v: Obj) -> ViewPlan:
+    note = v.optional("note")
+    seal = v.value.get("seal")
+    return ViewPlan(
+        relation=read_relation(v.field("relation")), action=_action(v.field("action")),
+        before=v.field("before").text(), after=v.field("after").text(), fingerprint=v.field("fingerprint").text(),
+        **{f: tuple(read_operation(op) for op in v.field(f).items()) for f in OPERATION_FIELDS},
+        diff=v.field("diff").text(), deprecated=v.field("deprecated").texts(), via=v.field("via").texts(),
+        blockers=tuple(_read_blocker(b.obj(fields=_BLOCKER_FIELDS)) for b in v.field("blockers").items()),
+        note="" if note is None else note.text(),
+        parts=v.field("parts").text_map(),
+        # a missing or null seal reads as none, which never passes (``seal_problem``)
+        seal="" if seal is None else str(seal),
+    )
+
+
+_ACTIONS: tuple[str, ...] = get_args(Action)
+_BLOCKER_FIELDS = tuple(f.name for f in dataclasses.fields(PlanBlocker))
+
+
+def _action(node: Node) -> Action:
+    return cast(Action, node.one_of(_ACTIONS))
+
+
+def _read_blocker(b: Obj) -> PlanBlocker:
+    deprecation, line, column, kind = (b.optional(k) for k in ("deprecation", "line", "column", "kind"))
+    return PlanBlocker(
+        reason=b.field("reason").text(), unblock=b.field("unblock").text(),
+        deprecation=None if deprecation is None else deprecation.text_or_null(),
+        line=None if line is None else line.whole_number_or_null(),
+        column=None if column is None else column.whole_number_or_null(),
+        kind="other" if kind is None else kind.text(),
+    )
+
+
+def _read_rule_relation(node: Node) -> tuple[RelationName, tuple[tuple[str, str], ...] | None]:
+    """One of the rules' relations: ``[relation, columns]``, columns a list of ``[column, type]`` or null."""
+    relation, columns = node.items(2, "[relation, columns]")
+    if columns.value is None:
+        return read_relation(relation), None
+    if not isinstance(columns.value, list):
+        columns.fail("a list or null")
+    pairs = (c.items(2, "[column, type]") for c in columns.items())
+    return read_relation(relation), tuple((c.text(), t.text()) for c, t in pairs)
 
 
 _T = TypeVar("_T")
