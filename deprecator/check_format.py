@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from deprecator.check import CheckFinding, CheckReport
+from deprecator.text import visible, visible_block
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/deprecator/deprecator"
@@ -57,7 +58,8 @@ def format_text(report: CheckReport) -> str:
         out.append(f"hint: use the replacement; to keep one reference knowingly, put a comment on its line: "
                    f"-- deprecator: allow {first.deprecation} until YYYY-MM-DD reason \"...\"")
     out.append(summary_line(report))
-    return "\n".join(out)
+    # every line is one line: a control character from the data (a file name, a name) is shown escaped
+    return "\n".join(map(visible, out))
 
 
 def summary_line(report: CheckReport) -> str:
@@ -78,7 +80,8 @@ def summary_line(report: CheckReport) -> str:
 # --------------------------------------------------------------------------- GitHub
 
 def _gh_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # newlines are the command's own escapes; any other control character is shown escaped
+    return visible_block(s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _gh_prop(s: str) -> str:

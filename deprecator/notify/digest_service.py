@@ -121,12 +121,22 @@ def render_digest(digest: Digest, fmt: str, template_dir: Path | None = None) ->
     if name is None:
         raise ConfigError(f"unknown digest format {fmt!r}", hint=f"one of {', '.join(FORMATS)}")
     renderer = _renderer(template_dir)
+    # every value put into the page shows a control character from the data (a user name) escaped
+    renderer.env.finalize = _visible_value
     if fmt == "html":
         from markupsafe import Markup
 
         renderer.env.autoescape = True
         renderer.env.globals["svg"] = lambda d: Markup(burndown_svg(d))   # built with escape() throughout
     return renderer.page(name, {"digest": digest}).rstrip("\n") + "\n"
+
+
+def _visible_value(value: Any) -> Any:
+    """A template value as the page shows it: text with its control characters escaped (``visible``);
+    markup already built (the HTML page's charts) and other values as they are."""
+    from deprecator.text import visible
+
+    return visible(value) if isinstance(value, str) and not hasattr(value, "__html__") else value
 
 
 def _renderer(template_dir: Path | None) -> Renderer:

@@ -16,6 +16,7 @@ from deprecator.config import Config
 from deprecator.errors import ConfigError, NotifyError
 from deprecator.sql.literals import redact_literals
 from deprecator.notify.owners import Owner, OwnerResolver
+from deprecator.text import visible, visible_block
 from deprecator.notify.render import NOTICE_BLOCKS, NOTICE_TEXT, Renderer, blocks_as_text, mrkdwn
 
 if TYPE_CHECKING:
@@ -349,6 +350,7 @@ def _uses(n: int) -> str:
 
 def format_text(report: NotifyReport) -> str:
     out: list[str] = []
+    blocks: set[int] = set()   # entries that are a message on several lines (its query as a code block)
     for d in report.deliveries:
         head = f"== {d.status}: {d.owner.name}"
         if d.destination:
@@ -361,6 +363,7 @@ def format_text(report: NotifyReport) -> str:
         if d.reason:
             out.append(f"   {d.reason}")
         if d.message is not None and d.status in ("would send",):
+            blocks.add(len(out))
             out.append(blocks_as_text(d.message.blocks))
         out.append("")
     if report.reconciled:
@@ -385,7 +388,8 @@ def format_text(report: NotifyReport) -> str:
     if report.not_reached:
         out.append("Not reached:")
         out += [f"  {d.owner.name}: {d.reason}" for d in report.not_reached]
-    return "\n".join(out)
+    # a control character from the data (a user, a query) is shown escaped; a message keeps its lines
+    return "\n".join(visible_block(t) if i in blocks else visible(t) for i, t in enumerate(out))
 
 
 def _due(notice: Notice, last: Mapping[tuple[str, str], tuple[_dt.datetime, str]], now: _dt.datetime,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 
 from deprecator.plan.model import Plan
+from deprecator.sql.names import display_name
+from deprecator.text import visible, visible_block
 
 def unified_diff(before: str, after: str, label: str, states: tuple[str, str] = ("current", "planned")) -> str:
     """A unified diff of a view definition, labelled with the view's name."""
@@ -45,16 +47,21 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     """The plan as people read it: per view in dependency order, a diff or a reason; then the summary."""
     out: list[str] = []
     for v in plan.views:
+        # a name as SQL, quoted where it must be (as the scan report writes it), control characters escaped
+        name = visible(display_name(v.name, plan.dialect))
         if v.action == "rewrite":
-            out.append(_paint(f"~ {v.name}: rewrite (reads {', '.join(v.deprecated)})", _BOLD, color))
-            out.append(color_diff(v.diff, color))
+            out.append(_paint(f"~ {name}: rewrite (reads {visible(', '.join(v.deprecated))})", _BOLD, color))
+            # the diff's labels name the view as the plan stores it; shown as the header does
+            diff = v.diff.replace(f"--- {v.name} (", f"--- {name} (", 1)
+            diff = diff.replace(f"+++ {v.name} (", f"+++ {name} (", 1)
+            out.append(color_diff(visible_block(diff), color))
         elif v.action == "recreate":
-            out.append(f"~ {v.name}: recreate ({v.note})")
+            out.append(f"~ {name}: recreate ({visible(v.note)})")
         elif v.action == "unchanged":
             # "=": apply checks the view is there (a guard statement) but does not change it
-            out.append(f"{'=' if v.statements else ' '} {v.name}: {v.note}")
+            out.append(f"{'=' if v.statements else ' '} {name}: {visible(v.note)}")
         else:
-            out.append(_paint(f"! {v.name}: blocked", _YELLOW, color))
+            out.append(_paint(f"! {name}: blocked", _YELLOW, color))
             # The same problem at several places reads once, with every line.
             grouped: dict[tuple[str, str], list[int]] = {}
             for b in v.blockers:
@@ -64,8 +71,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
                 if lines:
                     nums = sorted(set(lines))
                     where = f" (line{'s' if len(nums) > 1 else ''} {', '.join(map(str, nums))})"
-                out.append(f"    reason{where}: {reason}")
-                out.append(f"    to unblock: {unblock}")
+                out.append(f"    reason{where}: {visible(reason)}")
+                out.append(f"    to unblock: {visible(unblock)}")
         out.append("")
     out.append(plan.summary())
     return "\n".join(out)

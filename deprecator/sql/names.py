@@ -149,6 +149,18 @@ def render_part(name: str, dialect: str, *, quote: bool = False, like: str | Non
     return name
 
 
+def display_name(dotted: str, dialect: str | None) -> str:
+    """A relation's ``schema.name`` as SQL text for people: parts quoted where they must be (mixed case,
+    spaces, keywords), so a name can be copied from a report into a query. (A part that itself holds a
+    dot cannot be told apart here and is shown as it is.)"""
+    if dialect is None:
+        return dotted
+    try:
+        return ".".join(render_part(p, dialect) for p in dotted.split("."))
+    except Exception:  # rendering is cosmetic: never lose a report over it
+        return dotted
+
+
 def _same_case_style(candidate: str, like: str) -> bool:
     letters = [c for c in like if c.isalpha()]
     if not letters:
