@@ -259,6 +259,11 @@ def scan(config: Config, *, paths: Sequence[str] = (), progress: ProgressFn | No
     from deprecator.scan import run_scan
 
     registry = config.load_registry()
+    if config.dbt.manifest is not None:   # models dbt marks deprecated are deprecations too, as in check and list
+        from deprecator.dbt.manifest import load_manifest
+        from deprecator.dbt.models import with_manifest_deprecations
+
+        registry, _ = with_manifest_deprecations(registry, load_manifest(config.dbt.manifest, dialect=config.dialect))
     report = run_scan(config, registry, paths=paths, progress=progress if progress is not None else False,
                       workers=workers, max_chars=max_chars)
     return ScanResult(report, registry)

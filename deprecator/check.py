@@ -31,6 +31,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
+from deprecator.dbt.models import Target
+from deprecator.dbt.models import dynamic_targets as _dynamic_targets
+from deprecator.dbt.models import manifest_node as _manifest_node
+from deprecator.dbt.models import ref_targets as _ref_targets
+from deprecator.dbt.models import relation_targets as _relation_targets
+from deprecator.dbt.models import target_relation as _rel
 from deprecator.errors import CheckIncomplete, ConfigError, NewReferencesFound
 from deprecator.prefilter import Prefilter
 from deprecator.sql.model import RelationName
@@ -68,20 +74,6 @@ class CheckFailed(NewReferencesFound):
 
 
 # --------------------------------------------------------------------------- records
-
-@dataclass(frozen=True)
-class Target:
-    """A deprecated model as the check matches it."""
-
-    model: str                          # as registered (registry) or the dbt relation / name
-    relation: RelationName | None
-    names: frozenset[str]               # bare names (lower-cased) a ref() or a suppression may use
-    replacement: str | None
-    sunset: _dt.date
-    guide: str | None = None
-    origin: Literal["registry", "dbt"] = "registry"
-    unique_id: str | None = None        # the dbt node, when known
-
 
 @dataclass(frozen=True)
 class Suppression:
@@ -250,66 +242,13 @@ class CheckReport:
 def build_targets(registry: Registry, manifest: Any | None, *, dialect: str,
                   root: Path | None = None, guides_root: Path | None = None,
                   ) -> tuple[list[Target], list[CheckNote]]:
-    """The deprecated models: the registry's, plus manifest models with a ``deprecation_date``.
+    """The deprecated models: the registry's, plus manifest models with a ``deprecation_date``
+    (``dbt.models.build_targets``); a disagreement between the two is a note."""
+    from deprecator.dbt.models import build_targets as merge
 
-    For the same model the registry wins; a disagreement on the sunset or the
-    replacement is reported as a note.
-    """
-    targets: list[Target] = []
-    notes: list[CheckNote] = []
-    for dep, rel in zip(registry.deprecations, registry._normalized()):
-        names = {rel.name.lower()}
-        uid = None
-        if manifest is not None:
-            for node in manifest.nodes.values():
-                if node.relation is not None and rel.matches(_strip_catalog(node.relation, rel)):
-                    names.add(node.name.lower())
-                    uid = uid or node.unique_id
-        targets.append(Target(dep.model, rel, frozenset(names), dep.target, dep.sunset,
-                              dep.migration_guide or _generated_guide(root, dep.model, guides_root), "registry", uid))
-    if manifest is None:
-        return targets, notes
-    for node in manifest.nodes.values():
-        if node.deprecation_date is None or node.source_name is not None:
-            continue
-        replacement = _dbt_replacement(node, manifest)
-        same = [t for t in targets if t.unique_id == node.unique_id
-                or (t.relation is not None and node.relation is not None
-                    and t.relation.matches(_strip_catalog(node.relation, t.relation)))]
-        if same:
-            t = same[0]
-            if t.sunset != node.deprecation_date or (replacement and t.replacement
-                                                      and replacement.lower() != t.replacement.lower()):
-                notes.append(CheckNote(str(manifest.path), None, None,
-                                       f"{t.model}: the registry (sunset {t.sunset}, replacement {t.replacement}) "
-                                       f"and dbt's {node.unique_id} (deprecation_date {node.deprecation_date}, "
-                                       f"replacement {replacement or 'none'}) disagree; the registry wins"))
-            continue
-        label = str(node.relation) if node.relation is not None else node.name
-        guide = None
-        meta_dep = node.meta.get("deprecator") if isinstance(node.meta.get("deprecator"), dict) else {}
-        if isinstance(meta_dep.get("guide"), str):
-            guide = meta_dep["guide"]
-        targets.append(Target(label, node.relation, frozenset({node.name.lower()}), replacement,
-                              node.deprecation_date, guide or _generated_guide(root, node.name, guides_root), "dbt",
-                              node.unique_id))
-    return targets, notes
-
-
-def _strip_catalog(rel: RelationName, like: RelationName) -> RelationName:
-    return rel if like.catalog is not None else RelationName(None, rel.schema, rel.name)
-
-
-def _dbt_replacement(node: Any, manifest: Any) -> str | None:
-    meta_dep = node.meta.get("deprecator") if isinstance(node.meta.get("deprecator"), dict) else {}
-    for value in (meta_dep.get("replacement"), node.meta.get("replacement")):
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    if node.version is not None and node.latest_version is not None and node.version != node.latest_version:
-        latest = manifest.resolve_ref(node.name, node.package, node.latest_version)
-        if latest is not None:
-            return f"ref('{node.name}', v={node.latest_version})"
-    return None
+    targets, messages = merge(registry, manifest, lambda model: _generated_guide(root, model, guides_root))
+    where = str(manifest.path) if manifest is not None else ""   # notes come only with a manifest
+    return targets, [CheckNote(where, None, None, m) for m in messages]
 
 
 def _generated_guide(root: Path | None, model: str, guides_root: Path | None = None) -> str | None:
@@ -703,48 +642,6 @@ def _compiled(path: str, targets: list[Target], manifest: Any, file_nodes: list[
                     out.append(_Raw(path, 1, 1, 1, t, _rel(t) if r.wildcard else str(r.relation), r.written,
                                     "compiled", "compiled"))
     return out
-
-
-def _rel(t: Target) -> str | None:
-    return str(t.relation) if t.relation is not None else None
-
-
-def _dynamic_targets(file_nodes: list[Any], targets: list[Target]) -> list[Target]:
-    deps = {d for n in file_nodes for d in n.depends_on}
-    return [t for t in targets if t.unique_id and t.unique_id in deps]
-
-
-def _ref_targets(ref: Any, targets: list[Target], manifest: Any) -> list[tuple[Target, Any, str | None]]:
-    """Targets a literal ref()/source() points at: through the manifest, else by model name."""
-    if manifest is not None:
-        node = _manifest_node(ref, manifest)
-        if node is None:
-            return []
-        out = []
-        for t in targets:
-            if t.unique_id == node.unique_id or (
-                    t.relation is not None and node.relation is not None
-                    and t.relation.matches(_strip_catalog(node.relation, t.relation))):
-                out.append((t, "manifest", str(node.relation) if node.relation else node.relation_name))
-        return out
-    name = (ref.name or "").lower()
-    return [(t, "name", _rel(t)) for t in targets if name in t.names]
-
-
-def _manifest_node(ref: Any, manifest: Any) -> Any:
-    if ref.kind == "source":
-        return manifest.resolve_source(ref.package, ref.name)
-    return manifest.resolve_ref(ref.name, ref.package, ref.version)
-
-
-def _relation_targets(ref: Any, targets: list[Target]) -> list[Target]:
-    if ref.wildcard:   # a BigQuery wildcard table reads every deprecated table its pattern covers
-        return [t for t in targets if t.relation is not None and ref.covers(t.relation)]
-    for rel in (ref.relation, *ref.candidates):
-        hits = [t for t in targets if t.relation is not None and t.relation.matches(rel)]
-        if hits:
-            return hits
-    return []
 
 
 def _classify(raws: list[_Raw], suppressions: list[Suppression], line_texts: dict[tuple[str, int], str],

@@ -133,6 +133,8 @@ def check_registered_names(warehouse: Warehouse, registry: Registry, deprecation
     where = getattr(warehouse, "display_url", None) or "the warehouse"
     problems: list[ConfigError] = []
     for dep in registry.deprecations if deprecations is None else deprecations:
+        if getattr(dep, "origin", "registry") == "dbt":
+            continue   # read from dbt's manifest, not typed by a person; its replacement may be a ref()
         for fld in ("model", "replacement"):
             written = getattr(dep, fld)
             try:

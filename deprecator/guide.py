@@ -184,7 +184,7 @@ def affected_from(findings: Iterable[Any], model: str) -> Affected:
             producers += 1
         if f.source == "view":
             views.add(f.object)
-        elif f.source == "file":
+        elif f.source in ("file", "dbt_model"):   # a dbt model is a file too
             files.add(f.path or f.object)
         else:
             uses += f.count

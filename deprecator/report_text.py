@@ -7,7 +7,7 @@ from array import array
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from deprecator.report import ROLE_ORDER, Finding, Findings, ScanReport
-from deprecator.sources.base import QUERY_SOURCE_KINDS, UsageBasis
+from deprecator.sources.base import DBT_MODEL, QUERY_SOURCE_KINDS, UsageBasis
 from deprecator.text import plural
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class _RoleLines:
     """One role's findings of one deprecation, taken one at a time and kept as what its lines show
     (runs per user, distinct views, file places, other objects), never the findings themselves."""
 
-    __slots__ = ("has_queries", "per_user", "texts", "views", "files", "others")
+    __slots__ = ("has_queries", "per_user", "texts", "views", "files", "models", "others")
 
     def __init__(self) -> None:
         self.has_queries = False
@@ -95,6 +95,7 @@ class _RoleLines:
         self.texts: set[tuple[str, str]] | None = set()   # query texts, kept while no run is counted
         self.views: set[str] = set()
         self.files: set[tuple[str, int, int]] = set()
+        self.models: set[tuple[str, int, int]] = set()   # places in dbt models (SQL files with Jinja)
         self.others: dict[str, set[str]] = {}
 
     def add(self, f: Finding) -> None:
@@ -111,6 +112,8 @@ class _RoleLines:
             self.views.add(f.object)
         elif f.source == "file":
             self.files.add((f.path or f.object, f.line or 0, f.column or 0))
+        elif f.source == DBT_MODEL:
+            self.models.add((f.path or f.object, f.line or 0, f.column or 0))
         else:
             self.others.setdefault(f.source, set()).add(f.object)
 
@@ -129,12 +132,13 @@ class _RoleLines:
         views = sorted({_sql_name(v, dialect) for v in self.views})
         if views:
             lines.append(f"    {_n(len(views), 'view')}: {', '.join(views)}")
-        files = sorted(self.files)
-        if files:
-            lines.append(f"    {_n(len(files), 'file reference')}:")
-            lines += [f"      {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
-            if len(files) > max_files:
-                lines.append(f"      ... and {len(files) - max_files} more (use --format json)")
+        for places, what in ((self.models, "dbt model reference"), (self.files, "file reference")):
+            files = sorted(places)
+            if files:
+                lines.append(f"    {_n(len(files), what)}:")
+                lines += [f"      {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
+                if len(files) > max_files:
+                    lines.append(f"      ... and {len(files) - max_files} more (use --format json)")
         for source, objs in sorted(self.others.items()):   # view rules, functions, ...
             lines.append(f"    {_n(len(objs), source.replace('_', ' '))}: {', '.join(sorted(objs))}")
         return lines
@@ -175,7 +179,8 @@ def _deprecation_lines(dep: Deprecation, fs: Iterable[Finding], snap: UsageSnaps
                 ambiguous.add((_where(f, dialect), f.note))
         if f.via == "wildcard":
             wild.add((_where(f, dialect), f.pattern or ""))
-    lines = [f"{dep.model} -> {dep.target} (sunset {dep.sunset.isoformat()})"]
+    target = dep.target or "(dbt names no replacement)"   # a model dbt marks deprecated may name none
+    lines = [f"{dep.model} -> {target} (sunset {dep.sunset.isoformat()})"]
     if not roles:
         lines.append("  no references found")
         return lines
@@ -188,7 +193,7 @@ def _deprecation_lines(dep: Deprecation, fs: Iterable[Finding], snap: UsageSnaps
         lines += _since_lines(snap, bases)
     for role in sorted(role_set, key=lambda r: ROLE_ORDER.get(r, 3)):
         heading = _ROLE_HEADINGS.get(role, f"{role}:")
-        lines.append("  " + heading.format(target=dep.target))
+        lines.append("  " + heading.format(target=target))
         lines += roles[role].lines(max_files, dialect)
     if noted:
         n_amb = len(ambiguous)
@@ -232,7 +237,7 @@ def iter_report_text(report: ScanReport, registry: Registry, *, max_files: int =
         for u in report.unparsed[:max_unparsed]:
             where = (_sql_name(u.object, dialect) if u.source == "view" else u.object) \
                 + (f":{u.line}" if u.line is not None and u.source != "file" else "")
-            text = f"  [{u.text}]" if u.text and u.source != "file" else ""
+            text = f"  [{u.text}]" if u.text and u.source not in ("file", DBT_MODEL) else ""
             lines.append(f"  {u.source} {where}: {u.status}: {u.error}{text}")
         if len(report.unparsed) > max_unparsed:
             lines.append(f"  ... and {len(report.unparsed) - max_unparsed} more (use --format json)")

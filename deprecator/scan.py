@@ -32,8 +32,8 @@ from deprecator.resolve import may_use as _may_use
 from deprecator.resolve import open_names as _open_names
 from deprecator.resolve import resolution_note as _resolution_note
 from deprecator.resolve import roles_to_check as _roles_to_check
-from deprecator.sources.base import (DBT_RUN_PREFIX, QUERY_SOURCE_KINDS, Source, SourceProblem, SqlText, UsageBasis,
-                                     is_dbt_query, is_sized)
+from deprecator.sources.base import (DBT_MODEL, DBT_RUN_PREFIX, QUERY_SOURCE_KINDS, ModelRefs, Source, SourceProblem,
+                                     SqlText, UsageBasis, is_dbt_query, is_sized)
 from deprecator.sources.build import HISTORY_SOURCE_TYPES, build_sources
 from deprecator.sources.warehouse_views import PLPGSQL_FUNCTION
 from deprecator.sql.model import ParseResult, Reference, RelationName
@@ -191,6 +191,7 @@ def run_scan(
     cands: list[_Candidate] = []
     problems: list[Unparsed] = []
     bases: list[UsageBasis] = []
+    model_refs: list[ModelRefs] = []
     malformed_by_object: dict[tuple[str, str], int] = {}
     stats: dict[str, Any] = dict(texts_read=0, queries_read=0, distinct_texts=0, prefiltered_out=0,
                                  parsed=0, fallback=0, error=0, malformed_rows=0, unreadable=0)
@@ -211,6 +212,9 @@ def run_scan(
                         continue
                     if isinstance(item, UsageBasis):
                         bases.append(item)
+                        continue
+                    if isinstance(item, ModelRefs):
+                        model_refs.append(item)
                         continue
                 n += 1
                 text = item.text
@@ -261,7 +265,9 @@ def run_scan(
     stats["distinct_texts"] = len(seen)
     stats["prefiltered_out"] = sum(1 for v in seen.values() if not v)
     del seen, cand_index
-    findings, unparsed, usage, weekly_counts = _collect(cands, registry, stats, existing, privileges, implicit_catalog)
+    ref_findings = _model_ref_findings(model_refs, config, registry) if model_refs else []
+    findings, unparsed, usage, weekly_counts = _collect(cands, registry, stats, existing, privileges, implicit_catalog,
+                                                        ref_findings)
     findings = _history_only_for_dropped(findings, registry)
     stats["worker_crashes"] = crashes
     stats["findings"] = len(findings)
@@ -300,6 +306,41 @@ def run_scan(
                       record_error, tuple(bases), weekly)
 
 
+def _model_ref_findings(items: Sequence[ModelRefs], config: Config, registry: Registry) -> list[Finding]:
+    """The registered deprecations the dbt models' ref()/source() calls name, mapped as ``check`` maps them
+    (``dbt.models``): through the manifest when ``dbt: manifest:`` is configured (a dynamic ref through
+    its model's ``depends_on``), else by the model's name, which each finding's note says."""
+    from deprecator.dbt.models import BY_NAME_NOTE, build_targets, dynamic_targets, manifest_node, ref_targets
+
+    manifest = None
+    if config.dbt.manifest is not None:
+        from deprecator.dbt.manifest import load_manifest
+
+        manifest = load_manifest(config.dbt.manifest, dialect=config.dialect)
+    targets, _ = build_targets(registry, manifest)
+    targets = [t for t in targets if t.origin == "registry"]
+    by_model = {d.model: d for d in registry.deprecations}
+    out: list[Finding] = []
+    for item in items:
+        file_nodes = manifest.nodes_for_file(item.path) if manifest is not None else []
+        for ref in item.refs:
+            if ref.dynamic:
+                hits = [(t, "depends_on", str(t.relation) if t.relation is not None else None)
+                        for t in dynamic_targets(file_nodes, targets)]
+            elif manifest is not None and manifest_node(ref, manifest) is None:
+                continue   # not a model the manifest knows (check says so; a stale manifest)
+            else:
+                hits = ref_targets(ref, targets, manifest)
+            for t, how, rel in hits:
+                dep = by_model[t.model]
+                note = (BY_NAME_NOTE if how == "name" else
+                        f"{ref.text} is dynamic; it may resolve to this model (the manifest's depends_on)"
+                        if how == "depends_on" else None)
+                out.append(Finding(dep.model, rel or t.model, DBT_MODEL, item.object, item.path, ref.line,
+                                   ref.column, note=note, via="dynamic_ref" if ref.dynamic else ref.kind))
+    return out
+
+
 def _weekly_cells(counts: Mapping[_WeekCell, int]) -> tuple[Any, ...]:
     """The (deprecation, source, week, user) counts as state.WeeklyUse cells, weeks as dates."""
     if not counts:
@@ -331,13 +372,13 @@ def _objects(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:
                 continue
             if item.source == "view":
                 out.add((item.deprecation, "view", item.object))
-            elif item.source == "file":
+            elif item.source in ("file", DBT_MODEL):
                 out.add((item.deprecation, "file", item.path or item.object))
         return out
     for f in findings:
         if f.source == "view":
             out.add((f.deprecation, "view", f.object))
-        elif f.source == "file":
+        elif f.source in ("file", DBT_MODEL):
             out.add((f.deprecation, "file", f.path or f.object))
     return out
 
@@ -359,7 +400,10 @@ def _with_warehouse_search_path(config: Config, registry: Registry, closers: lis
 
     config = dataclasses.replace(config, warehouse=dataclasses.replace(config.warehouse, default_schema=schema))
     if not getattr(registry, "default_schema", ()) and getattr(registry, "path", None) == config.registry_path:
+        from_dbt = tuple(d for d in registry.deprecations if d.origin == "dbt")   # read from the manifest
         registry = config.load_registry()
+        if from_dbt:
+            registry = dataclasses.replace(registry, deprecations=registry.deprecations + from_dbt)
     return config, registry
 
 
@@ -389,7 +433,7 @@ def _history_only_for_dropped(findings: "Findings", registry: Registry) -> "Find
     if not dropped:
         return findings
     return findings.where(lambda model, source: model not in dropped or source in QUERY_SOURCE_KINDS
-                          or source == "file")
+                          or source in ("file", DBT_MODEL))
 
 
 def _shared(res: ParseResult, table: dict[Any, Any]) -> ParseResult:
@@ -476,8 +520,11 @@ def _collect(cands: list[_Candidate], registry: Registry, stats: dict[str, Any],
              existing: set[RelationName] | None = None,
              privileges: Mapping[tuple[str, str], bool] | None = None,
              implicit_catalog: bool = False,
+             ref_findings: Sequence[Finding] = (),
              ) -> tuple[Findings, list[Unparsed], dict[str, list[tuple[Any, ...]]], dict[_WeekCell, int]]:
-    findings: list[Any] = []   # Findings (files) and rows (query texts, see _finding)
+    findings: list[Any] = list(ref_findings)   # Findings (files) and rows (query texts, see _finding)
+    # a dbt model is parsed once per rendering of its {% if %} branches: a place found in two is one use
+    model_places: set[tuple[str, str, int, int, str]] = set()
     unparsed: list[Unparsed] = []
     # deprecation model -> user -> [count, first, last] for query sources
     usage_by_user: dict[str, dict[str | None, list[Any]]] = {}
@@ -499,6 +546,9 @@ def _collect(cands: list[_Candidate], registry: Registry, stats: dict[str, Any],
             places = sorted({(k[0], k[1], k[3] if k[2] and k[3] != 1 else None) for k in cand.occurrences},
                             key=lambda t: (t[0], t[1], t[2] or 0))
             for source, obj, line in places:
+                if source == DBT_MODEL and any(u.source == source and u.object == obj and u.status == res.status
+                                               for u in unparsed):
+                    continue   # another rendering of the same model's branches: listed once
                 why = res.error or res.status
                 if source == PLPGSQL_FUNCTION:
                     why = ("PL/pgSQL body, read as the SQL statements it runs (numbered here), control flow "
@@ -523,6 +573,11 @@ def _collect(cands: list[_Candidate], registry: Registry, stats: dict[str, Any],
             origin = cand.origins.get(key) if cand.origins is not None else None
             if path is not None:
                 for ref, dep, rel, amb, how in matched:
+                    if source == DBT_MODEL:
+                        at = (dep.model, path, ref.line, ref.column, ref.role)
+                        if at in model_places:
+                            continue
+                        model_places.add(at)
                     note = _resolution_note(ref, how, origin, user)
                     via, pattern = _via([ref])
                     findings.append(Finding(

@@ -8,7 +8,7 @@ import click
 
 from deprecator.cli.base import command_line, config_path, echo, echo_json, format_option, load_cli_config, main
 from deprecator.config import Config, init_project
-from deprecator.registry import add_deprecation, today
+from deprecator.registry import Deprecation, add_deprecation, today
 from deprecator.text import plural
 
 
@@ -161,24 +161,45 @@ def list_cmd(ctx: click.Context, fmt: str, today_: str | None) -> None:
     cfg = load_cli_config(ctx, require_env=False)
     registry = cfg.load_registry()
     now = today(today_)
+    # With `dbt: manifest:`, models dbt marks deprecated (deprecation_date) are deprecations too, as in
+    # check and the codemod; the registry wins for a model both name (a disagreement is a note).
+    from_dbt: list[Deprecation] = []
+    notes: list[str] = []
+    if cfg.dbt.manifest is not None:
+        from deprecator.dbt.manifest import load_manifest
+        from deprecator.dbt.models import manifest_deprecations
+
+        from_dbt, notes = manifest_deprecations(registry, load_manifest(cfg.dbt.manifest, dialect=cfg.dialect))
+    deps = [*registry.deprecations, *from_dbt]
     if fmt == "json":
-        echo_json({
+        body = {
             "today": now.isoformat(),
             "registry": str(cfg.registry_path),
-            "deprecations": [d.to_dict(now) for d in registry.deprecations],
-        })
+            "deprecations": [d.to_dict(now) for d in deps],
+        }
+        if cfg.dbt.manifest is not None:
+            body["manifest"] = _display(cfg.dbt.manifest)
+            body["notes"] = notes
+        echo_json(body)
         return
-    if not registry.deprecations:
-        echo(f"No deprecations in {_display(cfg.registry_path)}.")
+    if not deps:
+        echo(f"No deprecations in {_display(cfg.registry_path)}"
+             + (f" nor in the dbt manifest {_display(cfg.dbt.manifest)}." if cfg.dbt.manifest is not None else "."))
         echo(f"Add one: {command_line(ctx, 'deprecate')} MODEL --replacement NEW --sunset YYYY-MM-DD")
         return
     rows = [("MODEL", "REPLACEMENT", "STAGE", "SUNSET", "DAYS LEFT", "OWNER")]
-    for d in registry.deprecations:
+    for d in deps:
         repl = d.replacement if d.target == d.replacement else f"{d.replacement} -> {d.target}"
-        rows.append((d.model, repl, d.stage(now), d.sunset.isoformat(), str(d.days_to_sunset(now)),
-                     d.owner or "-"))
+        rows.append((d.model + (" (dbt)" if d.origin == "dbt" else ""), repl or "-", d.stage(now),
+                     d.sunset.isoformat(), str(d.days_to_sunset(now)), d.owner or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         echo("  ".join(c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
     n = len(registry.deprecations)
-    echo(f"\n{plural(n, 'deprecation')} in {_display(cfg.registry_path)} (today {now.isoformat()})")
+    where = f"{plural(n, 'deprecation')} in {_display(cfg.registry_path)}"
+    if cfg.dbt.manifest is not None:
+        where += (f", {plural(len(from_dbt), 'deprecation')} from the dbt manifest {_display(cfg.dbt.manifest)} "
+                  "(marked (dbt): models with a deprecation_date the registry does not name)")
+    echo(f"\n{where} (today {now.isoformat()})")
+    for note in notes:
+        echo(f"note: {note}")

@@ -112,7 +112,21 @@ class UsageBasis:
                 "evictions_since_reset": self.evictions, "note": self.note}
 
 
-SourceItem = Union[SqlText, SourceProblem, UsageBasis]
+@dataclass(frozen=True)
+class ModelRefs:
+    """The ``ref()``/``source()`` calls of a dbt model (a ``.sql`` file with Jinja), found by jinja2's parser
+    (``dbt.refs.DbtRef``, exact line and column); yielded before the model's masked SQL texts. The scan
+    maps them to deprecations (``dbt.models.ref_targets``), as ``check`` does."""
+
+    object: str
+    path: str
+    refs: tuple[Any, ...]
+
+
+# The source kind of a dbt model's texts (its Jinja masked): found like files, reported as dbt models.
+DBT_MODEL = "dbt_model"
+
+SourceItem = Union[SqlText, SourceProblem, UsageBasis, ModelRefs]
 
 
 class Source(Protocol):

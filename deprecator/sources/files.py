@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from deprecator.sources.base import SourceItem, SourceProblem, SqlText
+from deprecator.sources.base import DBT_MODEL, ModelRefs, SourceItem, SourceProblem, SqlText
 
 
 def expand_paths(patterns: Sequence[str], root: Path | None = None) -> tuple[list[Path], list[SourceProblem]]:
@@ -122,4 +122,23 @@ class FileSource:
                 continue
             if text.startswith("\ufeff"):
                 text = text[1:]  # a BOM is not part of the SQL; offsets count from after it
+            if "{{" in text or "{%" in text or "{#" in text:   # dbt.refs.has_jinja, without importing jinja2
+                yield from _model_items(text, shown)
+                continue
             yield SqlText(text=text, source="file", object=shown, path=shown, line=1)
+
+
+def _model_items(text: str, shown: str) -> Iterator[SourceItem]:
+    """A dbt model read as ``check`` reads it: its ref()/source() calls through jinja2's parser, then
+    one text per rendering of its ``{% if %}`` branches with the Jinja masked by same-length
+    placeholders (so the engine's lines and columns are the file's). Jinja that does not parse is
+    a problem naming why, never "no references"."""
+    from deprecator.dbt.refs import scan_jinja
+
+    scan = scan_jinja(text)
+    if scan.error is not None or scan.masked is None:
+        yield SourceProblem(DBT_MODEL, shown, scan.error or "the Jinja did not parse", line=scan.error_line)
+        return
+    yield ModelRefs(shown, shown, scan.refs)
+    for variant in dict.fromkeys(scan.variants or (scan.masked,)):
+        yield SqlText(text=variant, source=DBT_MODEL, object=shown, path=shown, line=1)
