@@ -278,6 +278,11 @@ def _masked(e: ConfigError) -> ConfigError:
     return out
 
 
+def _quote_hint(value: Any) -> str:
+    """What to write for a name YAML read as a number, boolean or date."""
+    return f'quote it to mean the text: "{value}"'
+
+
 @dataclass(frozen=True)
 class _Reader:
     """Reads one deprecator.yml: every error names this file, the line and the field."""
@@ -289,15 +294,16 @@ class _Reader:
         return ConfigError(msg, path=self.path, line=line, field=fld, hint=hint)
 
     def text(self, node: Any, key: Any, fld: str) -> str | None:
-        """A scalar as text, ${VAR} interpolated (None when absent or empty)."""
+        """A text scalar, ${VAR} interpolated (None when absent or empty); a number, boolean or date is refused."""
         from deprecator.yamlio import type_name, value_line
 
         v = node.get(key)
         if v is None:
             return None
-        if isinstance(v, (dict, list)):
-            raise self.err(f"expected text, got {type_name(v)}", value_line(node, key), fld)
-        return interpolate(str(v), path=self.path, line=value_line(node, key), field=fld)
+        if not isinstance(v, str):   # a YAML number, boolean or date is not the name it looks like
+            raise self.err(f"expected text, got {type_name(v)}", value_line(node, key), fld,
+                           hint=None if isinstance(v, (dict, list)) else _quote_hint(v))
+        return interpolate(v, path=self.path, line=value_line(node, key), field=fld)
 
     def word(self, node: Any, key: Any, fld: str) -> str | None:
         """Like ``text`` but refusing true/false and stripped (None when blank): names, channels, URLs."""
@@ -439,10 +445,11 @@ def _default_schema(r: _Reader, wh: dict[str, Any]) -> tuple[str, ...]:
     if isinstance(raw_schema, list):
         parts = []
         for i, s in enumerate(raw_schema):
-            if not isinstance(s, (str, int)) or isinstance(s, bool):
+            if not isinstance(s, str):
                 raise r.err(f"expected a schema name, got {type_name(s)}", item_line(raw_schema, i),
-                            f"warehouse.default_schema[{i}]")
-            parts.append(interpolate(str(s), path=r.path, line=item_line(raw_schema, i),
+                            f"warehouse.default_schema[{i}]",
+                            hint=None if isinstance(s, (dict, list)) else _quote_hint(s))
+            parts.append(interpolate(s, path=r.path, line=item_line(raw_schema, i),
                                      field=f"warehouse.default_schema[{i}]").strip())
         return tuple(p for p in parts if p)
     if raw_schema is None:

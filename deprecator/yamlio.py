@@ -6,6 +6,7 @@ validation error can name the file, the line and the field.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import os
 import tempfile
@@ -126,6 +127,8 @@ def type_name(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return "a date"
     return type(value).__name__
 
 
