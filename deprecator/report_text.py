@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from deprecator.report import ROLE_ORDER, Finding, Findings, ScanReport
 from deprecator.sources.base import DBT_MODEL, QUERY_SOURCE_KINDS, UsageBasis
-from deprecator.text import plural
+from deprecator.text import plural, visible
 
 if TYPE_CHECKING:
     from deprecator.registry import Deprecation, Registry
@@ -21,17 +21,10 @@ def _n(count: int, singular: str, many: str | None = None) -> str:
 
 
 def _sql_name(dotted: str, dialect: str | None) -> str:
-    """A relation's ``schema.name`` as SQL text: parts quoted where they must be (mixed case, spaces,
-    keywords), so a name can be copied from the report into a query. (A part that itself holds a
-    dot cannot be told apart here and is shown as it is.)"""
-    if dialect is None:
-        return dotted
-    from deprecator.sql.names import render_part
+    """A relation's ``schema.name`` as SQL text, quoted where it must be (``display_name``)."""
+    from deprecator.sql.names import display_name
 
-    try:
-        return ".".join(render_part(p, dialect) for p in dotted.split("."))
-    except Exception:  # rendering is cosmetic: never lose the report over it
-        return dotted
+    return display_name(dotted, dialect)
 
 
 def _where(f: Finding, dialect: str | None = None) -> str:
@@ -228,7 +221,8 @@ def iter_report_text(report: ScanReport, registry: Registry, *, max_files: int =
         pos = positions.get(dep.model, ())
         part = _deprecation_lines(dep, (findings[i] for i in pos), snaps.get(dep.model), report.bases,
                                   max_files, dialect)
-        yield ("" if first else "\n") + "\n".join(part)
+        # every line is one line: a control character from the data (a user, a name) is shown escaped
+        yield ("" if first else "\n") + "\n".join(map(visible, part))
         first = False
     lines: list[str] = []
     if report.unparsed:
@@ -250,7 +244,7 @@ def iter_report_text(report: ScanReport, registry: Registry, *, max_files: int =
         + f") in {s['elapsed_seconds']:.1f}s with {_n(s['workers'], 'worker')}."
     )
     lines += basis_lines(report.bases)
-    yield ("" if first else "\n") + "\n".join(lines)
+    yield ("" if first else "\n") + "\n".join(map(visible, lines))
 
 
 def format_report_text(report: ScanReport, registry: Registry, *, max_files: int = 50, max_unparsed: int = 50) -> str:
