@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from deprecator.cli.base import echo, load_cli_config, main
 
@@ -12,8 +13,9 @@ from deprecator.cli.base import echo, load_cli_config, main
 @main.command("digest")
 @click.option("--dry-run", is_flag=True, help="Print the digest instead of sending it; needs no Slack token.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
-              show_default=True, help="What --dry-run prints or --out writes (html: one self-contained page "
-                                      "with a burn-down chart per deprecation).")
+              show_default=True, help="Print the digest in this format (or write it with --out) instead of "
+                                      "sending it (html: one self-contained page with a burn-down chart per "
+                                      "deprecation).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the digest to FILE in --format instead of sending it.")
 @click.option("--only", metavar="MODEL", help="Only this deprecated model.")
@@ -36,27 +38,32 @@ def digest_cmd(ctx: click.Context, dry_run: bool, fmt: str, out: Path | None, on
     (still used), done (no use for --done-weeks weeks), or too early to tell
     (fewer than two complete weeks of data).
 
-    Without --dry-run or --out it posts one message to slack.digest_channel,
-    once per ISO week (--force sends it again).
+    Without --dry-run, --format or --out it posts one message to
+    slack.digest_channel, once per ISO week (--force sends it again). With
+    --format it prints the digest in that format, and with --out it writes it
+    to FILE; neither sends anything nor needs a Slack token.
 
     \b
     Examples:
       deprecator scan && deprecator digest
       deprecator digest --dry-run
+      deprecator digest --format markdown
       deprecator digest --format html --out report.html
     """
     from deprecator import api
     from deprecator.registry import today
     from deprecator.text import plural
 
+    # a format asked for is a digest to read (printed, or written with --out), not the Slack message
+    asked_format = ctx.get_parameter_source("fmt") not in (ParameterSource.DEFAULT, None)
     config = load_cli_config(ctx)
     outcome = api.digest(config, today=today(today_), done_weeks=done_weeks, trend_weeks=trend_weeks, only=only,
-                         fmt=fmt, out=out, send=not dry_run, force=force)
+                         fmt=fmt, out=out, send=not (dry_run or asked_format), force=force)
     digest, result = outcome.digest, outcome.sent
     if outcome.written is not None:
         echo(f"Wrote the {fmt} digest of {plural(len(digest.deprecations), 'deprecation')} to {out}")
         return
-    if result is None:   # --dry-run
+    if result is None:   # --dry-run or --format
         click.echo(outcome.text, nl=False)
         return
     if result.skipped:
