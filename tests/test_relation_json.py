@@ -75,5 +75,6 @@ def test_the_apply_journal_reads_relations_strictly(env, tmp_path):
     conn.execute("UPDATE applies SET before = ? WHERE id = ?", (json.dumps(before), result.apply_id))
     conn.commit()
     conn.close()
-    with pytest.raises(TypeError, match="relation name must be a string, not None"):
+    with pytest.raises(DeprecatorError, match=r"journal entry in the state store is damaged \(view main.direct_v: "
+                                              "its 'before' record: relation name must be a string, not None"):
         prepare_rollback(result.apply_id, env.wh, env.state)
