@@ -54,15 +54,16 @@ class PlanResult:
         return {**self.plan.to_dict(), "cross_check": [c.to_dict() for c in self.cross_check]}
 
 
-def make_plan(config: Config) -> PlanResult:
+def make_plan(config: Config, *, progress: Progress | None = None) -> PlanResult:
     """Read the warehouse and plan every rewrite; a registered name the warehouse lacks is an error.
 
-    Nothing is written to the warehouse.
+    Nothing is written to the warehouse. ``progress`` hears what the catalog read waits
+    for (a lock another session holds, and each retry).
     """
     from deprecator.apply import cross_check, open_target, plan_warehouse
     from deprecator.existence import check_registered_names
 
-    warehouse, registry = open_target(config)
+    warehouse, registry = open_target(config, progress)
     try:
         check_registered_names(warehouse, registry)   # a misspelt name is an error, not "No changes"
         plan, views = plan_warehouse(warehouse, registry)
@@ -107,12 +108,12 @@ def apply(config: Config, plan_path: Path | None = None, *, review: Callable[[Pl
     Without ``plan_path`` a fresh plan is made and handed to ``review`` (with the
     cross-check) before anything changes; ``review`` returning False cancels
     (``DeprecatorError``, nothing changed). ``progress`` hears what the apply
-    waits for.
+    and its catalog reads wait for.
     """
     from deprecator.apply import apply_plan, cross_check, open_state, open_target, plan_warehouse
     from deprecator.existence import check_registered_names
 
-    warehouse, registry = open_target(config)
+    warehouse, registry = open_target(config, progress)
     try:
         if plan_path is not None:
             plan = read_plan(plan_path)
@@ -249,12 +250,13 @@ class ScanResult:
 
 
 def scan(config: Config, *, paths: Sequence[str] = (), progress: ProgressFn | None = None,
-         workers: int | None = None, max_chars: int = DEFAULT_MAX_CHARS) -> ScanResult:
+         workers: int | None = None, max_chars: int = DEFAULT_MAX_CHARS, waiting: Progress | None = None) -> ScanResult:
     """Find every use of the deprecated relations in the configured sources (``scan.run_scan``).
 
     ``paths`` replaces the config's SQL paths; ``progress`` hears ``ScanProgress``
-    values. A usage snapshot is recorded when a query history was read; a
-    recording that failed is on ``report.record_error``, the report is still whole.
+    values; ``waiting`` hears what the warehouse's catalog read waits for (a lock
+    another session holds, and each retry). A usage snapshot is recorded when a
+    query history was read; a recording that failed is on ``report.record_error``, the report is still whole.
     """
     from deprecator.scan import run_scan
 
@@ -265,7 +267,7 @@ def scan(config: Config, *, paths: Sequence[str] = (), progress: ProgressFn | No
 
         registry, _ = with_manifest_deprecations(registry, load_manifest(config.dbt.manifest, dialect=config.dialect))
     report = run_scan(config, registry, paths=paths, progress=progress if progress is not None else False,
-                      workers=workers, max_chars=max_chars)
+                      workers=workers, max_chars=max_chars, waiting=waiting)
     return ScanResult(report, registry)
 
 

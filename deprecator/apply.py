@@ -78,11 +78,13 @@ class ApplyResult:
                 "mismatches": list(self.mismatches)}
 
 
-def open_target(config: Config) -> tuple[Warehouse, Registry]:
-    """Connect to the configured warehouse and load the registry normalized for it."""
+def open_target(config: Config, progress: Callable[[str], None] | None = None) -> tuple[Warehouse, Registry]:
+    """Connect to the configured warehouse and load the registry normalized for it.
+
+    ``progress`` hears what the warehouse's catalog reads wait for (a lock another session holds)."""
     from deprecator.registry import load_registry
 
-    warehouse = connect(config)
+    warehouse = connect(config, progress=progress)
     try:
         registry = load_registry(config.registry_path, warehouse.dialect, tuple(warehouse.default_schema),
                                  warehouse.default_catalog)
@@ -346,12 +348,22 @@ def apply_plan(plan: Plan, warehouse: Warehouse, registry: RegistryLike, state: 
         now = after_views.get(v.relation)
         after[v.name] = {"relation": v.relation.to_json(), "definition": now.definition if now else None,
                          "fingerprint": now.fingerprint() if now else None, **_snapshot(now)}
-        if now is None or now.definition != v.after:
+        if now is None or not _holds(warehouse, v.after, now.definition):
             mismatches.append(v.name)
     _settle(state, apply_id, after)
     return ApplyResult(apply_id, "apply", tuple(v.name for v in plan.changes if v.action != "unchanged"), blocked,
                        tuple(statements), tuple(mismatches),
                        checked=tuple(v.name for v in plan.changes if v.action == "unchanged"))
+
+
+def _holds(warehouse: Warehouse, planned: str, stored: str) -> bool:
+    """Whether a view storing ``stored`` holds the ``planned`` text. Engines that re-spell a definition
+    (PostgreSQL drops quotes a name does not need and lays the query out again) offer
+    ``stored_definition``: the planned text as they would store it is compared, not its letters."""
+    if stored == planned:
+        return True
+    respell = getattr(warehouse, "stored_definition", None)
+    return respell is not None and respell(planned) == stored
 
 
 def _ops_json(operations: Sequence[Operation]) -> list[dict[str, Any]]:

@@ -163,19 +163,21 @@ def run_scan(
     parse_fn: ParseFn | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
     record: bool = True,
+    waiting: Callable[[str], None] | None = None,
 ) -> ScanReport:
     """Scan every source for references to the registry's deprecations.
 
     ``sources`` overrides what the config names; ``paths`` replaces the config's
     ``sql_paths``. With ``record`` a usage snapshot per deprecation is stored in
-    the state store when a query-history source was read.
+    the state store when a query-history source was read. ``waiting`` hears what
+    the warehouse's catalog read waits for (a lock another session holds).
     """
     started_at = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
     t0 = time.perf_counter()
     closers: list[Any] = []
     built = sources is None
     if sources is None:
-        sources, closers = build_sources(config, paths)
+        sources, closers = build_sources(config, paths, waiting=waiting)
         if not record:     # no usage snapshot, and no counter reading a later window would start from
             for s in sources:
                 if getattr(s, "keep_readings", False):

@@ -74,7 +74,7 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
     from deprecator.plan import render_text
 
     try:
-        result = api.make_plan(_config(ctx))
+        result = api.make_plan(_config(ctx), progress=_progress)
         if out is not None:
             api.write_plan(result.plan, out)
     except DeprecatorError as e:
@@ -244,7 +244,7 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, force: b
 
 
 def _progress(message: str) -> None:
-    """What apply or rollback waits for (a lock, a retry), on stderr so stdout stays the result."""
+    """What plan, apply or rollback waits for (a lock, a retry), on stderr so stdout stays the result."""
     echo(message, err=True)
 
 

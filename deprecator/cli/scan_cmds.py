@@ -52,8 +52,13 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], fmt: str, quiet: bool, 
     from deprecator.report_text import iter_report_text
 
     progress = not quiet and stderr_is_tty()
+
+    def waiting(message: str) -> None:
+        # what the catalog read waits for (a lock), on its own line even with --quiet, as apply says it
+        click.echo(("\r\033[K" if progress else "") + message, err=True)
+
     result = api.scan(load_cli_config(ctx), paths=paths, progress=ProgressLine() if progress else None,
-                      workers=workers, max_chars=max_chars)
+                      workers=workers, max_chars=max_chars, waiting=waiting)
     report, registry = result.report, result.registry
     if progress:
         click.echo("\r\033[K", err=True, nl=False)

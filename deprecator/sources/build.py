@@ -13,10 +13,12 @@ from deprecator.errors import SourceError
 from deprecator.sources.base import Source
 
 
-def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None = None) -> tuple[list[Source], list[Any]]:
+def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None = None,
+                  waiting: Callable[[str], None] | None = None) -> tuple[list[Source], list[Any]]:
     """The sources a scan reads: ``paths`` (else the config's ``sql_paths``), history files, warehouse views.
 
     Returns the sources and the objects to close afterwards (warehouse connections).
+    ``waiting`` hears what the warehouse's catalog read waits for (a lock).
     """
     from deprecator.sources.files import FileSource
 
@@ -39,7 +41,7 @@ def build_sources(config: Config, paths: Sequence[str] = (), *, cwd: Path | None
         from deprecator.sources.warehouse_views import WarehouseViewsSource
         from deprecator.warehouse import connect
 
-        wh = connect(config)
+        wh = connect(config, progress=waiting)
         closers.append(wh)
         sources.append(WarehouseViewsSource(wh))
     return sources, closers

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -39,6 +39,7 @@ def connect(
     config_or_url: Config | WarehouseConfig | str,
     *,
     root: Path | None = None,
+    progress: Callable[[str], None] | None = None,
     **options: Any,
 ) -> Warehouse:
     """Open the warehouse a config (or a SQLAlchemy URL) names.
@@ -50,7 +51,8 @@ def connect(
     configures for it, under the keywords it declares: ``dbt_manifest`` (the
     ``dbt.manifest`` path) and the apply lock settings (``lock_timeout_ms``,
     ``lock_retries``, ``lock_backoff_s``). Lock settings an adapter cannot
-    honour are a ConfigError, never silently ignored.
+    honour are a ConfigError, never silently ignored. ``progress`` (to adapters
+    that take it) hears what a catalog read waits for, such as a lock.
     """
     wh_config: WarehouseConfig | None
     config_file = str(config_or_url.path) if isinstance(config_or_url, Config) and config_or_url.path else None
@@ -81,6 +83,8 @@ def connect(
     cls = getattr(importlib.import_module(module_name), cls_name)
     # Offer what we know; each adapter takes the keywords it declares.
     offered: dict[str, Any] = {"root": root or Path.cwd()}
+    if progress is not None:
+        offered["progress"] = progress
     if wh_config is not None:
         offered["config"] = wh_config
         if wh_config.default_schema:

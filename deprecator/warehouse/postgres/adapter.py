@@ -9,9 +9,10 @@ them as parameters and DDL quotes them with :func:`quote_ident`.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -25,8 +26,37 @@ from deprecator.redact import mask_url, redact
 from deprecator.sql.model import RelationName
 from deprecator.warehouse.base import ViewInfo
 from deprecator.warehouse.postgres.catalog import (_EDGES_SQL, _KIND, _VIEWS_SQL, _build_views, _columns,
-                                                  _edge_rows, _edges, _names, _rel, _rel_key, _views_by_oid)
+                                                  _edge_rows, _edges, _names, _rel, _rel_key, _views_by_oid,
+                                                  LockHolder, lock_holders)
 from deprecator.warehouse.quoting import quote_ident
+
+T = TypeVar("T")
+
+
+class CatalogLockTimeout(WarehouseError):
+    """A catalog read waited longer than the lock timeout, ``attempts`` times: another session holds a lock.
+
+    ``holders`` are the locks found on views and the relations views read (after the wait).
+    """
+
+    def __init__(self, warehouse: PostgresWarehouse, attempts: int, holders: Sequence[LockHolder]) -> None:
+        self.attempts = attempts
+        self.holders = list(holders)
+        pids = sorted({h.pid for h in self.holders})
+        ms = warehouse.apply_settings.lock_timeout_ms
+        tries = f"{attempts} attempts of {ms} ms each" if attempts > 1 else f"{ms} ms"
+        super().__init__(
+            f"gave up reading the catalog of {warehouse.display_url} after {tries}: another session holds a lock "
+            f"on {_holders_text(self.holders)}; nothing was changed",
+            hint="wait for that session to commit or roll back"
+                 + (f" (or end it: SELECT pg_terminate_backend({pids[0]}))" if len(pids) == 1 else "")
+                 + ", or raise warehouse.lock_timeout / warehouse.lock_retries in deprecator.yml",
+        )
+
+
+def _holders_text(holders: Sequence[LockHolder]) -> str:
+    return ", ".join(h.describe() for h in holders) if holders else "a relation a view reads"
+
 
 def quote_relation(relation: RelationName) -> str:
     """``schema.name`` with both parts quoted (the catalog part is the connected database)."""
@@ -118,10 +148,13 @@ class PostgresWarehouse:
         lock_timeout_ms: int = 2000,
         lock_retries: int = 3,
         lock_backoff_s: float = 0.5,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         from deprecator.warehouse.postgres.executor import ApplySettings
 
         self.apply_settings = ApplySettings(lock_timeout_ms, lock_retries, lock_backoff_s)
+        # hears what a catalog read waits for (a lock another session holds), as apply's progress does
+        self.progress = progress
         self._types_cache: dict[str, tuple[str, ...] | None] = {}
         self._probe_errors: dict[str, str] = {}
         self._graph: tuple[Any, Any, Any] | None = None
@@ -159,10 +192,12 @@ class PostgresWarehouse:
     def read(self) -> Iterator[Connection]:
         """A READ ONLY transaction with an empty search_path; rolled back at the end.
 
-        Ctrl-C cancels the statement the server is running (a catalog read can wait for the
-        lock of a view another session is changing, in libpq, where Python cannot interrupt).
+        A statement waits for a lock at most the apply's ``lock_timeout`` (pg_get_viewdef takes a
+        share lock on every relation a view reads, so a session holding ACCESS EXCLUSIVE on one
+        stops the read): the wait ends as ``CatalogLockTimeout`` naming the holders. Ctrl-C cancels
+        the statement the server is running (libpq waits where Python cannot interrupt).
         """
-        from deprecator.warehouse.postgres.executor import interruptible
+        from deprecator.warehouse.postgres.executor import LOCK_NOT_AVAILABLE, interruptible
 
         try:
             with interruptible(), self.engine.connect() as conn:
@@ -170,13 +205,50 @@ class PostgresWarehouse:
                 try:
                     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                     conn.exec_driver_sql("SET LOCAL search_path = ''")
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(self.apply_settings.lock_timeout_ms)}ms'")
                     yield conn
                 finally:
                     trans.rollback()
         except sa.exc.DBAPIError as e:
+            if getattr(e.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
+                raise CatalogLockTimeout(self, 1, self._lock_holders()) from None
             raise WarehouseError(
                 f"reading the catalog of {self.display_url} failed: {redact(str(e.orig).strip())}"
             ) from None
+
+    def _catalog(self, read: Callable[[Connection], T]) -> T:
+        """``read(conn)`` in :meth:`read`, tried again as apply retries when a lock wait times out.
+
+        Each try waits ``lock_timeout`` at most; ``progress`` hears who holds the lock before
+        each retry (backoff doubled every time); after ``lock_retries`` the CatalogLockTimeout
+        names the relation and the holding session.
+        """
+        settings = self.apply_settings
+        delay = settings.backoff_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.read() as conn:
+                    return read(conn)
+            except CatalogLockTimeout as e:
+                if attempt > settings.retries:
+                    raise CatalogLockTimeout(self, attempt, e.holders) from None
+                if self.progress is not None:
+                    self.progress(f"waiting for a lock on {_holders_text(e.holders)} to read the catalog, attempt "
+                                  f"{attempt + 1} of {settings.retries + 1} in {delay:g} s (attempt {attempt} "
+                                  f"waited {settings.lock_timeout_ms} ms for it)")
+                time.sleep(delay)
+                delay *= 2
+
+    def _lock_holders(self) -> list[LockHolder]:
+        """Who holds the locks a catalog read may wait for (``catalog.lock_holders``); [] when unreadable."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                conn.exec_driver_sql("SET LOCAL search_path = ''")   # names as schema.name
+                return lock_holders(conn)
+        except sa.exc.DBAPIError:
+            return []
 
     def identity(self) -> dict[str, str]:
         """The cluster's system identifier and the database's name: the same warehouse whatever URL,
@@ -235,11 +307,12 @@ class PostgresWarehouse:
 
     def relation_columns(self, relation: RelationName) -> list[tuple[str, str]] | None:
         """(name, type) of a table, view, materialized view or foreign table; None if absent."""
-        with self.read() as conn:
+        def read(conn: Connection) -> list[tuple[str, str]] | None:
             oid = self._resolve_oid(conn, relation)
             if oid is None:
                 return None
             return [(r[1], r[2]) for r in _columns(conn, [oid])]
+        return self._catalog(read)
 
     def existing_relations(self, names: Iterable[RelationName]) -> set[RelationName]:
         """The schema-qualified ``names`` that exist now as a table, view, materialized view or foreign table.
@@ -250,18 +323,19 @@ class PostgresWarehouse:
         wanted = [n for n in set(names) if n.schema is not None]
         if not wanted:
             return set()
-        with self.read() as conn:
+        def read(conn: Connection) -> set[RelationName]:
             db = conn.exec_driver_sql("SELECT pg_catalog.current_database()").scalar()
-            wanted = [n for n in wanted if n.catalog is None or n.catalog == db]
-            if not wanted:
+            here = [n for n in wanted if n.catalog is None or n.catalog == db]
+            if not here:
                 return set()
             found = {(s, n) for s, n in conn.execute(sa.text(
                 "SELECT ns.nspname, c.relname FROM unnest(CAST(:s AS text[]), CAST(:n AS text[])) AS r(s, n) "
                 "JOIN pg_catalog.pg_namespace ns ON ns.nspname = r.s "
                 "JOIN pg_catalog.pg_class c ON c.relnamespace = ns.oid AND c.relname = r.n "
                 "WHERE c.relkind IN ('r','v','m','f','p')"),
-                {"s": [w.schema for w in wanted], "n": [w.name for w in wanted]}).all()}
-        return {w for w in wanted if (w.schema, w.name) in found}
+                {"s": [w.schema for w in here], "n": [w.name for w in here]}).all()}
+            return {w for w in here if (w.schema, w.name) in found}
+        return self._catalog(read)
 
     def schema_usage(self, roles: Iterable[str], schemas: Iterable[str]) -> dict[tuple[str, str], bool]:
         """(role, schema) -> whether the role has USAGE on the schema, in one read-only catalog query.
@@ -272,12 +346,13 @@ class PostgresWarehouse:
         role_list, schema_list = sorted(set(roles)), sorted(set(schemas))
         if not role_list or not schema_list:
             return {}
-        with self.read() as conn:
-            rows = conn.execute(sa.text(
+        def read(conn: Connection) -> Sequence[Any]:
+            return conn.execute(sa.text(
                 "SELECT r.rolname, ns.nspname, pg_catalog.has_schema_privilege(r.oid, ns.oid, 'USAGE') "
                 "FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_namespace ns ON ns.nspname = ANY(CAST(:s AS text[])) "
                 "WHERE r.rolname = ANY(CAST(:r AS text[]))"),
                 {"r": role_list, "s": schema_list}).all()
+        rows = self._catalog(read)
         return {(r, n): bool(ok) for r, n, ok in rows}
 
     # -- views ------------------------------------------------------------------
@@ -286,10 +361,10 @@ class PostgresWarehouse:
         self._graph = None              # a fresh read: DDL made later uses the catalog as of now
         self._types_cache.clear()
         self._probe_errors.clear()
-        with self.read() as conn:
+        def read(conn: Connection) -> list[ViewInfo]:
             rows = conn.execute(sa.text(_VIEWS_SQL), {"schemas": list(self.schemas) if self.schemas else None}).all()
-            views = self._mark(_build_views(conn, rows))
-        return views
+            return _build_views(conn, rows)
+        return self._mark(self._catalog(read))
 
     def list_functions(self) -> list[FunctionInfo]:
         """SQL and PL/pgSQL functions and procedures outside the system schemas (and extensions).
@@ -299,11 +374,11 @@ class PostgresWarehouse:
         them as text. A ``BEGIN ATOMIC`` body is taken as PostgreSQL deparses it
         (names qualified); other bodies are as written.
         """
-        with self.read() as conn:
+        def read(conn: Connection) -> Sequence[Any]:
             atomic = ("CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END"
                       if int(conn.exec_driver_sql("SHOW server_version_num").scalar() or 0) >= 140000
                       else "NULL")
-            rows = conn.execute(sa.text(
+            return conn.execute(sa.text(
                 "SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid), l.lanname, "
                 f"p.prosrc, {atomic}, p.proconfig, p.prokind "
                 "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
@@ -315,6 +390,7 @@ class PostgresWarehouse:
                 "'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e') "
                 "ORDER BY n.nspname, p.proname, 3"
             ), {"schemas": list(self.schemas) if self.schemas else None}).all()
+        rows = self._catalog(read)
         out = []
         for schema, name, args, language, src, atomic_body, config, prokind in rows:
             search_path = None
@@ -331,9 +407,12 @@ class PostgresWarehouse:
 
     def get_views(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
         """The views among ``relations`` (in the given order); relations that are not views are skipped."""
-        with self.read() as conn:
-            oids = [o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None]
-            return self._mark(_views_by_oid(conn, oids))
+        wanted = list(relations)
+
+        def read(conn: Connection) -> list[ViewInfo]:
+            oids = [o for o in (self._resolve_oid(conn, r) for r in wanted) if o is not None]
+            return _views_by_oid(conn, oids)
+        return self._mark(self._catalog(read))
 
     def get_view(self, relation: RelationName) -> ViewInfo | None:
         found = self.get_views([relation])
@@ -350,15 +429,13 @@ class PostgresWarehouse:
     # -- dependency graph -------------------------------------------------------
     def dependency_edges(self) -> dict[RelationName, set[RelationName]]:
         """view -> relations it reads directly, from pg_depend through the view's rewrite rules."""
-        with self.read() as conn:
-            return {_rel(v): set(deps) for v, deps in _edges(conn).items()}
+        return self._catalog(lambda conn: {_rel(v): set(deps) for v, deps in _edges(conn).items()})
 
     def rule_edges(self) -> dict[RelationName, dict[str, set[RelationName]]]:
         """view -> rule -> relations it reads directly, per rewrite rule (``_RETURN``: the view's query)."""
         out: dict[RelationName, dict[str, set[RelationName]]] = {}
-        with self.read() as conn:
-            for view, rel, rule in _edge_rows(conn):
-                out.setdefault(_rel(view), {}).setdefault(rule, set()).add(rel)
+        for view, rel, rule in self._catalog(_edge_rows):
+            out.setdefault(_rel(view), {}).setdefault(rule, set()).add(rel)
         return out
 
     def dependents(self, relations: Iterable[RelationName]) -> list[ViewInfo]:
@@ -366,8 +443,10 @@ class PostgresWarehouse:
 
         Topological order: every view comes after all the views it reads; each view once.
         """
-        with self.read() as conn:
-            roots = {o for o in (self._resolve_oid(conn, r) for r in relations) if o is not None}
+        wanted = list(relations)
+
+        def read(conn: Connection) -> list[ViewInfo]:
+            roots = {o for o in (self._resolve_oid(conn, r) for r in wanted) if o is not None}
             if not roots:
                 return []
             edges = conn.execute(sa.text(_EDGES_SQL)).all()
@@ -390,7 +469,8 @@ class PostgresWarehouse:
             # ties by (schema, name), the smallest ready view first, so the order is stable across runs
             order = dependency_order(affected, reads, key=oid_of.__getitem__,
                                      name=lambda o: ".".join(oid_of[o]), levels=False)
-            return self._mark([infos[oid_of[o]] for o in order if oid_of[o] in infos])
+            return [infos[oid_of[o]] for o in order if oid_of[o] in infos]
+        return self._mark(self._catalog(read))
 
     # -- writing --------------------------------------------------------------
     def _dependency_graph(self) -> tuple[dict[RelationName, set[RelationName]], dict[RelationName, str],
@@ -448,6 +528,14 @@ class PostgresWarehouse:
                 self._probe_errors[definition] = error
             self._types_cache[definition] = types
         return self._types_cache[definition]
+
+    def stored_definition(self, definition: str) -> str | None:
+        """The text the server would store for a view defined as ``definition`` (None when it does not
+        compile now): how apply tells a planned text the server only re-spelt from one that differs."""
+        from deprecator.warehouse.postgres.probes import stored_text
+
+        with self.engine.connect() as conn:
+            return stored_text(conn, definition, self.apply_settings.lock_timeout_ms)
 
     def compile_error(self, definition: str) -> str | None:
         """Why ``definition`` does not compile against the warehouse now (None when it does).

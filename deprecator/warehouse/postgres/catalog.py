@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -41,6 +42,44 @@ JOIN pg_catalog.pg_depend d
 JOIN pg_catalog.pg_class rc ON rc.oid = d.refobjid
 WHERE d.refobjid <> r.ev_class AND rc.relkind IN ('r', 'v', 'm', 'f', 'p')
 """
+
+# Who holds a lock a catalog read waits for. pg_get_viewdef takes ACCESS SHARE on a view and on
+# every relation it reads, which only ACCESS EXCLUSIVE conflicts with: such locks other sessions
+# hold on views, or on relations a view reads, are the candidates (read after the wait timed out).
+_LOCK_HOLDERS_SQL = """
+SELECT DISTINCT l.relation::pg_catalog.regclass::text AS rel, l.pid, COALESCE(a.application_name, ''),
+       COALESCE(a.state, '')
+FROM pg_catalog.pg_locks l
+JOIN pg_catalog.pg_class c ON c.oid = l.relation
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock'
+  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+  AND l.pid <> pg_catalog.pg_backend_pid()
+  AND (c.relkind IN ('v', 'm') OR EXISTS (
+      SELECT 1 FROM pg_catalog.pg_depend d
+      WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refobjid = l.relation))
+ORDER BY 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """A lock another session holds that a catalog read may wait for."""
+
+    relation: str          # schema.name as regclass prints it with an empty search_path
+    pid: int
+    application: str = ""
+    state: str = ""        # pg_stat_activity.state: "idle in transaction", "active", ...
+
+    def describe(self) -> str:
+        about = ", ".join(x for x in (self.application, self.state) if x)
+        return f"{self.relation} (held by pid {self.pid}{': ' + about if about else ''})"
+
+
+def lock_holders(conn: Connection) -> list[LockHolder]:
+    """The candidate locks of _LOCK_HOLDERS_SQL (``conn`` with an empty search_path)."""
+    return [LockHolder(str(rel), int(pid), str(app), str(state))
+            for rel, pid, app, state in conn.exec_driver_sql(_LOCK_HOLDERS_SQL).all()]
 
 
 def _edges(conn: Connection) -> dict[tuple[str, str], set[RelationName]]:

@@ -46,6 +46,32 @@ def probe_definition(conn: Connection, definition: str) -> tuple[tuple[str, ...]
         trans.rollback()
 
 
+def stored_text(conn: Connection, definition: str, lock_timeout_ms: int) -> str | None:
+    """The text PostgreSQL would store for a view defined as ``definition`` (pg_get_viewdef, as the
+    catalog read gives it), compiled as a temporary view on ``conn`` and rolled back; None when it
+    does not compile now. The server drops quotes a name does not need and lays the query out
+    again, so a planned text is compared with a stored one through this."""
+    import psycopg2   # the driver of the raw cursor below
+    import sqlalchemy as sa
+
+    from deprecator.warehouse.postgres.catalog import _clean_definition
+
+    trans = conn.begin()
+    try:
+        conn.exec_driver_sql("SET LOCAL search_path = ''")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None    # an open Connection always holds its DBAPI connection
+        dbapi.cursor().execute(mark_statement("CREATE TEMPORARY VIEW deprecator_stored AS "
+                                              + definition.strip().rstrip(";")))
+        return _clean_definition(conn.exec_driver_sql(
+            "SELECT pg_catalog.pg_get_viewdef('pg_temp.deprecator_stored'::pg_catalog.regclass, true)").scalar())
+    except (sa.exc.DBAPIError, psycopg2.Error):
+        return None
+    finally:
+        trans.rollback()
+
+
 def types_of(definition: str, current: ViewInfo | None,
              column_types: Callable[[str], tuple[str, ...] | None]) -> tuple[str, ...] | None:
     """Column types of ``definition``: the catalog's when it is the view's current one
