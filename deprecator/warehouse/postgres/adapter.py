@@ -47,7 +47,7 @@ class CatalogLockTimeout(WarehouseError):
         tries = f"{attempts} attempts of {ms} ms each" if attempts > 1 else f"{ms} ms"
         super().__init__(
             f"gave up reading the catalog of {warehouse.display_url} after {tries}: another session holds a lock "
-            f"on {_holders_text(self.holders)}; nothing was changed",
+            f"on {_holders_text(self.holders)}",
             hint="wait for that session to commit or roll back"
                  + (f" (or end it: SELECT pg_terminate_backend({pids[0]}))" if len(pids) == 1 else "")
                  + ", or raise warehouse.lock_timeout / warehouse.lock_retries in deprecator.yml",
