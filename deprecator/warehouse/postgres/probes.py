@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from deprecator.db import mark_statement
+from deprecator.errors import WarehouseError
 from deprecator.operations import DdlContext, Operation
 from deprecator.warehouse.base import ViewInfo
 
@@ -16,6 +17,24 @@ if TYPE_CHECKING:
     from deprecator.warehouse.postgres.adapter import PostgresWarehouse
 
 # -- compile probes -----------------------------------------------------------------------
+
+PROBE_LOCK_TIMEOUT_S = 5
+LOCK_NOT_AVAILABLE = "55P03"     # SQLSTATE of a lock wait that ran out (lock_timeout)
+
+
+def _lock_wait(error: object) -> WarehouseError | None:
+    """A probe that ran out of time waiting for a lock did not find the definition wrong: say so.
+
+    (Recording the timeout as a compile error would block the view with a reason that
+    is not one and a hint that does not help.)"""
+    if getattr(error, "pgcode", None) != LOCK_NOT_AVAILABLE:
+        return None
+    return WarehouseError(
+        f"compiling a rewritten view definition waited {PROBE_LOCK_TIMEOUT_S} s for a lock another session "
+        "holds on a relation it reads (the replacement, or a table it joins); nothing was changed",
+        hint="wait for that session to commit or roll back (pg_locks shows it), then plan again")
+
+
 
 def probe_definition(conn: Connection, definition: str) -> tuple[tuple[str, ...] | None, str | None]:
     """Compile ``definition`` as a temporary view on ``conn``: (its column types, None), or
@@ -30,7 +49,7 @@ def probe_definition(conn: Connection, definition: str) -> tuple[tuple[str, ...]
     trans = conn.begin()
     try:
         conn.exec_driver_sql("SET LOCAL search_path = ''")
-        conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")   # unknown types only cost a recreate
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PROBE_LOCK_TIMEOUT_S}s'")
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None    # an open Connection always holds its DBAPI connection
         dbapi.cursor().execute("CREATE TEMPORARY VIEW deprecator_probe AS " + definition.strip().rstrip(";"))
@@ -39,8 +58,12 @@ def probe_definition(conn: Connection, definition: str) -> tuple[tuple[str, ...]
             "WHERE a.attrelid = 'pg_temp.deprecator_probe'::pg_catalog.regclass AND a.attnum > 0 "
             "AND NOT a.attisdropped ORDER BY a.attnum")).scalars()), None
     except sa.exc.DBAPIError as e:
+        if (waited := _lock_wait(e.orig)) is not None:
+            raise waited from None
         return None, str(e.orig).strip()
     except psycopg2.Error as e:  # raised by the raw cursor, not wrapped by SQLAlchemy
+        if (waited := _lock_wait(e)) is not None:
+            raise waited from None
         return None, (getattr(e, "pgerror", None) or str(e)).strip()
     finally:
         trans.rollback()
@@ -121,7 +144,7 @@ def prime_column_types(warehouse: PostgresWarehouse, definitions: Sequence[str])
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None    # an open Connection always holds its DBAPI connection
             cur = dbapi.cursor()
-            cur.execute("SET LOCAL search_path = ''; SET LOCAL lock_timeout = '5s'")
+            cur.execute(f"SET LOCAL search_path = ''; SET LOCAL lock_timeout = '{PROBE_LOCK_TIMEOUT_S}s'")
 
             def create(i: int) -> str:
                 return mark_statement(f"CREATE TEMPORARY VIEW deprecator_probe_{i} AS {bodies[i]}")
@@ -141,6 +164,8 @@ def prime_column_types(warehouse: PostgresWarehouse, definitions: Sequence[str])
                                     + "\n;\nRELEASE SAVEPOINT deprecator_probe_one")
                         ok.append(i)
                     except psycopg2.Error as e:
+                        if (waited := _lock_wait(e)) is not None:
+                            raise waited from None
                         cur.execute("ROLLBACK TO SAVEPOINT deprecator_probe_one")
                         errors[todo[i]] = (getattr(e, "pgerror", None) or str(e)).strip()
                         cache[todo[i]] = None
