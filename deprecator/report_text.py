@@ -128,7 +128,11 @@ class _RoleLines:
         for places, what in ((self.models, "dbt model reference"), (self.files, "file reference")):
             files = sorted(places)
             if files:
-                lines.append(f"    {_n(len(files), what)}:")
+                if places is self.models:   # how many models, then where (a model can name it twice)
+                    lines.append(f"    {_n(len({p for p, _, _ in files}), 'dbt model')} "
+                                 f"({_n(len(files), 'reference')}):")
+                else:
+                    lines.append(f"    {_n(len(files), what)}:")
                 lines += [f"      {p}:{ln}:{col}" for p, ln, col in files[:max_files]]
                 if len(files) > max_files:
                     lines.append(f"      ... and {len(files) - max_files} more (use --format json)")

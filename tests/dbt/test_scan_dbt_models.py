@@ -73,7 +73,16 @@ def test_text_report_lists_dbt_models(tmp_path, monkeypatch):
     out = invoke(["scan"]).stdout
     head = out.split("\n\n")[0]
     assert "no references found" not in head
-    assert "4 dbt model references:" in head
+    # models counted once each, then every place (a model may name it more than once)
+    import re
+    shown = [(int(m), int(r)) for m, r in re.findall(r"(\d+) dbt models? \((\d+) references?\):", out)]
+    report = _scan()
+    expected = []
+    for dep in sorted({f["deprecation"] for f in report["findings"] if f["source"] == "dbt_model"}):
+        places = {(f["path"], f["line"], f["column"]) for f in report["findings"]
+                  if f["source"] == "dbt_model" and f["deprecation"] == dep}
+        expected.append((len({p for p, _, _ in places}), len(places)))
+    assert sorted(shown) == sorted(expected) and any(m < r for m, r in shown), (shown, out)
     assert "models/marts/customer_facts.sql:2:" in head
 
 
