@@ -13,6 +13,7 @@ import orjson
 
 from deprecator.errors import DeprecatorError
 from deprecator.redact import redact, trim_db_noise
+from deprecator.text import visible_block
 
 if TYPE_CHECKING:
     from deprecator.config import Config
@@ -66,7 +67,7 @@ class DeprecatorGroup(click.Group):
 
 def error_text(e: BaseException) -> str:
     """``error: ...`` for a DeprecatorError: secrets masked, SQLAlchemy's statement and parameter dumps cut."""
-    return redact(trim_db_noise(f"error: {e}"))
+    return visible_block(redact(trim_db_noise(f"error: {e}")))
 
 
 def _infrastructure_error(e: Exception) -> str | None:

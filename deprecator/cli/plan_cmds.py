@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Iterable
 
 import click
 
 from deprecator.cli.base import command_line, echo, echo_json, error_text, format_option, load_cli_config, main
 from deprecator.errors import DeprecatorError, StalePlanError
-from deprecator.text import plural
+from deprecator.text import plural, visible
+
+
+def _names(names: Iterable[str]) -> str:
+    """View names from the warehouse, for one line of text: control characters in them shown escaped."""
+    return ", ".join(visible(n) for n in names)
 
 
 def _config(ctx: click.Context):  # -> Config
@@ -28,11 +34,11 @@ def _cross_check_text(checks) -> str:
     if others:
         lines.append(f"\nwarning: the AST engine and the warehouse's dependency catalog disagree about "
                      f"{plural(len(others), 'reference')}:")
-        lines += [f"  warning: {c.describe()}" for c in others]
+        lines += [f"  warning: {visible(c.describe())}" for c in others]
     if rules:
         lines.append(f"\nwarning: {plural(len(rules), 'view rule')} read{'s' if len(rules) == 1 else ''} a "
                      "deprecated relation and will not be rewritten:")
-        lines += [f"  warning: {c.describe()}" for c in rules]
+        lines += [f"  warning: {visible(c.describe())}" for c in rules]
     return "\n".join(lines)
 
 
@@ -100,7 +106,7 @@ def plan_cmd(ctx: click.Context, out: Path | None, fmt: str, detailed_exitcode: 
             echo(f"\nNext: save it for review with `{command_line(ctx, 'plan', '--out', 'plan.json')}`, "
                  f"then apply exactly it with `{command_line(ctx, 'apply', 'plan.json')}`.")
         elif plan.blocked:
-            echo(f"\nNo changes to apply; blocked: {', '.join(v.name for v in plan.blocked)}. "
+            echo(f"\nNo changes to apply; blocked: {_names(v.name for v in plan.blocked)}. "
                  f"Do what each `to unblock` says, then run `{command_line(ctx, 'plan')}` again.")
         else:
             echo("\nNo changes: no view needs rewriting.")
@@ -158,7 +164,7 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
         return
     if result.apply_id is None:
         if result.blocked:
-            echo(f"Nothing to apply; blocked: {', '.join(result.blocked)}. "
+            echo(f"Nothing to apply; blocked: {_names(result.blocked)}. "
                  f"`{command_line(ctx, 'plan')}` says what unblocks each.")
         else:
             echo("Nothing to apply: no view needs rewriting.")
@@ -166,13 +172,13 @@ def apply_cmd(ctx: click.Context, plan_file: Path | None, auto_approve: bool, fm
     echo(f"Applied: {plural(len(result.changed), 'view')} rewritten in one transaction "
          f"({plural(len(result.statements), 'statement')}).")
     for name in result.changed:
-        echo(f"  ~ {name}")
+        echo(f"  ~ {visible(name)}")
     if result.checked:
-        echo(f"Checked, not changed (they read a view replaced in place): {', '.join(result.checked)}")
+        echo(f"Checked, not changed (they read a view replaced in place): {_names(result.checked)}")
     if result.blocked:
-        echo(f"Left alone (blocked): {', '.join(result.blocked)}")
+        echo(f"Left alone (blocked): {_names(result.blocked)}")
     if result.mismatches:
-        echo(f"warning: the warehouse now holds a different text than planned for: {', '.join(result.mismatches)}", err=True)
+        echo(f"warning: the warehouse now holds a different text than planned for: {_names(result.mismatches)}", err=True)
     echo(f"Apply id: {result.apply_id}")
     echo(f"Undo with: {command_line(ctx, 'rollback', result.apply_id)}")
 
@@ -214,11 +220,11 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, force: b
         echo(f"Rolling back {rec.kind} {rec.id} ({rec.created_at:%Y-%m-%d %H:%M:%S} by {rec.actor}): "
              f"{plural(len(prepared.views), 'view')}", err=not human)
         if prepared.left:
-            echo(f"Left as the apply made them: {', '.join(prepared.left)}", err=not human)
+            echo(f"Left as the apply made them: {_names(prepared.left)}", err=not human)
         if prepared.forced:
             echo("warning: --force discards these changes made since the apply:", err=True)
             for c in prepared.forced:
-                echo(f"  - {c}", err=True)
+                echo(f"  - {visible(str(c))}", err=True)
         if prepared.diff:
             echo(color_diff(prepared.diff, _color() and human), err=not human)
         return auto_approve or _confirm("Restore these definitions?", err=not human)
@@ -238,7 +244,7 @@ def rollback_cmd(ctx: click.Context, apply_id: str, auto_approve: bool, force: b
         return
     echo(f"Rolled back: {plural(len(result.changed), 'view')} restored in one transaction.")
     if result.mismatches:
-        echo(f"warning: not restored byte-for-byte: {', '.join(result.mismatches)}", err=True)
+        echo(f"warning: not restored byte-for-byte: {_names(result.mismatches)}", err=True)
     echo(f"Rollback id: {result.apply_id}")
     echo(f"Redo the apply with: {command_line(ctx, 'rollback', result.apply_id)}")
 
@@ -285,7 +291,7 @@ def applies_cmd(ctx: click.Context, fmt: str) -> None:
         if r.status != "applied":
             note += f" [{r.status}{': ' + r.error if r.error else ''}]"
         echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.kind:<8} {r.actor}  {plural(len(r.views), 'view')}{note}")
-        echo(f"    {', '.join(r.views)}")
+        echo(f"    {_names(r.views)}")
 
 
 @main.command("demo")
