@@ -190,3 +190,23 @@ def owned_customer_tables(owner: str) -> list[str]:
         f'ALTER TABLE analytics.entity_customers OWNER TO "{owner}"',
         f'GRANT USAGE, CREATE ON SCHEMA analytics TO "{owner}"',
     ]
+
+
+INVOICE_REGISTRY = ("deprecations:\n  - model: public.invoice\n    replacement: analytics.invoice_new\n"
+                    "    sunset: 2027-03-31\n")
+
+
+def invoice_project(pg_db: str, directory: Path, warehouse_settings: str = "") -> Path:
+    """A project in ``directory`` retiring public.invoice for analytics.invoice_new, with one view
+    (analytics.inv_v) reading it; ``warehouse_settings`` are extra `warehouse:` lines (indented).
+    Returns its deprecator.yml."""
+    run_sql(pg_db,
+            "CREATE SCHEMA analytics",
+            "CREATE TABLE public.invoice (id int, amount int)",
+            "CREATE TABLE analytics.invoice_new (id int, amount int)",
+            "CREATE VIEW analytics.inv_v AS SELECT id, amount FROM public.invoice")
+    (directory / "deprecations.yml").write_text(INVOICE_REGISTRY)
+    (directory / "deprecator.yml").write_text(
+        f"warehouse:\n  url: {pg_db}\n{warehouse_settings}registry: deprecations.yml\n"
+        "state:\n  url: sqlite:///state.db\n")
+    return directory / "deprecator.yml"

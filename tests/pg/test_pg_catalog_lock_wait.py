@@ -20,24 +20,14 @@ import sqlalchemy as sa
 from deprecator import api
 from deprecator.config import load_config
 from tests.helpers import invoke
-from tests.pg_cluster import admin_engine, run_sql
+from tests.pg_cluster import admin_engine, invoice_project, run_sql
 
-REGISTRY = ("deprecations:\n  - model: public.invoice\n    replacement: analytics.invoice_new\n"
-            "    sunset: 2027-03-31\n")
 DEFINITION = "SELECT invoice.id,\n    invoice.amount\n   FROM public.invoice"
+LOCK_SETTINGS = "  lock_timeout: 200ms\n  lock_retries: 2\n  lock_backoff: 100ms\n"
 
 
 def _project(pg_db: str, tmp_path: Path) -> Path:
-    run_sql(pg_db,
-            "CREATE SCHEMA analytics",
-            "CREATE TABLE public.invoice (id int, amount int)",
-            "CREATE TABLE analytics.invoice_new (id int, amount int)",
-            "CREATE VIEW analytics.inv_v AS SELECT id, amount FROM public.invoice")
-    (tmp_path / "deprecations.yml").write_text(REGISTRY)
-    (tmp_path / "deprecator.yml").write_text(
-        f"warehouse:\n  url: {pg_db}\n  lock_timeout: 200ms\n  lock_retries: 2\n  lock_backoff: 100ms\n"
-        "registry: deprecations.yml\nstate:\n  url: sqlite:///state.db\n")
-    return tmp_path / "deprecator.yml"
+    return invoice_project(pg_db, tmp_path, LOCK_SETTINGS)
 
 
 @pytest.fixture

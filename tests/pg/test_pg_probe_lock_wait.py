@@ -15,21 +15,11 @@ import threading
 import sqlalchemy as sa
 
 from tests.helpers import invoke
-from tests.pg_cluster import admin_engine, run_sql
-
-REGISTRY = ("deprecations:\n  - model: public.invoice\n    replacement: analytics.invoice_new\n"
-            "    sunset: 2027-03-31\n")
+from tests.pg_cluster import admin_engine, invoice_project, run_sql
 
 
 def test_a_lock_on_the_replacement_fails_the_plan_clearly(pg_db, in_tmp):
-    run_sql(pg_db,
-            "CREATE SCHEMA analytics",
-            "CREATE TABLE public.invoice (id int, amount int)",
-            "CREATE TABLE analytics.invoice_new (id int, amount int)",
-            "CREATE VIEW analytics.inv_v AS SELECT id, amount FROM public.invoice")
-    (in_tmp / "deprecations.yml").write_text(REGISTRY)
-    (in_tmp / "deprecator.yml").write_text(
-        f"warehouse:\n  url: {pg_db}\nregistry: deprecations.yml\nstate:\n  url: sqlite:///state.db\n")
+    invoice_project(pg_db, in_tmp)
     eng = admin_engine(pg_db)
     conn = eng.connect()
     pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() or 0)
